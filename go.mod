@@ -1,0 +1,5 @@
+module github.com/quorate/raft
+
+go 1.25
+
+require github.com/gogo/protobuf v1.3.2
