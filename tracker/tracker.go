@@ -26,8 +26,9 @@ type ProgressTracker struct {
 	// RecordVote.
 	Votes map[uint64]bool
 
-	// MaxInflight and MaxInflightBytes size the Inflights window of each
-	// Progress this tracker's users create; see NewInflights.
+	// MaxInflight and MaxInflightBytes are the limits of the Inflights
+	// window of every member's Progress: whoever adds a member (package
+	// confchange) passes them to NewInflights.
 	MaxInflight      int
 	MaxInflightBytes uint64
 }
