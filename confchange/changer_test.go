@@ -121,13 +121,7 @@ func TestOperationErrors(t *testing.T) {
 // TestInvalidInput checks that every operation refuses to start from a
 // configuration that breaks an invariant, naming the broken rule.
 func TestInvalidInput(t *testing.T) {
-	ids := func(ids ...uint64) map[uint64]struct{} {
-		s := map[uint64]struct{}{}
-		for _, id := range ids {
-			s[id] = struct{}{}
-		}
-		return s
-	}
+	ids := func(ids ...uint64) map[uint64]struct{} { return idSet(ids) }
 	voter := func() *tracker.Progress { return &tracker.Progress{Next: 1} }
 	learner := func() *tracker.Progress { return &tracker.Progress{Next: 1, IsLearner: true} }
 	for _, tc := range []struct {
@@ -341,14 +335,4 @@ func TestNodeZeroIgnored(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, chg.Tracker.Config, cfg)
 	require.Equal(t, chg.Tracker.Progress, prs)
-}
-
-// changesOf parses the "v1 l2 r3 u4" form of a list of changes, panicking on
-// malformed input (table literals are fixed strings).
-func changesOf(s string) []raftpb.ConfChangeSingle {
-	ccs, err := raftpb.ConfChangesFromString(s)
-	if err != nil {
-		panic(err)
-	}
-	return ccs
 }

@@ -3,6 +3,7 @@ package confchange
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/quorate/raft/raftpb"
 	"github.com/quorate/raft/tracker"
@@ -54,7 +55,7 @@ func (c Changer) EnterJoint(autoLeave bool, ccs ...raftpb.ConfChangeSingle) (tra
 		// indistinguishable from a non-joint one, so it could never be left.
 		return c.fail(errors.New("can't make a zero-voter config joint"))
 	}
-	t.cfg.Voters[1] = copyIDs(t.incoming())
+	t.cfg.Voters[1] = maps.Clone(t.incoming())
 	if err := t.apply(ccs); err != nil {
 		return c.fail(err)
 	}

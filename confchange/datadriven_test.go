@@ -58,13 +58,13 @@ func TestDataDriven(t *testing.T) {
 func runCommand(t *testing.T, chg Changer, d *datadriven.TestData) (tracker.Config, tracker.ProgressMap, error) {
 	switch d.Cmd {
 	case "simple":
-		return chg.Simple(changes(t, d.Input)...)
+		return chg.Simple(changesOf(d.Input)...)
 	case "enter-joint":
 		var autoLeave bool
 		if d.HasArg("autoleave") {
 			d.ScanArgs(t, "autoleave", &autoLeave)
 		}
-		return chg.EnterJoint(autoLeave, changes(t, d.Input)...)
+		return chg.EnterJoint(autoLeave, changesOf(d.Input)...)
 	case "leave-joint":
 		require.Empty(t, strings.TrimSpace(d.Input), "leave-joint takes no changes")
 		return chg.LeaveJoint()

@@ -199,12 +199,3 @@ func addID(s map[uint64]struct{}, id uint64) map[uint64]struct{} {
 	s[id] = struct{}{}
 	return s
 }
-
-// copyIDs returns a copy of the set s.
-func copyIDs(s quorum.MajorityConfig) quorum.MajorityConfig {
-	cp := make(quorum.MajorityConfig, len(s))
-	for id := range s {
-		cp[id] = struct{}{}
-	}
-	return cp
-}
