@@ -186,8 +186,26 @@ func DescribeEntries(ents []pb.Entry, f EntryFormatter) string {
 // MsgStorageAppend and MsgStorageApply messages that carry them.
 func DescribeMessage(m pb.Message, f EntryFormatter) string {
 	var b strings.Builder
+	b.Grow(messageSizeHint(&m))
 	writeMessage(&b, &m, f)
 	return b.String()
+}
+
+// messageSizeHint estimates the length of m's description, so that the
+// builder is allocated once in the common case instead of growing
+// repeatedly.
+func messageSizeHint(m *pb.Message) int {
+	n := 64
+	for i := range m.Entries {
+		n += 32 + len(m.Entries[i].Data)
+	}
+	if m.Snapshot != nil {
+		n += 128
+	}
+	for i := range m.Responses {
+		n += messageSizeHint(&m.Responses[i])
+	}
+	return n
 }
 
 func writeMessage(b *strings.Builder, m *pb.Message, f EntryFormatter) {
@@ -265,6 +283,7 @@ func writeMessage(b *strings.Builder, m *pb.Message, f EntryFormatter) {
 // included, ends in a newline.
 func DescribeReady(rd Ready, f EntryFormatter) string {
 	var b strings.Builder
+	b.Grow(readySizeHint(&rd))
 	if !IsEmptyHardState(rd.HardState) {
 		b.WriteString("HardState ")
 		writeHardState(&b, rd.HardState)
@@ -307,6 +326,22 @@ func DescribeReady(rd Ready, f EntryFormatter) string {
 		return "<empty Ready>"
 	}
 	return b.String()
+}
+
+// readySizeHint estimates the length of rd's description (see
+// messageSizeHint).
+func readySizeHint(rd *Ready) int {
+	n := 128 + 32*len(rd.ReadStates)
+	for i := range rd.Entries {
+		n += 32 + len(rd.Entries[i].Data)
+	}
+	for i := range rd.CommittedEntries {
+		n += 32 + len(rd.CommittedEntries[i].Data)
+	}
+	for i := range rd.Messages {
+		n += messageSizeHint(&rd.Messages[i])
+	}
+	return n
 }
 
 func writeEntrySection(b *strings.Builder, title string, ents []pb.Entry, f EntryFormatter) {

@@ -256,9 +256,9 @@ MustSync
 	})
 }
 
-// BenchmarkDescribeMessage measures rendering a typical append: the builder
-// grows a few times, everything else (numbers, IDs, quoting) is written
-// without intermediate strings.
+// BenchmarkDescribeMessage measures rendering a typical append. The builder
+// is sized up front and numbers, IDs and quoted data are written without
+// intermediate strings, so the result string should be the only allocation.
 func BenchmarkDescribeMessage(b *testing.B) {
 	m := pb.Message{From: 1, To: 2, Type: pb.MsgApp, Term: 3, LogTerm: 3, Index: 100, Commit: 99}
 	for i := range 4 {
