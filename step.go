@@ -141,6 +141,11 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 	}
 	r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d",
 		r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
+	if r.term == 0 {
+		// NB: only a pre-vote leaves us at term 0. A rejection carries our
+		// term, and one of term 0 would be ignored as stale anyway.
+		return
+	}
 	r.send(pb.Message{To: m.From, Term: r.term, Type: voteRespMsgType(m.Type), Reject: true})
 }
 
