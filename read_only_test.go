@@ -149,7 +149,7 @@ func TestReadIndexRetriedContext(t *testing.T) {
 		nw.send(responses...)
 		require.Len(t, leader.readStates, 1)
 		leader.readStates = nil
-		nw.readIndex(1, "x") // round 2; its heartbeats are lost
+		nw.readIndex(1, "x")  // round 2; its heartbeats are lost
 		nw.send(responses...) // round 1 responses delivered again
 		assert.Empty(t, leader.readStates, "got a new request confirmed by an old round")
 	})
