@@ -93,9 +93,9 @@ func benchmarkPropose(b *testing.B, voters, perReady int) {
 	}
 }
 
-func BenchmarkCoreProposeOneVoter(b *testing.B)              { benchmarkPropose(b, 1, 1) }
+func BenchmarkCoreProposeOneVoter(b *testing.B)               { benchmarkPropose(b, 1, 1) }
 func BenchmarkCoreProposeOneVoter256PerReady(b *testing.B)    { benchmarkPropose(b, 1, 256) }
-func BenchmarkCoreProposeThreeVoters(b *testing.B)           { benchmarkPropose(b, 3, 1) }
+func BenchmarkCoreProposeThreeVoters(b *testing.B)            { benchmarkPropose(b, 3, 1) }
 func BenchmarkCoreProposeThreeVoters256PerReady(b *testing.B) { benchmarkPropose(b, 3, 256) }
 
 func BenchmarkCoreReadIndexThreeVoters(b *testing.B) {
