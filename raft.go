@@ -385,6 +385,9 @@ func (r *raft) tickHeartbeat() {
 		// abandoned and this peer keeps leading (thesis 3.10).
 		if r.state == StateLeader && r.leadTransferee != None {
 			r.abortLeaderTransfer()
+			// NB: leaving a joint configuration may have been refused
+			// during the transfer; do not wait for the next application.
+			r.maybeAutoLeaveJoint(r.raftLog.applied)
 		}
 	}
 
