@@ -14,6 +14,11 @@ import (
 //
 // Indexes below storage's FirstIndex are compacted into a snapshot; the
 // entry right before it (firstIndex()-1) is only known by its term.
+//
+// NB: assertf's arguments are boxed before it is called, which allocates.
+// On paths taken per message or per entry, checks are therefore written as
+// `if violated { assertf(false, ...) }`, so that nothing is allocated
+// unless an invariant is actually broken.
 type raftLog struct {
 	// storage holds the entries that have been persisted, up to
 	// unstable.offset-1 (entries of Storage from unstable.offset on, if any,
@@ -112,7 +117,9 @@ func (l *raftLog) lastTerm() uint64 {
 func (l *raftLog) lastEntryID() entryID {
 	last := l.lastIndex()
 	t, err := l.term(last)
-	assertf(err == nil, "reading the term of the last entry %d: %v", last, err)
+	if err != nil {
+		assertf(false, "reading the term of the last entry %d: %v", last, err)
+	}
 	return entryID{term: t, index: last}
 }
 
@@ -120,23 +127,28 @@ func (l *raftLog) lastEntryID() entryID {
 // [firstIndex()-1, lastIndex()]: the term of the entry just before the first
 // is kept (by the snapshot) so that appends right after it can be matched.
 // It returns ErrCompacted below that range and ErrUnavailable above it, and
-// panics on any other storage error. It does not allocate.
+// panics on any other storage error. It does not allocate, and reads
+// Storage at most once.
 func (l *raftLog) term(i uint64) (uint64, error) {
 	// The unstable tail answers most lookups (recent entries) without
-	// touching Storage; an index it knows is within range by construction.
+	// touching Storage.
 	if t, ok := l.unstable.maybeTerm(i); ok {
 		return t, nil
 	}
-	if i+1 < l.firstIndex() {
-		return 0, ErrCompacted
-	}
-	if i > l.lastIndex() {
+	// Past the unstable entries, or past a lone unstable snapshot: nothing.
+	if i >= l.unstable.offset {
 		return 0, ErrUnavailable
 	}
+	// Below an unstable snapshot (its own index was answered above) every
+	// entry is compacted, whatever Storage still holds.
+	if l.unstable.snapshot != nil {
+		return 0, ErrCompacted
+	}
+	// NB: every entry below unstable.offset is in Storage, since the tail
+	// only leaves unstable once persisted; Storage itself answers
+	// ErrCompacted below its first index minus one.
 	t, err := l.storage.Term(i)
 	if err == nil || errors.Is(err, ErrCompacted) || errors.Is(err, ErrUnavailable) {
-		// NB: Storage may have been compacted since firstIndex() was read;
-		// ErrCompacted is then the right answer.
 		return t, err
 	}
 	assertf(false, "reading the term of entry %d from storage: %v", i, err)
@@ -215,8 +227,9 @@ func (l *raftLog) maybeAppend(a logSlice, committed uint64) (lastnewi uint64, ok
 	}
 	lastnewi = a.lastIndex()
 	if ci := l.findConflict(a.entries); ci != 0 {
-		assertf(ci > l.committed, "entry %d conflicts with a committed entry: committed index is %d",
-			ci, l.committed)
+		if ci <= l.committed {
+			assertf(false, "entry %d conflicts with a committed entry: committed index is %d", ci, l.committed)
+		}
 		l.append(a.entries[ci-a.prev.index-1:]...)
 	}
 	l.commitTo(min(committed, lastnewi))
@@ -231,8 +244,9 @@ func (l *raftLog) append(ents ...pb.Entry) uint64 {
 		return l.lastIndex()
 	}
 	after := ents[0].Index - 1
-	assertf(after >= l.committed, "appending after index %d would truncate committed entries up to %d",
-		after, l.committed)
+	if after < l.committed {
+		assertf(false, "appending after index %d would truncate committed entries up to %d", after, l.committed)
+	}
 	l.unstable.truncateAndAppend(ents)
 	return l.lastIndex()
 }
@@ -245,9 +259,10 @@ func (l *raftLog) commitTo(tocommit uint64) {
 	if tocommit <= l.committed {
 		return
 	}
-	assertf(tocommit <= l.lastIndex(),
-		"commit index %d is past the last index %d: was the log corrupted, truncated or lost?",
-		tocommit, l.lastIndex())
+	if last := l.lastIndex(); tocommit > last {
+		assertf(false, "commit index %d is past the last index %d: was the log corrupted, truncated or lost?",
+			tocommit, last)
+	}
 	l.committed = tocommit
 }
 
@@ -264,19 +279,26 @@ func (l *raftLog) maybeCommit(at entryID) bool {
 
 // appliedTo records that the application applied the entries up to index i,
 // whose total size (of those newly confirmed) is size, releasing that much
-// of the applying size budget. It panics if i is below the applied index or
+// of the applying size budget; once everything handed out is applied, the
+// whole budget is free again. It panics if i is below the applied index or
 // above the commit index.
 func (l *raftLog) appliedTo(i uint64, size entryEncodingSize) {
-	assertf(l.applied <= i && i <= l.committed, "applied index %d out of range [%d, %d] (applied, committed)",
-		i, l.applied, l.committed)
+	if i < l.applied || i > l.committed {
+		assertf(false, "applied index %d out of range [%d, %d] (applied, committed)", i, l.applied, l.committed)
+	}
 	l.applied = i
-	l.applying = max(l.applying, i)
-	if l.applyingEntsSize > size {
+	switch {
+	case i >= l.applying:
+		l.applying = i
+		l.applyingEntsSize = 0
+	case l.applyingEntsSize > size:
 		l.applyingEntsSize -= size
-	} else {
+	default:
 		l.applyingEntsSize = 0
 	}
-	l.applyingEntsPaused = l.applyingEntsSize >= l.maxApplyingEntsSize
+	// NB: with nothing outstanding there is nothing to wait for, even when
+	// the bound is 0.
+	l.applyingEntsPaused = l.applyingEntsSize != 0 && l.applyingEntsSize >= l.maxApplyingEntsSize
 }
 
 // acceptApplying records that the committed entries up to index i, of total
@@ -286,10 +308,12 @@ func (l *raftLog) appliedTo(i uint64, size entryEncodingSize) {
 // could be applied, which means the bound cut it: the next batch then waits
 // for appliedTo.
 func (l *raftLog) acceptApplying(i uint64, size entryEncodingSize, allowUnstable bool) {
-	assertf(i <= l.committed, "applying index %d is past the commit index %d", i, l.committed)
+	if i > l.committed {
+		assertf(false, "applying index %d is past the commit index %d", i, l.committed)
+	}
 	l.applying = i
 	l.applyingEntsSize += size
-	l.applyingEntsPaused = l.applyingEntsSize >= l.maxApplyingEntsSize ||
+	l.applyingEntsPaused = (l.applyingEntsSize != 0 && l.applyingEntsSize >= l.maxApplyingEntsSize) ||
 		i < l.maxAppliableIndex(allowUnstable)
 }
 
@@ -325,7 +349,9 @@ func (l *raftLog) nextCommittedEnts(allowUnstable bool) []pb.Entry {
 	}
 	lo, hi := l.applying+1, l.maxAppliableIndex(allowUnstable)+1
 	ents, err := l.slice(lo, hi, l.maxApplyingEntsSize-l.applyingEntsSize)
-	assertf(err == nil, "reading committed entries [%d, %d): %v", lo, hi, err)
+	if err != nil {
+		assertf(false, "reading committed entries [%d, %d): %v", lo, hi, err)
+	}
 	return ents
 }
 
@@ -427,8 +453,9 @@ func (l *raftLog) slice(lo, hi uint64, maxSize entryEncodingSize) ([]pb.Entry, e
 	if errors.Is(err, ErrCompacted) {
 		return nil, err
 	}
-	assertf(err == nil, "reading entries [%d, %d) from storage: %v", lo, cut, err)
-	assertf(len(ents) != 0, "storage returned no entries for [%d, %d)", lo, cut)
+	if err != nil || len(ents) == 0 {
+		assertf(false, "reading entries [%d, %d) from storage: got %d entries, error %v", lo, cut, len(ents), err)
+	}
 	if hi == cut || uint64(len(ents)) < cut-lo {
 		// Either everything asked for is stable, or storage already stopped
 		// at the size bound.
@@ -459,13 +486,17 @@ func (l *raftLog) slice(lo, hi uint64, maxSize entryEncodingSize) ([]pb.Entry, e
 // checkBounds returns ErrCompacted if lo is below firstIndex(), and panics
 // if [lo, hi) is not a range within [firstIndex(), lastIndex()+1].
 func (l *raftLog) checkBounds(lo, hi uint64) error {
-	assertf(lo <= hi, "invalid slice [%d, %d)", lo, hi)
+	if lo > hi {
+		assertf(false, "invalid slice [%d, %d)", lo, hi)
+	}
 	first := l.firstIndex()
 	if lo < first {
 		return ErrCompacted
 	}
 	last := l.lastIndex()
-	assertf(hi <= last+1, "slice [%d, %d) out of bounds [%d, %d]", lo, hi, first, last)
+	if hi > last+1 {
+		assertf(false, "slice [%d, %d) out of bounds [%d, %d]", lo, hi, first, last)
+	}
 	return nil
 }
 
@@ -479,7 +510,9 @@ func (l *raftLog) scan(lo, hi uint64, pageSize entryEncodingSize, v func([]pb.En
 		if err != nil {
 			return err
 		}
-		assertf(len(ents) != 0, "scan: empty page for [%d, %d)", lo, hi)
+		if len(ents) == 0 {
+			assertf(false, "scan: empty page for [%d, %d)", lo, hi)
+		}
 		if err := v(ents); err != nil {
 			return err
 		}

@@ -218,9 +218,8 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry) {
 		// The common case: ents directly follow the log.
 		u.appendInPlace(ents)
 	case from <= u.offset:
-		if u.snapshot != nil {
-			assertf(from > u.snapshot.Metadata.Index,
-				"unstable: appending at index %d would overwrite the unstable snapshot at index %d",
+		if u.snapshot != nil && from <= u.snapshot.Metadata.Index {
+			assertf(false, "unstable: appending at index %d would overwrite the unstable snapshot at index %d",
 				from, u.snapshot.Metadata.Index)
 		}
 		u.logger.Infof("replacing the unstable entries from index %d", from)
@@ -257,7 +256,8 @@ func (u *unstable) appendInPlace(ents []pb.Entry) {
 // unstable entries. The slice is capped so that appending to it copies.
 func (u *unstable) slice(lo, hi uint64) []pb.Entry {
 	end := u.offset + uint64(len(u.entries))
-	assertf(u.offset <= lo && lo <= hi && hi <= end, "unstable.slice[%d,%d) out of bounds [%d,%d)",
-		lo, hi, u.offset, end)
+	if lo < u.offset || lo > hi || hi > end {
+		assertf(false, "unstable.slice[%d,%d) out of bounds [%d,%d)", lo, hi, u.offset, end)
+	}
 	return u.entries[lo-u.offset : hi-u.offset : hi-u.offset]
 }

@@ -147,8 +147,9 @@ func (ms *MemoryStorage) Entries(lo, hi, maxSize uint64) ([]pb.Entry, error) {
 		return nil, ErrCompacted
 	}
 	last := ms.lastIndex()
-	assertf(lo <= hi && hi <= last+1, "MemoryStorage.Entries(%d, %d) out of bounds: entries are (%d, %d]",
-		lo, hi, offset, last)
+	if lo > hi || hi > last+1 {
+		assertf(false, "MemoryStorage.Entries(%d, %d) out of bounds: entries are (%d, %d]", lo, hi, offset, last)
+	}
 	// Only the dummy entry is left: nothing after the snapshot is available.
 	if len(ms.ents) == 1 {
 		return nil, ErrUnavailable
@@ -229,7 +230,9 @@ func (ms *MemoryStorage) CreateSnapshot(i uint64, cs *pb.ConfState, data []byte)
 		return pb.Snapshot{}, ErrSnapOutOfDate
 	}
 	offset := ms.ents[0].Index
-	assertf(i <= ms.lastIndex(), "MemoryStorage.CreateSnapshot(%d) is past the last index %d", i, ms.lastIndex())
+	if i > ms.lastIndex() {
+		assertf(false, "MemoryStorage.CreateSnapshot(%d) is past the last index %d", i, ms.lastIndex())
+	}
 	ms.snapshot.Metadata.Index = i
 	ms.snapshot.Metadata.Term = ms.ents[i-offset].Term
 	if cs != nil {
@@ -251,8 +254,9 @@ func (ms *MemoryStorage) Compact(compactIndex uint64) error {
 	if compactIndex <= offset {
 		return ErrCompacted
 	}
-	assertf(compactIndex <= ms.lastIndex(), "MemoryStorage.Compact(%d) is past the last index %d",
-		compactIndex, ms.lastIndex())
+	if compactIndex > ms.lastIndex() {
+		assertf(false, "MemoryStorage.Compact(%d) is past the last index %d", compactIndex, ms.lastIndex())
+	}
 	dropped := compactIndex - offset
 	kept := ms.ents[dropped:]
 	// NB: reslicing keeps the dropped entries' memory alive until the array
@@ -294,6 +298,14 @@ func (ms *MemoryStorage) Append(entries []pb.Entry) error {
 	at := entries[0].Index - ms.ents[0].Index
 	switch {
 	case at == uint64(len(ms.ents)):
+		if n := len(ms.ents) + len(entries); n > cap(ms.ents) {
+			// Doubling keeps the copy cost amortised O(1) per appended entry
+			// whatever the log's length (and compacted prefixes are dropped
+			// by the copy).
+			grown := make([]pb.Entry, len(ms.ents), 2*n)
+			copy(grown, ms.ents)
+			ms.ents = grown
+		}
 		ms.ents = append(ms.ents, entries...)
 	case at < uint64(len(ms.ents)):
 		// NB: the entries from `at` on may have been returned by Entries and
