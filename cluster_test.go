@@ -99,6 +99,8 @@ type testNode struct {
 	// state machine. Invariant: applied[i].Index == applied[i-1].Index+1.
 	applied    []pb.Entry
 	readStates []raft.ReadState
+	// readCount counts the read states handed out, recorded or not.
+	readCount int
 	// appliedIndex is the index of the last applied entry, restored into
 	// Config.Applied when the node restarts.
 	appliedIndex uint64
@@ -187,6 +189,7 @@ func (n *testNode) handleReady() raft.Ready {
 		}
 		n.appliedIndex = rd.CommittedEntries[k-1].Index
 	}
+	n.readCount += len(rd.ReadStates)
 	if n.recordApplied {
 		n.applied = append(n.applied, rd.CommittedEntries...)
 		n.readStates = append(n.readStates, rd.ReadStates...)
@@ -421,8 +424,9 @@ func (c *cluster) node(id uint64) *testNode { return c.nodes[id] }
 
 // stabilize alternates handling every live node's Readies and delivering the
 // queued messages until no node has a Ready and no message is in flight.
+//
+// NB: it skips t.Helper, whose stack walk would weigh on the benchmarks.
 func (c *cluster) stabilize() {
-	c.t.Helper()
 	for round := 0; ; round++ {
 		if round == maxStabilizeRounds {
 			c.t.Fatalf("cluster still busy after %d rounds", round)
