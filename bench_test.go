@@ -18,6 +18,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/quorate/raft/tracker"
@@ -241,13 +244,11 @@ func TestLeaderSendsOneAppendPerFollowerPerReady(t *testing.T) {
 			c.campaign(1)
 			leader := c.node(1)
 			for _, id := range []uint64{2, 3} {
-				if pr := leader.rn.Status().Progress[id]; pr.State != tracker.StateReplicate {
-					t.Fatalf("follower %d: got state %v, want %v", id, pr.State, tracker.StateReplicate)
-				}
+				require.Equal(t, tracker.StateReplicate, leader.rn.Status().Progress[id].State, "state of follower %d", id)
 			}
 			data := make([]byte, benchEntrySize)
 			for range proposals {
-				mustNoErr(t, leader.rn.Propose(data))
+				require.NoError(t, leader.rn.Propose(data))
 			}
 			rd := leader.rn.Ready()
 			count := make(map[uint64]int)
@@ -257,11 +258,10 @@ func TestLeaderSendsOneAppendPerFollowerPerReady(t *testing.T) {
 				carried[m.To] += len(m.Entries)
 			}
 			for _, id := range []uint64{2, 3} {
-				if count[id] > wantMax {
-					t.Errorf("MsgApps to %d in one Ready: got %d, want at most %d", id, count[id], wantMax)
-				}
-				if wantMax*perMsg >= proposals && carried[id] != proposals {
-					t.Errorf("entries sent to %d: got %d, want %d", id, carried[id], proposals)
+				assert.LessOrEqual(t, count[id], wantMax,
+					"MsgApps to %d in one Ready: got %d, want at most %d", id, count[id], wantMax)
+				if wantMax*perMsg >= proposals {
+					assert.Equal(t, proposals, carried[id], "entries sent to %d", id)
 				}
 			}
 		})

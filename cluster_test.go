@@ -20,6 +20,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -124,7 +126,7 @@ func newTestNode(t testing.TB, id uint64, voters []uint64, opts ...nodeOption) *
 		Term:      bootTerm,
 		ConfState: pb.ConfState{Voters: slices.Clone(spec.voters)},
 	}}
-	mustNoErr(t, storage.ApplySnapshot(snap))
+	require.NoError(t, storage.ApplySnapshot(snap))
 	ents := make([]pb.Entry, len(spec.logTerms))
 	lastTerm := uint64(bootTerm)
 	for i, term := range spec.logTerms {
@@ -132,12 +134,12 @@ func newTestNode(t testing.TB, id uint64, voters []uint64, opts ...nodeOption) *
 		ents[i] = pb.Entry{Index: index, Term: term, Data: entryData(index, term)}
 		lastTerm = term
 	}
-	mustNoErr(t, storage.Append(ents))
+	require.NoError(t, storage.Append(ents))
 	hs := spec.hardState
 	if raft.IsEmptyHardState(hs) {
 		hs = pb.HardState{Term: lastTerm, Commit: bootIndex}
 	}
-	mustNoErr(t, storage.SetHardState(hs))
+	require.NoError(t, storage.SetHardState(hs))
 
 	cfg := raft.Config{
 		ID:              id,
@@ -232,7 +234,7 @@ func (n *testNode) stepAndDrain(m pb.Message) []pb.Message {
 // state.
 func (n *testNode) campaignAndWin() {
 	n.t.Helper()
-	mustNoErr(n.t, n.rn.Campaign())
+	require.NoError(n.t, n.rn.Campaign())
 	n.drain()
 	// Under PreVote the node first collects pre-votes for the next term,
 	// then votes in it.
@@ -278,6 +280,13 @@ func (n *testNode) ackFrom(index uint64, followers ...uint64) {
 }
 
 func (n *testNode) status() raft.BasicStatus { return n.rn.BasicStatus() }
+
+// hardState returns the persisted HardState: what survives a crash.
+func (n *testNode) hardState() pb.HardState {
+	hs, _, err := n.storage.InitialState()
+	n.check(err)
+	return hs
+}
 
 // voters returns the node's voters in increasing order.
 func (n *testNode) voters() []uint64 {
@@ -329,13 +338,6 @@ func (n *testNode) appliedIDs() []string { return idsOf(n.applied) }
 func (n *testNode) check(err error) {
 	if err != nil {
 		n.t.Fatalf("node %d: %v", n.id, err)
-	}
-}
-
-func mustNoErr(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -482,14 +484,14 @@ func (c *cluster) tick(ids ...uint64) {
 // campaign makes node id campaign and lets the cluster settle.
 func (c *cluster) campaign(id uint64) {
 	c.t.Helper()
-	mustNoErr(c.t, c.nodes[id].rn.Campaign())
+	require.NoError(c.t, c.nodes[id].rn.Campaign())
 	c.stabilize()
 }
 
 // propose proposes data at node id and lets the cluster settle.
 func (c *cluster) propose(id uint64, data []byte) {
 	c.t.Helper()
-	mustNoErr(c.t, c.nodes[id].rn.Propose(data))
+	require.NoError(c.t, c.nodes[id].rn.Propose(data))
 	c.stabilize()
 }
 

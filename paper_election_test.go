@@ -7,6 +7,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -28,6 +31,14 @@ func ticksUntilNewTerm(t *testing.T, n *testNode) int {
 	return 0
 }
 
+// assertElectionTimeout checks that an election started after a number of
+// ticks within [ElectionTick, 2*ElectionTick).
+func assertElectionTimeout(t *testing.T, ticks int) {
+	t.Helper()
+	assert.True(t, ticks >= testElectionTick && ticks < 2*testElectionTick,
+		"ticks before the election: got %d, want within [%d, %d)", ticks, testElectionTick, 2*testElectionTick)
+}
+
 // TestPaper5_2_ServersStartAsFollowers checks section 5.2: "When servers
 // start up, they begin as followers." Whatever role a server had before it
 // restarted, only its term, vote and log survive.
@@ -35,22 +46,16 @@ func TestPaper5_2_ServersStartAsFollowers(t *testing.T) {
 	for _, role := range testRoles {
 		t.Run("restart of a "+role.String(), func(t *testing.T) {
 			n := nodeInRole(t, role)
-			if got := n.status().RaftState; got != role {
-				t.Fatalf("before restart: got %v, want %v", got, role)
-			}
+			require.Equal(t, role, n.status().RaftState, "state before the restart")
 			term := n.status().Term
 			n.start()
-			st := n.status()
-			if st.RaftState != raft.StateFollower || st.Term != term {
-				t.Errorf("after restart: got %v at term %d, want %v at term %d", st.RaftState, st.Term, raft.StateFollower, term)
-			}
+			assert.Equal(t, raft.StateFollower, n.status().RaftState, "state after the restart")
+			assert.Equal(t, term, n.status().Term, "term after the restart")
 		})
 	}
 	t.Run("fresh node", func(t *testing.T) {
 		n := newTestNode(t, 1, []uint64{1, 2, 3})
-		if got := n.status().RaftState; got != raft.StateFollower {
-			t.Errorf("got %v, want %v", got, raft.StateFollower)
-		}
+		assert.Equal(t, raft.StateFollower, n.status().RaftState)
 	})
 }
 
@@ -67,20 +72,13 @@ func TestPaper5_2_LeaderSendsHeartbeats(t *testing.T) {
 			for range heartbeatTick - 1 {
 				n.rn.Tick()
 			}
-			if got := ofType(n.drain(), pb.MsgHeartbeat); len(got) != 0 {
-				t.Errorf("heartbeats before the interval elapsed: got %d, want 0", len(got))
-			}
+			assert.Empty(t, ofType(n.drain(), pb.MsgHeartbeat), "heartbeats before the interval elapsed")
 			n.rn.Tick()
 			beats := ofType(n.drain(), pb.MsgHeartbeat)
-			want := map[uint64]int{2: 1, 3: 1, 4: 1, 5: 1}
-			if got := byRecipient(beats); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("heartbeats per follower: got %v, want %v", got, want)
-			}
+			assert.Equal(t, map[uint64]int{2: 1, 3: 1, 4: 1, 5: 1}, byRecipient(beats), "heartbeats per follower")
 			for _, m := range beats {
-				if len(m.Entries) != 0 || m.Term != n.status().Term {
-					t.Errorf("heartbeat to %d: got %d entries at term %d, want 0 entries at term %d",
-						m.To, len(m.Entries), m.Term, n.status().Term)
-				}
+				assert.Empty(t, m.Entries, "entries in the heartbeat to %d", m.To)
+				assert.Equal(t, n.status().Term, m.Term, "term of the heartbeat to %d", m.To)
 			}
 		})
 	}
@@ -98,31 +96,24 @@ func TestPaper5_2_FollowerStartsElectionAfterTimeout(t *testing.T) {
 	ticks := ticksUntilNewTerm(t, n)
 	msgs := n.drain()
 	t.Run("after the election timeout", func(t *testing.T) {
-		if ticks < testElectionTick || ticks >= 2*testElectionTick {
-			t.Errorf("ticks: got %d, want within [%d, %d)", ticks, testElectionTick, 2*testElectionTick)
-		}
+		assertElectionTimeout(t, ticks)
 	})
 	t.Run("increments its term and becomes candidate", func(t *testing.T) {
-		st := n.status()
-		if st.Term != 3 || st.RaftState != raft.StateCandidate {
-			t.Errorf("got %v at term %d, want %v at term 3", st.RaftState, st.Term, raft.StateCandidate)
-		}
+		assert.Equal(t, uint64(3), n.status().Term, "term")
+		assert.Equal(t, raft.StateCandidate, n.status().RaftState, "state")
 	})
 	t.Run("votes for itself", func(t *testing.T) {
-		if hs, _, _ := n.storage.InitialState(); hs.Vote != 1 || hs.Term != 3 {
-			t.Errorf("persisted vote: got %d in term %d, want 1 in term 3", hs.Vote, hs.Term)
-		}
+		hs := n.hardState()
+		assert.Equal(t, uint64(1), hs.Vote, "persisted vote")
+		assert.Equal(t, uint64(3), hs.Term, "persisted term")
 	})
 	t.Run("requests votes from every other server", func(t *testing.T) {
 		reqs := ofType(msgs, pb.MsgVote)
-		if got, want := byRecipient(reqs), map[uint64]int{2: 1, 3: 1}; fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("vote requests per server: got %v, want %v", got, want)
-		}
+		assert.Equal(t, map[uint64]int{2: 1, 3: 1}, byRecipient(reqs), "vote requests per server")
 		for _, m := range reqs {
-			if m.Term != 3 || m.Index != bootIndex+2 || m.LogTerm != 2 {
-				t.Errorf("vote request to %d: got term %d last %d@%d, want term 3 last %d@2",
-					m.To, m.Term, m.Index, m.LogTerm, bootIndex+2)
-			}
+			want := fmt.Sprintf("term 3, last entry %d@2", bootIndex+2)
+			got := fmt.Sprintf("term %d, last entry %d@%d", m.Term, m.Index, m.LogTerm)
+			assert.Equal(t, want, got, "vote request to %d", m.To)
 		}
 	})
 }
@@ -133,17 +124,11 @@ func TestPaper5_2_FollowerStartsElectionAfterTimeout(t *testing.T) {
 // RequestVote RPCs."
 func TestPaper5_2_CandidateStartsNewElectionAfterTimeout(t *testing.T) {
 	n := nodeInRole(t, raft.StateCandidate)
-	ticks := ticksUntilNewTerm(t, n)
-	if ticks < testElectionTick || ticks >= 2*testElectionTick {
-		t.Errorf("ticks: got %d, want within [%d, %d)", ticks, testElectionTick, 2*testElectionTick)
-	}
-	if st := n.status(); st.Term != 3 || st.RaftState != raft.StateCandidate {
-		t.Errorf("got %v at term %d, want %v at term 3", st.RaftState, st.Term, raft.StateCandidate)
-	}
+	assertElectionTimeout(t, ticksUntilNewTerm(t, n))
+	assert.Equal(t, uint64(3), n.status().Term, "term")
+	assert.Equal(t, raft.StateCandidate, n.status().RaftState, "state")
 	reqs := ofType(n.drain(), pb.MsgVote)
-	if got, want := byRecipient(reqs), map[uint64]int{2: 1, 3: 1}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("vote requests per server: got %v, want %v", got, want)
-	}
+	assert.Equal(t, map[uint64]int{2: 1, 3: 1}, byRecipient(reqs), "vote requests per server")
 }
 
 // TestPaper5_2_FollowerRemainsFollowerWhileLeaderIsHeard checks section 5.2:
@@ -165,9 +150,8 @@ func TestPaper5_2_FollowerRemainsFollowerWhileLeaderIsHeard(t *testing.T) {
 					n.stepAndDrain(tt.msg)
 				}
 				n.rn.Tick()
-				if st := n.status(); st.RaftState != raft.StateFollower || st.Term != 2 {
-					t.Fatalf("after %d ticks: got %v at term %d, want %v at term 2", tick+1, st.RaftState, st.Term, raft.StateFollower)
-				}
+				require.Equal(t, raft.StateFollower, n.status().RaftState, "state after %d ticks", tick+1)
+				require.Equal(t, uint64(2), n.status().Term, "term after %d ticks", tick+1)
 			}
 		})
 	}
@@ -202,7 +186,7 @@ func TestPaper5_2_CandidateWinsWithMajority(t *testing.T) {
 				voters[i] = uint64(i + 1)
 			}
 			n := newTestNode(t, 1, voters)
-			mustNoErr(t, n.rn.Campaign())
+			require.NoError(t, n.rn.Campaign())
 			n.drain()
 			term := n.status().Term
 			for _, id := range tt.granted {
@@ -211,9 +195,7 @@ func TestPaper5_2_CandidateWinsWithMajority(t *testing.T) {
 			for _, id := range tt.denied {
 				n.stepAndDrain(pb.Message{Type: pb.MsgVoteResp, From: id, Term: term, Reject: true})
 			}
-			if got := n.status().RaftState; got != tt.want {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
+			assert.Equal(t, tt.want, n.status().RaftState)
 		})
 	}
 }
@@ -245,15 +227,13 @@ func TestPaper5_2_VoteAtMostOncePerTerm(t *testing.T) {
 				vote(r)
 			}
 			resps := ofType(vote(tt.last), pb.MsgVoteResp)
-			if len(resps) != 1 || resps[0].To != tt.last.from || resps[0].Term != tt.last.term {
-				t.Fatalf("responses: got %v, want one MsgVoteResp to %d at term %d", resps, tt.last.from, tt.last.term)
-			}
-			if granted := !resps[0].Reject; granted != tt.wantGrant {
-				t.Errorf("granted: got %v, want %v", granted, tt.wantGrant)
-			}
-			if hs, _, _ := n.storage.InitialState(); hs.Vote != tt.wantVote || hs.Term != tt.last.term {
-				t.Errorf("persisted vote: got %d in term %d, want %d in term %d", hs.Vote, hs.Term, tt.wantVote, tt.last.term)
-			}
+			require.Len(t, resps, 1, "vote responses")
+			assert.Equal(t, tt.last.from, resps[0].To, "recipient of the response")
+			assert.Equal(t, tt.last.term, resps[0].Term, "term of the response")
+			assert.Equal(t, tt.wantGrant, !resps[0].Reject, "vote granted")
+			hs := n.hardState()
+			assert.Equal(t, tt.wantVote, hs.Vote, "persisted vote")
+			assert.Equal(t, tt.last.term, hs.Term, "persisted term")
 		})
 	}
 }
@@ -285,10 +265,9 @@ func TestPaper5_2_CandidateStepsDownOnLeaderAppend(t *testing.T) {
 			n := nodeInRole(t, raft.StateCandidate)
 			n.stepAndDrain(tt.msg)
 			st := n.status()
-			if st.RaftState != tt.wantState || st.Term != tt.wantTerm || st.Lead != tt.wantLead {
-				t.Errorf("got %v at term %d led by %d, want %v at term %d led by %d",
-					st.RaftState, st.Term, st.Lead, tt.wantState, tt.wantTerm, tt.wantLead)
-			}
+			assert.Equal(t, tt.wantState, st.RaftState, "state")
+			assert.Equal(t, tt.wantTerm, st.Term, "term")
+			assert.Equal(t, tt.wantLead, st.Lead, "leader")
 		})
 	}
 }
@@ -307,14 +286,11 @@ func TestPaper5_2_RandomizedElectionTimeouts(t *testing.T) {
 	checkSpread := func(t *testing.T, ticks []int) {
 		distinct := make(map[int]bool)
 		for _, k := range ticks {
-			if k < testElectionTick || k >= 2*testElectionTick {
-				t.Errorf("timeout: got %d ticks, want within [%d, %d)", k, testElectionTick, 2*testElectionTick)
-			}
+			assertElectionTimeout(t, k)
 			distinct[k] = true
 		}
-		if len(distinct) < testElectionTick/2 {
-			t.Errorf("distinct timeouts among %d: got %d (%v), want at least %d", len(ticks), len(distinct), ticks, testElectionTick/2)
-		}
+		assert.GreaterOrEqual(t, len(distinct), testElectionTick/2,
+			"distinct timeouts among %v: got %d, want at least %d", ticks, len(distinct), testElectionTick/2)
 	}
 	t.Run("across servers", func(t *testing.T) {
 		ticks := make([]int, samples)
@@ -343,7 +319,7 @@ func TestPaper5_2_RandomizedElectionTimeouts(t *testing.T) {
 func TestPaper5_2_NewLeaderAssertsAuthority(t *testing.T) {
 	t.Run("messages every other server at once", func(t *testing.T) {
 		n := newTestNode(t, 1, []uint64{1, 2, 3})
-		mustNoErr(t, n.rn.Campaign())
+		require.NoError(t, n.rn.Campaign())
 		n.drain()
 		msgs := n.stepAndDrain(pb.Message{Type: pb.MsgVoteResp, From: 2, Term: 2})
 		got := make(map[uint64]int)
@@ -352,17 +328,16 @@ func TestPaper5_2_NewLeaderAssertsAuthority(t *testing.T) {
 				got[m.To]++
 			}
 		}
-		if got[2] == 0 || got[3] == 0 {
-			t.Errorf("appends or heartbeats at term 2 per server: got %v, want some for 2 and 3", got)
+		for _, id := range []uint64{2, 3} {
+			assert.Positive(t, got[id], "appends or heartbeats of term 2 to %d: got %v, want some", id, got)
 		}
 	})
 	t.Run("every server then follows it", func(t *testing.T) {
 		c := newCluster(t, 5)
 		c.campaign(3)
 		for _, id := range c.ids {
-			if st := c.node(id).status(); st.Lead != 3 || st.Term != 2 {
-				t.Errorf("node %d: got leader %d at term %d, want 3 at term 2", id, st.Lead, st.Term)
-			}
+			assert.Equal(t, uint64(3), c.node(id).status().Lead, "leader known to %d", id)
+			assert.Equal(t, uint64(2), c.node(id).status().Term, "term of %d", id)
 		}
 	})
 }
@@ -399,7 +374,6 @@ func TestPaper5_2_AtMostOneLeaderPerTerm(t *testing.T) {
 			leaderOf[term] = id
 		}
 	}
-	if len(leaderOf) < 5 {
-		t.Errorf("terms with a leader: got %d, want at least 5 (the scenario forces new elections)", len(leaderOf))
-	}
+	assert.GreaterOrEqual(t, len(leaderOf), 5,
+		"terms with a leader: got %d, want at least 5 (the scenario forces new elections)", len(leaderOf))
 }

@@ -4,8 +4,12 @@ package raft_test
 // 5.6 (timing and availability).
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
@@ -37,15 +41,12 @@ func TestPaper5_5_LeaderRetriesUntilCrashedFollowerRecovers(t *testing.T) {
 				c.tick(1)
 			}
 			c.stabilize()
-			if sentTo3 == before {
-				t.Errorf("heartbeat interval %d: got no message to the crashed follower, want some", interval)
-			}
+			assert.Greater(t, sentTo3, before,
+				"messages to the crashed follower in heartbeat interval %d: got none, want some", interval)
 		}
 	})
 	t.Run("restarted follower catches up", func(t *testing.T) {
-		if got := c.node(3).logTerms(); !slices.Equal(got, []uint64{2}) {
-			t.Fatalf("crashed follower's log terms: got %v, want [2]", got)
-		}
+		require.Equal(t, []uint64{2}, c.node(3).logTerms(), "crashed follower's log terms")
 		c.restart(3)
 		want := describeLog(c.node(1).entries())
 		for interval := 0; interval < 5 && !slices.Equal(describeLog(c.node(3).entries()), want); interval++ {
@@ -54,12 +55,8 @@ func TestPaper5_5_LeaderRetriesUntilCrashedFollowerRecovers(t *testing.T) {
 			}
 			c.stabilize()
 		}
-		if got := describeLog(c.node(3).entries()); !slices.Equal(got, want) {
-			t.Errorf("follower's log after 5 heartbeat intervals: got %v, want %v", got, want)
-		}
-		if got, want := describeLog(c.node(3).applied), []string{"2@2:", "3@2:a", "4@2:b"}; !slices.Equal(got, want) {
-			t.Errorf("follower applied: got %v, want %v", got, want)
-		}
+		assert.Equal(t, want, describeLog(c.node(3).entries()), "follower's log after 5 heartbeat intervals")
+		assert.Equal(t, []string{"2@2:", "3@2:a", "4@2:b"}, describeLog(c.node(3).applied), "follower's applied entries")
 	})
 }
 
@@ -85,17 +82,12 @@ func TestPaper5_5_AppendEntriesIsIdempotent(t *testing.T) {
 			var resps []pb.Message
 			for n.rn.HasReady() {
 				rd := n.handleReady()
-				if len(rd.Entries) != 0 {
-					t.Errorf("entries to persist again: got %v, want none", describeLog(rd.Entries))
-				}
+				assert.Empty(t, describeLog(rd.Entries), "entries to persist again")
 				resps = append(resps, ofType(rd.Messages, pb.MsgAppResp)...)
 			}
-			if got := describeLog(n.entries()); !slices.Equal(got, before) {
-				t.Errorf("log: got %v, want %v", got, before)
-			}
-			if len(resps) != 1 || resps[0].Reject {
-				t.Errorf("responses: got %v, want one acknowledgement", resps)
-			}
+			assert.Equal(t, before, describeLog(n.entries()), "log")
+			require.Len(t, resps, 1, "responses")
+			assert.False(t, resps[0].Reject, "response rejects: got %v, want an acknowledgement", resps[0])
 		})
 	}
 }
@@ -116,21 +108,18 @@ func TestPaper5_5_StatePersistedBeforeResponding(t *testing.T) {
 				if resp.Type != pb.MsgVoteResp || resp.Reject {
 					return
 				}
-				if hs, _, _ := n.storage.InitialState(); hs.Vote != 2 || hs.Term != 2 {
-					t.Errorf("persisted when granting: got vote %d in term %d, want 2 in term 2", hs.Vote, hs.Term)
-				}
+				hs := n.hardState()
+				assert.Equal(t, uint64(2), hs.Vote, "vote persisted when granting it")
+				assert.Equal(t, uint64(2), hs.Term, "term persisted when granting the vote")
 			}},
 		{"append", appFrom2(bootIndex, bootTerm, makeEntries(2, 3, 3)),
 			func(t *testing.T, n *testNode, resp pb.Message) {
 				if resp.Type != pb.MsgAppResp || resp.Reject {
 					return
 				}
-				if last := n.lastIndex(); last < resp.Index {
-					t.Errorf("persisted when acknowledging %d: got last index %d, want >= %d", resp.Index, last, resp.Index)
-				}
-				if hs, _, _ := n.storage.InitialState(); hs.Term != 3 {
-					t.Errorf("persisted term when acknowledging: got %d, want 3", hs.Term)
-				}
+				assert.GreaterOrEqual(t, n.lastIndex(), resp.Index,
+					"last index persisted when acknowledging %d: got %d, want at least that", resp.Index, n.lastIndex())
+				assert.Equal(t, uint64(3), n.hardState().Term, "term persisted when acknowledging")
 			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,14 +127,13 @@ func TestPaper5_5_StatePersistedBeforeResponding(t *testing.T) {
 			n.step(tt.req)
 			responded := false
 			for n.rn.HasReady() {
-				prev, _, _ := n.storage.InitialState()
+				prev := n.hardState()
 				rd := n.handleReady() // persists, so this is what a crash would leave
 				durable := len(rd.Entries) > 0 || (!raft.IsEmptyHardState(rd.HardState) &&
 					(rd.HardState.Term != prev.Term || rd.HardState.Vote != prev.Vote))
-				if durable && !rd.MustSync {
-					t.Errorf("MustSync for a Ready with %d entries and HardState %v after %v: got false, want true",
-						len(rd.Entries), rd.HardState, prev)
-				}
+				assert.True(t, !durable || rd.MustSync,
+					"MustSync for a Ready with %d entries and HardState %v after %v: got false, want true",
+					len(rd.Entries), rd.HardState, prev)
 				for _, m := range rd.Messages {
 					if m.To == 2 {
 						responded = true
@@ -153,9 +141,7 @@ func TestPaper5_5_StatePersistedBeforeResponding(t *testing.T) {
 					}
 				}
 			}
-			if !responded {
-				t.Errorf("got no response to %s, want one", raft.DescribeMessage(tt.req, nil))
-			}
+			assert.True(t, responded, "got no response to %s, want one", raft.DescribeMessage(tt.req, nil))
 		})
 	}
 }
@@ -169,16 +155,15 @@ func TestPaper5_5_RestartedServerKeepsItsVote(t *testing.T) {
 	vote := func(from uint64) []pb.Message {
 		return ofType(n.stepAndDrain(pb.Message{Type: pb.MsgVote, From: from, Term: 2, Index: bootIndex, LogTerm: bootTerm}), pb.MsgVoteResp)
 	}
-	if resps := vote(2); len(resps) != 1 || resps[0].Reject {
-		t.Fatalf("vote for 2: got %v, want one granted response", resps)
-	}
+	resps := vote(2)
+	require.Len(t, resps, 1, "responses to 2")
+	require.False(t, resps[0].Reject, "vote for 2 rejected: got %v, want granted", resps[0])
 	n.start()
-	if st := n.status(); st.Term != 2 || st.Vote != 2 {
-		t.Errorf("after restart: got vote %d in term %d, want 2 in term 2", st.Vote, st.Term)
-	}
-	if resps := vote(3); len(resps) != 1 || !resps[0].Reject {
-		t.Errorf("vote for 3 after restart: got %v, want one rejection", resps)
-	}
+	assert.Equal(t, uint64(2), n.status().Term, "term after the restart")
+	assert.Equal(t, uint64(2), n.status().Vote, "vote after the restart")
+	resps = vote(3)
+	require.Len(t, resps, 1, "responses to 3")
+	assert.True(t, resps[0].Reject, "vote for 3 after the restart: got %v, want a rejection", resps[0])
 }
 
 // TestPaper5_6_ElectionTimeoutMustExceedHeartbeatInterval checks the timing
@@ -200,8 +185,10 @@ func TestPaper5_6_ElectionTimeoutMustExceedHeartbeatInterval(t *testing.T) {
 			storage := raft.NewMemoryStorage()
 			_, err := raft.NewRawNode(&raft.Config{ID: 1, ElectionTick: tt.electionTick, HeartbeatTick: tt.heartbeat,
 				Storage: storage, MaxSizePerMsg: 1 << 20, MaxInflightMsgs: 16, Logger: discardLogger})
-			if gotErr := err != nil; gotErr != tt.wantErr {
-				t.Errorf("NewRawNode error: got %v, want an error %v", err, tt.wantErr)
+			if tt.wantErr {
+				assert.Error(t, err, "NewRawNode")
+			} else {
+				assert.NoError(t, err, "NewRawNode")
 			}
 		})
 	}
@@ -218,9 +205,9 @@ func TestPaper5_6_SteadyLeaderUnderHeartbeats(t *testing.T) {
 		c.tick(c.ids...)
 		c.stabilize()
 		for _, id := range c.ids {
-			if st := c.node(id).status(); st.Lead != 1 || st.Term != 2 {
-				t.Fatalf("tick %d, server %d: got leader %d at term %d, want 1 at term 2", tick, id, st.Lead, st.Term)
-			}
+			st := c.node(id).status()
+			require.Equal(t, "leader 1 at term 2", fmt.Sprintf("leader %d at term %d", st.Lead, st.Term),
+				"server %d after %d ticks", id, tick+1)
 		}
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -45,12 +48,10 @@ func appFrom2(prevIndex, prevTerm uint64, ents []pb.Entry) pb.Message {
 func TestPaper5_3_LeaderAppendsAndReplicatesProposal(t *testing.T) {
 	n := newTestNode(t, 1, []uint64{1, 2, 3})
 	n.becomeStableLeader() // term 2, log [2@2]
-	mustNoErr(t, n.rn.Propose([]byte("x")))
+	require.NoError(t, n.rn.Propose([]byte("x")))
 	rd := n.handleReady()
 	want := "3@2:x"
-	if got := describeLog(rd.Entries); !slices.Equal(got, []string{want}) {
-		t.Errorf("entries to persist: got %v, want [%s]", got, want)
-	}
+	assert.Equal(t, []string{want}, describeLog(rd.Entries), "entries to persist")
 	msgs := append(rd.Messages, n.drain()...)
 	for _, id := range []uint64{2, 3} {
 		t.Run(fmt.Sprintf("to %d", id), func(t *testing.T) {
@@ -58,14 +59,10 @@ func TestPaper5_3_LeaderAppendsAndReplicatesProposal(t *testing.T) {
 			for _, m := range ofType(msgs, pb.MsgApp) {
 				if m.To == id && m.Term == 2 {
 					carried = append(carried, describeLog(m.Entries)...)
-					if m.Index != 2 || m.LogTerm != 2 {
-						t.Errorf("prev entry: got %d@%d, want 2@2", m.Index, m.LogTerm)
-					}
+					assert.Equal(t, "2@2", fmt.Sprintf("%d@%d", m.Index, m.LogTerm), "entry preceding the new ones")
 				}
 			}
-			if !slices.Equal(carried, []string{want}) {
-				t.Errorf("entries sent: got %v, want [%s]", carried, want)
-			}
+			assert.Equal(t, []string{want}, carried, "entries sent")
 		})
 	}
 }
@@ -78,27 +75,19 @@ func TestPaper5_3_LeaderAppendsAndReplicatesProposal(t *testing.T) {
 func TestPaper5_3_LeaderCommitsOnceReplicatedOnMajority(t *testing.T) {
 	n := newTestNode(t, 1, []uint64{1, 2, 3, 4, 5})
 	n.becomeStableLeader()
-	mustNoErr(t, n.rn.Propose([]byte("x")))
+	require.NoError(t, n.rn.Propose([]byte("x")))
 	n.drain()
 	applied := len(n.applied)
 
 	n.ackFrom(3, 2)
 	n.drain()
-	if got := n.status().Commit; got != 2 {
-		t.Errorf("commit with 2 of 5 replicas: got %d, want 2", got)
-	}
-	if got := describeLog(n.applied[applied:]); len(got) != 0 {
-		t.Errorf("applied with 2 of 5 replicas: got %v, want none", got)
-	}
+	assert.Equal(t, uint64(2), n.status().Commit, "commit with 2 of 5 replicas")
+	assert.Empty(t, describeLog(n.applied[applied:]), "applied with 2 of 5 replicas")
 
 	n.ackFrom(3, 3)
 	n.drain()
-	if got := n.status().Commit; got != 3 {
-		t.Errorf("commit with 3 of 5 replicas: got %d, want 3", got)
-	}
-	if got, want := describeLog(n.applied[applied:]), []string{"3@2:x"}; !slices.Equal(got, want) {
-		t.Errorf("applied with 3 of 5 replicas: got %v, want %v", got, want)
-	}
+	assert.Equal(t, uint64(3), n.status().Commit, "commit with 3 of 5 replicas")
+	assert.Equal(t, []string{"3@2:x"}, describeLog(n.applied[applied:]), "applied with 3 of 5 replicas")
 }
 
 // TestPaper5_3_CommitIncludesPrecedingEntries checks section 5.3: committing
@@ -108,15 +97,13 @@ func TestPaper5_3_CommitIncludesPrecedingEntries(t *testing.T) {
 	n := newTestNode(t, 1, []uint64{1, 2, 3, 4, 5})
 	n.becomeStableLeader()
 	for _, d := range []string{"a", "b", "c"} {
-		mustNoErr(t, n.rn.Propose([]byte(d)))
+		require.NoError(t, n.rn.Propose([]byte(d)))
 	}
 	n.drain()
 	applied := len(n.applied)
 	n.ackFrom(5, 2, 3)
 	n.drain()
-	if got, want := describeLog(n.applied[applied:]), []string{"3@2:a", "4@2:b", "5@2:c"}; !slices.Equal(got, want) {
-		t.Errorf("applied: got %v, want %v", got, want)
-	}
+	assert.Equal(t, []string{"3@2:a", "4@2:b", "5@2:c"}, describeLog(n.applied[applied:]), "applied")
 }
 
 // TestPaper5_3_LeaderSendsCommitIndex checks section 5.3: "The leader keeps
@@ -127,13 +114,11 @@ func TestPaper5_3_LeaderSendsCommitIndex(t *testing.T) {
 	setup := func(t *testing.T) *testNode {
 		n := newTestNode(t, 1, []uint64{1, 2, 3})
 		n.becomeStableLeader()
-		mustNoErr(t, n.rn.Propose([]byte("x")))
+		require.NoError(t, n.rn.Propose([]byte("x")))
 		n.drain()
 		n.ackFrom(3, 2, 3)
 		n.drain()
-		if got := n.status().Commit; got != 3 {
-			t.Fatalf("commit: got %d, want 3", got)
-		}
+		require.Equal(t, uint64(3), n.status().Commit, "commit")
 		return n
 	}
 	check := func(t *testing.T, msgs []pb.Message, typ pb.MessageType) {
@@ -141,13 +126,11 @@ func TestPaper5_3_LeaderSendsCommitIndex(t *testing.T) {
 		for _, m := range ofType(msgs, typ) {
 			got[m.To] = m.Commit
 		}
-		if want := map[uint64]uint64{2: 3, 3: 3}; fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("commit index carried per follower: got %v, want %v", got, want)
-		}
+		assert.Equal(t, map[uint64]uint64{2: 3, 3: 3}, got, "commit index carried per follower")
 	}
 	t.Run("in appends", func(t *testing.T) {
 		n := setup(t)
-		mustNoErr(t, n.rn.Propose([]byte("y")))
+		require.NoError(t, n.rn.Propose([]byte("y")))
 		check(t, n.drain(), pb.MsgApp)
 	})
 	t.Run("in heartbeats", func(t *testing.T) {
@@ -170,13 +153,9 @@ func TestPaper5_3_FollowerAppliesCommittedEntries(t *testing.T) {
 		app := appFrom2(bootIndex, bootTerm, makeEntries(2, 3, 3, 3))
 		app.Commit = 2
 		n.stepAndDrain(app)
-		if got, want := describeLog(n.applied), []string{"2@3:2@3"}; !slices.Equal(got, want) {
-			t.Errorf("applied after commit 2: got %v, want %v", got, want)
-		}
+		assert.Equal(t, []string{"2@3:2@3"}, describeLog(n.applied), "applied after commit 2")
 		n.stepAndDrain(pb.Message{Type: pb.MsgHeartbeat, From: 2, Term: 3, Commit: 4})
-		if got, want := describeLog(n.applied), []string{"2@3:2@3", "3@3:3@3", "4@3:4@3"}; !slices.Equal(got, want) {
-			t.Errorf("applied after commit 4: got %v, want %v", got, want)
-		}
+		assert.Equal(t, []string{"2@3:2@3", "3@3:3@3", "4@3:4@3"}, describeLog(n.applied), "applied after commit 4")
 	})
 	t.Run("commit capped at the last new entry", func(t *testing.T) {
 		n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 1, 1))
@@ -184,9 +163,7 @@ func TestPaper5_3_FollowerAppliesCommittedEntries(t *testing.T) {
 		app := appFrom2(bootIndex, bootTerm, makeEntries(2, 1))
 		app.Commit = 4
 		n.stepAndDrain(app)
-		if got := n.status().Commit; got != 2 {
-			t.Errorf("commit: got %d, want 2", got)
-		}
+		assert.Equal(t, uint64(2), n.status().Commit, "commit")
 	})
 }
 
@@ -213,16 +190,12 @@ func TestPaper5_3_ConsistencyCheckRejectsMismatchedPrevEntry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2))
 			resps := ofType(n.stepAndDrain(appFrom2(tt.prevIndex, tt.prevTerm, tt.ents)), pb.MsgAppResp)
-			if len(resps) != 1 {
-				t.Fatalf("responses: got %v, want one MsgAppResp", resps)
-			}
-			if r := resps[0]; r.Reject != tt.wantReject || r.Index != tt.wantIndex || r.To != 2 || r.Term != 3 {
-				t.Errorf("response: got reject=%v index=%d to %d at term %d, want reject=%v index=%d to 2 at term 3",
-					r.Reject, r.Index, r.To, r.Term, tt.wantReject, tt.wantIndex)
-			}
-			if got := n.logTerms(); !slices.Equal(got, tt.wantLog) {
-				t.Errorf("log terms: got %v, want %v", got, tt.wantLog)
-			}
+			require.Len(t, resps, 1, "responses")
+			r := resps[0]
+			assert.Equal(t, tt.wantReject, r.Reject, "rejected")
+			assert.Equal(t, tt.wantIndex, r.Index, "index in the response")
+			assert.Equal(t, "to 2 at term 3", fmt.Sprintf("to %d at term %d", r.To, r.Term), "response")
+			assert.Equal(t, tt.wantLog, n.logTerms(), "log terms")
 		})
 	}
 }
@@ -247,16 +220,9 @@ func TestPaper5_3_FollowerDeletesConflictingEntries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2, 2))
 			n.stepAndDrain(appFrom2(tt.prevIndex, tt.prevTerm, tt.ents))
-			if got := n.logTerms(); !slices.Equal(got, tt.wantLog) {
-				t.Errorf("log terms: got %v, want %v", got, tt.wantLog)
-			}
+			assert.Equal(t, tt.wantLog, n.logTerms(), "log terms")
 			// Every entry the leader sent is now in the log, data included.
-			log := describeLog(n.entries())
-			for _, e := range describeLog(tt.ents) {
-				if !slices.Contains(log, e) {
-					t.Errorf("log %v: got no %s, want it", log, e)
-				}
-			}
+			assert.Subset(t, describeLog(n.entries()), describeLog(tt.ents), "entries sent by the leader")
 		})
 	}
 }
@@ -283,12 +249,8 @@ func TestPaper5_3_LeaderNeverOverwritesItsLog(t *testing.T) {
 			n.campaignAndWin()
 			before := describeLog(n.entries())
 			n.stepAndDrain(tt.msg)
-			if got := describeLog(n.entries()); !slices.Equal(got, before) {
-				t.Errorf("leader's log: got %v, want %v", got, before)
-			}
-			if got := n.status().RaftState; got != raft.StateLeader {
-				t.Errorf("state: got %v, want %v", got, raft.StateLeader)
-			}
+			assert.Equal(t, before, describeLog(n.entries()), "leader's log")
+			assert.Equal(t, raft.StateLeader, n.status().RaftState, "state")
 		})
 	}
 }
@@ -333,9 +295,8 @@ func figure7Run(t *testing.T, follower []uint64) (*cluster, []pb.Message) {
 		return false
 	}
 	c.campaign(1)
-	if st := c.node(1).status(); st.RaftState != raft.StateLeader || st.Term != 8 {
-		t.Fatalf("server 1: got %v at term %d, want %v at term 8", st.RaftState, st.Term, raft.StateLeader)
-	}
+	require.Equal(t, raft.StateLeader, c.node(1).status().RaftState, "server 1's state")
+	require.Equal(t, uint64(8), c.node(1).status().Term, "server 1's term")
 	return c, exchange
 }
 
@@ -350,13 +311,9 @@ func TestPaper5_3_LeaderBringsFollowerLogsIntoConsistency(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _ := figure7Run(t, tt.follower)
 			for _, id := range c.ids {
-				if got := c.node(id).logTerms(); !slices.Equal(got, want) {
-					t.Errorf("server %d log terms: got %v, want %v", id, got, want)
-				}
+				assert.Equal(t, want, c.node(id).logTerms(), "log terms of server %d", id)
 			}
-			if got, want := describeLog(c.node(2).entries()), describeLog(c.node(1).entries()); !slices.Equal(got, want) {
-				t.Errorf("follower's entries: got %v, want %v", got, want)
-			}
+			assert.Equal(t, describeLog(c.node(1).entries()), describeLog(c.node(2).entries()), "follower's entries")
 		})
 	}
 }
@@ -380,15 +337,13 @@ func TestPaper5_3_LeaderBacksUpNextIndexAfterRejection(t *testing.T) {
 					rejections++
 					rejected = &exchange[i]
 				case m.Type == pb.MsgApp && rejected != nil:
-					if m.Index >= rejected.Index {
-						t.Errorf("retry after rejecting prev index %d: got prev index %d, want less", rejected.Index, m.Index)
-					}
+					assert.Less(t, m.Index, rejected.Index,
+						"retry after a rejection of prev index %d: got prev index %d, want less", rejected.Index, m.Index)
 					rejected = nil
 				}
 			}
-			if rejections > tt.conflictTerms {
-				t.Errorf("rejections: got %d, want at most %d", rejections, tt.conflictTerms)
-			}
+			assert.LessOrEqual(t, rejections, tt.conflictTerms,
+				"rejections: got %d, want at most %d", rejections, tt.conflictTerms)
 		})
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -37,12 +40,8 @@ func TestPaper5_4_1_VoterDeniesLessUpToDateCandidate(t *testing.T) {
 			n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2))
 			resps := ofType(n.stepAndDrain(pb.Message{Type: pb.MsgVote, From: 2, Term: 4,
 				Index: tt.lastIndex, LogTerm: tt.lastTerm}), pb.MsgVoteResp)
-			if len(resps) != 1 {
-				t.Fatalf("responses: got %v, want one MsgVoteResp", resps)
-			}
-			if granted := !resps[0].Reject; granted != tt.wantGrant {
-				t.Errorf("granted: got %v, want %v", granted, tt.wantGrant)
-			}
+			require.Len(t, resps, 1, "vote responses")
+			assert.Equal(t, tt.wantGrant, !resps[0].Reject, "vote granted")
 		})
 	}
 }
@@ -58,22 +57,15 @@ func TestPaper5_4_1_CandidateMissingCommittedEntryCannotWin(t *testing.T) {
 	c.campaign(1)
 	c.filter = func(m pb.Message) bool { return m.To == 3 || m.From == 3 }
 	c.propose(1, []byte("x"))
-	committed := describeLog(c.node(1).applied)
-	if want := "3@2:x"; !slices.Contains(committed, want) {
-		t.Fatalf("applied by the leader: got %v, want %s among them", committed, want)
-	}
+	require.Contains(t, describeLog(c.node(1).applied), "3@2:x", "entries the leader applied")
 	c.filter = nil
 
-	if c.campaignUntilLeader(3, 3) {
-		t.Fatalf("server 3, lacking a committed entry, won an election at term %d", c.node(3).status().Term)
-	}
-	if !c.campaignUntilLeader(2, 3) {
-		t.Fatalf("server 2: got %v, want %v", c.node(2).status().RaftState, raft.StateLeader)
-	}
+	require.False(t, c.campaignUntilLeader(3, 3),
+		"server 3, lacking a committed entry: got leader at term %d, want no win", c.node(3).status().Term)
+	require.True(t, c.campaignUntilLeader(2, 3), "server 2: got %v, want %v",
+		c.node(2).status().RaftState, raft.StateLeader)
 	for _, id := range c.ids {
-		if got := describeLog(c.node(id).entries()); !slices.Contains(got, "3@2:x") {
-			t.Errorf("server %d log: got %v, want 3@2:x in it", id, got)
-		}
+		assert.Contains(t, describeLog(c.node(id).entries()), "3@2:x", "log of server %d", id)
 	}
 }
 
@@ -83,9 +75,8 @@ func TestPaper5_4_1_CandidateMissingCommittedEntryCannotWin(t *testing.T) {
 func previousTermLeader(t *testing.T) *testNode {
 	n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(2), withHardState(2, 0, bootIndex))
 	n.campaignAndWin()
-	if got := n.logTerms(); !slices.Equal(got, []uint64{2, 3}) || n.status().Term != 3 {
-		t.Fatalf("leader's log terms: got %v at term %d, want [2 3] at term 3", got, n.status().Term)
-	}
+	require.Equal(t, []uint64{2, 3}, n.logTerms(), "leader's log terms")
+	require.Equal(t, uint64(3), n.status().Term, "leader's term")
 	return n
 }
 
@@ -98,12 +89,8 @@ func TestPaper5_4_2_NoCommitByCountingPreviousTermReplicas(t *testing.T) {
 	n := previousTermLeader(t)
 	n.ackFrom(2, 2, 3)
 	n.drain()
-	if got := n.status().Commit; got != bootIndex {
-		t.Errorf("commit: got %d, want %d", got, bootIndex)
-	}
-	if got := n.appliedIDs(); len(got) != 0 {
-		t.Errorf("applied: got %v, want nothing", got)
-	}
+	assert.Equal(t, uint64(bootIndex), n.status().Commit, "commit")
+	assert.Empty(t, n.appliedIDs(), "applied")
 }
 
 // TestPaper5_4_2_PreviousTermEntriesCommittedIndirectly checks section
@@ -114,12 +101,8 @@ func TestPaper5_4_2_PreviousTermEntriesCommittedIndirectly(t *testing.T) {
 	n := previousTermLeader(t)
 	n.ackFrom(3, 2)
 	n.drain()
-	if got := n.status().Commit; got != 3 {
-		t.Errorf("commit: got %d, want 3", got)
-	}
-	if got, want := n.appliedIDs(), []string{"2@2", "3@3"}; !slices.Equal(got, want) {
-		t.Errorf("applied: got %v, want %v", got, want)
-	}
+	assert.Equal(t, uint64(3), n.status().Commit, "commit")
+	assert.Equal(t, []string{"2@2", "3@3"}, n.appliedIDs(), "applied")
 }
 
 // TestPaper5_4_2_NewLeaderAppendsEntryOfItsTerm checks how the leader gets an
@@ -131,14 +114,10 @@ func TestPaper5_4_2_NewLeaderAppendsEntryOfItsTerm(t *testing.T) {
 	n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 1))
 	n.campaignAndWin()
 	ents := n.entries()
-	if last := ents[len(ents)-1]; last.Index != 4 || last.Term != 2 || len(last.Data) != 0 {
-		t.Fatalf("last entry: got %s, want an empty entry 4@2", describeLog([]pb.Entry{last}))
-	}
+	require.Equal(t, "4@2:", describeLog(ents[len(ents)-1:])[0], "last entry (index@term:data)")
 	n.ackFrom(4, 2)
 	n.drain()
-	if got, want := n.appliedIDs(), []string{"2@1", "3@1", "4@2"}; !slices.Equal(got, want) {
-		t.Errorf("applied: got %v, want %v", got, want)
-	}
+	assert.Equal(t, []string{"2@1", "3@1", "4@2"}, n.appliedIDs(), "applied")
 }
 
 // figure8Prefix plays steps (a) to (c) of Figure 8 of the paper on five
@@ -158,9 +137,8 @@ func figure8Prefix(t *testing.T, replicateOwnTerm bool) *cluster {
 	c.campaign(1) // (a)
 	c.crash(1)    // (b)
 	c.campaign(5)
-	if st := c.node(5).status(); st.RaftState != raft.StateLeader || st.Term != 3 {
-		t.Fatalf("(b) S5: got %v at term %d, want %v at term 3", st.RaftState, st.Term, raft.StateLeader)
-	}
+	require.Equal(t, raft.StateLeader, c.node(5).status().RaftState, "(b) S5's state")
+	require.Equal(t, uint64(3), c.node(5).status().Term, "(b) S5's term")
 	c.crash(5)
 	c.restart(1) // (c)
 	c.filter = func(m pb.Message) bool {
@@ -170,21 +148,16 @@ func figure8Prefix(t *testing.T, replicateOwnTerm bool) *cluster {
 		// S2 and S3 accept 2@2 but not 3@4; S4 gets nothing.
 		return m.To == 4 || c.node(m.To).lastIndex() >= 2
 	}
-	if !c.campaignUntilLeader(1, 3) {
-		t.Fatalf("(c) S1: got %v, want %v", c.node(1).status().RaftState, raft.StateLeader)
-	}
+	require.True(t, c.campaignUntilLeader(1, 3), "(c) S1: got %v, want %v",
+		c.node(1).status().RaftState, raft.StateLeader)
 	want := map[uint64][]uint64{1: {2, 4}, 2: {2}, 3: {2}, 4: {}, 5: {3}}
 	if replicateOwnTerm {
 		want = map[uint64][]uint64{1: {2, 4}, 2: {2, 4}, 3: {2, 4}, 4: {2, 4}, 5: {3}}
 	}
 	for id, terms := range want {
-		if got := c.node(id).logTerms(); !slices.Equal(got, terms) {
-			t.Fatalf("(c) S%d log terms: got %v, want %v", id, got, terms)
-		}
+		require.Equal(t, terms, c.node(id).logTerms(), "(c) S%d's log terms", id)
 	}
-	if st := c.node(1).status(); st.Term != 4 {
-		t.Fatalf("(c) S1 term: got %d, want 4", st.Term)
-	}
+	require.Equal(t, uint64(4), c.node(1).status().Term, "(c) S1's term")
 	return c
 }
 
@@ -197,42 +170,29 @@ func figure8Prefix(t *testing.T, replicateOwnTerm bool) *cluster {
 func TestPaper5_4_2_Figure8(t *testing.T) {
 	t.Run("(d) previous-term entry on a majority is overwritten", func(t *testing.T) {
 		c := figure8Prefix(t, false)
-		if got := c.node(1).status().Commit; got != bootIndex {
-			t.Fatalf("(c) S1 commit with 2@2 on S1, S2, S3: got %d, want %d", got, bootIndex)
-		}
+		require.Equal(t, uint64(bootIndex), c.node(1).status().Commit, "(c) S1's commit with 2@2 on S1, S2 and S3")
 		c.crash(1)
 		c.restart(5)
 		c.filter = nil
-		if !c.campaignUntilLeader(5, 3) {
-			t.Fatalf("(d) S5: got %v, want %v", c.node(5).status().RaftState, raft.StateLeader)
-		}
+		require.True(t, c.campaignUntilLeader(5, 3), "(d) S5: got %v, want %v",
+			c.node(5).status().RaftState, raft.StateLeader)
 		c.restart(1)
 		c.tick(5)
 		c.stabilize()
 		for _, id := range c.ids {
-			n := c.node(id)
-			if got := n.logTerms(); len(got) == 0 || got[0] != 3 {
-				t.Errorf("S%d log terms: got %v, want index 2 of term 3", id, got)
-			}
-			if got := n.appliedIDs(); len(got) == 0 || got[0] != "2@3" {
-				t.Errorf("S%d applied: got %v, want 2@3 first", id, got)
-			}
+			assert.Equal(t, []uint64{3, 5}, c.node(id).logTerms(), "S%d's log terms", id)
+			assert.Equal(t, []string{"2@3", "3@5"}, c.node(id).appliedIDs(), "S%d's applied entries", id)
 		}
 	})
 	t.Run("(e) entry of the leader's term on a majority is committed", func(t *testing.T) {
 		c := figure8Prefix(t, true)
-		if got := c.node(1).status().Commit; got != 3 {
-			t.Fatalf("(c) S1 commit: got %d, want 3", got)
-		}
+		require.Equal(t, uint64(3), c.node(1).status().Commit, "(c) S1's commit")
 		c.crash(1)
 		c.restart(5)
-		if c.campaignUntilLeader(5, 3) {
-			t.Fatalf("(e) S5 won an election at term %d without the committed entries", c.node(5).status().Term)
-		}
+		require.False(t, c.campaignUntilLeader(5, 3),
+			"(e) S5 without the committed entries: got leader at term %d, want no win", c.node(5).status().Term)
 		for _, id := range []uint64{2, 3, 4} {
-			if got := c.node(id).logTerms(); !slices.Equal(got, []uint64{2, 4}) {
-				t.Errorf("S%d log terms: got %v, want [2 4]", id, got)
-			}
+			assert.Equal(t, []uint64{2, 4}, c.node(id).logTerms(), "S%d's log terms", id)
 		}
 	})
 }
@@ -340,7 +300,7 @@ func TestPaper5_4_3_SafetyUnderRandomFailures(t *testing.T) {
 					}
 				case r < 55:
 					ids := live()
-					mustNoErr(t, c.node(ids[rng.IntN(len(ids))]).rn.Campaign())
+					require.NoError(t, c.node(ids[rng.IntN(len(ids))]).rn.Campaign())
 				case r < 60:
 					if ids := live(); len(ids) > 3 {
 						c.crash(ids[rng.IntN(len(ids))])
@@ -360,10 +320,8 @@ func TestPaper5_4_3_SafetyUnderRandomFailures(t *testing.T) {
 				c.stabilize()
 				s.check(step)
 			}
-			if len(s.appliedAt) < 40 || len(s.leaderOf) < 5 {
-				t.Errorf("run too quiet to show anything: got %d applied indexes and %d leader terms, want >= 40 and >= 5",
-					len(s.appliedAt), len(s.leaderOf))
-			}
+			assert.GreaterOrEqual(t, len(s.appliedAt), 40, "applied indexes: got %d, want enough to show something", len(s.appliedAt))
+			assert.GreaterOrEqual(t, len(s.leaderOf), 5, "terms with a leader: got %d, want enough to show something", len(s.leaderOf))
 		})
 	}
 }

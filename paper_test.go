@@ -15,8 +15,10 @@ package raft_test
 // This file covers section 5.1; the others are in paper_*_test.go.
 
 import (
-	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
@@ -29,11 +31,10 @@ func nodeInRole(t *testing.T, role raft.StateType, opts ...nodeOption) *testNode
 	voters := []uint64{1, 2, 3}
 	switch role {
 	case raft.StateFollower:
-		n := newTestNode(t, 1, voters, append(opts, withHardState(2, 0, bootIndex))...)
-		return n
+		return newTestNode(t, 1, voters, append(opts, withHardState(2, 0, bootIndex))...)
 	case raft.StateCandidate:
 		n := newTestNode(t, 1, voters, opts...)
-		mustNoErr(t, n.rn.Campaign())
+		require.NoError(t, n.rn.Campaign())
 		n.drain()
 		return n
 	case raft.StateLeader:
@@ -68,18 +69,10 @@ func TestPaper5_1_UpdateTermFromHigherTermMessage(t *testing.T) {
 				n := nodeInRole(t, role)
 				n.stepAndDrain(tt.msg)
 				st := n.status()
-				if st.Term != tt.msg.Term {
-					t.Errorf("term: got %d, want %d", st.Term, tt.msg.Term)
-				}
-				if st.RaftState != raft.StateFollower {
-					t.Errorf("state: got %v, want %v", st.RaftState, raft.StateFollower)
-				}
-				if st.Lead != tt.wantLead {
-					t.Errorf("leader: got %d, want %d", st.Lead, tt.wantLead)
-				}
-				if hs, _, _ := n.storage.InitialState(); hs.Term != tt.msg.Term {
-					t.Errorf("persisted term: got %d, want %d", hs.Term, tt.msg.Term)
-				}
+				assert.Equal(t, tt.msg.Term, st.Term, "term")
+				assert.Equal(t, raft.StateFollower, st.RaftState, "state")
+				assert.Equal(t, tt.wantLead, st.Lead, "leader")
+				assert.Equal(t, tt.msg.Term, n.hardState().Term, "persisted term")
 			})
 		}
 	}
@@ -107,19 +100,12 @@ func TestPaper5_1_RejectStaleTermRequest(t *testing.T) {
 				beforeLog := n.logTerms()
 				replies := n.stepAndDrain(tt.msg)
 				after := n.status()
-				if after.Term != before.Term || after.RaftState != before.RaftState {
-					t.Errorf("term and state: got %d %v, want %d %v", after.Term, after.RaftState, before.Term, before.RaftState)
-				}
-				if after.Vote != before.Vote || after.Commit != before.Commit {
-					t.Errorf("vote and commit: got %d %d, want %d %d", after.Vote, after.Commit, before.Vote, before.Commit)
-				}
-				if got := n.logTerms(); !slices.Equal(got, beforeLog) {
-					t.Errorf("log terms: got %v, want %v", got, beforeLog)
-				}
-				for _, m := range replies {
-					if m.Type == pb.MsgVoteResp && !m.Reject {
-						t.Errorf("got a granted vote for a stale candidate: %s", raft.DescribeMessage(m, nil))
-					}
+				assert.Equal(t, before.RaftState, after.RaftState, "state")
+				assert.Equal(t, before.HardState, after.HardState, "term, vote and commit")
+				assert.Equal(t, beforeLog, n.logTerms(), "log terms")
+				for _, m := range ofType(replies, pb.MsgVoteResp) {
+					assert.True(t, m.Reject, "got a granted vote for a stale candidate: %s, want none",
+						raft.DescribeMessage(m, nil))
 				}
 			})
 		}
@@ -145,13 +131,12 @@ func TestPaper5_1_StaleSenderLearnsCurrentTerm(t *testing.T) {
 				Index: bootIndex, LogTerm: bootTerm}
 			current := newTestNode(t, 2, []uint64{1, 2, 3}, withHardState(5, 0, bootIndex), withConfig(opt.set))
 			replies := ofType(current.stepAndDrain(staleApp), pb.MsgAppResp)
-			if len(replies) != 1 || replies[0].Term != 5 {
-				t.Fatalf("replies to the stale leader: got %v, want one MsgAppResp at term 5", replies)
-			}
+			require.Len(t, replies, 1, "replies to the stale leader")
+			require.Equal(t, uint64(5), replies[0].Term, "term of the reply")
 			stale.stepAndDrain(replies[0])
-			if st := stale.status(); st.RaftState != raft.StateFollower || st.Term != 5 {
-				t.Errorf("stale leader: got %v at term %d, want %v at term 5", st.RaftState, st.Term, raft.StateFollower)
-			}
+			st := stale.status()
+			assert.Equal(t, raft.StateFollower, st.RaftState, "stale leader's state")
+			assert.Equal(t, uint64(5), st.Term, "stale leader's term")
 		})
 	}
 }
