@@ -94,13 +94,12 @@ type testNode struct {
 	rn      *raft.RawNode
 	storage *raft.MemoryStorage
 
-	// recordApplied makes handleReady keep applied entries and read states;
-	// benchmarks turn it off so memory stays flat.
+	// recordApplied makes handleReady keep applied entries; benchmarks turn
+	// it off so memory stays flat.
 	recordApplied bool
 	// applied lists, in order, every committed entry the node handed to its
 	// state machine. Invariant: applied[i].Index == applied[i-1].Index+1.
-	applied    []pb.Entry
-	readStates []raft.ReadState
+	applied []pb.Entry
 	// readCount counts the read states handed out, recorded or not.
 	readCount int
 	// appliedIndex is the index of the last applied entry, restored into
@@ -194,7 +193,6 @@ func (n *testNode) handleReady() raft.Ready {
 	n.readCount += len(rd.ReadStates)
 	if n.recordApplied {
 		n.applied = append(n.applied, rd.CommittedEntries...)
-		n.readStates = append(n.readStates, rd.ReadStates...)
 	}
 	n.rn.Advance(rd)
 	return rd
@@ -296,16 +294,6 @@ func (n *testNode) voters() []uint64 {
 // followers returns the voters other than the node itself.
 func (n *testNode) followers() []uint64 {
 	return slices.DeleteFunc(n.voters(), func(id uint64) bool { return id == n.id })
-}
-
-// progress returns what the node, a leader, knows of follower id.
-func (n *testNode) progress(id uint64) (match, next uint64) {
-	n.t.Helper()
-	pr, ok := n.rn.Status().Progress[id]
-	if !ok {
-		n.t.Fatalf("node %d has no progress for %d", n.id, id)
-	}
-	return pr.Match, pr.Next
 }
 
 // lastIndex returns the index of the last persisted entry.
