@@ -1,0 +1,63 @@
+package raft
+
+import (
+	"math"
+
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// entryEncodingSize is a number of bytes of log entries as they are encoded
+// on the wire: the sum of Entry.Size(). Limits that bound messages and
+// Ready batches (MaxSizePerMsg, MaxCommittedSizePerReady) are in this unit.
+type entryEncodingSize uint64
+
+// entryPayloadSize is a number of bytes of entry payloads only: the sum of
+// len(Entry.Data). The uncommitted-size limit (MaxUncommittedEntriesSize) is
+// in this unit, so that an empty entry, such as the one a new leader
+// appends, costs nothing against it.
+type entryPayloadSize uint64
+
+// noSizeLimit is the entryEncodingSize that no batch of entries reaches; it
+// disables a size bound.
+const noSizeLimit entryEncodingSize = math.MaxUint64
+
+// entsSize returns the encoded size of ents.
+func entsSize(ents []pb.Entry) entryEncodingSize {
+	var size entryEncodingSize
+	for i := range ents {
+		size += entryEncodingSize(ents[i].Size())
+	}
+	return size
+}
+
+// payloadSize returns the payload size of e.
+func payloadSize(e pb.Entry) entryPayloadSize {
+	return entryPayloadSize(len(e.Data))
+}
+
+// payloadsSize returns the total payload size of ents.
+func payloadsSize(ents []pb.Entry) entryPayloadSize {
+	var size entryPayloadSize
+	for i := range ents {
+		size += payloadSize(ents[i])
+	}
+	return size
+}
+
+// limitSize returns the longest prefix of ents whose encoded size does not
+// exceed maxSize, except that it always keeps the first entry even when that
+// entry alone is larger: a caller asking for entries must make progress.
+// The result shares ents' backing array.
+func limitSize(ents []pb.Entry, maxSize entryEncodingSize) []pb.Entry {
+	if len(ents) == 0 || maxSize == noSizeLimit {
+		return ents
+	}
+	size := entryEncodingSize(ents[0].Size())
+	for n := 1; n < len(ents); n++ {
+		size += entryEncodingSize(ents[n].Size())
+		if size > maxSize {
+			return ents[:n]
+		}
+	}
+	return ents
+}

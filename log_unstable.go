@@ -1,0 +1,263 @@
+package raft
+
+import pb "github.com/quorate/raft/raftpb"
+
+// unstable is the part of the log that raft holds in memory and that has
+// not been acknowledged as persisted yet: possibly a snapshot received from
+// the leader, followed by entries. Its content is handed out to the
+// application for persisting (in a Ready or a MsgStorageAppend), and leaves
+// unstable once the application acknowledges it (stableTo, stableSnapTo);
+// from then on raft reads it through Storage.
+//
+// NB: slices of entries handed out (to be persisted, in CommittedEntries, or
+// inside a MsgApp to a follower) may be used by the application long after
+// raft moved on, so unstable never writes into an array position it has
+// handed out: appends go past the end of the array's used part, and a
+// truncation moves the kept prefix to a fresh array. The array positions
+// before entries[0] (persisted and dropped) are never reused either.
+type unstable struct {
+	// snapshot is the snapshot to persist, if any. It is always newer than
+	// anything in Storage.
+	// Invariant: snapshot == nil || offset == snapshot.Metadata.Index+1.
+	snapshot *pb.Snapshot
+	// entries are the entries to persist, following the snapshot (if any) or
+	// the entries in Storage; they may replace a conflicting suffix of the
+	// entries in Storage.
+	// Invariant: entries[i].Index == offset+i.
+	entries []pb.Entry
+	// offset is the index of entries[0], or the index the next entry would
+	// have when entries is empty. Entries below offset are in Storage.
+	offset uint64
+
+	// snapshotInProgress is true once the snapshot has been handed out for
+	// persisting and until it is acknowledged.
+	// Invariant: snapshotInProgress implies snapshot != nil.
+	snapshotInProgress bool
+	// offsetInProgress is the index of the first entry not yet handed out for
+	// persisting: entries[:offsetInProgress-offset] are being persisted.
+	// Invariant: offset <= offsetInProgress <= offset+len(entries).
+	offsetInProgress uint64
+
+	// retained is the payload size of the persisted entries that were
+	// dropped from the front of entries but whose array the slice still
+	// keeps alive. shrinkEntriesArray uses it to release that memory.
+	retained entryPayloadSize
+
+	logger Logger
+}
+
+const (
+	// minUnstableCap is the smallest array unstable allocates for its
+	// entries. Since array positions are never reused, a steady flow of
+	// single-entry appends and acknowledgements allocates one such array per
+	// minUnstableCap entries rather than one per entry.
+	minUnstableCap = 64
+	// maxRetainedPayload bounds the payload bytes of persisted entries that
+	// an empty unstable keeps alive through its backing array.
+	maxRetainedPayload entryPayloadSize = 64 << 10
+)
+
+// maybeFirstIndex returns the index of the first entry that may be in the
+// log, if the unstable snapshot determines it.
+func (u *unstable) maybeFirstIndex() (uint64, bool) {
+	if u.snapshot != nil {
+		return u.snapshot.Metadata.Index + 1, true
+	}
+	return 0, false
+}
+
+// maybeLastIndex returns the index of the last entry in the log, if the
+// unstable entries or snapshot determine it.
+func (u *unstable) maybeLastIndex() (uint64, bool) {
+	if n := len(u.entries); n != 0 {
+		return u.offset + uint64(n) - 1, true
+	}
+	if u.snapshot != nil {
+		return u.snapshot.Metadata.Index, true
+	}
+	return 0, false
+}
+
+// maybeTerm returns the term of the entry at index i, if it is one of the
+// unstable entries or the last entry covered by the unstable snapshot.
+func (u *unstable) maybeTerm(i uint64) (uint64, bool) {
+	if i < u.offset {
+		if u.snapshot != nil && u.snapshot.Metadata.Index == i {
+			return u.snapshot.Metadata.Term, true
+		}
+		return 0, false
+	}
+	if i-u.offset >= uint64(len(u.entries)) {
+		return 0, false
+	}
+	return u.entries[i-u.offset].Term, true
+}
+
+// nextEntries returns the entries not yet handed out for persisting, or nil.
+// The slice is capped so that appending to it cannot touch unstable's array.
+func (u *unstable) nextEntries() []pb.Entry {
+	start := u.offsetInProgress - u.offset
+	n := uint64(len(u.entries))
+	if start == n {
+		return nil
+	}
+	return u.entries[start:n:n]
+}
+
+// nextSnapshot returns the snapshot if it has not been handed out for
+// persisting yet, or nil.
+func (u *unstable) nextSnapshot() *pb.Snapshot {
+	if u.snapshot == nil || u.snapshotInProgress {
+		return nil
+	}
+	return u.snapshot
+}
+
+// acceptInProgress marks everything nextEntries and nextSnapshot returned as
+// handed out for persisting, so that they are not returned again.
+func (u *unstable) acceptInProgress() {
+	if len(u.entries) != 0 {
+		u.offsetInProgress = u.offset + uint64(len(u.entries))
+	}
+	if u.snapshot != nil {
+		u.snapshotInProgress = true
+	}
+}
+
+// stableTo records that the entries up to and including id are persisted,
+// and drops them from unstable.
+//
+// NB: an acknowledgement can be stale. If, after the entries were handed
+// out, a newer leader overwrote the entry at id.index, the entry persisted
+// was the old one: the new one is not persisted and must stay. The term
+// check detects this, since two entries with the same index and term are
+// the same entry (Log Matching, Raft paper 5.3). An acknowledgement of an
+// entry that is no longer unstable at all is ignored too.
+func (u *unstable) stableTo(id entryID) {
+	term, ok := u.maybeTerm(id.index)
+	if !ok || id.index < u.offset {
+		// Either already dropped, truncated away, or the snapshot's own
+		// index, which only stableSnapTo acknowledges.
+		return
+	}
+	if term != id.term {
+		u.logger.Infof("ignoring stale persistence acknowledgement of entry %v: the unstable entry now has term %d",
+			id, term)
+		return
+	}
+	n := id.index + 1 - u.offset
+	u.retained += payloadsSize(u.entries[:n])
+	u.entries = u.entries[n:]
+	u.offset = id.index + 1
+	u.offsetInProgress = max(u.offsetInProgress, u.offset)
+	u.shrinkEntriesArray()
+}
+
+// shrinkEntriesArray lets go of the backing array when it holds much more
+// than the live entries, so that a burst of entries does not pin memory
+// after it is persisted: when fewer than a quarter of the remaining
+// capacity is in use, or when unstable is empty but still keeps more than
+// maxRetainedPayload bytes of persisted payloads alive.
+func (u *unstable) shrinkEntriesArray() {
+	n := len(u.entries)
+	if c := cap(u.entries); c > minUnstableCap && n*4 < c {
+		u.reallocate(n)
+		return
+	}
+	if n == 0 && u.retained > maxRetainedPayload {
+		u.reallocate(0)
+	}
+}
+
+// reallocate moves the entries to a fresh array with room for at least
+// extra more.
+func (u *unstable) reallocate(extra int) {
+	u.retained = 0
+	if len(u.entries) == 0 && extra == 0 {
+		u.entries = nil
+		return
+	}
+	fresh := make([]pb.Entry, len(u.entries), max(2*(len(u.entries)+extra), minUnstableCap))
+	copy(fresh, u.entries)
+	u.entries = fresh
+}
+
+// stableSnapTo records that the snapshot at index i is persisted and drops
+// it. An acknowledgement for another snapshot is ignored.
+func (u *unstable) stableSnapTo(i uint64) {
+	if u.snapshot != nil && u.snapshot.Metadata.Index == i {
+		u.snapshot = nil
+		u.snapshotInProgress = false
+	}
+}
+
+// restore replaces the unstable content with snapshot s: every entry is
+// dropped and the log continues after s.
+func (u *unstable) restore(s pb.Snapshot) {
+	u.offset = s.Metadata.Index + 1
+	u.offsetInProgress = u.offset
+	u.entries = nil
+	u.retained = 0
+	u.snapshot = &s
+	u.snapshotInProgress = false
+}
+
+// truncateAndAppend appends ents, which must be contiguous, to the log. If
+// ents[0] does not follow the last entry, the log is first truncated so that
+// it does: unstable entries from ents[0].Index on are discarded (and entries
+// of Storage from there on become stale, to be overwritten when ents are
+// persisted). The caller guarantees that no committed entry is truncated.
+func (u *unstable) truncateAndAppend(ents []pb.Entry) {
+	if len(ents) == 0 {
+		return
+	}
+	from := ents[0].Index
+	end := u.offset + uint64(len(u.entries))
+	switch {
+	case from == end:
+		// The common case: ents directly follow the log.
+		u.appendInPlace(ents)
+	case from <= u.offset:
+		if u.snapshot != nil && from <= u.snapshot.Metadata.Index {
+			assertf(false, "unstable: appending at index %d would overwrite the unstable snapshot at index %d",
+				from, u.snapshot.Metadata.Index)
+		}
+		u.logger.Infof("replacing the unstable entries from index %d", from)
+		u.entries = nil
+		u.retained = 0
+		u.offset = from
+		u.offsetInProgress = from
+		u.appendInPlace(ents)
+	case from < end:
+		u.logger.Infof("truncating the unstable entries from index %d", from)
+		// NB: entries[from-offset:] may have been handed out and still be in
+		// use, so they are not overwritten: the kept prefix moves to a fresh
+		// array.
+		u.entries = u.entries[:from-u.offset]
+		u.reallocate(len(ents))
+		u.entries = append(u.entries, ents...)
+		u.offsetInProgress = min(u.offsetInProgress, from)
+	default:
+		assertf(false, "unstable: appending at index %d leaves a gap after the last index %d", from, end-1)
+	}
+}
+
+// appendInPlace appends ents after the last entry, into the spare capacity
+// of the array when it has room (never handed out, see unstable), else into
+// a fresh array.
+func (u *unstable) appendInPlace(ents []pb.Entry) {
+	if cap(u.entries)-len(u.entries) < len(ents) {
+		u.reallocate(len(ents))
+	}
+	u.entries = append(u.entries, ents...)
+}
+
+// slice returns the unstable entries in [lo, hi), which must lie within the
+// unstable entries. The slice is capped so that appending to it copies.
+func (u *unstable) slice(lo, hi uint64) []pb.Entry {
+	end := u.offset + uint64(len(u.entries))
+	if lo < u.offset || lo > hi || hi > end {
+		assertf(false, "unstable.slice[%d,%d) out of bounds [%d,%d)", lo, hi, u.offset, end)
+	}
+	return u.entries[lo-u.offset : hi-u.offset : hi-u.offset]
+}
