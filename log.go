@@ -127,23 +127,28 @@ func (l *raftLog) lastEntryID() entryID {
 // [firstIndex()-1, lastIndex()]: the term of the entry just before the first
 // is kept (by the snapshot) so that appends right after it can be matched.
 // It returns ErrCompacted below that range and ErrUnavailable above it, and
-// panics on any other storage error. It does not allocate.
+// panics on any other storage error. It does not allocate, and reads
+// Storage at most once.
 func (l *raftLog) term(i uint64) (uint64, error) {
 	// The unstable tail answers most lookups (recent entries) without
-	// touching Storage; an index it knows is within range by construction.
+	// touching Storage.
 	if t, ok := l.unstable.maybeTerm(i); ok {
 		return t, nil
 	}
-	if i+1 < l.firstIndex() {
-		return 0, ErrCompacted
-	}
-	if i > l.lastIndex() {
+	// Past the unstable entries, or past a lone unstable snapshot: nothing.
+	if i >= l.unstable.offset {
 		return 0, ErrUnavailable
 	}
+	// Below an unstable snapshot (its own index was answered above) every
+	// entry is compacted, whatever Storage still holds.
+	if l.unstable.snapshot != nil {
+		return 0, ErrCompacted
+	}
+	// NB: every entry below unstable.offset is in Storage, since the tail
+	// only leaves unstable once persisted; Storage itself answers
+	// ErrCompacted below its first index minus one.
 	t, err := l.storage.Term(i)
 	if err == nil || errors.Is(err, ErrCompacted) || errors.Is(err, ErrUnavailable) {
-		// NB: Storage may have been compacted since firstIndex() was read;
-		// ErrCompacted is then the right answer.
 		return t, err
 	}
 	assertf(false, "reading the term of entry %d from storage: %v", i, err)
