@@ -1,0 +1,98 @@
+package raft
+
+import (
+	"bytes"
+	"log"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newBufferLogger returns a DefaultLogger writing bare lines (no prefix, no
+// timestamp) to the returned buffer.
+func newBufferLogger() (*DefaultLogger, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return &DefaultLogger{Logger: log.New(&buf, "", 0)}, &buf
+}
+
+func TestDefaultLoggerLevels(t *testing.T) {
+	tests := []struct {
+		name string
+		log  func(l *DefaultLogger)
+		want string
+	}{
+		{"info", func(l *DefaultLogger) { l.Info("a", 1) }, "INFO: a1\n"},
+		{"infof", func(l *DefaultLogger) { l.Infof("a=%d", 1) }, "INFO: a=1\n"},
+		{"warning", func(l *DefaultLogger) { l.Warning("w") }, "WARN: w\n"},
+		{"warningf", func(l *DefaultLogger) { l.Warningf("w%s", "!") }, "WARN: w!\n"},
+		{"error", func(l *DefaultLogger) { l.Error("e") }, "ERROR: e\n"},
+		{"errorf", func(l *DefaultLogger) { l.Errorf("e%d", 2) }, "ERROR: e2\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, buf := newBufferLogger()
+			tt.log(l)
+			assert.Equal(t, tt.want, buf.String(), "got %q, want %q", buf.String(), tt.want)
+		})
+	}
+}
+
+func TestDefaultLoggerDebug(t *testing.T) {
+	l, buf := newBufferLogger()
+	t.Run("off by default", func(t *testing.T) {
+		l.Debug("hidden")
+		l.Debugf("hidden %d", 1)
+		assert.Empty(t, buf.String(), "got %q, want nothing", buf.String())
+	})
+	t.Run("on after EnableDebug", func(t *testing.T) {
+		l.EnableDebug()
+		l.Debug("shown")
+		l.Debugf("shown %d", 2)
+		want := "DEBUG: shown\nDEBUG: shown 2\n"
+		assert.Equal(t, want, buf.String(), "got %q, want %q", buf.String(), want)
+	})
+}
+
+func TestDefaultLoggerPanic(t *testing.T) {
+	t.Run("Panic", func(t *testing.T) {
+		l, buf := newBufferLogger()
+		assert.PanicsWithValue(t, "boom 1", func() { l.Panic("boom ", 1) })
+		assert.Equal(t, "boom 1\n", buf.String(), "got %q, want %q", buf.String(), "boom 1\n")
+	})
+	t.Run("Panicf", func(t *testing.T) {
+		l, buf := newBufferLogger()
+		assert.PanicsWithValue(t, "boom 2", func() { l.Panicf("boom %d", 2) })
+		assert.Equal(t, "boom 2\n", buf.String(), "got %q, want %q", buf.String(), "boom 2\n")
+	})
+}
+
+func TestDefaultLoggerEnableTimestamps(t *testing.T) {
+	l, _ := newBufferLogger()
+	l.EnableTimestamps()
+	want := log.Ldate | log.Ltime
+	assert.Equal(t, want, l.Flags()&want, "got flags %b, want %b set", l.Flags(), want)
+}
+
+func TestDefaultLoggerDropsDebugByDefault(t *testing.T) {
+	assert.False(t, defaultLogger.debug, "got debug on, want the default logger to drop debug output")
+}
+
+func TestSetLogger(t *testing.T) {
+	// NB: other tests of the package may have installed a logger of their
+	// own; put back whatever was there.
+	prev := getLogger()
+	t.Cleanup(func() { SetLogger(prev) })
+	l, buf := newBufferLogger()
+
+	t.Run("SetLogger replaces the package logger", func(t *testing.T) {
+		SetLogger(l)
+		require.Same(t, Logger(l), getLogger())
+		getLogger().Infof("via %s", "package logger")
+		assert.Equal(t, "INFO: via package logger\n", buf.String(), "got %q", buf.String())
+	})
+	t.Run("ResetDefaultLogger restores the default", func(t *testing.T) {
+		ResetDefaultLogger()
+		assert.Same(t, Logger(defaultLogger), getLogger())
+	})
+}
