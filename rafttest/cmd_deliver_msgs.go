@@ -10,13 +10,13 @@ import (
 
 // handleDeliverMsgs parses
 //
-//	deliver-msgs [<id>...] [drop=(<id>, ...)] [type=<MessageType>]
+//	deliver-msgs [<id>...] [drop=(<id>, ...)] [type=<MessageType>] [from=<id>]
 //
 // It drops the queued messages addressed to the nodes in drop, then
 // delivers those addressed to the positional nodes, each node's messages
 // in the order they were sent. With neither, every queued message is
-// delivered. type restricts both to messages of that type; the others
-// stay queued.
+// delivered. type and from restrict both to messages of that type, or
+// from that sender; the others stay queued.
 func handleDeliverMsgs(env *InteractionEnv, t *testing.T, d *datadriven.TestData) error {
 	t.Helper()
 	var filter msgFilter
@@ -27,6 +27,11 @@ func handleDeliverMsgs(env *InteractionEnv, t *testing.T, d *datadriven.TestData
 		}
 		typ := pb.MessageType(v)
 		filter.typ = &typ
+	}
+	if d.HasArg("from") {
+		var from uint64
+		d.ScanArgs(t, "from", &from)
+		filter.from = &from
 	}
 	drop := idList(t, d, "drop")
 	for _, id := range drop {
@@ -52,14 +57,15 @@ func handleDeliverMsgs(env *InteractionEnv, t *testing.T, d *datadriven.TestData
 }
 
 // msgFilter selects queued messages: those addressed to node to and, when
-// typ is set, of that type.
+// typ or from are set, of that type and from that sender.
 type msgFilter struct {
-	to  uint64
-	typ *pb.MessageType
+	to   uint64
+	typ  *pb.MessageType
+	from *uint64
 }
 
 func (f msgFilter) matches(m pb.Message) bool {
-	return m.To == f.to && (f.typ == nil || m.Type == *f.typ)
+	return m.To == f.to && (f.typ == nil || m.Type == *f.typ) && (f.from == nil || m.From == *f.from)
 }
 
 // takeMessages removes the queued messages that f selects and returns

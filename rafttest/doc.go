@@ -89,7 +89,7 @@
 // Moving work along:
 //
 //	process-ready <id>...                  handle each node's Ready
-//	deliver-msgs [<id>...] [drop=(ids)] [type=<MessageType>]
+//	deliver-msgs [<id>...] [drop=(ids)] [type=<MessageType>] [from=<id>]
 //	process-append-thread <id>... [count=<n>]   (async-storage-writes)
 //	process-apply-thread <id>... [count=<n>]    (async-storage-writes)
 //	stabilize [<id>...]                    all of the above until quiet
