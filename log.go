@@ -279,20 +279,26 @@ func (l *raftLog) maybeCommit(at entryID) bool {
 
 // appliedTo records that the application applied the entries up to index i,
 // whose total size (of those newly confirmed) is size, releasing that much
-// of the applying size budget. It panics if i is below the applied index or
+// of the applying size budget; once everything handed out is applied, the
+// whole budget is free again. It panics if i is below the applied index or
 // above the commit index.
 func (l *raftLog) appliedTo(i uint64, size entryEncodingSize) {
 	if i < l.applied || i > l.committed {
 		assertf(false, "applied index %d out of range [%d, %d] (applied, committed)", i, l.applied, l.committed)
 	}
 	l.applied = i
-	l.applying = max(l.applying, i)
-	if l.applyingEntsSize > size {
+	switch {
+	case i >= l.applying:
+		l.applying = i
+		l.applyingEntsSize = 0
+	case l.applyingEntsSize > size:
 		l.applyingEntsSize -= size
-	} else {
+	default:
 		l.applyingEntsSize = 0
 	}
-	l.applyingEntsPaused = l.applyingEntsSize >= l.maxApplyingEntsSize
+	// NB: with nothing outstanding there is nothing to wait for, even when
+	// the bound is 0.
+	l.applyingEntsPaused = l.applyingEntsSize != 0 && l.applyingEntsSize >= l.maxApplyingEntsSize
 }
 
 // acceptApplying records that the committed entries up to index i, of total
@@ -307,7 +313,7 @@ func (l *raftLog) acceptApplying(i uint64, size entryEncodingSize, allowUnstable
 	}
 	l.applying = i
 	l.applyingEntsSize += size
-	l.applyingEntsPaused = l.applyingEntsSize >= l.maxApplyingEntsSize ||
+	l.applyingEntsPaused = (l.applyingEntsSize != 0 && l.applyingEntsSize >= l.maxApplyingEntsSize) ||
 		i < l.maxAppliableIndex(allowUnstable)
 }
 

@@ -9,7 +9,7 @@ import (
 // ConfChangeI is a membership change in either of its two encodings: a
 // ConfChange (one node, always applied directly) or a ConfChangeV2 (any
 // number of nodes, possibly through a joint configuration, thesis 4.3).
-// Exactly ConfChange and ConfChangeV2 implement it.
+// ConfChange and ConfChangeV2 implement it.
 type ConfChangeI interface {
 	// AsV2 returns the change as a ConfChangeV2. It never fails: every
 	// ConfChange has an equivalent ConfChangeV2.

@@ -1,0 +1,169 @@
+package raft
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// noLimit stands for "unbounded" in the size and count limits of Config.
+const noLimit = math.MaxUint64
+
+// ReadOnlyOption selects how a leader confirms that it is still the leader
+// before it answers a ReadIndex request.
+type ReadOnlyOption int
+
+const (
+	// ReadOnlySafe confirms leadership with a round of heartbeats acknowledged
+	// by a quorum before answering each read (thesis 6.4). It is safe under
+	// any clock behaviour.
+	ReadOnlySafe ReadOnlyOption = iota
+	// ReadOnlyLeaseBased answers reads from the leader's lease alone (thesis
+	// 6.4.1): it relies on CheckQuorum and on bounded clock drift, and returns
+	// stale data when clocks run at very different rates.
+	ReadOnlyLeaseBased
+)
+
+// Config holds the parameters of one raft peer. Pass it to NewRawNode,
+// StartNode or RestartNode; those validate a copy and never modify it.
+type Config struct {
+	// ID identifies the local peer. It must be neither None nor one of the
+	// local targets (LocalAppendThread, LocalApplyThread).
+	ID uint64
+
+	// ElectionTick is the number of Tick calls a follower waits without
+	// hearing from a leader before it campaigns; the actual wait is drawn from
+	// [ElectionTick, 2*ElectionTick) afresh on every term change (paper 5.2).
+	// It must be greater than HeartbeatTick; ElectionTick = 10*HeartbeatTick
+	// is a common choice that avoids needless elections.
+	ElectionTick int
+	// HeartbeatTick is the number of Tick calls between the heartbeats a
+	// leader sends to keep its followers from campaigning. It must be > 0.
+	HeartbeatTick int
+
+	// Storage holds the entries and state that have been persisted. On start
+	// the peer reads its HardState, ConfState, snapshot and log from it; it
+	// must not be nil.
+	Storage Storage
+	// Applied is the index of the last entry the application had applied
+	// before a restart, or 0. Entries at or below it are not handed out again
+	// as CommittedEntries. It must lie within what Storage holds: between the
+	// snapshot index and the persisted commit index.
+	Applied uint64
+
+	// AsyncStorageWrites makes the peer hand persistence and application to
+	// the application as local messages (MsgStorageAppend to
+	// LocalAppendThread, MsgStorageApply to LocalApplyThread) inside
+	// Ready.Messages, instead of expecting them to be done before Advance.
+	// The application performs those writes in the order given, on whatever
+	// goroutines it likes, and steps the Responses each message carries back
+	// into the RawNode once the write is durable. Advance must not be called
+	// in this mode.
+	AsyncStorageWrites bool
+
+	// MaxSizePerMsg bounds the byte size of the entries in one append message
+	// (a message carries at least one entry even if that entry is larger).
+	// math.MaxUint64 means unbounded; 0 means one entry per message.
+	MaxSizePerMsg uint64
+	// MaxCommittedSizePerReady bounds the byte size of the committed entries
+	// handed out for application and not yet applied. 0 means MaxSizePerMsg.
+	MaxCommittedSizePerReady uint64
+	// MaxUncommittedEntriesSize bounds the total payload size of the entries
+	// a leader has appended but not yet committed; proposals beyond it are
+	// dropped with ErrProposalDropped, except that a proposal is always
+	// admitted when nothing is pending. 0 means no limit.
+	MaxUncommittedEntriesSize uint64
+	// MaxInflightMsgs bounds the number of append messages sent to one
+	// follower in replicate state that it has not yet acknowledged. It must
+	// be > 0.
+	MaxInflightMsgs int
+	// MaxInflightBytes bounds the payload bytes of the entries sent to one
+	// follower and not yet acknowledged. 0 means no limit; otherwise it must
+	// be at least MaxSizePerMsg.
+	MaxInflightBytes uint64
+
+	// CheckQuorum makes a leader step down when it has not heard from a
+	// quorum within an election timeout, and makes a follower that heard
+	// from its leader within the election timeout ignore vote requests.
+	CheckQuorum bool
+	// PreVote makes a peer ask for pre-votes before it bumps its term (thesis
+	// 9.6), so that a partitioned peer rejoining the cluster does not depose
+	// a healthy leader.
+	PreVote bool
+
+	// ReadOnlyOption selects how ReadIndex confirms leadership.
+	// ReadOnlyLeaseBased requires CheckQuorum.
+	ReadOnlyOption ReadOnlyOption
+
+	// Logger receives the peer's log output; nil means the package logger
+	// (see SetLogger).
+	Logger Logger
+
+	// DisableProposalForwarding makes a follower drop proposals with
+	// ErrProposalDropped instead of forwarding them to the leader.
+	DisableProposalForwarding bool
+
+	// DisableConfChangeValidation turns off the leader's checks, at proposal
+	// time, of a configuration change against the active configuration (only
+	// one change pending at a time; leave a joint configuration before
+	// entering another). The checks are best effort because the active
+	// configuration can trail the log; use this only with a mechanism above
+	// raft that serialises and verifies configuration changes. A change that
+	// turns out to be invalid when applied is logged and has no effect.
+	DisableConfChangeValidation bool
+
+	// StepDownOnRemoval makes a leader step down to follower when it is
+	// removed from the configuration or demoted to learner. Without it, such
+	// a leader keeps leading (without accepting proposals) until the new
+	// configuration elects another.
+	StepDownOnRemoval bool
+
+	// TraceLogger receives state-machine trace events in builds with tracing
+	// deployed (see StateTraceDeployed); it is ignored otherwise.
+	TraceLogger TraceLogger
+}
+
+// validatedConfig returns a copy of c with defaults filled in, or an error
+// naming the first invalid field. c itself is never modified.
+func (c *Config) validatedConfig() (Config, error) {
+	if c == nil {
+		return Config{}, errors.New("raft: config is nil")
+	}
+	cfg := *c
+	switch {
+	case cfg.ID == None:
+		return cfg, errors.New("raft: Config.ID must not be None (0)")
+	case IsLocalMsgTarget(cfg.ID):
+		return cfg, fmt.Errorf("raft: Config.ID %#x is reserved for a local storage thread", cfg.ID)
+	case cfg.HeartbeatTick <= 0:
+		return cfg, fmt.Errorf("raft: Config.HeartbeatTick must be > 0, got %d", cfg.HeartbeatTick)
+	case cfg.ElectionTick <= cfg.HeartbeatTick:
+		return cfg, fmt.Errorf("raft: Config.ElectionTick (%d) must be greater than HeartbeatTick (%d)",
+			cfg.ElectionTick, cfg.HeartbeatTick)
+	case cfg.Storage == nil:
+		return cfg, errors.New("raft: Config.Storage must not be nil")
+	case cfg.MaxInflightMsgs <= 0:
+		return cfg, fmt.Errorf("raft: Config.MaxInflightMsgs must be > 0, got %d", cfg.MaxInflightMsgs)
+	case cfg.MaxInflightBytes != 0 && cfg.MaxInflightBytes < cfg.MaxSizePerMsg:
+		return cfg, fmt.Errorf("raft: Config.MaxInflightBytes (%d) must be 0 (no limit) or >= MaxSizePerMsg (%d)",
+			cfg.MaxInflightBytes, cfg.MaxSizePerMsg)
+	case cfg.ReadOnlyOption != ReadOnlySafe && cfg.ReadOnlyOption != ReadOnlyLeaseBased:
+		return cfg, fmt.Errorf("raft: Config.ReadOnlyOption %d is not a known option", cfg.ReadOnlyOption)
+	case cfg.ReadOnlyOption == ReadOnlyLeaseBased && !cfg.CheckQuorum:
+		return cfg, errors.New("raft: Config.ReadOnlyOption ReadOnlyLeaseBased requires CheckQuorum")
+	}
+	if cfg.MaxUncommittedEntriesSize == 0 {
+		cfg.MaxUncommittedEntriesSize = noLimit
+	}
+	if cfg.MaxCommittedSizePerReady == 0 {
+		// NB: both used to be one parameter, hence this default.
+		cfg.MaxCommittedSizePerReady = cfg.MaxSizePerMsg
+	}
+	if cfg.MaxInflightBytes == 0 {
+		cfg.MaxInflightBytes = noLimit
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = getLogger()
+	}
+	return cfg, nil
+}

@@ -1,0 +1,61 @@
+package raft
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	pb "github.com/quorate/raft/raftpb"
+)
+
+func TestEntrySizes(t *testing.T) {
+	ents := []pb.Entry{
+		{Index: 1, Term: 1, Data: make([]byte, 10)},
+		{Index: 2, Term: 1},
+		{Index: 3, Term: 1, Data: make([]byte, 300)},
+	}
+	t.Run("encoding size is the sum of Entry.Size", func(t *testing.T) {
+		want := entryEncodingSize(ents[0].Size() + ents[1].Size() + ents[2].Size())
+		got := entsSize(ents)
+		assert.Equal(t, want, got, "got %v, want %v", got, want)
+	})
+	t.Run("encoding size of nothing", func(t *testing.T) {
+		assert.Zero(t, entsSize(nil))
+	})
+	t.Run("payload size of one entry", func(t *testing.T) {
+		got := payloadSize(ents[2])
+		assert.Equal(t, entryPayloadSize(300), got, "got %v, want %v", got, 300)
+	})
+	t.Run("payload size counts only data", func(t *testing.T) {
+		got := payloadsSize(ents)
+		assert.Equal(t, entryPayloadSize(310), got, "got %v, want %v", got, 310)
+	})
+}
+
+func TestLimitSize(t *testing.T) {
+	ents := entriesAt(1, 1, 1, 1, 1, 1)
+	s := entryEncodingSize(ents[0].Size())
+	for _, tt := range []struct {
+		name    string
+		maxSize entryEncodingSize
+		want    int
+	}{
+		{"no limit", noSizeLimit, 5},
+		{"zero keeps one entry", 0, 1},
+		{"below one entry keeps one entry", s - 1, 1},
+		{"one entry", s, 1},
+		{"just under two entries", 2*s - 1, 1},
+		{"two entries", 2 * s, 2},
+		{"just over two entries", 2*s + 1, 2},
+		{"all entries", 5 * s, 5},
+		{"more than all entries", 10 * s, 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := limitSize(ents, tt.maxSize)
+			assert.Equal(t, ents[:tt.want], got, "got %v, want %v", got, ents[:tt.want])
+		})
+	}
+	t.Run("nothing", func(t *testing.T) {
+		assert.Empty(t, limitSize(nil, 0))
+	})
+}

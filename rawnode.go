@@ -1,0 +1,272 @@
+package raft
+
+import (
+	"errors"
+
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/quorate/raft/tracker"
+)
+
+// RawNode is a raft peer driven directly by the application: a thin shell
+// over the state machine, without goroutines or channels. It is not safe for
+// concurrent use. The application ticks it, steps messages and requests into
+// it, and collects the resulting work with Ready (see Ready for what to do
+// with it).
+type RawNode struct {
+	raft               *raft
+	asyncStorageWrites bool
+
+	// prevSoftSt and prevHardSt are the states handed out last, so that a
+	// Ready carries them only when they change.
+	prevSoftSt SoftState
+	prevHardSt pb.HardState
+
+	// stepsOnAdvance are the acknowledgements stepped back in when the
+	// application calls Advance (without AsyncStorageWrites): what the
+	// local storage threads would acknowledge in the asynchronous mode.
+	stepsOnAdvance []pb.Message
+
+	// propBuf carries the entry of a Propose call into Step without
+	// allocating. Invariant: zero outside of Propose.
+	propBuf [1]pb.Entry
+}
+
+// NewRawNode returns a peer configured by cfg, with the state found in
+// cfg.Storage. It returns an error naming the offending field if cfg is
+// invalid, or if the stored state is inconsistent with it. cfg is not
+// modified.
+//
+// A peer whose storage is empty has no configuration; it waits to be
+// contacted by a leader, or it can be bootstrapped (see Bootstrap).
+func NewRawNode(cfg *Config) (*RawNode, error) {
+	c, err := cfg.validatedConfig()
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRaft(&c)
+	if err != nil {
+		return nil, err
+	}
+	rn := &RawNode{raft: r, asyncStorageWrites: c.AsyncStorageWrites}
+	rn.prevSoftSt = r.softState()
+	rn.prevHardSt = r.hardState()
+	return rn, nil
+}
+
+// Tick advances the peer's logical clock by one tick. Election and heartbeat
+// timeouts are counted in ticks.
+func (rn *RawNode) Tick() {
+	rn.raft.tick()
+}
+
+// TickQuiesced advances the election clock without doing anything else: no
+// heartbeats, no campaign. It lets an application that stops ticking idle
+// groups ("quiescence") keep followers' clocks moving, so that they do not
+// campaign immediately when ticking resumes; it must be used with care, as a
+// quiesced leader sends no heartbeats.
+func (rn *RawNode) TickQuiesced() {
+	rn.raft.electionElapsed++
+}
+
+// Campaign makes the peer start an election (a pre-vote first if PreVote is
+// set). It does nothing if the peer is a leader, a learner, or may not
+// campaign for now.
+func (rn *RawNode) Campaign() error {
+	return rn.raft.Step(pb.Message{Type: pb.MsgHup})
+}
+
+// Propose proposes data to be appended to the log. The proposal may be lost
+// even if no error is returned (e.g. on a leadership change); ErrProposalDropped
+// says it was not accepted.
+func (rn *RawNode) Propose(data []byte) error {
+	rn.propBuf[0] = pb.Entry{Data: data}
+	err := rn.raft.Step(pb.Message{Type: pb.MsgProp, From: rn.raft.id, Entries: rn.propBuf[:]})
+	rn.propBuf[0] = pb.Entry{}
+	return err
+}
+
+// ProposeConfChange proposes a configuration change (a pb.ConfChange or
+// pb.ConfChangeV2). Like any proposal it may be lost; the application learns
+// of it through CommittedEntries and must then call ApplyConfChange.
+func (rn *RawNode) ProposeConfChange(cc pb.ConfChangeI) error {
+	m, err := confChangeProposal(cc)
+	if err != nil {
+		return err
+	}
+	return rn.raft.Step(m)
+}
+
+// confChangeProposal encodes cc as a proposal message. A nil cc is the
+// request to leave a joint configuration.
+func confChangeProposal(cc pb.ConfChangeI) (pb.Message, error) {
+	if cc != nil {
+		if err := validConfChangeTransition(cc.AsV2()); err != nil {
+			return pb.Message{}, errors.New("raft: " + err.Error())
+		}
+	}
+	typ, data, err := pb.MarshalConfChange(cc)
+	if err != nil {
+		return pb.Message{}, err
+	}
+	return pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Type: typ, Data: data}}}, nil
+}
+
+// ApplyConfChange applies a committed configuration change to the peer and
+// returns the resulting configuration. It must be called for every
+// configuration change in CommittedEntries, in order, once it is applied to
+// the state machine.
+func (rn *RawNode) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
+	cs := rn.raft.applyConfChange(cc.AsV2())
+	return &cs
+}
+
+// Step hands the peer a message received from the network, or a response of
+// a local storage thread. It returns ErrStepLocalMsg for a message type raft
+// only generates for itself, and ErrStepPeerNotFound for a response from a
+// peer outside the configuration.
+func (rn *RawNode) Step(m pb.Message) error {
+	if IsLocalMsg(m.Type) && !IsLocalMsgTarget(m.From) {
+		return ErrStepLocalMsg
+	}
+	if IsResponseMsg(m.Type) && !IsLocalMsgTarget(m.From) && rn.raft.trk.Progress[m.From] == nil {
+		return ErrStepPeerNotFound
+	}
+	return rn.raft.Step(m)
+}
+
+// Ready returns the work accumulated since the last Ready and marks it as
+// handed out. Without AsyncStorageWrites, the application must call Advance
+// once it has done the work.
+func (rn *RawNode) Ready() Ready {
+	rd := rn.readyToHandOut()
+	rn.markHandedOut(rd)
+	return rd
+}
+
+// HasReady reports whether Ready would return something.
+func (rn *RawNode) HasReady() bool {
+	r := rn.raft
+	// NB: deferred broadcasts are prepared here so that what HasReady sees is
+	// what Ready hands out.
+	r.flushOutgoing()
+	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
+		return true
+	}
+	if hs := r.hardState(); !IsEmptyHardState(hs) && !hardStatesEqual(hs, rn.prevHardSt) {
+		return true
+	}
+	if r.raftLog.hasNextUnstableSnapshot() {
+		return true
+	}
+	if len(r.msgs) > 0 || len(r.msgsAfterAppend) > 0 || len(r.readStates) != 0 {
+		return true
+	}
+	return r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEnts(rn.applyUnstableEntries())
+}
+
+// Advance tells the peer that the application has persisted, sent and
+// applied the last Ready as Ready documents. It must not be called with
+// AsyncStorageWrites; doing so is logged and ignored.
+func (rn *RawNode) Advance(_ Ready) {
+	if rn.asyncStorageWrites {
+		rn.raft.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", rn.raft.id)
+		return
+	}
+	for i := range rn.stepsOnAdvance {
+		if err := rn.raft.Step(rn.stepsOnAdvance[i]); err != nil {
+			rn.raft.logger.Debugf("%x error stepping %s on Advance: %v", rn.raft.id, rn.stepsOnAdvance[i].Type, err)
+		}
+		rn.stepsOnAdvance[i] = pb.Message{}
+	}
+	rn.stepsOnAdvance = rn.stepsOnAdvance[:0]
+}
+
+// applyUnstableEntries reports whether committed entries may be handed out
+// for application before they are known to be durable: yes without
+// AsyncStorageWrites, where a Ready's entries are persisted before its
+// committed entries are applied.
+func (rn *RawNode) applyUnstableEntries() bool {
+	return !rn.asyncStorageWrites
+}
+
+// Status returns the peer's state, with the replication progress of every
+// peer if it is the leader. It allocates; see BasicStatus.
+func (rn *RawNode) Status() Status {
+	return getStatus(rn.raft)
+}
+
+// BasicStatus returns the peer's state without the progress of its peers,
+// without allocating.
+func (rn *RawNode) BasicStatus() BasicStatus {
+	return getBasicStatus(rn.raft)
+}
+
+// ProgressType tells voters from learners in WithProgress.
+type ProgressType byte
+
+const (
+	// ProgressTypePeer is a voter.
+	ProgressTypePeer ProgressType = iota
+	// ProgressTypeLearner is a learner.
+	ProgressTypeLearner
+)
+
+// WithProgress calls visitor for every peer the leader tracks, in ID order,
+// with a copy of its progress (without Inflights), avoiding the
+// allocations of Status.
+func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tracker.Progress)) {
+	rn.raft.trk.Visit(func(id uint64, pr *tracker.Progress) {
+		typ := ProgressTypePeer
+		if pr.IsLearner {
+			typ = ProgressTypeLearner
+		}
+		p := *pr
+		p.Inflights = nil
+		visitor(id, typ, p)
+	})
+}
+
+// ReportUnreachable tells the leader that the last message to peer id could
+// not be delivered; it stops pipelining appends to it and probes instead.
+func (rn *RawNode) ReportUnreachable(id uint64) {
+	_ = rn.raft.Step(pb.Message{Type: pb.MsgUnreachable, From: id})
+}
+
+// ReportSnapshot tells the leader whether the snapshot it asked to send to
+// peer id was delivered (SnapshotFinish) or not (SnapshotFailure).
+func (rn *RawNode) ReportSnapshot(id uint64, status SnapshotStatus) {
+	rej := status == SnapshotFailure
+	_ = rn.raft.Step(pb.Message{Type: pb.MsgSnapStatus, From: id, Reject: rej})
+}
+
+// TransferLeader asks the leader to hand leadership over to transferee. On a
+// follower the request is forwarded to the leader. Progress can be followed
+// through BasicStatus.LeadTransferee.
+func (rn *RawNode) TransferLeader(transferee uint64) {
+	if transferee == None {
+		rn.raft.logger.Warningf("%x ignoring leadership transfer to None", rn.raft.id)
+		return
+	}
+	_ = rn.raft.Step(pb.Message{Type: pb.MsgTransferLeader, From: transferee})
+}
+
+// ForgetLeader makes a follower forget its leader and stay a leaderless
+// follower in the current term, without campaigning. With PreVote and
+// CheckQuorum this lets it grant (pre-)votes immediately, when the
+// application has reason to believe the leader is gone: a quorum of
+// followers that forget the leader can elect another without waiting out an
+// election timeout, while a single follower cannot depose a live leader. It
+// hears from the leader again as usual. Leaders and candidates ignore it,
+// and so does every peer under ReadOnlyLeaseBased, where electing a new
+// leader behind the old leader's back would break its lease.
+func (rn *RawNode) ForgetLeader() error {
+	return rn.raft.Step(pb.Message{Type: pb.MsgForgetLeader})
+}
+
+// ReadIndex asks for the index a linearizable read may be served at (thesis
+// 6.4). The answer comes as a ReadState carrying rctx in a later Ready, or
+// not at all (e.g. if leadership changes); the application retries as it
+// sees fit. rctx should identify the request uniquely.
+func (rn *RawNode) ReadIndex(rctx []byte) {
+	_ = rn.raft.Step(pb.Message{Type: pb.MsgReadIndex, Entries: []pb.Entry{{Data: rctx}}})
+}

@@ -1,0 +1,216 @@
+package raft
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/quorate/raft/quorum"
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// ReadState answers a ReadIndex request: once the application has applied
+// the log up to Index, a read of its state machine reflects every write
+// committed before the request was made (thesis 6.4). RequestCtx is the
+// context the request was made with, so the application can match answers to
+// requests.
+type ReadState struct {
+	Index      uint64
+	RequestCtx []byte
+}
+
+// readIndexRequest is a ReadIndex request a leader is confirming.
+type readIndexRequest struct {
+	// req is the MsgReadIndex; req.Entries[0].Data is the request context.
+	req pb.Message
+	// index is the leader's commit index when it accepted the request.
+	index uint64
+	// round is the read round whose heartbeats confirm the request, or 0
+	// while no heartbeat has been sent for it yet.
+	round uint64
+}
+
+// readOnly tracks the ReadIndex requests of a leader under ReadOnlySafe.
+//
+// Each request is confirmed by a read round: a broadcast of heartbeats sent
+// after the request arrived, whose Context carries the round's id. A
+// follower echoes the Context in its response, and a response to round k
+// proves that we were still leader after every request of round <= k had
+// arrived. A request is answered once a quorum has answered its round or a
+// later one. Round ids are unique and increasing for the life of the peer, so
+// a delayed response can never confirm a request made after it was sent,
+// even if the application reuses a request context.
+type readOnly struct {
+	option ReadOnlyOption
+	// pending holds the requests in arrival order.
+	// Invariant: rounds are non-decreasing along pending, and exactly the
+	// last unissued requests have round 0.
+	pending  []readIndexRequest
+	unissued int
+	// lastRound is the id of the latest round issued, or 0.
+	lastRound uint64
+	// acked maps each peer to the highest round it has confirmed.
+	acked map[uint64]uint64
+	// leader is the local peer, which implicitly confirms every round.
+	leader uint64
+}
+
+func newReadOnly(option ReadOnlyOption, leader uint64) *readOnly {
+	return &readOnly{option: option, leader: leader}
+}
+
+// roundContextLen is the length of the Context of a heartbeat of a read round.
+const roundContextLen = 8
+
+// addRequest queues a request accepted at the given commit index. A request
+// with the same sender and context as a pending one replaces it: the retry
+// is answered once, with an index and a confirmation no older than the
+// retry itself.
+func (ro *readOnly) addRequest(index uint64, m pb.Message) {
+	ctx := m.Entries[0].Data
+	for i := range ro.pending {
+		p := &ro.pending[i]
+		if p.req.From == m.From && bytes.Equal(p.req.Entries[0].Data, ctx) {
+			if p.round == 0 {
+				ro.unissued--
+			}
+			copy(ro.pending[i:], ro.pending[i+1:])
+			ro.pending[len(ro.pending)-1] = readIndexRequest{}
+			ro.pending = ro.pending[:len(ro.pending)-1]
+			break
+		}
+	}
+	ro.pending = append(ro.pending, readIndexRequest{req: m, index: index})
+	ro.unissued++
+}
+
+// hasUnissued reports whether requests are waiting for a round to be issued.
+func (ro *readOnly) hasUnissued() bool { return ro.unissued > 0 }
+
+// issueRound starts a new round for the requests that have none and returns
+// the heartbeat Context to send: the latest round while requests are
+// pending (a heartbeat that is lost is thereby retried), or nil.
+func (ro *readOnly) issueRound(r *raft) []byte {
+	if ro.unissued > 0 {
+		ro.lastRound = r.nextReadRound
+		r.nextReadRound++
+		for i := len(ro.pending) - ro.unissued; i < len(ro.pending); i++ {
+			ro.pending[i].round = ro.lastRound
+		}
+		ro.unissued = 0
+	}
+	if len(ro.pending) == 0 {
+		return nil
+	}
+	ctx := make([]byte, roundContextLen)
+	binary.BigEndian.PutUint64(ctx, ro.lastRound)
+	return ctx
+}
+
+// recvAck records that peer id answered the heartbeat with Context ctx and
+// returns the requests this confirms, in arrival order. The returned slice is
+// only valid until the next call on ro.
+func (ro *readOnly) recvAck(r *raft, id uint64, ctx []byte) []readIndexRequest {
+	if len(ctx) != roundContextLen {
+		return nil
+	}
+	round := binary.BigEndian.Uint64(ctx)
+	if round == 0 || round > ro.lastRound {
+		// Not a round of ours (e.g. from an earlier leadership).
+		return nil
+	}
+	if ro.acked == nil {
+		ro.acked = make(map[uint64]uint64)
+	}
+	if round <= ro.acked[id] {
+		return nil
+	}
+	ro.acked[id] = round
+	confirmed := uint64(r.trk.Voters.CommittedIndex(ro))
+	n := 0
+	for n < len(ro.pending) && ro.pending[n].round != 0 && ro.pending[n].round <= confirmed {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	released := ro.pending[:n:n]
+	ro.pending = ro.pending[n:]
+	return released
+}
+
+// AckedIndex implements quorum.AckedIndexer over confirmed read rounds.
+func (ro *readOnly) AckedIndex(id uint64) (quorum.Index, bool) {
+	if id == ro.leader {
+		return quorum.Index(ro.lastRound), true
+	}
+	round, ok := ro.acked[id]
+	return quorum.Index(round), ok
+}
+
+// handleReadIndex serves a ReadIndex request on the leader.
+func (r *raft) handleReadIndex(m pb.Message) error {
+	if len(m.Entries) != 1 {
+		r.logger.Errorf("%x invalid format of MsgReadIndex from %x, entries count: %d", r.id, m.From, len(m.Entries))
+		return nil
+	}
+	if r.trk.IsSingleton() {
+		// Our own vote is a quorum: nobody else can have committed anything.
+		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp.To != None {
+			r.send(resp)
+		}
+		return nil
+	}
+	if !r.committedEntryInCurrentTerm() {
+		// Thesis 6.4 step 1: until an entry of its term is committed, the
+		// leader's commit index may be behind that of its predecessor.
+		r.pendingReadIndexMessages = append(r.pendingReadIndexMessages, m)
+		return nil
+	}
+	r.serveReadIndex(m)
+	return nil
+}
+
+// serveReadIndex answers or queues a read once the commit index is current.
+func (r *raft) serveReadIndex(m pb.Message) {
+	switch r.readOnly.option {
+	case ReadOnlySafe:
+		// The heartbeat round goes out with the next Ready (flushOutgoing),
+		// shared by every request received until then.
+		r.readOnly.addRequest(r.raftLog.committed, m)
+	case ReadOnlyLeaseBased:
+		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp.To != None {
+			r.send(resp)
+		}
+	}
+}
+
+// committedEntryInCurrentTerm reports whether the leader has committed an
+// entry of its own term.
+func (r *raft) committedEntryInCurrentTerm() bool {
+	// NB: a leader's term is never 0, so an unknown term (0) never matches.
+	return r.raftLog.zeroTermOnOutOfBounds(r.raftLog.term(r.raftLog.committed)) == r.term
+}
+
+// releasePendingReadIndexMessages serves the reads that waited for the first
+// commit of the term.
+func (r *raft) releasePendingReadIndexMessages() {
+	if len(r.pendingReadIndexMessages) == 0 || !r.committedEntryInCurrentTerm() {
+		return
+	}
+	msgs := r.pendingReadIndexMessages
+	r.pendingReadIndexMessages = nil
+	for _, m := range msgs {
+		r.serveReadIndex(m)
+	}
+}
+
+// responseToReadIndexReq answers a confirmed request: a local request becomes
+// a ReadState (and the returned message is empty), a forwarded one a
+// MsgReadIndexResp to return to its sender.
+func (r *raft) responseToReadIndexReq(req pb.Message, readIndex uint64) pb.Message {
+	if req.From == None || req.From == r.id {
+		r.readStates = append(r.readStates, ReadState{Index: readIndex, RequestCtx: req.Entries[0].Data})
+		return pb.Message{}
+	}
+	return pb.Message{Type: pb.MsgReadIndexResp, To: req.From, Index: readIndex, Entries: req.Entries}
+}

@@ -1,0 +1,79 @@
+package raft
+
+import (
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// SoftState is the volatile state of a peer: who it thinks leads, and its
+// role. It is not persisted; Ready carries it only when it changed.
+type SoftState struct {
+	Lead      uint64
+	RaftState StateType
+}
+
+func (a *SoftState) equal(b *SoftState) bool {
+	return a.Lead == b.Lead && a.RaftState == b.RaftState
+}
+
+// Ready is a batch of work the application must do for a RawNode (or Node):
+// persist, send, apply. Everything in it is read-only for the application,
+// and the slices belong to it: raft does not reuse them.
+//
+// Without AsyncStorageWrites, the application processes a Ready as follows,
+// then calls Advance:
+//  1. Persist HardState (if not empty), Entries and Snapshot (if not empty)
+//     to stable storage, syncing if MustSync. Entries may overwrite
+//     previously persisted entries with the same or higher index.
+//  2. Send Messages. NB: only after step 1; some of them (votes, append
+//     acknowledgements) promise that the state they answer is durable. A
+//     MsgSnap message's snapshot is the application's to send; report the
+//     result with ReportSnapshot.
+//  3. Apply Snapshot (if not empty) and CommittedEntries to the state
+//     machine; apply configuration changes with ApplyConfChange.
+//
+// With AsyncStorageWrites, the work comes as local messages in Messages (see
+// Config.AsyncStorageWrites) and Advance is not called.
+type Ready struct {
+	// SoftState is the peer's volatile state, or nil when it did not change
+	// since the last Ready.
+	*SoftState
+
+	// HardState is the state to persist before sending Messages; empty when
+	// it did not change since the last Ready.
+	pb.HardState
+
+	// ReadStates answer ReadIndex requests, in request order. An answer
+	// becomes usable once the application has applied up to its Index.
+	ReadStates []ReadState
+
+	// Entries are to be persisted before Messages are sent.
+	Entries []pb.Entry
+
+	// Snapshot is to be persisted, or is empty.
+	Snapshot pb.Snapshot
+
+	// CommittedEntries are to be applied to the state machine. Without
+	// AsyncStorageWrites they may include entries of this very Ready's
+	// Entries; they are applied after those are persisted.
+	CommittedEntries []pb.Entry
+
+	// Messages are to be sent once Entries, HardState and Snapshot are
+	// persisted. With AsyncStorageWrites they include the MsgStorageAppend
+	// and MsgStorageApply messages for the local threads.
+	Messages []pb.Message
+
+	// MustSync says whether HardState and Entries must be written
+	// synchronously (fsynced) rather than buffered.
+	MustSync bool
+}
+
+func hardStatesEqual(a, b pb.HardState) bool {
+	return a.Term == b.Term && a.Vote == b.Vote && a.Commit == b.Commit
+}
+
+// containsUpdates reports whether rd holds anything for the application.
+func (rd Ready) containsUpdates() bool {
+	return rd.SoftState != nil || !IsEmptyHardState(rd.HardState) ||
+		!IsEmptySnap(rd.Snapshot) || len(rd.Entries) > 0 ||
+		len(rd.CommittedEntries) > 0 || len(rd.Messages) > 0 || len(rd.ReadStates) != 0
+}

@@ -1,0 +1,188 @@
+package raft
+
+import (
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// readyToHandOut collects the pending work into a Ready without marking it
+// handed out: calling it again before markHandedOut returns the same work
+// (plus anything new). Node uses the pair to offer a Ready on a channel and
+// commit to it only once the application has taken it.
+func (rn *RawNode) readyToHandOut() Ready {
+	r := rn.raft
+	r.flushOutgoing()
+	rd := Ready{
+		Entries:          r.raftLog.nextUnstableEnts(),
+		CommittedEntries: r.raftLog.nextCommittedEnts(rn.applyUnstableEntries()),
+		Messages:         r.msgs,
+	}
+	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
+		rd.SoftState = &ss
+	}
+	hs := r.hardState()
+	if !hardStatesEqual(hs, rn.prevHardSt) {
+		rd.HardState = hs
+	}
+	if r.raftLog.hasNextUnstableSnapshot() {
+		rd.Snapshot = *r.raftLog.nextUnstableSnapshot()
+	}
+	if len(r.readStates) != 0 {
+		rd.ReadStates = r.readStates
+	}
+	rd.MustSync = MustSync(hs, rn.prevHardSt, len(rd.Entries))
+
+	if rn.asyncStorageWrites {
+		if rn.needStorageAppend(rd) {
+			rd.Messages = append(rd.Messages, rn.storageAppendMsg(rd))
+		}
+		if len(rd.CommittedEntries) > 0 {
+			rd.Messages = append(rd.Messages, rn.storageApplyMsg(rd.CommittedEntries))
+		}
+		return rd
+	}
+	// The application persists the Ready before sending its messages, so
+	// the messages that wait for durability can go with it. Those to
+	// ourselves are stepped back in on Advance.
+	for _, m := range r.msgsAfterAppend {
+		if m.To != r.id {
+			rd.Messages = append(rd.Messages, m)
+		}
+	}
+	return rd
+}
+
+// markHandedOut records that rd, built by readyToHandOut, now belongs to
+// the application.
+func (rn *RawNode) markHandedOut(rd Ready) {
+	r := rn.raft
+	if rd.SoftState != nil {
+		rn.prevSoftSt = *rd.SoftState
+	}
+	if !IsEmptyHardState(rd.HardState) {
+		rn.prevHardSt = rd.HardState
+	}
+	if len(rd.ReadStates) != 0 {
+		r.readStates = nil
+	}
+	if !rn.asyncStorageWrites {
+		// NB: if the application takes another Ready without calling
+		// Advance, these accumulate, and its next Advance covers both.
+		for _, m := range r.msgsAfterAppend {
+			if m.To == r.id {
+				rn.stepsOnAdvance = append(rn.stepsOnAdvance, m)
+			}
+		}
+		if rn.needStorageAppendResp(rd) {
+			rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.storageAppendRespMsg(rd))
+		}
+		if len(rd.CommittedEntries) > 0 {
+			rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.storageApplyRespMsg(rd.CommittedEntries))
+		}
+	}
+	r.msgs = nil
+	r.msgsAfterAppend = nil
+	r.raftLog.acceptUnstable()
+	if n := len(rd.CommittedEntries); n > 0 {
+		r.raftLog.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries())
+	}
+}
+
+// needStorageAppend reports whether the append thread has work: something
+// to persist, or messages that must wait for everything before them to be
+// persisted.
+func (rn *RawNode) needStorageAppend(rd Ready) bool {
+	return len(rd.Entries) > 0 || !IsEmptyHardState(rd.HardState) ||
+		!IsEmptySnap(rd.Snapshot) || len(rn.raft.msgsAfterAppend) > 0
+}
+
+// needStorageAppendResp reports whether raft needs to hear back once the
+// append is durable: to mark entries or a snapshot stable.
+// NB: entries handed out earlier but not yet acknowledged count too. Their
+// acknowledgement is ignored if the term changed meanwhile (see
+// handleStorageAppendResp), and a term change always comes with a HardState
+// to persist, so this append acknowledges them again.
+func (rn *RawNode) needStorageAppendResp(rd Ready) bool {
+	return unstableEntriesPending(rn.raft.raftLog) || !IsEmptySnap(rd.Snapshot)
+}
+
+// storageAppendMsg builds the MsgStorageAppend for the append thread: what
+// to persist (the HardState fields are set only if the HardState changed, so
+// that a HardState rebuilt from them is empty otherwise), and the responses
+// to deliver once it is durable.
+func (rn *RawNode) storageAppendMsg(rd Ready) pb.Message {
+	r := rn.raft
+	m := pb.Message{
+		Type:    pb.MsgStorageAppend,
+		To:      LocalAppendThread,
+		From:    r.id,
+		Entries: rd.Entries,
+	}
+	if !IsEmptyHardState(rd.HardState) {
+		m.Term = rd.Term
+		m.Vote = rd.Vote
+		m.Commit = rd.Commit
+	}
+	if !IsEmptySnap(rd.Snapshot) {
+		snap := rd.Snapshot
+		m.Snapshot = &snap
+	}
+	// NB: the leader's acknowledgement of its own entries comes before the
+	// MsgStorageAppendResp, so it is handled while the entries are still
+	// in the unstable log, where looking up their terms is cheapest.
+	m.Responses = r.msgsAfterAppend
+	if rn.needStorageAppendResp(rd) {
+		m.Responses = append(m.Responses, rn.storageAppendRespMsg(rd))
+	}
+	return m
+}
+
+// storageAppendRespMsg is the append thread's acknowledgement: the last entry
+// of the log as of this append, in the term it is handed out in, and the
+// snapshot, if any.
+func (rn *RawNode) storageAppendRespMsg(rd Ready) pb.Message {
+	r := rn.raft
+	m := pb.Message{
+		Type: pb.MsgStorageAppendResp,
+		To:   r.id,
+		From: LocalAppendThread,
+		Term: r.term,
+	}
+	if unstableEntriesPending(r.raftLog) {
+		last := r.raftLog.lastEntryID()
+		m.Index = last.index
+		m.LogTerm = last.term
+	}
+	if !IsEmptySnap(rd.Snapshot) {
+		snap := rd.Snapshot
+		m.Snapshot = &snap
+	}
+	return m
+}
+
+// storageApplyMsg builds the MsgStorageApply for the apply thread.
+// NB: application is not tied to a term, so the message has none.
+func (rn *RawNode) storageApplyMsg(ents []pb.Entry) pb.Message {
+	return pb.Message{
+		Type:      pb.MsgStorageApply,
+		To:        LocalApplyThread,
+		From:      rn.raft.id,
+		Entries:   ents,
+		Responses: []pb.Message{rn.storageApplyRespMsg(ents)},
+	}
+}
+
+// storageApplyRespMsg is the apply thread's acknowledgement.
+func (rn *RawNode) storageApplyRespMsg(ents []pb.Entry) pb.Message {
+	return pb.Message{
+		Type:    pb.MsgStorageApplyResp,
+		To:      rn.raft.id,
+		From:    LocalApplyThread,
+		Entries: ents,
+	}
+}
+
+// unstableEntriesPending reports whether the log has entries not yet
+// acknowledged as persisted, whether or not they were handed out.
+func unstableEntriesPending(l *raftLog) bool {
+	return len(l.unstable.entries) > 0
+}

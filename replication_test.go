@@ -1,0 +1,411 @@
+package raft
+
+import (
+	"bytes"
+	"testing"
+
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/quorate/raft/tracker"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// storageWithLog returns a storage for voters holding entries of the given
+// terms at indexes 1, 2, ..., with HardState term set to the last term.
+func storageWithLog(t *testing.T, voters []uint64, terms ...uint64) *MemoryStorage {
+	s := newConfStorage(voters)
+	ents := make([]pb.Entry, len(terms))
+	for i, term := range terms {
+		ents[i] = pb.Entry{Index: uint64(i + 1), Term: term}
+	}
+	require.NoError(t, s.Append(ents))
+	if len(terms) > 0 {
+		require.NoError(t, s.SetHardState(pb.HardState{Term: terms[len(terms)-1]}))
+	}
+	return s
+}
+
+func TestNewLeaderCommitsOnlyItsOwnTermByCounting(t *testing.T) {
+	// Paper 5.4.2: entries of earlier terms are committed only indirectly,
+	// once an entry of the leader's term is.
+	r := newTestNode(t, 1, storageWithLog(t, []uint64{1, 2, 3}, 1, 1)).raft
+	r.becomeCandidate()
+	r.becomeLeader()
+	require.Equal(t, uint64(3), r.raftLog.lastIndex(), "the new leader appends an empty entry")
+	e, err := r.raftLog.slice(3, 4, noLimit)
+	require.NoError(t, err)
+	assert.Equal(t, pb.Entry{Index: 3, Term: 2}, e[0], "got %v, want the empty entry of term 2", e[0])
+
+	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgAppResp, Term: 2, Index: 2}))
+	assert.Equal(t, uint64(0), r.raftLog.committed, "got commit %d on a quorum of term-1 entries, want 0", r.raftLog.committed)
+
+	require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgAppResp, Term: 2, Index: 3}))
+	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgAppResp, Term: 2, Index: 3}))
+	assert.Equal(t, uint64(3), r.raftLog.committed, "got commit %d, want 3", r.raftLog.committed)
+}
+
+func TestProposalsShareOneAppendPerFollowerPerReady(t *testing.T) {
+	nodes := newTestCluster(t, 3)
+	electLeader(t, nodes...)
+	leader := nodes[0]
+	for i := range 10 {
+		require.NoError(t, leader.Propose([]byte{byte(i)}))
+	}
+	rd := leader.Ready()
+	assert.Len(t, rd.Entries, 10, "got %d entries to persist, want 10", len(rd.Entries))
+	for _, to := range []uint64{2, 3} {
+		apps := msgsOf(rd.Messages, pb.MsgApp, to)
+		require.Len(t, apps, 1, "got %d MsgApp to %d, want 1", len(apps), to)
+		assert.Len(t, apps[0].Entries, 10, "got %d entries to %d, want 10", len(apps[0].Entries), to)
+	}
+	assert.Len(t, rd.Messages, 2, "got %v, want only the two appends", msgTypes(rd.Messages))
+	leader.Advance(rd)
+}
+
+func TestLeaderSelfAcknowledgementsAreMerged(t *testing.T) {
+	nodes := newTestCluster(t, 3)
+	electLeader(t, nodes...)
+	r := nodes[0].raft
+	for range 5 {
+		require.NoError(t, nodes[0].Propose([]byte("x")))
+	}
+	require.Len(t, r.msgsAfterAppend, 1, "got %d pending self acknowledgements, want 1", len(r.msgsAfterAppend))
+	assert.Equal(t, r.raftLog.lastIndex(), r.msgsAfterAppend[0].Index, "got ack of %d, want the last index %d",
+		r.msgsAfterAppend[0].Index, r.raftLog.lastIndex())
+}
+
+// leaderWithFollowers elects 1 in a cluster of n, returns the nodes and the
+// network, with opts applied to every peer.
+func leaderWithFollowers(t *testing.T, n int, opts ...testOption) ([]*testNode, *network) {
+	nodes := newTestCluster(t, n, opts...)
+	nw := electLeader(t, nodes...)
+	return nodes, nw
+}
+
+func TestFlowControl(t *testing.T) {
+	t.Run("probe: one append outstanding", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 2)
+		leader := nodes[0]
+		leader.ReportUnreachable(2)
+		pr := leader.raft.trk.Progress[2]
+		require.Equal(t, tracker.StateProbe, pr.State)
+		require.NoError(t, leader.Propose([]byte("a")))
+		assert.Len(t, msgsOf(leader.process(), pb.MsgApp, 2), 1, "got no probe")
+		require.NoError(t, leader.Propose([]byte("b")))
+		assert.Empty(t, msgsOf(leader.process(), pb.MsgApp, 2), "got a second append while probing")
+		// A heartbeat response lifts the pause.
+		require.NoError(t, leader.Step(pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: 1}))
+		apps := msgsOf(leader.process(), pb.MsgApp, 2)
+		require.Len(t, apps, 1, "got no append after the heartbeat response")
+		assert.Len(t, apps[0].Entries, 2, "got %d entries, want both proposals", len(apps[0].Entries))
+	})
+	t.Run("replicate: bounded by MaxInflightMsgs", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 2, withConfig(func(c *Config) {
+			c.MaxInflightMsgs = 3
+			c.MaxSizePerMsg = 1 // one entry per message
+		}))
+		leader := nodes[0]
+		require.Equal(t, tracker.StateReplicate, leader.raft.trk.Progress[2].State)
+		for range 10 {
+			require.NoError(t, leader.Propose([]byte("x")))
+		}
+		apps := msgsOf(leader.process(), pb.MsgApp, 2)
+		require.Len(t, apps, 3, "got %d appends in flight, want 3", len(apps))
+		// Acknowledging the first frees one slot.
+		require.NoError(t, leader.Step(pb.Message{From: 2, To: 1, Type: pb.MsgAppResp, Term: 1, Index: apps[0].Entries[0].Index}))
+		assert.Len(t, msgsOf(leader.process(), pb.MsgApp, 2), 1, "got no append after a slot freed")
+	})
+	for _, tc := range []struct {
+		name     string
+		maxBytes uint64
+		want     int
+	}{
+		{"replicate: bounded by MaxInflightBytes (2.5 entries)", 250, 3},
+		{"replicate: bounded by MaxInflightBytes (2 entries)", 200, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes, _ := leaderWithFollowers(t, 2, withConfig(func(c *Config) {
+				c.MaxSizePerMsg = 1
+				c.MaxInflightBytes = tc.maxBytes
+			}))
+			leader := nodes[0]
+			for range 10 {
+				require.NoError(t, leader.Propose(bytes.Repeat([]byte("x"), 100)))
+			}
+			apps := msgsOf(leader.process(), pb.MsgApp, 2)
+			assert.Len(t, apps, tc.want, "got %d appends in flight, want %d", len(apps), tc.want)
+		})
+	}
+	t.Run("MaxSizePerMsg splits appends", func(t *testing.T) {
+		probe := pb.Entry{Data: bytes.Repeat([]byte("x"), 100)}
+		nodes, _ := leaderWithFollowers(t, 2, withConfig(func(c *Config) {
+			c.MaxSizePerMsg = uint64(2 * probe.Size())
+		}))
+		leader := nodes[0]
+		for range 6 {
+			require.NoError(t, leader.Propose(probe.Data))
+		}
+		for _, m := range msgsOf(leader.process(), pb.MsgApp, 2) {
+			assert.LessOrEqual(t, len(m.Entries), 2, "got %d entries in one append, want <= 2", len(m.Entries))
+		}
+	})
+	t.Run("snapshot: paused until reported", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 2)
+		leader := nodes[0]
+		pr := leader.raft.trk.Progress[2]
+		pr.BecomeSnapshot(10)
+		require.NoError(t, leader.Propose([]byte("x")))
+		assert.Empty(t, msgsOf(leader.process(), pb.MsgApp, 2), "got an append in snapshot state")
+		leader.ReportSnapshot(2, SnapshotFailure)
+		assert.Equal(t, tracker.StateProbe, pr.State, "got %v after a failed snapshot, want probe", pr.State)
+		assert.Equal(t, uint64(0), pr.PendingSnapshot, "got pending snapshot %d, want 0", pr.PendingSnapshot)
+		assert.True(t, pr.MsgAppFlowPaused, "got probing unpaused right after the failure")
+	})
+	t.Run("unreachable: replicate falls back to probe", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 2)
+		leader := nodes[0]
+		require.Equal(t, tracker.StateReplicate, leader.raft.trk.Progress[2].State)
+		leader.ReportUnreachable(2)
+		assert.Equal(t, tracker.StateProbe, leader.raft.trk.Progress[2].State, "got %v, want probe", leader.raft.trk.Progress[2].State)
+	})
+}
+
+func TestRejectHintFindsDivergenceInOneRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		leader, other []uint64 // terms of the logs
+	}{
+		{"follower log is a prefix", []uint64{1, 1, 1, 4, 4, 5, 5, 6, 6, 6}, []uint64{1, 1, 1}},
+		{"follower has a longer divergent tail", []uint64{1, 1, 1, 4, 4, 5, 5, 6, 6, 6}, []uint64{1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3}},
+		{"follower has a divergent tail of a later term", []uint64{1, 1, 1, 4, 4, 5, 5, 6, 6, 6}, []uint64{1, 1, 1, 4, 4, 4, 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n1 := newTestNode(t, 1, storageWithLog(t, []uint64{1, 2, 3}, tc.leader...))
+			n2 := newTestNode(t, 2, storageWithLog(t, []uint64{1, 2, 3}, tc.other...))
+			n3 := newTestNode(t, 3, storageWithLog(t, []uint64{1, 2, 3}, tc.leader...))
+			nw := newNetwork(n1, n2, n3)
+			nw.campaign(1)
+			require.Equal(t, StateLeader, n1.raft.state)
+			rejections := 0
+			for _, m := range nw.delivered {
+				if m.Type == pb.MsgAppResp && m.Reject && m.From == 2 {
+					rejections++
+				}
+			}
+			assert.Equal(t, 1, rejections, "got %d rejections from 2, want 1", rejections)
+			assert.Equal(t, n1.raft.raftLog.lastEntryID(), n2.raft.raftLog.lastEntryID(), "got follower log ending at %v, want %v",
+				n2.raft.raftLog.lastEntryID(), n1.raft.raftLog.lastEntryID())
+		})
+	}
+}
+
+func TestFollowerRejectsNonMatchingAppend(t *testing.T) {
+	r := termPeer(t)
+	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 5, LogTerm: 5, Index: 3,
+		Entries: []pb.Entry{{Index: 4, Term: 5}}}))
+	msgs := sentMessages(r)
+	require.Len(t, msgs, 1)
+	assert.True(t, msgs[0].Reject, "got the append accepted")
+	assert.Equal(t, uint64(1), msgs[0].RejectHint, "got hint %d, want our last index 1", msgs[0].RejectHint)
+	assert.Equal(t, uint64(5), msgs[0].LogTerm, "got hint term %d, want 5", msgs[0].LogTerm)
+}
+
+func TestFollowerIgnoresMalformedAppend(t *testing.T) {
+	r := termPeer(t)
+	// Entries that do not follow Index.
+	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 5, LogTerm: 5, Index: 1,
+		Entries: []pb.Entry{{Index: 5, Term: 5}}}))
+	assert.Empty(t, sentMessages(r), "got a response to a malformed append")
+	assert.Equal(t, uint64(1), r.raftLog.lastIndex(), "got last index %d, want 1", r.raftLog.lastIndex())
+}
+
+func TestCommitIndexCatchUp(t *testing.T) {
+	t.Run("a follower that missed the entries", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		nw.filter = func(m pb.Message) bool { return !(m.Type == pb.MsgApp && m.To == 3) }
+		nw.propose(1, "x")
+		require.Empty(t, nodes[2].appliedData())
+		nw.filter = nil
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Equal(t, []string{"x"}, nodes[2].appliedData(), "got %v applied on 3 after a heartbeat, want [x]", nodes[2].appliedData())
+	})
+	t.Run("a follower that missed only the commit index", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		seenEntries := false
+		nw.filter = func(m pb.Message) bool {
+			if m.Type != pb.MsgApp || m.To != 3 {
+				return true
+			}
+			if len(m.Entries) > 0 && !seenEntries {
+				seenEntries = true
+				return true
+			}
+			return false
+		}
+		nw.propose(1, "x")
+		require.Equal(t, nodes[0].raft.raftLog.lastIndex(), nodes[2].raft.raftLog.lastIndex(), "3 should have the entry")
+		require.Empty(t, nodes[2].appliedData(), "3 should not know the entry is committed")
+		nw.filter = nil
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Equal(t, []string{"x"}, nodes[2].appliedData(), "got %v applied on 3 after a heartbeat, want [x]", nodes[2].appliedData())
+	})
+	t.Run("the heartbeat never carries more than the follower's match", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		nw.isolate(3)
+		nw.propose(1, "x")
+		r := nodes[0].raft
+		require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgBeat}))
+		for _, m := range msgsOf(sentMessages(r), pb.MsgHeartbeat, 3) {
+			assert.Equal(t, r.trk.Progress[3].Match, m.Commit, "got commit %d, want the match %d", m.Commit, r.trk.Progress[3].Match)
+		}
+	})
+}
+
+func TestSnapshotToLaggingFollower(t *testing.T) {
+	nodes, nw := leaderWithFollowers(t, 3)
+	nw.isolate(3)
+	for _, d := range []string{"a", "b", "c"} {
+		nw.propose(1, d)
+	}
+	leader := nodes[0]
+	applied := leader.raft.raftLog.applied
+	cs := leader.raft.trk.ConfState()
+	_, err := leader.storage.CreateSnapshot(applied, &cs, []byte("state"))
+	require.NoError(t, err)
+	require.NoError(t, leader.storage.Compact(applied))
+	nw.heal()
+	nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+	var snaps int
+	for _, m := range nw.delivered {
+		if m.Type == pb.MsgSnap && m.To == 3 {
+			snaps++
+		}
+	}
+	assert.Equal(t, 1, snaps, "got %d snapshots sent to 3, want 1", snaps)
+	follower := nodes[2]
+	snap, err := follower.storage.Snapshot()
+	require.NoError(t, err)
+	assert.Equal(t, applied, snap.Metadata.Index, "got snapshot index %d on 3, want %d", snap.Metadata.Index, applied)
+	assert.Equal(t, "state", string(snap.Data), "got snapshot data %q, want state", snap.Data)
+	pr := leader.raft.trk.Progress[3]
+	assert.Equal(t, tracker.StateReplicate, pr.State, "got %v, want replicate after the snapshot", pr.State)
+	nw.propose(1, "d")
+	assert.Equal(t, []string{"d"}, follower.appliedData(), "got %v applied on 3, want [d]", follower.appliedData())
+	assert.Equal(t, leader.raft.raftLog.committed, follower.raft.raftLog.committed)
+}
+
+func TestSnapshotNotSentToInactivePeer(t *testing.T) {
+	nodes, nw := leaderWithFollowers(t, 3)
+	nw.isolate(3)
+	nw.propose(1, "a")
+	leader := nodes[0]
+	applied := leader.raft.raftLog.applied
+	_, err := leader.storage.CreateSnapshot(applied, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, leader.storage.Compact(applied))
+	pr := leader.raft.trk.Progress[3]
+	pr.RecentActive = false
+	pr.BecomeProbe()
+	leader.raft.sendAppend(3)
+	assert.Empty(t, msgsOf(sentMessages(leader.raft), pb.MsgSnap, 3), "got a snapshot sent to an inactive peer")
+}
+
+func TestFollowerRestoreSnapshot(t *testing.T) {
+	snap := pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 11, Term: 11, ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}
+	t.Run("a newer snapshot replaces the log", func(t *testing.T) {
+		r := termPeer(t)
+		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &snap}))
+		assert.Equal(t, uint64(11), r.raftLog.committed, "got commit %d, want 11", r.raftLog.committed)
+		assert.Equal(t, uint64(11), r.raftLog.lastIndex(), "got last index %d, want 11", r.raftLog.lastIndex())
+		msgs := sentMessages(r)
+		require.Len(t, msgs, 1)
+		assert.Equal(t, uint64(11), msgs[0].Index, "got ack of %d, want 11", msgs[0].Index)
+	})
+	t.Run("a snapshot not newer than the commit index is ignored", func(t *testing.T) {
+		r := termPeer(t)
+		old := pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 1, Term: 5, ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}
+		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &old}))
+		assert.False(t, r.raftLog.hasPendingSnapshot(), "got the old snapshot pending")
+		msgs := sentMessages(r)
+		require.Len(t, msgs, 1)
+		assert.Equal(t, uint64(1), msgs[0].Index, "got ack of %d, want the commit index 1", msgs[0].Index)
+	})
+	t.Run("a snapshot of a configuration without us is ignored", func(t *testing.T) {
+		r := termPeer(t)
+		other := snap
+		other.Metadata.ConfState = pb.ConfState{Voters: []uint64{2, 3}}
+		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &other}))
+		assert.False(t, r.raftLog.hasPendingSnapshot(), "got the snapshot pending")
+	})
+	t.Run("a snapshot whose last entry we have fast-forwards the commit index", func(t *testing.T) {
+		s := storageWithLog(t, []uint64{1, 2, 3}, 5, 5, 5)
+		r := newTestNode(t, 1, s).raft
+		r.becomeFollower(5, 2)
+		mid := pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 2, Term: 5, ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}
+		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &mid}))
+		assert.Equal(t, uint64(2), r.raftLog.committed, "got commit %d, want 2", r.raftLog.committed)
+		assert.Equal(t, uint64(3), r.raftLog.lastIndex(), "got last index %d, want the log kept up to 3", r.raftLog.lastIndex())
+		assert.False(t, r.raftLog.hasPendingSnapshot(), "got the snapshot pending")
+	})
+	t.Run("a peer with a pending snapshot does not campaign", func(t *testing.T) {
+		r := termPeer(t)
+		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &snap}))
+		require.NoError(t, r.Step(pb.Message{Type: pb.MsgHup}))
+		assert.Equal(t, StateFollower, r.state, "got %v, want follower", r.state)
+	})
+}
+
+func TestUncommittedSizeLimit(t *testing.T) {
+	payload := func(n int) []byte { return bytes.Repeat([]byte("x"), n) }
+	nodes, _ := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.MaxUncommittedEntriesSize = 1000 }))
+	leader := nodes[0]
+	t.Run("proposals within the limit are admitted", func(t *testing.T) {
+		require.NoError(t, leader.Propose(payload(600)))
+		require.NoError(t, leader.Propose(payload(400)))
+	})
+	t.Run("a proposal over the limit is dropped", func(t *testing.T) {
+		err := leader.Propose(payload(1))
+		assert.ErrorIs(t, err, ErrProposalDropped, "got %v, want ErrProposalDropped", err)
+	})
+	t.Run("an empty proposal is always admitted", func(t *testing.T) {
+		assert.NoError(t, leader.Propose(nil))
+	})
+	t.Run("applied entries free the budget", func(t *testing.T) {
+		nw := newNetwork(nodes...)
+		nw.flush()
+		require.Equal(t, entryPayloadSize(0), leader.raft.uncommittedSize, "got %d uncommitted, want 0", leader.raft.uncommittedSize)
+		assert.NoError(t, leader.Propose(payload(1000)))
+	})
+	t.Run("a proposal larger than the limit is admitted when nothing is pending", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.MaxUncommittedEntriesSize = 1000 }))
+		assert.NoError(t, nodes[0].Propose(payload(5000)))
+		err := nodes[0].Propose(payload(1))
+		assert.ErrorIs(t, err, ErrProposalDropped, "got %v, want ErrProposalDropped", err)
+	})
+}
+
+func TestCommittedEntriesPagedPerReady(t *testing.T) {
+	entry := pb.Entry{Index: 100, Term: 100, Data: bytes.Repeat([]byte("x"), 100)}
+	size := uint64(entry.Size())
+	n := newTestNode(t, 1, newConfStorage([]uint64{1}), withConfig(func(c *Config) { c.MaxCommittedSizePerReady = 3 * size }))
+	nw := newNetwork(n)
+	nw.campaign(1)
+	for range 10 {
+		require.NoError(t, n.Propose(entry.Data))
+	}
+	var pages []int
+	for n.HasReady() {
+		rd := n.Ready()
+		n.persist(rd)
+		if len(rd.CommittedEntries) > 0 {
+			pages = append(pages, len(rd.CommittedEntries))
+		}
+		n.apply(rd.CommittedEntries)
+		n.Advance(rd)
+	}
+	assert.Equal(t, 10, len(n.appliedData()), "got %d applied, want 10", len(n.appliedData()))
+	for _, p := range pages {
+		assert.LessOrEqual(t, p, 3, "got a page of %d entries, want at most 3", p)
+	}
+	assert.GreaterOrEqual(t, len(pages), 4, "got %d pages, want >= 4", len(pages))
+}

@@ -1,0 +1,189 @@
+package raft
+
+import (
+	"bytes"
+
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// Step is the single entry point of every input other than ticks: messages
+// from peers, local requests (proposals, campaigns, read requests) and
+// acknowledgements from the storage threads. It first reconciles terms (paper
+// 5.1: a higher term makes us a follower, a lower one is stale), then handles
+// messages common to all roles and hands the rest to the role's step
+// function.
+func (r *raft) Step(m pb.Message) error {
+	if m.Type == pb.MsgStorageAppendResp {
+		// NB: handled before the term checks, which it does not belong to:
+		// its Term is the term at which the append was handed out.
+		r.handleStorageAppendResp(m)
+		return nil
+	}
+	switch {
+	case m.Term == 0:
+		// A local message, or one forwarded to the leader.
+	case m.Term > r.term:
+		if !r.stepHigherTerm(m) {
+			return nil
+		}
+	case m.Term < r.term:
+		r.stepLowerTerm(m)
+		return nil
+	}
+
+	switch m.Type {
+	case pb.MsgHup:
+		if r.preVote {
+			r.hup(campaignPreElection)
+		} else {
+			r.hup(campaignElection)
+		}
+	case pb.MsgStorageApplyResp:
+		if len(m.Entries) > 0 {
+			r.appliedTo(m.Entries[len(m.Entries)-1].Index, entsSize(m.Entries))
+			r.reduceUncommittedSize(payloadsSize(m.Entries))
+		}
+	case pb.MsgVote, pb.MsgPreVote:
+		r.handleVoteRequest(m)
+	default:
+		return r.step(r, m)
+	}
+	return nil
+}
+
+// stepHigherTerm deals with a message whose term is ahead of ours and reports
+// whether the message should be processed further.
+func (r *raft) stepHigherTerm(m pb.Message) bool {
+	if m.Type == pb.MsgVote || m.Type == pb.MsgPreVote {
+		force := bytes.Equal(m.Context, []byte(campaignTransfer))
+		inLease := r.checkQuorum && r.lead != None && r.electionElapsed < r.electionTimeout
+		if !force && inLease {
+			// Thesis 4.2.3: a peer that heard from a current leader within
+			// the minimum election timeout neither bumps its term nor votes.
+			last := r.raftLog.lastEntryID()
+			r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] ignored %s from %x [logterm: %d, index: %d] at term %d: lease is not expired (remaining ticks: %d)",
+				r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term,
+				r.electionTimeout-r.electionElapsed)
+			return false
+		}
+	}
+	switch {
+	case m.Type == pb.MsgPreVote:
+		// A pre-vote never changes our term (thesis 9.6).
+	case m.Type == pb.MsgPreVoteResp && !m.Reject:
+		// Granted pre-votes carry the term the pre-candidate will campaign
+		// in; it only adopts it once it wins the pre-vote.
+	default:
+		r.logger.Infof("%x [term: %d] received a %s message with higher term from %x [term: %d]",
+			r.id, r.term, m.Type, m.From, m.Term)
+		if m.Type == pb.MsgApp || m.Type == pb.MsgHeartbeat || m.Type == pb.MsgSnap {
+			r.becomeFollower(m.Term, m.From)
+		} else {
+			r.becomeFollower(m.Term, None)
+		}
+	}
+	return true
+}
+
+// stepLowerTerm deals with a message from an older term. Such messages are
+// stale, but a few of them deserve a reply so that their sender can learn
+// about the current term.
+func (r *raft) stepLowerTerm(m pb.Message) {
+	switch {
+	case (r.checkQuorum || r.preVote) && (m.Type == pb.MsgHeartbeat || m.Type == pb.MsgApp):
+		// The sender believes it leads an older term. It may just be a delayed
+		// message, or a leader cut off by a partition while this peer moved
+		// on. Under CheckQuorum or PreVote this peer's own vote requests may
+		// never reach that leader's followers with effect (they ignore
+		// them), so tell the old leader about the new term; it steps down
+		// and the cluster can converge. Without these options, the higher
+		// term spreads through vote requests instead.
+		r.send(pb.Message{To: m.From, Type: pb.MsgAppResp})
+	case m.Type == pb.MsgPreVote:
+		// NB: a pre-candidate from an older term may be a peer that started
+		// campaigning before PreVote was enabled; reject it explicitly with
+		// our term, or it would wait forever.
+		last := r.raftLog.lastEntryID()
+		r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d",
+			r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
+		r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
+	default:
+		r.logger.Infof("%x [term: %d] ignored a %s message with lower term from %x [term: %d]",
+			r.id, r.term, m.Type, m.From, m.Term)
+	}
+}
+
+// handleVoteRequest decides on a (pre-)vote request of the current term, or
+// of a higher one that stepHigherTerm let through.
+func (r *raft) handleVoteRequest(m pb.Message) {
+	// We may vote if we already voted for this candidate in this term, or
+	// have not voted and know of no leader in this term, or if this is a
+	// pre-vote for a future term.
+	canVote := r.vote == m.From ||
+		(r.vote == None && r.lead == None) ||
+		(m.Type == pb.MsgPreVote && m.Term > r.term)
+	last := r.raftLog.lastEntryID()
+	candidate := entryID{term: m.LogTerm, index: m.Index}
+	// NB: learners may vote too; a learner can be a voter in a configuration
+	// it has not applied yet, and its vote may be needed.
+	if canVote && r.raftLog.isUpToDate(candidate) {
+		r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] cast %s for %x [logterm: %d, index: %d] at term %d",
+			r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
+		// NB: the response carries the message's term, not ours: for a
+		// pre-vote ours may be behind, and a response with the older term
+		// would be ignored by the pre-candidate.
+		r.send(pb.Message{To: m.From, Term: m.Term, Type: voteRespMsgType(m.Type)})
+		if m.Type == pb.MsgVote {
+			r.electionElapsed = 0
+			r.vote = m.From
+		}
+		return
+	}
+	r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d",
+		r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
+	if r.term == 0 {
+		// NB: only a pre-vote leaves us at term 0. A rejection carries our
+		// term, and one of term 0 would be ignored as stale anyway.
+		return
+	}
+	r.send(pb.Message{To: m.From, Term: r.term, Type: voteRespMsgType(m.Type), Reject: true})
+}
+
+// handleStorageAppendResp takes note that the local append thread made
+// entries and/or a snapshot durable.
+func (r *raft) handleStorageAppendResp(m pb.Message) {
+	if m.Index != 0 {
+		if m.Term == r.term {
+			r.raftLog.stableTo(entryID{term: m.LogTerm, index: m.Index})
+		} else {
+			// NB: the entries acknowledged here may have been overwritten by
+			// an append of a later term that is still in flight, and then
+			// rewritten with the same index and term (an A-B-A sequence);
+			// the term would then match but storage would briefly hold the
+			// B version. Every overwrite needs a new term, so ignore the
+			// acknowledgement: the append handed out in the current term
+			// will acknowledge everything again.
+			r.logger.Infof("%x [term: %d] ignored entry appends from a %s message with lower term [term: %d]",
+				r.id, r.term, m.Type, m.Term)
+		}
+	}
+	if m.Snapshot != nil {
+		// A snapshot is identified by its index alone (it holds everything
+		// committed up to it), so its acknowledgement is valid in any term.
+		r.appliedSnap(m.Snapshot)
+	}
+}
+
+// appliedTo records that the application applied everything up to index.
+func (r *raft) appliedTo(index uint64, size entryEncodingSize) {
+	applied := max(index, r.raftLog.applied)
+	r.raftLog.appliedTo(applied, size)
+	r.maybeAutoLeaveJoint(applied)
+}
+
+// appliedSnap records that snap is durable and applied.
+func (r *raft) appliedSnap(snap *pb.Snapshot) {
+	index := snap.Metadata.Index
+	r.raftLog.stableSnapTo(index)
+	r.appliedTo(index, 0)
+}

@@ -1,0 +1,182 @@
+package raft
+
+import (
+	"testing"
+
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// termPeer returns peer 1 of {1, 2, 3} as a follower of 2 at term 5, with
+// one entry of term 5.
+func termPeer(t *testing.T, opts ...testOption) *raft {
+	s := newConfStorage([]uint64{1, 2, 3})
+	require.NoError(t, s.Append([]pb.Entry{{Index: 1, Term: 5}}))
+	require.NoError(t, s.SetHardState(pb.HardState{Term: 5, Commit: 1}))
+	r := newTestNode(t, 1, s, opts...).raft
+	r.becomeFollower(5, 2)
+	return r
+}
+
+// sentMessages drains what r queued to send.
+func sentMessages(r *raft) []pb.Message {
+	r.flushOutgoing()
+	msgs := append(r.msgs, r.msgsAfterAppend...)
+	r.msgs, r.msgsAfterAppend = nil, nil
+	return msgs
+}
+
+func TestStepHigherTerm(t *testing.T) {
+	for _, tc := range []struct {
+		typ      pb.MessageType
+		reject   bool
+		wantTerm uint64
+		wantLead uint64
+	}{
+		// Paper 5.1: a higher term makes the peer a follower of that term;
+		// a message from the leader of that term also names the leader.
+		{typ: pb.MsgApp, wantTerm: 7, wantLead: 3},
+		{typ: pb.MsgHeartbeat, wantTerm: 7, wantLead: 3},
+		{typ: pb.MsgSnap, wantTerm: 7, wantLead: 3},
+		{typ: pb.MsgVote, wantTerm: 7, wantLead: None},
+		{typ: pb.MsgAppResp, wantTerm: 7, wantLead: None},
+		{typ: pb.MsgHeartbeatResp, wantTerm: 7, wantLead: None},
+		{typ: pb.MsgVoteResp, wantTerm: 7, wantLead: None},
+		{typ: pb.MsgPreVoteResp, reject: true, wantTerm: 7, wantLead: None},
+		// Thesis 9.6: pre-votes never change terms, and a granted pre-vote
+		// only tells the pre-candidate it may campaign.
+		{typ: pb.MsgPreVote, wantTerm: 5, wantLead: 2},
+		{typ: pb.MsgPreVoteResp, wantTerm: 5, wantLead: 2},
+	} {
+		name := tc.typ.String()
+		if tc.reject {
+			name += " rejected"
+		}
+		t.Run(name, func(t *testing.T) {
+			r := termPeer(t)
+			m := pb.Message{From: 3, To: 1, Type: tc.typ, Term: 7, Reject: tc.reject, LogTerm: 5, Index: 1}
+			if tc.typ == pb.MsgSnap {
+				m.Snapshot = &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 1, Term: 5}}
+			}
+			_ = r.Step(m)
+			assert.Equal(t, tc.wantTerm, r.term, "got term %d, want %d", r.term, tc.wantTerm)
+			assert.Equal(t, tc.wantLead, r.lead, "got lead %d, want %d", r.lead, tc.wantLead)
+			assert.Equal(t, StateFollower, r.state, "got %v, want follower", r.state)
+		})
+	}
+	t.Run("a leader steps down", func(t *testing.T) {
+		nodes := newTestCluster(t, 3)
+		electLeader(t, nodes...)
+		r := nodes[0].raft
+		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgAppResp, Term: 9}))
+		assert.Equal(t, StateFollower, r.state, "got %v, want follower", r.state)
+		assert.Equal(t, uint64(9), r.term, "got term %d, want 9", r.term)
+	})
+}
+
+func TestStepLowerTerm(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     []testOption
+		typ      pb.MessageType
+		wantResp pb.MessageType // 0: no response
+	}{
+		{"MsgApp, plain", nil, pb.MsgApp, 0},
+		{"MsgHeartbeat, plain", nil, pb.MsgHeartbeat, 0},
+		{"MsgApp with CheckQuorum tells the stale leader", []testOption{withCheckQuorum()}, pb.MsgApp, pb.MsgAppResp},
+		{"MsgHeartbeat with CheckQuorum", []testOption{withCheckQuorum()}, pb.MsgHeartbeat, pb.MsgAppResp},
+		{"MsgApp with PreVote", []testOption{withPreVote()}, pb.MsgApp, pb.MsgAppResp},
+		{"MsgHeartbeat with PreVote", []testOption{withPreVote()}, pb.MsgHeartbeat, pb.MsgAppResp},
+		{"MsgPreVote is rejected", nil, pb.MsgPreVote, pb.MsgPreVoteResp},
+		{"MsgVote is ignored", []testOption{withCheckQuorum()}, pb.MsgVote, 0},
+		{"MsgSnap is ignored", []testOption{withCheckQuorum()}, pb.MsgSnap, 0},
+		{"MsgAppResp is ignored", []testOption{withCheckQuorum()}, pb.MsgAppResp, 0},
+		{"MsgVoteResp is ignored", []testOption{withCheckQuorum()}, pb.MsgVoteResp, 0},
+		{"MsgTimeoutNow is ignored", []testOption{withCheckQuorum()}, pb.MsgTimeoutNow, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := termPeer(t, tc.opts...)
+			_ = r.Step(pb.Message{From: 3, To: 1, Type: tc.typ, Term: 4})
+			msgs := sentMessages(r)
+			assert.Equal(t, uint64(5), r.term, "got term %d, want 5", r.term)
+			assert.Equal(t, uint64(2), r.lead, "got lead %d, want 2", r.lead)
+			if tc.wantResp == 0 {
+				assert.Empty(t, msgs, "got %v, want no response", msgs)
+				return
+			}
+			require.Len(t, msgs, 1)
+			assert.Equal(t, tc.wantResp, msgs[0].Type, "got %v, want %v", msgs[0].Type, tc.wantResp)
+			assert.Equal(t, uint64(5), msgs[0].Term, "got term %d, want our 5", msgs[0].Term)
+			assert.Equal(t, uint64(3), msgs[0].To, "got to %d, want 3", msgs[0].To)
+		})
+	}
+}
+
+func TestStaleLeaderLearnsNewTermUnderCheckQuorum(t *testing.T) {
+	// Paper 5.1 with CheckQuorum: the followers of a new leader ignore the
+	// old leader's votes, so the old leader learns of the new term through
+	// the response to its own appends.
+	nodes := newTestCluster(t, 3, withCheckQuorum())
+	nw := electLeader(t, nodes...)
+	nw.isolate(1)
+	// Only 2 and 3 see time pass: 1 still believes it leads term 1.
+	for range 30 {
+		for _, n := range nodes[1:] {
+			n.Tick()
+		}
+		nw.flush()
+	}
+	newLeader := nodes[1].raft.state == StateLeader || nodes[2].raft.state == StateLeader
+	require.True(t, newLeader, "no new leader elected among 2 and 3")
+	require.Equal(t, StateLeader, nodes[0].raft.state)
+	nw.heal()
+	nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+	assert.Equal(t, StateFollower, nodes[0].raft.state, "got %v for the old leader, want follower", nodes[0].raft.state)
+	assert.Equal(t, nodes[1].raft.term, nodes[0].raft.term, "got term %d, want %d", nodes[0].raft.term, nodes[1].raft.term)
+}
+
+func TestStepLocalMessagesHaveNoTerm(t *testing.T) {
+	r := termPeer(t)
+	require.NoError(t, r.Step(pb.Message{Type: pb.MsgHup}))
+	assert.Equal(t, StateCandidate, r.state, "got %v after MsgHup, want candidate", r.state)
+	assert.Equal(t, uint64(6), r.term, "got term %d, want 6", r.term)
+}
+
+func TestProposalsWithoutLeader(t *testing.T) {
+	t.Run("a follower without leader drops proposals", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))
+		err := n.Propose([]byte("x"))
+		assert.ErrorIs(t, err, ErrProposalDropped, "got %v, want ErrProposalDropped", err)
+	})
+	t.Run("a candidate drops proposals", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))
+		require.NoError(t, n.Campaign())
+		err := n.Propose([]byte("x"))
+		assert.ErrorIs(t, err, ErrProposalDropped, "got %v, want ErrProposalDropped", err)
+	})
+	t.Run("a follower forwards proposals to its leader", func(t *testing.T) {
+		nodes := newTestCluster(t, 3)
+		nw := electLeader(t, nodes...)
+		nw.propose(2, "fwd")
+		for _, n := range nodes {
+			assert.Equal(t, []string{"fwd"}, n.appliedData(), "peer %d: got %v, want [fwd]", n.raft.id, n.appliedData())
+		}
+	})
+	t.Run("forwarding can be disabled", func(t *testing.T) {
+		nodes := newTestCluster(t, 3, withConfig(func(c *Config) { c.DisableProposalForwarding = true }))
+		electLeader(t, nodes...)
+		err := nodes[1].Propose([]byte("x"))
+		assert.ErrorIs(t, err, ErrProposalDropped, "got %v, want ErrProposalDropped", err)
+		assert.Empty(t, sentMessages(nodes[1].raft), "got messages sent by the follower")
+	})
+	t.Run("the forwarded entries do not alias the proposer's buffer", func(t *testing.T) {
+		nodes := newTestCluster(t, 3)
+		electLeader(t, nodes...)
+		require.NoError(t, nodes[1].Propose([]byte("first")))
+		msgs := nodes[1].process()
+		require.Len(t, msgs, 1)
+		require.NoError(t, nodes[1].Propose([]byte("second")))
+		assert.Equal(t, "first", string(msgs[0].Entries[0].Data), "got %q, want the first proposal", msgs[0].Entries[0].Data)
+	})
+}
