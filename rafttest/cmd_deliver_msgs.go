@@ -11,12 +11,14 @@ import (
 // handleDeliverMsgs parses
 //
 //	deliver-msgs [<id>...] [drop=(<id>, ...)] [type=<MessageType>] [from=<id>]
+//	    [count=<n>]
 //
 // It drops the queued messages addressed to the nodes in drop, then
 // delivers those addressed to the positional nodes, each node's messages
 // in the order they were sent. With neither, every queued message is
 // delivered. type and from restrict both to messages of that type, or
-// from that sender; the others stay queued.
+// from that sender, and count to the first n such messages per node; the
+// others stay queued.
 func handleDeliverMsgs(env *InteractionEnv, t *testing.T, d *datadriven.TestData) error {
 	t.Helper()
 	var filter msgFilter
@@ -33,6 +35,7 @@ func handleDeliverMsgs(env *InteractionEnv, t *testing.T, d *datadriven.TestData
 		d.ScanArgs(t, "from", &from)
 		filter.from = &from
 	}
+	d.MaybeScanArgs(t, "count", &filter.count)
 	drop := idList(t, d, "drop")
 	for _, id := range drop {
 		if _, err := env.node(id); err != nil {
@@ -57,11 +60,13 @@ func handleDeliverMsgs(env *InteractionEnv, t *testing.T, d *datadriven.TestData
 }
 
 // msgFilter selects queued messages: those addressed to node to and, when
-// typ or from are set, of that type and from that sender.
+// typ or from are set, of that type and from that sender; when count > 0,
+// only the first count of these.
 type msgFilter struct {
-	to   uint64
-	typ  *pb.MessageType
-	from *uint64
+	to    uint64
+	typ   *pb.MessageType
+	from  *uint64
+	count int
 }
 
 func (f msgFilter) matches(m pb.Message) bool {
@@ -73,7 +78,7 @@ func (f msgFilter) matches(m pb.Message) bool {
 func (env *InteractionEnv) takeMessages(f msgFilter) []pb.Message {
 	var taken []pb.Message
 	env.Messages = slices.DeleteFunc(env.Messages, func(m pb.Message) bool {
-		if f.matches(m) {
+		if f.matches(m) && (f.count <= 0 || len(taken) < f.count) {
 			taken = append(taken, m)
 			return true
 		}

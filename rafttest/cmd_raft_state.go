@@ -13,13 +13,15 @@ import (
 //	raft-state
 //
 // and prints one line per node: its ID, role, membership as it sees it,
-// term and leader, e.g. "1: StateLeader (Voter) Term:2 Lead:1", followed
-// by " LeadTransferee:<id>" on a leader that is handing over leadership.
+// term, leader and commit index, e.g.
+// "1: StateLeader (Voter) Term:2 Lead:1 Commit:12", followed by
+// " LeadTransferee:<id>" on a leader that is handing over leadership.
 func handleRaftState(env *InteractionEnv, t *testing.T, d *datadriven.TestData) error {
 	t.Helper()
 	for i, n := range env.Nodes {
 		st := n.Status()
-		line := fmt.Sprintf("%d: %s (%s) Term:%d Lead:%d", i+1, st.RaftState, membership(st), st.Term, st.Lead)
+		line := fmt.Sprintf("%d: %s (%s) Term:%d Lead:%d Commit:%d",
+			i+1, st.RaftState, membership(st), st.Term, st.Lead, st.Commit)
 		if st.LeadTransferee != raft.None {
 			line += fmt.Sprintf(" LeadTransferee:%d", st.LeadTransferee)
 		}

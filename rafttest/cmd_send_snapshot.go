@@ -14,7 +14,9 @@ import (
 // and queues a MsgSnap from node from to node to carrying from's latest
 // stored snapshot (see compact), at from's current term. It stands for a
 // snapshot that reaches the follower outside the leader's own flow
-// control, e.g. one the leader sent earlier and that arrives late.
+// control, e.g. one the application sent on its own that arrives late.
+// from should be the leader: a follower takes a MsgSnap of its own term
+// as coming from its leader.
 func handleSendSnapshot(env *InteractionEnv, t *testing.T, d *datadriven.TestData) error {
 	t.Helper()
 	from, rest := singleNodeID(t, d)

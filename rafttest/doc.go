@@ -90,15 +90,16 @@
 //
 //	process-ready <id>...                  handle each node's Ready
 //	deliver-msgs [<id>...] [drop=(ids)] [type=<MessageType>] [from=<id>]
+//	    [count=<n>]
 //	process-append-thread <id>... [count=<n>]   (async-storage-writes)
 //	process-apply-thread <id>... [count=<n>]    (async-storage-writes)
 //	stabilize [<id>...]                    all of the above until quiet
 //	send-snapshot <from> <to>              send from's stored snapshot
-//	compact <id> <index>                   snapshot and truncate the log
+//	compact <id> <index> [snapshot=<i>]    snapshot and truncate the log
 //
 // Inspecting:
 //
-//	raft-state                             role, term and leader of each node
+//	raft-state                             role, term, leader, commit of each node
 //	status <id>                            a leader's progress of each peer
 //	raft-log <id>                          the persisted log
 //	log-level <debug|info|warn|error|none> filter the nodes' log lines
