@@ -97,9 +97,61 @@ func (n *testNode) r() *raft { return n.raft }
 func (n *testNode) process() []pb.Message {
 	var msgs []pb.Message
 	for n.HasReady() {
-		msgs = append(msgs, n.processOnce()...)
+		if n.asyncStorageWrites {
+			msgs = append(msgs, n.processAsyncOnce()...)
+		} else {
+			msgs = append(msgs, n.processOnce()...)
+		}
 	}
 	return msgs
+}
+
+// processAsyncOnce handles one Ready with AsyncStorageWrites: the storage
+// work is done at once and in order, as by perfectly prompt local threads.
+// It returns the messages for other peers.
+func (n *testNode) processAsyncOnce() []pb.Message {
+	rd := n.Ready()
+	n.readStates = append(n.readStates, rd.ReadStates...)
+	var out []pb.Message
+	for _, m := range rd.Messages {
+		switch m.To {
+		case LocalAppendThread:
+			out = append(out, n.deliverResponses(n.persistAppend(m))...)
+		case LocalApplyThread:
+			n.apply(m.Entries)
+			out = append(out, n.deliverResponses(m.Responses)...)
+		default:
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// persistAppend does what a MsgStorageAppend asks and returns its
+// responses.
+func (n *testNode) persistAppend(m pb.Message) []pb.Message {
+	rd := Ready{Entries: m.Entries, HardState: pb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}}
+	if m.Snapshot != nil {
+		rd.Snapshot = *m.Snapshot
+	}
+	n.persist(rd)
+	return m.Responses
+}
+
+// deliverResponses steps the responses addressed to this peer and returns
+// the others.
+func (n *testNode) deliverResponses(resps []pb.Message) []pb.Message {
+	var out []pb.Message
+	for _, r := range resps {
+		if r.To == n.raft.id {
+			if err := n.Step(r); err != nil {
+				panic(fmt.Sprintf("stepping %v: %v", r.Type, err))
+			}
+		} else {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // processOnce runs one Ready cycle without AsyncStorageWrites, as an
@@ -177,7 +229,8 @@ type network struct {
 	cut map[[2]uint64]bool
 	// ignored message types are dropped everywhere.
 	ignored map[pb.MessageType]bool
-	// filter, if set, drops the messages it returns false for.
+	// filter, if set, sees every message first and drops those it returns
+	// false for.
 	filter func(pb.Message) bool
 	// delivered records every message delivered, in order.
 	delivered []pb.Message
@@ -202,9 +255,11 @@ func (nw *network) send(msgs ...pb.Message) {
 	for len(queue) > 0 {
 		m := queue[0]
 		queue = queue[1:]
+		if nw.filter != nil && !nw.filter(m) {
+			continue
+		}
 		n := nw.nodes[m.To]
-		if n == nil || nw.cut[[2]uint64{m.From, m.To}] || nw.ignored[m.Type] ||
-			(nw.filter != nil && !nw.filter(m)) {
+		if n == nil || nw.cut[[2]uint64{m.From, m.To}] || nw.ignored[m.Type] {
 			continue
 		}
 		nw.delivered = append(nw.delivered, m)

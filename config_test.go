@@ -1,0 +1,113 @@
+package raft
+
+import (
+	"errors"
+	"testing"
+
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConfigValidation(t *testing.T) {
+	valid := func() *Config { return newTestConfig(1, newConfStorage([]uint64{1})) }
+	for _, tc := range []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string // a substring naming the field
+	}{
+		{"ID None", func(c *Config) { c.ID = None }, "Config.ID"},
+		{"ID of the append thread", func(c *Config) { c.ID = LocalAppendThread }, "Config.ID"},
+		{"ID of the apply thread", func(c *Config) { c.ID = LocalApplyThread }, "Config.ID"},
+		{"HeartbeatTick 0", func(c *Config) { c.HeartbeatTick = 0 }, "HeartbeatTick"},
+		{"HeartbeatTick negative", func(c *Config) { c.HeartbeatTick = -1 }, "HeartbeatTick"},
+		{"ElectionTick equal to HeartbeatTick", func(c *Config) { c.ElectionTick = c.HeartbeatTick }, "ElectionTick"},
+		{"nil Storage", func(c *Config) { c.Storage = nil }, "Storage"},
+		{"MaxInflightMsgs 0", func(c *Config) { c.MaxInflightMsgs = 0 }, "MaxInflightMsgs"},
+		{"MaxInflightBytes below MaxSizePerMsg", func(c *Config) {
+			c.MaxSizePerMsg = 1024
+			c.MaxInflightBytes = 1000
+		}, "MaxInflightBytes"},
+		{"unknown ReadOnlyOption", func(c *Config) { c.ReadOnlyOption = 5 }, "ReadOnlyOption"},
+		{"lease reads without CheckQuorum", func(c *Config) { c.ReadOnlyOption = ReadOnlyLeaseBased }, "CheckQuorum"},
+		{"Applied beyond the stored commit index", func(c *Config) { c.Applied = 5 }, "Applied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.mutate(c)
+			before := *c
+			_, err := NewRawNode(c)
+			require.Error(t, err, "got no error")
+			assert.Contains(t, err.Error(), tc.wantErr, "got %q, want it to name %s", err, tc.wantErr)
+			assert.Equal(t, before, *c, "got the caller's Config modified")
+		})
+	}
+	t.Run("nil config", func(t *testing.T) {
+		_, err := NewRawNode(nil)
+		assert.Error(t, err, "got no error for a nil Config")
+	})
+	t.Run("defaults are filled in a copy", func(t *testing.T) {
+		c := valid()
+		c.MaxSizePerMsg = 4096
+		c.Logger = nil
+		before := *c
+		rn, err := NewRawNode(c)
+		require.NoError(t, err)
+		assert.Equal(t, before, *c, "got the caller's Config modified")
+		r := rn.raft
+		assert.Equal(t, entryPayloadSize(noLimit), r.maxUncommittedSize, "got MaxUncommittedEntriesSize %d, want no limit", r.maxUncommittedSize)
+		assert.Equal(t, entryEncodingSize(4096), r.raftLog.maxApplyingEntsSize, "got MaxCommittedSizePerReady %d, want MaxSizePerMsg", r.raftLog.maxApplyingEntsSize)
+		assert.Equal(t, uint64(noLimit), r.trk.MaxInflightBytes, "got MaxInflightBytes %d, want no limit", r.trk.MaxInflightBytes)
+		assert.Equal(t, getLogger(), r.logger, "got a logger other than the package logger")
+	})
+}
+
+// failingStorage is a Storage whose InitialState fails.
+type failingStorage struct{ *MemoryStorage }
+
+var errTestStorage = errors.New("disk on fire")
+
+func (failingStorage) InitialState() (pb.HardState, pb.ConfState, error) {
+	return pb.HardState{}, pb.ConfState{}, errTestStorage
+}
+
+func TestNewRawNodeStoredState(t *testing.T) {
+	t.Run("a storage error is returned", func(t *testing.T) {
+		_, err := NewRawNode(newTestConfig(1, failingStorage{NewMemoryStorage()}))
+		assert.ErrorIs(t, err, errTestStorage, "got %v, want the storage error", err)
+	})
+	t.Run("a stored commit index beyond the log is an error", func(t *testing.T) {
+		s := storageWithLog(t, []uint64{1}, 1, 1)
+		require.NoError(t, s.SetHardState(pb.HardState{Term: 1, Commit: 5}))
+		_, err := NewRawNode(newTestConfig(1, s))
+		assert.Error(t, err, "got no error for commit 5 with 2 entries")
+	})
+	t.Run("an invalid stored configuration is an error", func(t *testing.T) {
+		s := NewMemoryStorage()
+		s.snapshot.Metadata.ConfState = pb.ConfState{Voters: []uint64{1}, Learners: []uint64{1}}
+		_, err := NewRawNode(newTestConfig(1, s))
+		assert.Error(t, err, "got no error for a peer both voter and learner")
+	})
+	t.Run("Applied below the storage snapshot is an error", func(t *testing.T) {
+		s := newConfStorage([]uint64{1})
+		require.NoError(t, s.ApplySnapshot(pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 10, Term: 1,
+			ConfState: pb.ConfState{Voters: []uint64{1}}}}))
+		c := newTestConfig(1, s)
+		c.Applied = 3
+		_, err := NewRawNode(c)
+		assert.Error(t, err, "got no error for Applied below the snapshot")
+	})
+	t.Run("a restart resumes after Applied", func(t *testing.T) {
+		s := storageWithLog(t, []uint64{1}, 1, 1, 1, 1)
+		require.NoError(t, s.SetHardState(pb.HardState{Term: 1, Commit: 4}))
+		c := newTestConfig(1, s)
+		c.Applied = 2
+		rn, err := NewRawNode(c)
+		require.NoError(t, err)
+		rd := rn.Ready()
+		require.Len(t, rd.CommittedEntries, 2)
+		assert.Equal(t, uint64(3), rd.CommittedEntries[0].Index, "got first committed entry %d, want 3", rd.CommittedEntries[0].Index)
+		assert.True(t, IsEmptyHardState(rd.HardState), "got HardState %v handed out again", rd.HardState)
+		assert.Empty(t, rd.Entries, "got persisted entries handed out again")
+	})
+}

@@ -1,0 +1,251 @@
+package raft
+
+import (
+	"encoding/json"
+	"testing"
+
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/quorate/raft/tracker"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRawNodeStep(t *testing.T) {
+	t.Run("local message types are refused from the network", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2}))
+		for _, typ := range []pb.MessageType{pb.MsgHup, pb.MsgBeat, pb.MsgUnreachable, pb.MsgSnapStatus,
+			pb.MsgCheckQuorum, pb.MsgStorageAppend, pb.MsgStorageAppendResp, pb.MsgStorageApply, pb.MsgStorageApplyResp} {
+			err := n.Step(pb.Message{From: 2, Type: typ})
+			assert.ErrorIs(t, err, ErrStepLocalMsg, "%v: got %v, want ErrStepLocalMsg", typ, err)
+		}
+		assert.Equal(t, StateFollower, n.raft.state, "got %v, want the refused MsgHup to have no effect", n.raft.state)
+	})
+	t.Run("storage acknowledgements from the local threads are accepted", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2}))
+		assert.NoError(t, n.Step(pb.Message{From: LocalAppendThread, To: 1, Type: pb.MsgStorageAppendResp}))
+		assert.NoError(t, n.Step(pb.Message{From: LocalApplyThread, To: 1, Type: pb.MsgStorageApplyResp}))
+	})
+	t.Run("responses from unknown peers are refused", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2}))
+		for _, typ := range []pb.MessageType{pb.MsgAppResp, pb.MsgVoteResp, pb.MsgPreVoteResp, pb.MsgHeartbeatResp, pb.MsgReadIndexResp} {
+			err := n.Step(pb.Message{From: 9, To: 1, Type: typ, Term: 1})
+			assert.ErrorIs(t, err, ErrStepPeerNotFound, "%v: got %v, want ErrStepPeerNotFound", typ, err)
+		}
+		assert.Equal(t, uint64(0), n.raft.term, "got term %d, want the refused messages to have no effect", n.raft.term)
+	})
+	t.Run("requests from unknown peers are accepted", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2}))
+		assert.NoError(t, n.Step(pb.Message{From: 9, To: 1, Type: pb.MsgApp, Term: 1}))
+		assert.Equal(t, uint64(9), n.raft.lead, "got lead %d, want 9", n.raft.lead)
+	})
+}
+
+func TestRawNodeReadyContract(t *testing.T) {
+	t.Run("nothing to do on a fresh peer", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2}))
+		assert.False(t, n.HasReady(), "got HasReady on a fresh peer")
+	})
+	t.Run("HardState and SoftState only when changed", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2}))
+		require.NoError(t, n.Campaign())
+		rd := n.Ready()
+		require.NotNil(t, rd.SoftState, "got no SoftState after becoming candidate")
+		assert.Equal(t, SoftState{Lead: None, RaftState: StateCandidate}, *rd.SoftState)
+		assert.Equal(t, pb.HardState{Term: 1, Vote: 1}, rd.HardState, "got %v", rd.HardState)
+		assert.True(t, rd.MustSync, "got MustSync false for a new term and vote")
+		n.persist(rd)
+		n.Advance(rd)
+		require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: 1}))
+		require.NoError(t, n.raft.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 1}))
+		rd = n.Ready()
+		require.NotNil(t, rd.SoftState)
+		assert.Equal(t, SoftState{Lead: 2, RaftState: StateFollower}, *rd.SoftState)
+		assert.True(t, IsEmptyHardState(rd.HardState), "got HardState %v though unchanged", rd.HardState)
+		n.Advance(rd)
+		require.NoError(t, n.raft.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 1}))
+		rd = n.Ready()
+		assert.Nil(t, rd.SoftState, "got SoftState %v though unchanged", rd.SoftState)
+		n.Advance(rd)
+	})
+	t.Run("MustSync only for entries, term or vote", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 2)
+		f := nodes[1]
+		last := f.raft.raftLog.lastEntryID()
+		require.NoError(t, f.Step(pb.Message{From: 1, To: 2, Type: pb.MsgApp, Term: 1, Index: last.index, LogTerm: last.term,
+			Entries: []pb.Entry{{Index: last.index + 1, Term: 1}}}))
+		rd := f.Ready()
+		assert.True(t, rd.MustSync, "got MustSync false with entries to persist")
+		f.persist(rd)
+		f.Advance(rd)
+		require.NoError(t, f.Step(pb.Message{From: 1, To: 2, Type: pb.MsgHeartbeat, Term: 1, Commit: last.index + 1}))
+		rd = f.Ready()
+		require.False(t, IsEmptyHardState(rd.HardState), "got no HardState for a commit change")
+		assert.False(t, rd.MustSync, "got MustSync true for a commit change only")
+		f.Advance(rd)
+	})
+	t.Run("acknowledgements come with what they acknowledge", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 2)
+		f := nodes[1]
+		last := f.raft.raftLog.lastEntryID()
+		require.NoError(t, f.Step(pb.Message{From: 1, To: 2, Type: pb.MsgApp, Term: 1, Index: last.index, LogTerm: last.term,
+			Entries: []pb.Entry{{Index: last.index + 1, Term: 1, Data: []byte("x")}}}))
+		rd := f.Ready()
+		require.Len(t, rd.Entries, 1, "got %d entries, want the appended one", len(rd.Entries))
+		require.Len(t, rd.Messages, 1)
+		assert.Equal(t, pb.MsgAppResp, rd.Messages[0].Type)
+		assert.Equal(t, last.index+1, rd.Messages[0].Index, "got ack of %d, want %d", rd.Messages[0].Index, last.index+1)
+		f.Advance(rd)
+	})
+	t.Run("the leader's self acknowledgement waits for Advance", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
+		nw := newNetwork(n)
+		nw.campaign(1)
+		require.NoError(t, n.Propose([]byte("x")))
+		rd := n.Ready()
+		require.Len(t, rd.Entries, 1)
+		assert.Empty(t, rd.CommittedEntries, "got the entry committed before it is durable")
+		assert.Empty(t, rd.Messages, "got the self acknowledgement sent on the network")
+		n.persist(rd)
+		n.Advance(rd)
+		rd = n.Ready()
+		require.Len(t, rd.CommittedEntries, 1, "got no commit after Advance")
+		assert.Equal(t, "x", string(rd.CommittedEntries[0].Data))
+		n.Advance(rd)
+	})
+	t.Run("ReadStates are handed out once", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
+		nw := newNetwork(n)
+		nw.campaign(1)
+		n.ReadIndex([]byte("r"))
+		require.True(t, n.HasReady())
+		rd := n.Ready()
+		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("r")}}, rd.ReadStates)
+		n.Advance(rd)
+		assert.False(t, n.HasReady(), "got more to do after the read was handed out")
+	})
+	t.Run("two Readies before one Advance", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
+		nw := newNetwork(n)
+		nw.campaign(1)
+		require.NoError(t, n.Propose([]byte("a")))
+		rd1 := n.Ready()
+		n.persist(rd1)
+		require.NoError(t, n.Propose([]byte("b")))
+		rd2 := n.Ready()
+		n.persist(rd2)
+		n.Advance(rd2)
+		n.process()
+		assert.Equal(t, []string{"a", "b"}, n.appliedData(), "got %v, want both applied", n.appliedData())
+	})
+}
+
+func TestRawNodeTickQuiesced(t *testing.T) {
+	n := newTestNode(t, 1, newConfStorage([]uint64{1, 2}))
+	for range 100 {
+		n.TickQuiesced()
+	}
+	assert.Equal(t, StateFollower, n.raft.state, "got %v, want no campaign while quiesced", n.raft.state)
+	n.Tick()
+	assert.Equal(t, StateCandidate, n.raft.state, "got %v on the first tick, want candidate", n.raft.state)
+}
+
+func TestRawNodeBootstrap(t *testing.T) {
+	t.Run("refuses no peers", func(t *testing.T) {
+		rn, err := NewRawNode(newTestConfig(1, NewMemoryStorage()))
+		require.NoError(t, err)
+		assert.Error(t, rn.Bootstrap(nil), "got no error without peers")
+	})
+	t.Run("refuses a nonempty storage", func(t *testing.T) {
+		rn, err := NewRawNode(newTestConfig(1, storageWithLog(t, []uint64{1}, 1)))
+		require.NoError(t, err)
+		assert.Error(t, rn.Bootstrap([]Peer{{ID: 1}}), "got no error for a storage with entries")
+	})
+	t.Run("hands out the configuration entries and can campaign at once", func(t *testing.T) {
+		s := NewMemoryStorage()
+		rn, err := NewRawNode(newTestConfig(1, s))
+		require.NoError(t, err)
+		require.NoError(t, rn.Bootstrap([]Peer{{ID: 1}, {ID: 2, Context: []byte("ctx")}}))
+		n := &testNode{RawNode: rn, storage: s}
+		rd := n.Ready()
+		assert.Equal(t, pb.HardState{Term: 1, Commit: 2}, rd.HardState, "got %v", rd.HardState)
+		require.Len(t, rd.Entries, 2)
+		require.Len(t, rd.CommittedEntries, 2)
+		var cc pb.ConfChange
+		require.NoError(t, cc.Unmarshal(rd.Entries[1].Data))
+		assert.Equal(t, pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 2, Context: []byte("ctx")}, cc)
+		n.persist(rd)
+		n.apply(rd.CommittedEntries)
+		n.Advance(rd)
+		assert.Equal(t, []uint64{1, 2}, confStateOf(n).Voters, "got voters %v", confStateOf(n).Voters)
+		require.NoError(t, n.Campaign())
+		assert.Equal(t, StateCandidate, n.raft.state, "got %v, want candidate", n.raft.state)
+	})
+}
+
+func TestRawNodeStatus(t *testing.T) {
+	nodes, _ := leaderWithFollowers(t, 3)
+	leader := nodes[0]
+	leader.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 4})
+	leader.process()
+	t.Run("a leader reports the progress of every peer", func(t *testing.T) {
+		st := leader.Status()
+		assert.Equal(t, uint64(1), st.ID)
+		assert.Equal(t, StateLeader, st.RaftState)
+		assert.Equal(t, uint64(1), st.Lead)
+		assert.Len(t, st.Progress, 4, "got progress of %d peers, want 4", len(st.Progress))
+		assert.Equal(t, map[uint64]struct{}{4: {}}, st.Config.Learners, "got learners %v", st.Config.Learners)
+		st.Progress[2].Inflights.Add(100, 1)
+		assert.Equal(t, 0, leader.raft.trk.Progress[2].Inflights.Count(), "got the status sharing Inflights with the leader")
+	})
+	t.Run("a follower reports no progress", func(t *testing.T) {
+		st := nodes[1].Status()
+		assert.Nil(t, st.Progress, "got progress on a follower")
+		assert.Equal(t, uint64(1), st.Lead)
+	})
+	t.Run("BasicStatus does not allocate", func(t *testing.T) {
+		allocs := testing.AllocsPerRun(100, func() { _ = leader.BasicStatus() })
+		assert.Equal(t, 0.0, allocs, "got %v allocations", allocs)
+	})
+	t.Run("WithProgress visits every peer with its type", func(t *testing.T) {
+		types := map[uint64]ProgressType{}
+		leader.WithProgress(func(id uint64, typ ProgressType, pr tracker.Progress) {
+			types[id] = typ
+			assert.Nil(t, pr.Inflights, "got Inflights for %d", id)
+		})
+		assert.Equal(t, map[uint64]ProgressType{1: ProgressTypePeer, 2: ProgressTypePeer, 3: ProgressTypePeer, 4: ProgressTypeLearner}, types)
+	})
+	t.Run("JSON", func(t *testing.T) {
+		st := leader.Status()
+		b, err := json.Marshal(st)
+		require.NoError(t, err)
+		var got map[string]any
+		require.NoError(t, json.Unmarshal(b, &got), "got invalid JSON %s", b)
+		for _, key := range []string{"id", "term", "vote", "commit", "lead", "raftState", "applied", "progress", "leadtransferee"} {
+			assert.Contains(t, got, key, "got no %q in %s", key, b)
+		}
+		assert.Equal(t, "1", got["id"])
+		assert.Equal(t, "StateLeader", got["raftState"])
+		progress := got["progress"].(map[string]any)
+		assert.Len(t, progress, 4)
+		assert.Equal(t, "StateReplicate", progress["2"].(map[string]any)["state"])
+		assert.Equal(t, string(b), st.String(), "got String different from the JSON")
+	})
+	t.Run("JSON of a follower with hex IDs", func(t *testing.T) {
+		st := Status{BasicStatus: BasicStatus{ID: 255, HardState: pb.HardState{Term: 2, Vote: 10, Commit: 3},
+			SoftState: SoftState{Lead: 10, RaftState: StateFollower}, Applied: 3}}
+		want := `{"id":"ff","term":2,"vote":"a","commit":3,"lead":"a","raftState":"StateFollower","applied":3,"progress":{},"leadtransferee":"0"}`
+		assert.Equal(t, want, st.String())
+	})
+}
+
+func TestStateTypeStrings(t *testing.T) {
+	for st, want := range map[StateType]string{
+		StateFollower: "StateFollower", StateCandidate: "StateCandidate",
+		StateLeader: "StateLeader", StatePreCandidate: "StatePreCandidate", 9: "StateType(9)",
+	} {
+		assert.Equal(t, want, st.String(), "got %q, want %q", st.String(), want)
+		b, err := st.MarshalJSON()
+		require.NoError(t, err)
+		assert.Equal(t, `"`+want+`"`, string(b))
+	}
+}

@@ -1,0 +1,203 @@
+package raft
+
+import (
+	"testing"
+
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readIndex makes a ReadIndex request at peer id and returns the messages
+// it causes, without delivering them.
+func (nw *network) readIndex(id uint64, ctx string) []pb.Message {
+	n := nw.nodes[id]
+	n.ReadIndex([]byte(ctx))
+	return n.process()
+}
+
+func readStateCtxs(rs []ReadState) []string {
+	var out []string
+	for _, s := range rs {
+		out = append(out, string(s.RequestCtx))
+	}
+	return out
+}
+
+func TestReadIndexSafe(t *testing.T) {
+	t.Run("a heartbeat round confirms the read", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		msgs := nw.readIndex(1, "a")
+		require.Len(t, msgs, 2, "got %v, want one heartbeat per follower", msgTypes(msgs))
+		for _, m := range msgs {
+			assert.Equal(t, pb.MsgHeartbeat, m.Type, "got %v, want MsgHeartbeat", m.Type)
+			assert.NotEmpty(t, m.Context, "got a heartbeat without a read round")
+		}
+		assert.Empty(t, leader.readStates, "got a read answered before confirmation")
+		nw.send(msgs...)
+		require.Len(t, leader.readStates, 1)
+		assert.Equal(t, ReadState{Index: leader.raft.raftLog.committed, RequestCtx: []byte("a")}, leader.readStates[0])
+	})
+	t.Run("one round serves every request received before it", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		for _, ctx := range []string{"a", "b", "c", "d"} {
+			leader.ReadIndex([]byte(ctx))
+		}
+		msgs := leader.process()
+		assert.Len(t, msgs, 2, "got %v, want one heartbeat per follower", msgTypes(msgs))
+		nw.send(msgs...)
+		assert.Equal(t, []string{"a", "b", "c", "d"}, readStateCtxs(leader.readStates), "got %v, want in request order", readStateCtxs(leader.readStates))
+	})
+	t.Run("a quorum is needed", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 5)
+		leader := nodes[0]
+		msgs := nw.readIndex(1, "a")
+		nw.send(msgsOf(msgs, pb.MsgHeartbeat, 2)...)
+		assert.Empty(t, leader.readStates, "got the read confirmed by 2 of 5")
+		nw.send(msgsOf(msgs, pb.MsgHeartbeat, 3)...)
+		assert.Len(t, leader.readStates, 1, "got %d reads confirmed by 3 of 5, want 1", len(leader.readStates))
+	})
+	t.Run("a lost round is retried by the next heartbeat", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		nw.readIndex(1, "a") // dropped
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Equal(t, []string{"a"}, readStateCtxs(leader.readStates), "got %v, want [a]", readStateCtxs(leader.readStates))
+	})
+	t.Run("deferred until the leader commits in its term", func(t *testing.T) {
+		nodes := newTestCluster(t, 3)
+		nw := newNetwork(nodes...)
+		leader := nodes[0]
+		// Elect 1, but hold back the appends of its first entry.
+		nw.filter = func(m pb.Message) bool { return m.Type != pb.MsgApp }
+		nw.campaign(1)
+		require.Equal(t, StateLeader, leader.raft.state)
+		require.False(t, leader.raft.committedEntryInCurrentTerm())
+		msgs := nw.readIndex(1, "a")
+		assert.Empty(t, msgsOf(msgs, pb.MsgHeartbeat, 2), "got a read round before the first commit")
+		nw.send(msgs...)
+		assert.Empty(t, leader.readStates, "got the read answered before the first commit")
+		nw.filter = nil
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		require.Len(t, leader.readStates, 1, "got no answer once the leader committed")
+		assert.Equal(t, leader.raft.raftLog.committed, leader.readStates[0].Index)
+	})
+	t.Run("a single voter answers at once", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
+		nw := newNetwork(n)
+		nw.campaign(1)
+		msgs := nw.readIndex(1, "a")
+		assert.Empty(t, msgs, "got %v sent, want nothing", msgTypes(msgs))
+		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("a")}}, n.readStates)
+	})
+	t.Run("a follower forwards to the leader", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		follower := nodes[2]
+		nw.propose(1, "x")
+		msgs := nw.readIndex(3, "f")
+		require.Len(t, msgs, 1)
+		assert.Equal(t, pb.MsgReadIndex, msgs[0].Type, "got %v, want MsgReadIndex", msgs[0].Type)
+		nw.send(msgs...)
+		require.Len(t, follower.readStates, 1)
+		assert.Equal(t, ReadState{Index: nodes[0].raft.raftLog.committed, RequestCtx: []byte("f")}, follower.readStates[0])
+	})
+	t.Run("a follower without leader drops the request", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))
+		n.ReadIndex([]byte("a"))
+		assert.Empty(t, n.process(), "got messages for a request without leader")
+	})
+	t.Run("a malformed MsgReadIndexResp is ignored", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 3)
+		f := nodes[1]
+		require.NoError(t, f.raft.Step(pb.Message{From: 1, To: 2, Term: 1, Type: pb.MsgReadIndexResp, Index: 3}))
+		assert.Empty(t, f.raft.readStates, "got a ReadState from a response without context")
+	})
+}
+
+func TestReadIndexRetriedContext(t *testing.T) {
+	t.Run("a retry is not confirmed by the round of the first attempt", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		round1 := nw.readIndex(1, "x")
+		// Let the heartbeats of round 1 reach the followers, but hold back
+		// their responses.
+		var held []pb.Message
+		for _, m := range round1 {
+			require.NoError(t, nw.nodes[m.To].raft.Step(m))
+			held = append(held, nw.nodes[m.To].process()...)
+		}
+		nw.propose(1, "w") // the commit index moves on
+		committed := leader.raft.raftLog.committed
+		round2 := nw.readIndex(1, "x")
+		nw.send(held...)
+		assert.Empty(t, leader.readStates, "got the retry answered by responses sent before it")
+		nw.send(round2...)
+		require.Len(t, leader.readStates, 1, "got %d answers, want one for the request and its retry", len(leader.readStates))
+		assert.Equal(t, ReadState{Index: committed, RequestCtx: []byte("x")}, leader.readStates[0])
+	})
+	t.Run("a delayed response does not confirm a later request with the same context", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		round1 := nw.readIndex(1, "x")
+		var responses []pb.Message
+		for _, m := range round1 {
+			require.NoError(t, nw.nodes[m.To].raft.Step(m))
+			responses = append(responses, nw.nodes[m.To].process()...)
+		}
+		nw.send(responses...)
+		require.Len(t, leader.readStates, 1)
+		leader.readStates = nil
+		nw.readIndex(1, "x")  // round 2; its heartbeats are lost
+		nw.send(responses...) // round 1 responses delivered again
+		assert.Empty(t, leader.readStates, "got a new request confirmed by an old round")
+	})
+	t.Run("requests of different senders with the same context are distinct", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader, follower := nodes[0], nodes[1]
+		fwd := nw.readIndex(2, "x")
+		nw.send(fwd...)
+		msgs := nw.readIndex(1, "x")
+		nw.send(msgs...)
+		assert.Len(t, leader.readStates, 1, "got %d answers on the leader, want 1", len(leader.readStates))
+		assert.Len(t, follower.readStates, 1, "got %d answers on the follower, want 1", len(follower.readStates))
+	})
+}
+
+func TestReadIndexLeaseBased(t *testing.T) {
+	t.Run("the leader answers without a round", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3, withCheckQuorum(), withLeaseReads())
+		leader := nodes[0]
+		msgs := nw.readIndex(1, "a")
+		assert.Empty(t, msgs, "got %v sent, want nothing", msgTypes(msgs))
+		assert.Equal(t, []string{"a"}, readStateCtxs(leader.readStates))
+	})
+	t.Run("a follower forwards to the leader", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3, withCheckQuorum(), withLeaseReads())
+		nw.send(nw.readIndex(2, "a")...)
+		assert.Equal(t, []string{"a"}, readStateCtxs(nodes[1].readStates))
+	})
+}
+
+func TestReadRoundIDsNeverRepeat(t *testing.T) {
+	nodes, nw := leaderWithFollowers(t, 3)
+	leader := nodes[0]
+	seen := map[string]bool{}
+	for range 3 {
+		for _, m := range nw.readIndex(1, "a") {
+			if m.Type == pb.MsgHeartbeat && m.To == 2 {
+				require.False(t, seen[string(m.Context)], "round %x issued twice", m.Context)
+				seen[string(m.Context)] = true
+			}
+		}
+		// Leadership changes reset the pending reads, not the round ids.
+		leader.raft.becomeFollower(leader.raft.term+1, None)
+		leader.raft.becomeCandidate()
+		leader.raft.becomeLeader()
+		leader.process()
+		nw.flush()
+		leader.raft.raftLog.commitTo(leader.raft.raftLog.lastIndex())
+	}
+	assert.Len(t, seen, 3, "got %d distinct rounds, want 3", len(seen))
+}
