@@ -2,8 +2,6 @@ package tracker
 
 import (
 	"maps"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/quorate/raft/quorum"
@@ -63,36 +61,16 @@ func (c Config) String() string {
 	b.WriteString(c.Voters.String())
 	if len(c.Learners) > 0 {
 		b.WriteString(" learners=")
-		writeIDSet(&b, c.Learners)
+		b.WriteString(quorum.MajorityConfig(c.Learners).String())
 	}
 	if len(c.LearnersNext) > 0 {
 		b.WriteString(" learners_next=")
-		writeIDSet(&b, c.LearnersNext)
+		b.WriteString(quorum.MajorityConfig(c.LearnersNext).String())
 	}
 	if c.AutoLeave {
 		b.WriteString(" autoleave")
 	}
 	return b.String()
-}
-
-// writeIDSet writes the IDs of s in ascending order as "(1 2 3)".
-func writeIDSet(b *strings.Builder, s map[uint64]struct{}) {
-	b.WriteByte('(')
-	for i, id := range sortedIDs(s) {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(strconv.FormatUint(id, 10))
-	}
-	b.WriteByte(')')
-}
-
-// sortedIDs returns the IDs of s in ascending order, or nil if s is empty.
-func sortedIDs[M ~map[uint64]struct{}](s M) []uint64 {
-	if len(s) == 0 {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(s))
 }
 
 // Clone returns a deep copy of the configuration: no map is shared with c,

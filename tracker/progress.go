@@ -25,7 +25,9 @@ type Progress struct {
 	// In StateProbe, Next-1 is the index being probed and Next does not move
 	// when entries are sent. In StateReplicate, Next-1 is the last index sent,
 	// so entries in [Match+1, Next-1] are in flight. In StateSnapshot,
-	// Next-1 == PendingSnapshot until the state is left.
+	// BecomeSnapshot sets Next-1 to PendingSnapshot; the follower's replies
+	// may still move Next (MaybeUpdate raises it, MaybeDecrTo lowers it)
+	// before the state is left.
 	Match, Next uint64
 
 	// sentCommit is the highest commit index the leader has sent to the
@@ -64,8 +66,10 @@ type Progress struct {
 	// MsgAppFlowPaused is set when sending to the follower must stop: in
 	// StateProbe after an append was sent and until its reply (or the next
 	// heartbeat), in StateReplicate while Inflights is Full. It is cleared by
-	// state changes, MaybeUpdate and a successful MaybeDecrTo. Use IsPaused
-	// for the decision, which also accounts for StateSnapshot.
+	// state changes, by a MaybeUpdate that returns true and by a successful
+	// MaybeDecrTo outside StateReplicate (in StateReplicate the caller is
+	// expected to switch to StateProbe, which clears it). Use IsPaused for
+	// the decision, which also accounts for StateSnapshot.
 	MsgAppFlowPaused bool
 
 	// Inflights is the window of append messages sent and not yet
@@ -130,10 +134,11 @@ func (pr *Progress) BecomeSnapshot(snapshoti uint64) {
 // entries, whose payloads total bytes, was sent from index Next.
 //
 // In StateReplicate, a non-empty message advances Next past its entries and
-// takes a slot in Inflights; MsgAppFlowPaused is then set exactly when the
-// window is Full. In StateProbe, Next does not move and a non-empty message
-// pauses the flow until the follower replies. An empty message changes
-// nothing in either state.
+// takes a slot in Inflights; then, for empty messages too, MsgAppFlowPaused
+// is set to whether the window is Full (so it clears once acknowledgements
+// have freed the window). In StateProbe, Next does not move and a non-empty
+// message pauses the flow until the follower replies; an empty one changes
+// nothing.
 //
 // SentEntries panics in StateSnapshot: no appends may be sent while a
 // snapshot is pending.

@@ -230,6 +230,20 @@ func TestProgressMaybeUpdate(t *testing.T) {
 			checkProgress(t, pr)
 		})
 	}
+	t.Run("in snapshot moves next past the pending snapshot", func(t *testing.T) {
+		// The follower caught up by other means (e.g. from the log of a
+		// previous leader); the state is left by the caller afterwards.
+		pr := &Progress{State: StateSnapshot, Match: 1, Next: 11, sentCommit: 10, PendingSnapshot: 10, Inflights: NewInflights(4, 0)}
+		require.True(t, pr.MaybeUpdate(15))
+		assert.Equal(t, uint64(15), pr.Match, "Match")
+		assert.Equal(t, uint64(16), pr.Next, "Next")
+		assert.Equal(t, StateSnapshot, pr.State, "State unchanged")
+		assert.Equal(t, uint64(10), pr.PendingSnapshot, "PendingSnapshot unchanged")
+		assert.True(t, pr.IsPaused(), "still paused while in StateSnapshot")
+		pr.BecomeProbe()
+		assert.Equal(t, uint64(16), pr.Next, "Next after BecomeProbe")
+		checkProgress(t, pr)
+	})
 }
 
 func TestProgressMaybeDecrTo(t *testing.T) {

@@ -57,10 +57,10 @@ func MakeProgressTracker(maxInflight int, maxBytes uint64) ProgressTracker {
 // ascending order, and nil when empty.
 func (p *ProgressTracker) ConfState() pb.ConfState {
 	return pb.ConfState{
-		Voters:         sortedIDs(p.Voters[0]),
-		VotersOutgoing: sortedIDs(p.Voters[1]),
-		Learners:       sortedIDs(p.Learners),
-		LearnersNext:   sortedIDs(p.LearnersNext),
+		Voters:         p.Voters[0].Slice(),
+		VotersOutgoing: p.Voters[1].Slice(),
+		Learners:       quorum.MajorityConfig(p.Learners).Slice(),
+		LearnersNext:   quorum.MajorityConfig(p.LearnersNext).Slice(),
 		AutoLeave:      p.AutoLeave,
 	}
 }
@@ -159,7 +159,7 @@ func (p *ProgressTracker) VoterNodes() []uint64 {
 // LearnerNodes returns the IDs of the learners in ascending order, or nil if
 // there are none. Voters being demoted (LearnersNext) are not included.
 func (p *ProgressTracker) LearnerNodes() []uint64 {
-	return sortedIDs(p.Learners)
+	return quorum.MajorityConfig(p.Learners).Slice()
 }
 
 // ResetVotes forgets the votes of the previous election, in preparation for
