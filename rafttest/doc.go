@@ -17,19 +17,21 @@
 // Each command is one line: its name, positional arguments (usually node
 // IDs) and key=value arguments; some take an input block on the lines that
 // follow. Output follows the "----" line. A scenario opens with comment
-// lines (starting with #) that say what it shows. For example, a
-// three-voter group electing node 1 and committing an entry:
+// lines (starting with #) that say what it shows. For example, the start
+// of a three-voter election:
 //
-//	# Node 1 becomes leader and replicates "hello" to both followers.
+//	# Node 1 becomes leader of a group of three voters.
 //	add-nodes 3 voters=(1,2,3) index=10
 //	----
+//	INFO 1 switched to configuration voters=(1 2 3)
 //	...
 //
 //	campaign 1
 //	----
 //	INFO 1 is starting a new election at term 1
 //	INFO 1 became candidate at term 2
-//	...
+//	INFO 1 [logterm: 1, index: 10] sent MsgVote request to 2 at term 2
+//	INFO 1 [logterm: 1, index: 10] sent MsgVote request to 3 at term 2
 //
 //	stabilize
 //	----
@@ -40,19 +42,27 @@
 //	  Messages:
 //	    1->2 MsgVote Term:2 Log:1/10
 //	    1->3 MsgVote Term:2 Log:1/10
+//	  INFO 1 received MsgVoteResp from 1 at term 2
+//	  INFO 1 has received 1 MsgVoteResp votes and 0 vote rejections
 //	> 2 receiving messages
 //	  1->2 MsgVote Term:2 Log:1/10
 //	  ...
 //
-//	propose 1 hello
+//	raft-state
 //	----
-//	ok
+//	1: StateLeader (Voter) Term:2 Lead:1 Commit:11
+//	...
 //
-// A Ready is printed one item per line: the SoftState, "HardState ...",
-// then the sections Entries, Snapshot, CommittedEntries, Messages and
-// ReadStates when they are non-empty, written with the raft.Describe*
-// helpers. Log lines of the nodes are interleaved where they were written,
-// prefixed with their level.
+// A Ready is printed one item per line: whether it must be synced, the
+// SoftState and the HardState if they changed, then the sections
+// ReadStates, Entries, Snapshot, CommittedEntries and Messages when they
+// are non-empty, written with the raft.Describe* helpers (a message's
+// attached Responses are listed below it). Nodes get IDs 1, 2, ... in the
+// order add-nodes creates them; the local storage threads appear as
+// AppendThread and ApplyThread. The nodes' log lines are interleaved where
+// they were written, prefixed with their level. A command with nothing to
+// print prints "ok"; an error returned by the library is printed as
+// "error: ...".
 //
 // # Commands
 //
