@@ -186,11 +186,20 @@ type raft struct {
 // newRaft builds a peer from a validated configuration and the state found
 // in its Storage.
 func newRaft(cfg *Config) (*raft, error) {
-	raftlog := newLogWithSize(cfg.Storage, cfg.Logger, entryEncodingSize(cfg.MaxCommittedSizePerReady))
+	// NB: the log reads these too, and treats a failure as a broken
+	// invariant; a storage that cannot answer at startup is the caller's to
+	// hear about.
+	if _, err := cfg.Storage.FirstIndex(); err != nil {
+		return nil, fmt.Errorf("raft: reading the first index from storage: %w", err)
+	}
+	if _, err := cfg.Storage.LastIndex(); err != nil {
+		return nil, fmt.Errorf("raft: reading the last index from storage: %w", err)
+	}
 	hs, cs, err := cfg.Storage.InitialState()
 	if err != nil {
 		return nil, fmt.Errorf("raft: reading initial state from storage: %w", err)
 	}
+	raftlog := newLogWithSize(cfg.Storage, cfg.Logger, entryEncodingSize(cfg.MaxCommittedSizePerReady))
 	r := &raft{
 		id:                          cfg.ID,
 		lead:                        None,
@@ -253,8 +262,6 @@ func (r *raft) loadApplied(applied uint64) error {
 	r.raftLog.appliedTo(applied, 0)
 	return nil
 }
-
-func (r *raft) hasLeader() bool { return r.lead != None }
 
 func (r *raft) softState() SoftState { return SoftState{Lead: r.lead, RaftState: r.state} }
 

@@ -6,8 +6,8 @@ import (
 
 // readyToHandOut collects the pending work into a Ready without marking it
 // handed out: calling it again before markHandedOut returns the same work
-// (plus anything new). Node uses the pair to offer a Ready on a channel and
-// commit to it only once the application has taken it.
+// (plus anything new). A caller that may fail to deliver a Ready (say, on a
+// channel) can thus commit to it only once it has been taken.
 func (rn *RawNode) readyToHandOut() Ready {
 	r := rn.raft
 	r.flushOutgoing()
