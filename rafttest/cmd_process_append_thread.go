@@ -1,0 +1,78 @@
+package rafttest
+
+import (
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// handleProcessAppendThread parses
+//
+//	process-append-thread <id>... [count=<n>]
+//
+// and runs the append thread of each named node (see ProcessAppendThread).
+func handleProcessAppendThread(env *InteractionEnv, t *testing.T, d *datadriven.TestData) error {
+	t.Helper()
+	count := -1
+	d.MaybeScanArgs(t, "count", &count)
+	for _, id := range nodeIDs(env, t, d) {
+		if err := env.ProcessAppendThread(id, count); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProcessAppendThread plays the append thread of a node with
+// AsyncStorageWrites: it takes the first count queued MsgStorageAppend
+// messages (all of them when count < 0), persists what each carries and
+// then queues the responses attached to it. The responses include the
+// acknowledgement to the node itself (MsgStorageAppendResp) and the
+// messages that may only leave once the write is durable, such as a
+// follower's MsgAppResp or a vote.
+func (env *InteractionEnv) ProcessAppendThread(id uint64, count int) error {
+	n, err := env.node(id)
+	if err != nil {
+		return err
+	}
+	work := takeWork(&n.AppendWork, count)
+	env.out.printf("> %d processing append thread", id)
+	env.out.indent++
+	defer func() { env.out.indent-- }()
+	if len(work) == 0 {
+		env.out.printf("<no work>")
+		return nil
+	}
+	for _, m := range work {
+		env.out.printf("Processing:")
+		env.out.nest(func() { env.out.printf("%s", describeMessage(m)) })
+		hs := pb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}
+		if err := n.persist(hs, m.Entries, m.Snapshot); err != nil {
+			return err
+		}
+		env.printResponses(m.Responses)
+		env.send(m.Responses...)
+	}
+	return nil
+}
+
+// takeWork removes and returns the first count messages of *queue, or all
+// of them when count < 0 or exceeds the queue.
+func takeWork(queue *[]pb.Message, count int) []pb.Message {
+	if count < 0 || count > len(*queue) {
+		count = len(*queue)
+	}
+	work := (*queue)[:count:count]
+	*queue = (*queue)[count:]
+	return work
+}
+
+func (env *InteractionEnv) printResponses(resps []pb.Message) {
+	env.out.printf("Responses:")
+	env.out.nest(func() {
+		for _, r := range resps {
+			env.out.printf("%s", describeMessage(r))
+		}
+	})
+}
