@@ -68,7 +68,12 @@ func takeWork(queue *[]pb.Message, count int) []pb.Message {
 	return work
 }
 
+// printResponses lists the responses a storage thread queues once it has
+// done its work, if there are any.
 func (env *InteractionEnv) printResponses(resps []pb.Message) {
+	if len(resps) == 0 {
+		return
+	}
 	env.out.printf("Responses:")
 	env.out.nest(func() {
 		for _, r := range resps {

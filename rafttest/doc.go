@@ -92,6 +92,9 @@
 //	transfer-leadership from=<id> to=<id>  hand leadership over
 //	forget-leader <id>                     drop the known leader
 //	report-unreachable <id> <peer>         report a failed send
+//	report-snapshot <id> <peer> [status=finish|failure]
+//	                                       report how sending a snapshot ended
+//	restart-node <id> [applied=<i>]        crash and restart from storage
 //	tick-election <id>...                  tick ElectionTick times
 //	tick-heartbeat <id>...                 tick HeartbeatTick times
 //	set-randomized-election-timeout <id> timeout=<ticks>
@@ -112,7 +115,8 @@
 //	raft-state                             role, term, leader, commit of each node
 //	status <id>                            a leader's progress of each peer
 //	raft-log <id>                          the persisted log
-//	log-level <debug|info|warn|error|none> filter the nodes' log lines
+//	log-level <debug|info|warn|error|fatal|none>
+//	                                       filter the nodes' log lines
 //
 // Each command is documented in full on its handler, in the file
 // cmd_<command>.go.
