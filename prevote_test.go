@@ -166,3 +166,23 @@ func TestPreVotePartitionedPeerCannotDisruptHealthyCluster(t *testing.T) {
 		})
 	}
 }
+
+func TestPreCandidateCountsOnlyGrantsForItsNextTerm(t *testing.T) {
+	// A pre-vote grant carries the term it was asked for. One of the
+	// pre-candidate's own term answers a pre-campaign from before it reached
+	// that term; the voter may have found a leader since.
+	s := newConfStorage([]uint64{1, 2, 3})
+	require.NoError(t, s.SetHardState(pb.HardState{Term: 2}))
+	n := newTestNode(t, 1, s, withPreVote())
+	require.NoError(t, n.Campaign())
+	n.process() // the self-vote
+	require.Equal(t, StatePreCandidate, n.raft.state)
+
+	require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgPreVoteResp, Term: 2}))
+	assert.Equal(t, StatePreCandidate, n.raft.state, "got %v after a stale grant, want pre-candidate", n.raft.state)
+	assert.Equal(t, uint64(2), n.raft.term, "got term %d after a stale grant, want 2", n.raft.term)
+
+	require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgPreVoteResp, Term: 3}))
+	assert.Equal(t, StateCandidate, n.raft.state, "got %v after a current grant, want candidate", n.raft.state)
+	assert.Equal(t, uint64(3), n.raft.term, "got term %d after a current grant, want 3", n.raft.term)
+}
