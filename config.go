@@ -88,9 +88,13 @@ type Config struct {
 	CheckQuorum bool
 	// PreVote makes a peer ask for pre-votes before it bumps its term (thesis
 	// 9.6), so that a partitioned peer rejoining the cluster does not depose
-	// a healthy leader. A pre-vote is granted only to an up-to-date log; with
-	// CheckQuorum, a peer that heard from its leader within the election
-	// timeout also refuses it.
+	// a healthy leader. A pre-vote is granted only to an up-to-date log, and
+	// only by a peer that has not heard from a leader within the election
+	// timeout: a leader, and a follower that heard from its leader less than
+	// ElectionTick ticks ago, reject it without changing their term, with or
+	// without CheckQuorum (unlike etcd-raft v3.6, which applies that check
+	// only with CheckQuorum). A follower that called ForgetLeader grants it
+	// at once. Transfer campaigns (TransferLeader) skip the pre-vote.
 	PreVote bool
 
 	// ReadOnlyOption selects how ReadIndex confirms leadership.

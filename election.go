@@ -34,6 +34,24 @@ func (r *raft) pastElectionTimeout() bool {
 	return r.electionElapsed >= r.randomizedElectionTimeout
 }
 
+// heardFromLeaderRecently reports whether the peer knows a leader of its
+// term (possibly itself) and heard from it within the last electionTimeout
+// ticks. Such a peer refuses pre-votes (thesis 9.6) and, with CheckQuorum,
+// votes (thesis 4.2.3). NB: a leader's electionElapsed restarts every
+// electionTimeout ticks, so a leader always answers true; ForgetLeader
+// clears lead so that a follower answers false at once.
+func (r *raft) heardFromLeaderRecently() bool {
+	return r.lead != None && r.electionElapsed < r.electionTimeout
+}
+
+// isTransferCampaign reports whether vote request m comes from a campaign
+// forced by a leadership transfer, which the current leader asked for and
+// which therefore bypasses leader stickiness (thesis 3.10).
+func isTransferCampaign(m pb.Message) bool {
+	// NB: the conversion in a comparison does not allocate.
+	return string(m.Context) == string(campaignTransfer)
+}
+
 // promotable reports whether the peer may campaign: it is a voter of the
 // active configuration and has no snapshot waiting to be made durable.
 func (r *raft) promotable() bool {

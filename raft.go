@@ -315,7 +315,9 @@ func (r *raft) becomeFollower(term, lead uint64) {
 }
 
 func (r *raft) becomeCandidate() {
-	assertf(r.state != StateLeader, "%x cannot become candidate from leader at term %d", r.id, r.term)
+	if r.state == StateLeader {
+		assertf(false, "%x cannot become candidate from leader at term %d", r.id, r.term)
+	}
 	r.step = stepCandidate
 	r.reset(r.term + 1)
 	r.tick = r.tickElection
@@ -327,7 +329,9 @@ func (r *raft) becomeCandidate() {
 // becomePreCandidate starts the first phase of a PreVote election (thesis
 // 9.6). NB: unlike becomeCandidate it changes neither term nor vote.
 func (r *raft) becomePreCandidate() {
-	assertf(r.state != StateLeader, "%x cannot become pre-candidate from leader at term %d", r.id, r.term)
+	if r.state == StateLeader {
+		assertf(false, "%x cannot become pre-candidate from leader at term %d", r.id, r.term)
+	}
 	r.step = stepCandidate
 	r.trk.ResetVotes()
 	r.tick = r.tickElection
@@ -337,7 +341,9 @@ func (r *raft) becomePreCandidate() {
 }
 
 func (r *raft) becomeLeader() {
-	assertf(r.state != StateFollower, "%x cannot become leader from follower at term %d", r.id, r.term)
+	if r.state == StateFollower {
+		assertf(false, "%x cannot become leader from follower at term %d", r.id, r.term)
+	}
 	r.step = stepLeader
 	r.reset(r.term)
 	r.tick = r.tickHeartbeat
@@ -355,8 +361,9 @@ func (r *raft) becomeLeader() {
 	// Paper 5.4.2: a leader only commits entries of its own term by counting
 	// replicas, so it appends one right away. Its payload is empty, so it
 	// does not count against the uncommitted-size limit.
-	ok := r.appendEntry(pb.Entry{})
-	assertf(ok, "%x: empty entry refused by a new leader at term %d", r.id, r.term)
+	if !r.appendEntry(pb.Entry{}) {
+		assertf(false, "%x: empty entry refused by a new leader at term %d", r.id, r.term)
+	}
 	r.logger.Infof("%x became leader at term %d", r.id, r.term)
 }
 
@@ -409,15 +416,23 @@ func (r *raft) send(m pb.Message) {
 	if m.From == None {
 		m.From = r.id
 	}
+	// NB: every message goes through here, so the invariants are checked
+	// before calling assertf, whose boxed arguments would allocate.
 	switch m.Type {
 	case pb.MsgVote, pb.MsgVoteResp, pb.MsgPreVote, pb.MsgPreVoteResp:
-		assertf(m.Term != 0, "%x sending %s to %x without a term", r.id, m.Type, m.To)
+		if m.Term == 0 {
+			assertf(false, "%x sending %s to %x without a term", r.id, m.Type, m.To)
+		}
 	case pb.MsgProp, pb.MsgReadIndex:
 		// NB: these are forwarded to the leader on behalf of a client and are
 		// treated like local messages there: no term.
-		assertf(m.Term == 0, "%x forwarding %s with term %d", r.id, m.Type, m.Term)
+		if m.Term != 0 {
+			assertf(false, "%x forwarding %s with term %d", r.id, m.Type, m.Term)
+		}
 	default:
-		assertf(m.Term == 0, "%x sending %s with preset term %d", r.id, m.Type, m.Term)
+		if m.Term != 0 {
+			assertf(false, "%x sending %s with preset term %d", r.id, m.Type, m.Term)
+		}
 		m.Term = r.term
 	}
 	switch m.Type {
@@ -426,7 +441,9 @@ func (r *raft) send(m pb.Message) {
 		// durable before anyone may rely on it.
 		r.sendAfterAppend(m)
 	default:
-		assertf(m.To != r.id, "%x sending %s to itself", r.id, m.Type)
+		if m.To == r.id {
+			assertf(false, "%x sending %s to itself", r.id, m.Type)
+		}
 		r.queueMsg(m)
 	}
 }

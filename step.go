@@ -1,8 +1,6 @@
 package raft
 
 import (
-	"bytes"
-
 	pb "github.com/quorate/raft/raftpb"
 )
 
@@ -54,13 +52,26 @@ func (r *raft) Step(m pb.Message) error {
 // stepHigherTerm deals with a message whose term is ahead of ours and reports
 // whether the message should be processed further.
 func (r *raft) stepHigherTerm(m pb.Message) bool {
-	if m.Type == pb.MsgVote || m.Type == pb.MsgPreVote {
-		force := bytes.Equal(m.Context, []byte(campaignTransfer))
-		inLease := r.checkQuorum && r.lead != None && r.electionElapsed < r.electionTimeout
-		if !force && inLease {
-			// Thesis 4.2.3: a peer that heard from a current leader within
-			// the minimum election timeout neither bumps its term nor votes.
-			last := r.raftLog.lastEntryID()
+	if (m.Type == pb.MsgVote || m.Type == pb.MsgPreVote) && !isTransferCampaign(m) && r.heardFromLeaderRecently() {
+		last := r.raftLog.lastEntryID()
+		if m.Type == pb.MsgPreVote {
+			// Thesis 9.6: a pre-vote is granted only by a peer that has not
+			// heard from a leader within the election timeout, whatever
+			// CheckQuorum says. Otherwise a peer cut off from the leader
+			// alone (or a leader's own partner in an asymmetric partition)
+			// would win its pre-vote, bump its term and depose a healthy
+			// leader. NB: the rejection carries our term, so a pre-candidate
+			// of our term counts it and gives up instead of waiting.
+			r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d: leader %x was heard from within the election timeout (remaining ticks: %d)",
+				r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term, r.lead,
+				r.electionTimeout-r.electionElapsed)
+			r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
+			return false
+		}
+		if r.checkQuorum {
+			// Thesis 4.2.3: with CheckQuorum, a peer that heard from a
+			// current leader within the minimum election timeout neither
+			// bumps its term nor votes.
 			r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] ignored %s from %x [logterm: %d, index: %d] at term %d: lease is not expired (remaining ticks: %d)",
 				r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term,
 				r.electionTimeout-r.electionElapsed)

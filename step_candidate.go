@@ -30,6 +30,15 @@ func stepCandidate(r *raft, m pb.Message) error {
 		r.becomeFollower(m.Term, m.From)
 		r.handleSnapshot(m)
 	case myVoteRespType:
+		if r.state == StatePreCandidate && !m.Reject && m.Term != r.term+1 {
+			// NB: a grant carries the term it was asked for, so one of our
+			// own term answers an older pre-campaign, from before we reached
+			// this term: the voter may have found a leader since. Counting
+			// it would let us campaign without a quorum's current consent
+			// (thesis 9.6).
+			r.logger.Infof("%x ignored a stale %s from %x for term %d", r.id, m.Type, m.From, m.Term)
+			return nil
+		}
 		granted, rejected, res := r.poll(m.From, m.Type, !m.Reject)
 		r.logger.Infof("%x has received %d %s votes and %d vote rejections", r.id, granted, m.Type, rejected)
 		switch res {

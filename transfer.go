@@ -11,7 +11,7 @@ import (
 // after an election timeout (see tickHeartbeat).
 func (r *raft) handleTransferLeader(m pb.Message, pr *tracker.Progress) {
 	if pr.IsLearner {
-		r.logger.Debugf("%x is learner. Ignored transferring leadership", r.id)
+		r.logger.Debugf("%x [term %d] ignored transferring leadership to learner %x", r.id, r.term, m.From)
 		return
 	}
 	transferee := m.From
@@ -45,6 +45,8 @@ func (r *raft) sendTimeoutNow(to uint64) {
 	r.send(pb.Message{To: to, Type: pb.MsgTimeoutNow})
 }
 
+// abortLeaderTransfer forgets the transfer under way, if any; the leader
+// accepts proposals again.
 func (r *raft) abortLeaderTransfer() {
 	r.leadTransferee = None
 }
@@ -56,7 +58,7 @@ func (r *raft) abortLeaderTransfer() {
 // it is refused.
 func (r *raft) forgetLeader() {
 	if r.readOnly.option == ReadOnlyLeaseBased {
-		r.logger.Error("ignoring MsgForgetLeader due to ReadOnlyLeaseBased")
+		r.logger.Errorf("%x ignoring MsgForgetLeader due to ReadOnlyLeaseBased", r.id)
 		return
 	}
 	if r.lead != None {
