@@ -147,6 +147,29 @@ func TestConfChangeJoint(t *testing.T) {
 	})
 }
 
+func TestAutoLeaveRetriedAfterAbortedTransfer(t *testing.T) {
+	nodes, nw := leaderWithFollowers(t, 3)
+	for _, id := range []uint64{4, 5} {
+		nw.nodes[id] = newTestNode(t, id, newConfStorage([]uint64{1, 2, 3}))
+	}
+	leader := nodes[0]
+	nw.isolate(3)
+	require.NoError(t, leader.ProposeConfChange(pb.ConfChangeV2{Changes: []pb.ConfChangeSingle{
+		{Type: pb.ConfChangeAddNode, NodeID: 4}, {Type: pb.ConfChangeAddNode, NodeID: 5}}}))
+	held := leader.process()
+	leader.TransferLeader(3) // 3 is unreachable: the transfer hangs
+	nw.send(held...)
+	require.NotEmpty(t, leader.raft.trk.Voters[1], "the change should have entered the joint configuration")
+	require.True(t, leader.raft.trk.AutoLeave)
+	assert.NotEmpty(t, leader.raft.trk.Voters[1], "got the joint configuration left during the transfer")
+	for range 10 {
+		leader.Tick()
+	}
+	require.Equal(t, None, leader.raft.leadTransferee, "the transfer should have been aborted")
+	nw.send(leader.process()...)
+	assert.Empty(t, leader.raft.trk.Voters[1], "got the joint configuration %v still active", leader.raft.trk.Config)
+}
+
 func TestConfChangeUnknownTransition(t *testing.T) {
 	bad := pb.ConfChangeV2{Transition: pb.ConfChangeTransition(7), Changes: []pb.ConfChangeSingle{{NodeID: 4}, {NodeID: 5}}}
 	t.Run("ProposeConfChange returns an error", func(t *testing.T) {

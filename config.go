@@ -88,7 +88,9 @@ type Config struct {
 	CheckQuorum bool
 	// PreVote makes a peer ask for pre-votes before it bumps its term (thesis
 	// 9.6), so that a partitioned peer rejoining the cluster does not depose
-	// a healthy leader.
+	// a healthy leader. A pre-vote is granted only to an up-to-date log; with
+	// CheckQuorum, a peer that heard from its leader within the election
+	// timeout also refuses it.
 	PreVote bool
 
 	// ReadOnlyOption selects how ReadIndex confirms leadership.

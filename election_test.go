@@ -135,8 +135,7 @@ func TestVoteGranting(t *testing.T) {
 	}
 	vote := func(r *raft, from, term, logTerm, index uint64) pb.Message {
 		require.NoError(t, r.Step(pb.Message{From: from, To: 1, Type: pb.MsgVote, Term: term, LogTerm: logTerm, Index: index}))
-		msgs := r.msgsAfterAppend
-		r.msgsAfterAppend = nil
+		msgs := sentMessages(r)
 		require.Len(t, msgs, 1)
 		return msgs[0]
 	}
@@ -166,10 +165,15 @@ func TestVoteGranting(t *testing.T) {
 		assert.Equal(t, uint64(2), r.vote, "got vote %d, want 2", r.vote)
 	})
 	t.Run("vote responses wait for the vote to be persisted", func(t *testing.T) {
-		r := newVoter(t)
-		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgVote, Term: 3, LogTerm: 2, Index: 3}))
-		assert.Empty(t, r.msgs, "got %v sent before persisting", r.msgs)
-		assert.Len(t, r.msgsAfterAppend, 1, "got %v, want one response after the append", r.msgsAfterAppend)
+		s := storageWithLog(t, []uint64{1, 2, 3}, 1, 1, 2)
+		n := newTestNode(t, 1, s, withAsyncWrites())
+		require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgVote, Term: 3, LogTerm: 2, Index: 3}))
+		appends, _, others := storageWork(n.Ready().Messages)
+		assert.Empty(t, others, "got %v sent before persisting", msgTypes(others))
+		require.Len(t, appends, 1)
+		assert.Equal(t, uint64(2), appends[0].Vote, "got vote %d persisted, want 2", appends[0].Vote)
+		require.Len(t, appends[0].Responses, 1, "got responses %v", msgTypes(appends[0].Responses))
+		assert.Equal(t, pb.MsgVoteResp, appends[0].Responses[0].Type, "got %v after the append, want the vote", appends[0].Responses[0].Type)
 	})
 }
 
@@ -272,8 +276,9 @@ func TestPreVote(t *testing.T) {
 		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 5}))
 		assert.Equal(t, uint64(0), n.raft.term, "got term %d, want 0", n.raft.term)
 		assert.Equal(t, None, n.raft.vote, "got vote %d, want none", n.raft.vote)
-		require.Len(t, n.raft.msgsAfterAppend, 1)
-		resp := n.raft.msgsAfterAppend[0]
+		msgs := sentMessages(n.raft)
+		require.Len(t, msgs, 1)
+		resp := msgs[0]
 		assert.False(t, resp.Reject, "got the pre-vote rejected")
 		assert.Equal(t, uint64(5), resp.Term, "got response term %d, want the request's 5", resp.Term)
 	})
@@ -283,8 +288,9 @@ func TestPreVote(t *testing.T) {
 		require.NoError(t, s.SetHardState(pb.HardState{Term: 1}))
 		n := newTestNode(t, 2, s, withPreVote())
 		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 2}))
-		require.Len(t, n.raft.msgsAfterAppend, 1)
-		assert.True(t, n.raft.msgsAfterAppend[0].Reject, "got the pre-vote granted to an empty log")
+		msgs := sentMessages(n.raft)
+		require.Len(t, msgs, 1)
+		assert.True(t, msgs[0].Reject, "got the pre-vote granted to an empty log")
 	})
 	t.Run("with CheckQuorum a pre-vote is refused while the leader is fresh", func(t *testing.T) {
 		nodes := newTestCluster(t, 3, withPreVote(), withCheckQuorum())
@@ -312,8 +318,9 @@ func TestPreVote(t *testing.T) {
 		require.NoError(t, s.SetHardState(pb.HardState{Term: 4}))
 		n := newTestNode(t, 2, s, withPreVote())
 		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 3}))
-		require.Len(t, n.raft.msgsAfterAppend, 1)
-		resp := n.raft.msgsAfterAppend[0]
+		msgs := sentMessages(n.raft)
+		require.Len(t, msgs, 1)
+		resp := msgs[0]
 		assert.True(t, resp.Reject, "got the pre-vote granted")
 		assert.Equal(t, uint64(4), resp.Term, "got term %d, want 4", resp.Term)
 	})
@@ -363,7 +370,7 @@ func TestCheckQuorum(t *testing.T) {
 		n2 := nodes[1]
 		require.NoError(t, n2.raft.Step(pb.Message{From: 3, To: 2, Type: pb.MsgVote, Term: 5, LogTerm: 1, Index: 10}))
 		assert.Equal(t, uint64(1), n2.raft.term, "got term %d, want 1", n2.raft.term)
-		assert.Empty(t, n2.raft.msgsAfterAppend, "got a vote response %v, want none", n2.raft.msgsAfterAppend)
+		assert.Empty(t, sentMessages(n2.raft), "got a vote response, want none")
 	})
 	t.Run("the transfer context bypasses the lease", func(t *testing.T) {
 		nodes := newTestCluster(t, 3, withCheckQuorum())

@@ -116,7 +116,13 @@ type raft struct {
 	// append acknowledgements and votes (paper 5.1: respond only after
 	// updating stable storage). Messages to self are stepped back in once the
 	// write is done.
+	// Invariant: without asyncStorageWrites, only messages to self.
 	msgsAfterAppend []pb.Message
+	// asyncStorageWrites is Config.AsyncStorageWrites. Without it the
+	// application persists a whole Ready before sending any of its messages,
+	// so messages that wait for durability to other peers simply go with
+	// the others, in the order they were produced.
+	asyncStorageWrites bool
 
 	// lead is the leader of term as far as this peer knows, or None.
 	lead uint64
@@ -180,11 +186,20 @@ type raft struct {
 // newRaft builds a peer from a validated configuration and the state found
 // in its Storage.
 func newRaft(cfg *Config) (*raft, error) {
-	raftlog := newLogWithSize(cfg.Storage, cfg.Logger, entryEncodingSize(cfg.MaxCommittedSizePerReady))
+	// NB: the log reads these too, and treats a failure as a broken
+	// invariant; a storage that cannot answer at startup is the caller's to
+	// hear about.
+	if _, err := cfg.Storage.FirstIndex(); err != nil {
+		return nil, fmt.Errorf("raft: reading the first index from storage: %w", err)
+	}
+	if _, err := cfg.Storage.LastIndex(); err != nil {
+		return nil, fmt.Errorf("raft: reading the last index from storage: %w", err)
+	}
 	hs, cs, err := cfg.Storage.InitialState()
 	if err != nil {
 		return nil, fmt.Errorf("raft: reading initial state from storage: %w", err)
 	}
+	raftlog := newLogWithSize(cfg.Storage, cfg.Logger, entryEncodingSize(cfg.MaxCommittedSizePerReady))
 	r := &raft{
 		id:                          cfg.ID,
 		lead:                        None,
@@ -202,6 +217,7 @@ func newRaft(cfg *Config) (*raft, error) {
 		disableProposalForwarding:   cfg.DisableProposalForwarding,
 		disableConfChangeValidation: cfg.DisableConfChangeValidation,
 		stepDownOnRemoval:           cfg.StepDownOnRemoval,
+		asyncStorageWrites:          cfg.AsyncStorageWrites,
 	}
 	r.seedRand(cfg.ID)
 	if err := r.restoreConfState(cs); err != nil {
@@ -246,8 +262,6 @@ func (r *raft) loadApplied(applied uint64) error {
 	r.raftLog.appliedTo(applied, 0)
 	return nil
 }
-
-func (r *raft) hasLeader() bool { return r.lead != None }
 
 func (r *raft) softState() SoftState { return SoftState{Lead: r.lead, RaftState: r.state} }
 
@@ -371,6 +385,9 @@ func (r *raft) tickHeartbeat() {
 		// abandoned and this peer keeps leading (thesis 3.10).
 		if r.state == StateLeader && r.leadTransferee != None {
 			r.abortLeaderTransfer()
+			// NB: leaving a joint configuration may have been refused
+			// during the transfer; do not wait for the next application.
+			r.maybeAutoLeaveJoint(r.raftLog.applied)
 		}
 	}
 
@@ -410,8 +427,18 @@ func (r *raft) send(m pb.Message) {
 		r.sendAfterAppend(m)
 	default:
 		assertf(m.To != r.id, "%x sending %s to itself", r.id, m.Type)
-		r.msgs = append(r.msgs, m)
+		r.queueMsg(m)
 	}
+}
+
+// queueMsg appends m to msgs. NB: msgs is handed out with every Ready and
+// starts afresh; it is sized for a broadcast to every peer at once, the
+// common case for a leader, to save the growth steps.
+func (r *raft) queueMsg(m pb.Message) {
+	if r.msgs == nil {
+		r.msgs = make([]pb.Message, 0, max(1, len(r.trk.Progress)-1))
+	}
+	r.msgs = append(r.msgs, m)
 }
 
 // sendAfterAppend queues m to go out once the current unstable state is
@@ -419,6 +446,10 @@ func (r *raft) send(m pb.Message) {
 // merged into one, so a leader proposing many entries per Ready still steps a
 // single MsgAppResp to itself.
 func (r *raft) sendAfterAppend(m pb.Message) {
+	if !r.asyncStorageWrites && m.To != r.id {
+		r.queueMsg(m)
+		return
+	}
 	if n := len(r.msgsAfterAppend); n > 0 && m.To == r.id && m.Type == pb.MsgAppResp && !m.Reject {
 		last := &r.msgsAfterAppend[n-1]
 		if last.To == r.id && last.Type == pb.MsgAppResp && !last.Reject && last.Term == m.Term {

@@ -106,26 +106,35 @@ func (ro *readOnly) issueRound(r *raft) []byte {
 	return ctx
 }
 
-// recvAck records that peer id answered the heartbeat with Context ctx and
-// returns the requests this confirms, in arrival order. The returned slice is
-// only valid until the next call on ro.
-func (ro *readOnly) recvAck(r *raft, id uint64, ctx []byte) []readIndexRequest {
+// recvAck records that peer id answered the heartbeat with Context ctx. It
+// reports whether this is news: a round of ours that id had not confirmed.
+func (ro *readOnly) recvAck(id uint64, ctx []byte) bool {
 	if len(ctx) != roundContextLen {
-		return nil
+		return false
 	}
 	round := binary.BigEndian.Uint64(ctx)
 	if round == 0 || round > ro.lastRound {
 		// Not a round of ours (e.g. from an earlier leadership).
-		return nil
+		return false
 	}
 	if ro.acked == nil {
 		ro.acked = make(map[uint64]uint64)
 	}
 	if round <= ro.acked[id] {
-		return nil
+		return false
 	}
 	ro.acked[id] = round
-	confirmed := uint64(r.trk.Voters.CommittedIndex(ro))
+	return true
+}
+
+// releaseConfirmed removes and returns the requests whose round a quorum of
+// voters has confirmed, in arrival order. The returned slice is only valid
+// until the next call on ro.
+func (ro *readOnly) releaseConfirmed(voters quorum.JointConfig) []readIndexRequest {
+	if len(ro.pending) == 0 {
+		return nil
+	}
+	confirmed := uint64(voters.CommittedIndex(ro))
 	n := 0
 	for n < len(ro.pending) && ro.pending[n].round != 0 && ro.pending[n].round <= confirmed {
 		n++
@@ -179,6 +188,15 @@ func (r *raft) serveReadIndex(m pb.Message) {
 		r.readOnly.addRequest(r.raftLog.committed, m)
 	case ReadOnlyLeaseBased:
 		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp.To != None {
+			r.send(resp)
+		}
+	}
+}
+
+// releaseConfirmedReads answers the requests a quorum has confirmed.
+func (r *raft) releaseConfirmedReads() {
+	for _, rs := range r.readOnly.releaseConfirmed(r.trk.Voters) {
+		if resp := r.responseToReadIndexReq(rs.req, rs.index); resp.To != None {
 			r.send(resp)
 		}
 	}

@@ -84,6 +84,15 @@ func TestReadIndexSafe(t *testing.T) {
 		require.Len(t, leader.readStates, 1, "got no answer once the leader committed")
 		assert.Equal(t, leader.raft.raftLog.committed, leader.readStates[0].Index)
 	})
+	t.Run("pending reads are answered once the leader alone is a quorum", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 2)
+		leader := nodes[0]
+		nw.readIndex(1, "a") // the round is lost
+		leader.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 2})
+		assert.Empty(t, leader.readStates, "got the read answered without confirmation")
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Equal(t, []string{"a"}, readStateCtxs(leader.readStates), "got %v, want [a]", readStateCtxs(leader.readStates))
+	})
 	t.Run("a single voter answers at once", func(t *testing.T) {
 		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
 		nw := newNetwork(n)

@@ -6,8 +6,8 @@ import (
 
 // readyToHandOut collects the pending work into a Ready without marking it
 // handed out: calling it again before markHandedOut returns the same work
-// (plus anything new). Node uses the pair to offer a Ready on a channel and
-// commit to it only once the application has taken it.
+// (plus anything new). A caller that may fail to deliver a Ready (say, on a
+// channel) can thus commit to it only once it has been taken.
 func (rn *RawNode) readyToHandOut() Ready {
 	r := rn.raft
 	r.flushOutgoing()
@@ -17,7 +17,10 @@ func (rn *RawNode) readyToHandOut() Ready {
 		Messages:         r.msgs,
 	}
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
-		rd.SoftState = &ss
+		// NB: a fresh variable, so that the allocation happens only when
+		// the state changed.
+		changed := ss
+		rd.SoftState = &changed
 	}
 	hs := r.hardState()
 	if !hardStatesEqual(hs, rn.prevHardSt) {
@@ -38,16 +41,11 @@ func (rn *RawNode) readyToHandOut() Ready {
 		if len(rd.CommittedEntries) > 0 {
 			rd.Messages = append(rd.Messages, rn.storageApplyMsg(rd.CommittedEntries))
 		}
-		return rd
 	}
-	// The application persists the Ready before sending its messages, so
-	// the messages that wait for durability can go with it. Those to
-	// ourselves are stepped back in on Advance.
-	for _, m := range r.msgsAfterAppend {
-		if m.To != r.id {
-			rd.Messages = append(rd.Messages, m)
-		}
-	}
+	// NB: without AsyncStorageWrites, the messages that wait for durability
+	// are in Messages already (see sendAfterAppend): the application
+	// persists the Ready before sending them. Those to ourselves are stepped
+	// back in on Advance.
 	return rd
 }
 
@@ -67,11 +65,7 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 	if !rn.asyncStorageWrites {
 		// NB: if the application takes another Ready without calling
 		// Advance, these accumulate, and its next Advance covers both.
-		for _, m := range r.msgsAfterAppend {
-			if m.To == r.id {
-				rn.stepsOnAdvance = append(rn.stepsOnAdvance, m)
-			}
-		}
+		rn.stepsOnAdvance = append(rn.stepsOnAdvance, r.msgsAfterAppend...)
 		if rn.needStorageAppendResp(rd) {
 			rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.storageAppendRespMsg(rd))
 		}
@@ -80,7 +74,14 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 		}
 	}
 	r.msgs = nil
-	r.msgsAfterAppend = nil
+	if rn.asyncStorageWrites {
+		// Handed out in the Responses of the MsgStorageAppend.
+		r.msgsAfterAppend = nil
+	} else {
+		// Copied to stepsOnAdvance above: the array can be reused.
+		clear(r.msgsAfterAppend)
+		r.msgsAfterAppend = r.msgsAfterAppend[:0]
+	}
 	r.raftLog.acceptUnstable()
 	if n := len(rd.CommittedEntries); n > 0 {
 		r.raftLog.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries())

@@ -176,6 +176,11 @@ func (r *raft) bcastHeartbeat() {
 		}
 		r.sendHeartbeat(id, ctx)
 	})
+	if ctx != nil {
+		// NB: in a configuration where the leader alone is a quorum (e.g.
+		// after the others were removed), its own confirmation suffices.
+		r.releaseConfirmedReads()
+	}
 }
 
 // sendHeartbeat sends one heartbeat.

@@ -409,3 +409,75 @@ func TestCommittedEntriesPagedPerReady(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, len(pages), 4, "got %d pages, want >= 4", len(pages))
 }
+
+func TestReportSnapshot(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   SnapshotStatus
+		wantNext uint64
+	}{
+		// A delivered snapshot is assumed applied: probing resumes after it.
+		{"finished", SnapshotFinish, 11},
+		// A failed one is forgotten: probing resumes after what is matched.
+		{"failed", SnapshotFailure, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes, _ := leaderWithFollowers(t, 2)
+			leader := nodes[0]
+			pr := leader.raft.trk.Progress[2]
+			pr.BecomeSnapshot(10)
+			leader.ReportSnapshot(2, tc.status)
+			assert.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe", pr.State)
+			assert.Equal(t, tc.wantNext, pr.Next, "got next %d, want %d", pr.Next, tc.wantNext)
+			assert.True(t, pr.MsgAppFlowPaused, "got probing unpaused before a response")
+		})
+	}
+	t.Run("ignored outside snapshot state", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 2)
+		pr := nodes[0].raft.trk.Progress[2]
+		before := *pr
+		nodes[0].ReportSnapshot(2, SnapshotFinish)
+		assert.Equal(t, before.State, pr.State, "got %v, want unchanged", pr.State)
+		assert.Equal(t, before.MsgAppFlowPaused, pr.MsgAppFlowPaused)
+	})
+}
+
+// unavailableSnapshotStorage fails Snapshot with
+// ErrSnapshotTemporarilyUnavailable while unavailable is set.
+type unavailableSnapshotStorage struct {
+	*MemoryStorage
+	unavailable bool
+}
+
+func (s *unavailableSnapshotStorage) Snapshot() (pb.Snapshot, error) {
+	if s.unavailable {
+		return pb.Snapshot{}, ErrSnapshotTemporarilyUnavailable
+	}
+	return s.MemoryStorage.Snapshot()
+}
+
+func TestSnapshotTemporarilyUnavailable(t *testing.T) {
+	ms := storageWithLog(t, []uint64{1, 2}, 1, 1, 1, 1)
+	require.NoError(t, ms.SetHardState(pb.HardState{Term: 1, Commit: 4}))
+	_, err := ms.CreateSnapshot(3, &pb.ConfState{Voters: []uint64{1, 2}}, nil)
+	require.NoError(t, err)
+	require.NoError(t, ms.Compact(3))
+	s := &unavailableSnapshotStorage{MemoryStorage: ms, unavailable: true}
+	rn, err := NewRawNode(newTestConfig(1, s))
+	require.NoError(t, err)
+	r := rn.raft
+	r.becomeCandidate()
+	r.becomeLeader()
+	pr := r.trk.Progress[2]
+	pr.RecentActive = true
+	pr.Next = 2 // compacted away
+	r.sendAppend(2)
+	assert.Empty(t, msgsOf(sentMessages(r), pb.MsgSnap, 2), "got a snapshot sent while unavailable")
+	assert.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe", pr.State)
+	s.unavailable = false
+	r.sendAppend(2)
+	snaps := msgsOf(sentMessages(r), pb.MsgSnap, 2)
+	require.Len(t, snaps, 1, "got no snapshot once available")
+	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index)
+	assert.Equal(t, tracker.StateSnapshot, pr.State, "got %v, want snapshot", pr.State)
+}

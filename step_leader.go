@@ -154,10 +154,8 @@ func (r *raft) handleHeartbeatResp(m pb.Message, pr *tracker.Progress) {
 	if r.readOnly.option != ReadOnlySafe || len(m.Context) == 0 {
 		return
 	}
-	for _, rs := range r.readOnly.recvAck(r, m.From, m.Context) {
-		if resp := r.responseToReadIndexReq(rs.req, rs.index); resp.To != None {
-			r.send(resp)
-		}
+	if r.readOnly.recvAck(m.From, m.Context) {
+		r.releaseConfirmedReads()
 	}
 }
 
