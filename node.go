@@ -94,8 +94,9 @@ type Node interface {
 	// completely and call Advance before the next is offered.
 	//
 	// The state in a Ready is fixed when it is offered; what happens while
-	// it waits to be received goes into the next one. After Stop the
-	// channel is closed, so a receive returns the zero Ready.
+	// it waits to be received goes into the next one. After Stop nothing
+	// is offered and, as in etcd-raft, the channel is never closed: a loop
+	// selecting on it alongside its own shutdown signal does not spin.
 	//
 	// NB: the application must persist Entries, HardState and Snapshot
 	// (synchronously when MustSync is set) before sending Messages, and
@@ -236,7 +237,7 @@ type node struct {
 	recvc      chan pb.Message      // peer messages and the node's own requests
 	confc      chan pb.ConfChangeV2 // ApplyConfChange requests ...
 	confstatec chan pb.ConfState    // ... and their results
-	readyc     chan Ready           // offers the next Ready; closed by run on stop
+	readyc     chan Ready           // offers the next Ready; never closed
 	advancec   chan struct{}        // Advance; served only while a Ready is out
 	tickc      chan struct{}        // buffered ticks (tickBufferSize)
 	status     chan chan Status     // Status requests, each with a reply channel of capacity 1
@@ -331,7 +332,6 @@ func (n *node) run() {
 		case c := <-n.status:
 			c <- n.rn.Status()
 		case <-n.stop:
-			close(n.readyc)
 			close(n.done)
 			return
 		}
