@@ -367,6 +367,13 @@ func (l *raftLog) nextUnstableEnts() []pb.Entry {
 	return l.unstable.nextEntries()
 }
 
+// hasUnstableEnts reports whether the log holds entries not yet
+// acknowledged as persisted, whether or not they were handed out for
+// persisting.
+func (l *raftLog) hasUnstableEnts() bool {
+	return len(l.unstable.entries) != 0
+}
+
 // hasNextUnstableSnapshot reports whether there is an unstable snapshot not
 // yet handed out for persisting.
 func (l *raftLog) hasNextUnstableSnapshot() bool {
