@@ -163,6 +163,11 @@ func (r *raft) bcastAppend() {
 // number of proposals and responses stepped in between.
 func (r *raft) sendPendingAppends(id uint64, pr *tracker.Progress) {
 	sendIfEmpty := pr.State == tracker.StateProbe || pr.CanBumpCommit(r.raftLog.committed)
+	if !sendIfEmpty && pr.Next > r.raftLog.lastIndex() {
+		// Everything was sent and the follower knows the commit index: the
+		// common case for most followers after an acknowledgement.
+		return
+	}
 	if !r.maybeSendAppend(id, sendIfEmpty) {
 		return
 	}
