@@ -64,9 +64,13 @@ func newLog(storage Storage, logger Logger) *raftLog {
 // It panics if storage fails.
 func newLogWithSize(storage Storage, logger Logger, maxApplyingEntsSize entryEncodingSize) *raftLog {
 	firstIndex, err := storage.FirstIndex()
-	assertf(err == nil, "reading the first index of storage: %v", err)
+	if err != nil {
+		assertf(false, "reading the first index of storage: %v", err)
+	}
 	lastIndex, err := storage.LastIndex()
-	assertf(err == nil, "reading the last index of storage: %v", err)
+	if err != nil {
+		assertf(false, "reading the last index of storage: %v", err)
+	}
 	return &raftLog{
 		storage: storage,
 		unstable: unstable{
@@ -94,7 +98,9 @@ func (l *raftLog) firstIndex() uint64 {
 		return i
 	}
 	i, err := l.storage.FirstIndex()
-	assertf(err == nil, "reading the first index of storage: %v", err)
+	if err != nil {
+		assertf(false, "reading the first index of storage: %v", err)
+	}
 	return i
 }
 
@@ -104,7 +110,9 @@ func (l *raftLog) lastIndex() uint64 {
 		return i
 	}
 	i, err := l.storage.LastIndex()
-	assertf(err == nil, "reading the last index of storage: %v", err)
+	if err != nil {
+		assertf(false, "reading the last index of storage: %v", err)
+	}
 	return i
 }
 
@@ -367,6 +375,13 @@ func (l *raftLog) nextUnstableEnts() []pb.Entry {
 	return l.unstable.nextEntries()
 }
 
+// hasUnstableEnts reports whether the log holds entries not yet
+// acknowledged as persisted, whether or not they were handed out for
+// persisting.
+func (l *raftLog) hasUnstableEnts() bool {
+	return len(l.unstable.entries) != 0
+}
+
 // hasNextUnstableSnapshot reports whether there is an unstable snapshot not
 // yet handed out for persisting.
 func (l *raftLog) hasNextUnstableSnapshot() bool {
@@ -415,8 +430,9 @@ func (l *raftLog) snapshot() (pb.Snapshot, error) {
 // continues after s, and everything up to s is committed. It panics if s is
 // older than the commit index.
 func (l *raftLog) restore(s pb.Snapshot) {
-	assertf(s.Metadata.Index >= l.committed, "restoring snapshot at index %d below the commit index %d",
-		s.Metadata.Index, l.committed)
+	if s.Metadata.Index < l.committed {
+		assertf(false, "restoring snapshot at index %d below the commit index %d", s.Metadata.Index, l.committed)
+	}
 	l.logger.Infof("log [%s] starts to restore snapshot [index: %d, term: %d]", l, s.Metadata.Index, s.Metadata.Term)
 	l.committed = s.Metadata.Index
 	l.unstable.restore(s)

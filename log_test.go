@@ -620,3 +620,17 @@ func BenchmarkRaftLogTerm(b *testing.B) {
 		})
 	}
 }
+
+// unstableEntriesPending is hasUnstableEnts for the async storage tests.
+func unstableEntriesPending(l *raftLog) bool { return l.hasUnstableEnts() }
+
+func TestHasUnstableEnts(t *testing.T) {
+	l := newLog(NewMemoryStorage(), discardLogger)
+	assert.False(t, l.hasUnstableEnts(), "got unstable entries in an empty log")
+	l.append(pb.Entry{Index: 1, Term: 1})
+	assert.True(t, l.hasUnstableEnts(), "got no unstable entries after an append")
+	l.acceptUnstable()
+	assert.True(t, l.hasUnstableEnts(), "got no unstable entries once handed out, before they are persisted")
+	l.stableTo(entryID{term: 1, index: 1})
+	assert.False(t, l.hasUnstableEnts(), "got unstable entries after they were persisted")
+}

@@ -103,7 +103,7 @@ func (rn *RawNode) needStorageAppend(rd Ready) bool {
 // handleStorageAppendResp), and a term change always comes with a HardState
 // to persist, so this append acknowledges them again.
 func (rn *RawNode) needStorageAppendResp(rd Ready) bool {
-	return unstableEntriesPending(rn.raft.raftLog) || !IsEmptySnap(rd.Snapshot)
+	return rn.raft.raftLog.hasUnstableEnts() || !IsEmptySnap(rd.Snapshot)
 }
 
 // storageAppendMsg builds the MsgStorageAppend for the append thread: what
@@ -148,7 +148,7 @@ func (rn *RawNode) storageAppendRespMsg(rd Ready) pb.Message {
 		From: LocalAppendThread,
 		Term: r.term,
 	}
-	if unstableEntriesPending(r.raftLog) {
+	if r.raftLog.hasUnstableEnts() {
 		last := r.raftLog.lastEntryID()
 		m.Index = last.index
 		m.LogTerm = last.term
@@ -180,10 +180,4 @@ func (rn *RawNode) storageApplyRespMsg(ents []pb.Entry) pb.Message {
 		From:    LocalApplyThread,
 		Entries: ents,
 	}
-}
-
-// unstableEntriesPending reports whether the log has entries not yet
-// acknowledged as persisted, whether or not they were handed out.
-func unstableEntriesPending(l *raftLog) bool {
-	return len(l.unstable.entries) > 0
 }

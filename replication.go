@@ -59,7 +59,9 @@ func (r *raft) maybeCommit() bool {
 }
 
 // sendAppend sends an append (possibly empty, to carry the commit index) or
-// a snapshot to the given peer, unless flow control holds it back.
+// a snapshot to the given peer right away, unless flow control holds it
+// back. Responses from followers do not call it: they leave the sending to
+// flushOutgoing, so that a burst of them costs one append per follower.
 func (r *raft) sendAppend(to uint64) {
 	r.maybeSendAppend(to, true)
 }
@@ -101,6 +103,13 @@ func (r *raft) maybeSendAppend(to uint64, sendIfEmpty bool) bool {
 	})
 	pr.SentEntries(len(ents), uint64(payloadsSize(ents)))
 	pr.SentCommit(commit)
+	if pr.State == tracker.StateProbe {
+		// NB: an empty append is a probe too (thesis 3.5): in probe state
+		// one is outstanding at a time, whatever it carries, until the
+		// follower answers it or a heartbeat response shows it alive.
+		// Otherwise every Ready would probe a caught-up follower again.
+		pr.MsgAppFlowPaused = true
+	}
 	return true
 }
 
@@ -120,7 +129,9 @@ func (r *raft) maybeSendSnapshot(to uint64, pr *tracker.Progress) bool {
 		}
 		return false
 	}
-	assertf(!IsEmptySnap(snapshot), "%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, to, pr.Next)
+	if IsEmptySnap(snapshot) {
+		assertf(false, "%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, to, pr.Next)
+	}
 	sindex, sterm := snapshot.Metadata.Index, snapshot.Metadata.Term
 	r.logger.Debugf("%x [firstindex: %d, commit: %d] sent snapshot[index: %d, term: %d] to %x [%s]",
 		r.id, r.raftLog.firstIndex(), r.raftLog.committed, sindex, sterm, to, pr)
@@ -130,28 +141,46 @@ func (r *raft) maybeSendSnapshot(to uint64, pr *tracker.Progress) bool {
 	return true
 }
 
-// bcastAppend sends every follower what it is missing: as many appends as
-// flow control allows, or an empty one if only the commit index is new to
-// it.
+// bcastAppend sends every follower what it is missing (see
+// sendPendingAppends).
 func (r *raft) bcastAppend() {
 	r.trk.Visit(func(id uint64, pr *tracker.Progress) {
-		if id == r.id {
-			return
-		}
-		sent := false
-		for r.maybeSendAppend(id, false) {
-			sent = true
-		}
-		if !sent && pr.CanBumpCommit(r.raftLog.committed) {
-			r.maybeSendAppend(id, true)
+		if id != r.id {
+			r.sendPendingAppends(id, pr)
 		}
 	})
 }
 
+// sendPendingAppends sends a follower, as far as flow control allows, the
+// entries it has not been sent yet, in as few appends as MaxSizePerMsg
+// permits. If there are none it sends a single empty append when there is
+// still something to tell: a commit index the follower has not been sent,
+// or a probe that is due (in probe state, not paused means the last probe
+// was answered, failed or is presumed lost, so another one is due).
+//
+// What a follower needs is thus read off its Progress rather than recorded
+// as events, which lets flushOutgoing call this once per Ready for any
+// number of proposals and responses stepped in between.
+func (r *raft) sendPendingAppends(id uint64, pr *tracker.Progress) {
+	sendIfEmpty := pr.State == tracker.StateProbe || pr.CanBumpCommit(r.raftLog.committed)
+	if !sendIfEmpty && pr.Next > r.raftLog.lastIndex() {
+		// Everything was sent and the follower knows the commit index: the
+		// common case for most followers after an acknowledgement.
+		return
+	}
+	if !r.maybeSendAppend(id, sendIfEmpty) {
+		return
+	}
+	for r.maybeSendAppend(id, false) {
+	}
+}
+
 // flushOutgoing performs the broadcasts deferred while stepping: appends of
-// new entries and commit indexes, and heartbeats for new read requests. It
-// runs once per Ready, so any number of proposals costs one MsgApp per
-// follower and any number of ReadIndex requests one heartbeat round.
+// new entries and commit indexes, appends that acknowledgements let through
+// flow control, and heartbeats for new read requests. It runs once per
+// Ready, so any number of proposals and acknowledgements costs one MsgApp
+// per follower (more only when MaxSizePerMsg splits the entries), and any
+// number of ReadIndex requests one heartbeat round.
 func (r *raft) flushOutgoing() {
 	if r.state != StateLeader {
 		r.appendsPending = false

@@ -91,7 +91,9 @@ func (r *raft) handleAppendRejection(m pb.Message, pr *tracker.Progress) {
 		if pr.State == tracker.StateReplicate {
 			pr.BecomeProbe()
 		}
-		r.sendAppend(m.From)
+		// The follower is now probing and not paused: flushOutgoing sends
+		// the next probe with this Ready.
+		r.appendsPending = true
 	}
 }
 
@@ -118,20 +120,18 @@ func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
 		pr.Inflights.FreeLE(m.Index)
 	}
 
-	if r.maybeCommit() {
+	committed := r.maybeCommit()
+	if committed {
 		// The commit index moved in our term: serve the reads that waited
-		// for it, and tell everyone (in the next Ready).
+		// for it.
 		r.releasePendingReadIndexMessages()
-		r.appendsPending = true
-	} else if r.id != m.From && pr.CanBumpCommit(r.raftLog.committed) {
-		// The follower may not know the latest commit index yet.
-		r.sendAppend(m.From)
 	}
-	if r.id != m.From {
-		// Flow control may have opened up (probe to replicate, inflights
-		// freed): send what we can, without empty appends.
-		for r.maybeSendAppend(m.From, false) {
-		}
+	// NB: nothing is sent from here. The commit index may have moved and
+	// flow control to the follower may have opened up (probe to replicate,
+	// inflights freed); flushOutgoing sends each follower what it then
+	// needs, once per Ready however many acknowledgements came in.
+	if committed || m.From != r.id {
+		r.appendsPending = true
 	}
 	if m.From == r.leadTransferee && pr.Match == r.raftLog.lastIndex() {
 		r.logger.Infof("%x sent MsgTimeoutNow to %x after received MsgAppResp", r.id, m.From)
@@ -144,11 +144,18 @@ func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
 func (r *raft) handleHeartbeatResp(m pb.Message, pr *tracker.Progress) {
 	pr.RecentActive = true
 	pr.MsgAppFlowPaused = false
-	// NB: a paused follower (inflights full) gets an append anyway: the
-	// appends that filled its window may all have been lost. A probing
-	// follower gets one even if it has everything, so that its response
-	// moves it back to replicate. In snapshot state sendAppend does nothing.
-	if pr.Match < r.raftLog.lastIndex() || pr.State == tracker.StateProbe {
+	switch {
+	case pr.State == tracker.StateProbe:
+		// Unpaused, the follower is due a probe, even an empty one if it
+		// has everything, so that its response moves it back to replicate.
+		// flushOutgoing sends it with this Ready.
+		r.appendsPending = true
+	case pr.State == tracker.StateReplicate && pr.Match < r.raftLog.lastIndex():
+		// NB: sent right away, even if empty or the window is full: the
+		// appends in flight may all have been lost, and only this heartbeat
+		// response tells that the follower is due one more; Progress keeps
+		// no record of it for flushOutgoing to read. Its answer resumes
+		// the flow or, after a loss, turns into a rejection and probing.
 		r.sendAppend(m.From)
 	}
 	if r.readOnly.option != ReadOnlySafe || len(m.Context) == 0 {
