@@ -171,10 +171,12 @@ type raft struct {
 	disableProposalForwarding bool
 	stepDownOnRemoval         bool
 
-	// appendsPending is set when a leader has something to broadcast
-	// (new entries or a higher commit index); the broadcast happens once per
-	// Ready in flushOutgoing so that many proposals share one MsgApp per
-	// follower. Invariant: false unless state == StateLeader.
+	// appendsPending is set when a leader may owe a follower a MsgApp: new
+	// entries, a higher commit index, or an acknowledgement, rejection or
+	// heartbeat response that moved a follower's progress. The sends happen
+	// once per Ready in flushOutgoing, so that many proposals and responses
+	// share one MsgApp per follower. Invariant: false unless state ==
+	// StateLeader.
 	appendsPending bool
 
 	tick func()
