@@ -266,7 +266,9 @@ func (rn *RawNode) ForgetLeader() error {
 // ReadIndex asks for the index a linearizable read may be served at (thesis
 // 6.4). The answer comes as a ReadState carrying rctx in a later Ready, or
 // not at all (e.g. if leadership changes); the application retries as it
-// sees fit. rctx should identify the request uniquely.
+// sees fit. rctx should identify the request uniquely. A retry with the same
+// rctx supersedes the earlier attempts: the one answer it gets was confirmed
+// after the retry was made, never by a confirmation of an earlier attempt.
 func (rn *RawNode) ReadIndex(rctx []byte) {
 	_ = rn.raft.Step(pb.Message{Type: pb.MsgReadIndex, Entries: []pb.Entry{{Data: rctx}}})
 }
