@@ -167,7 +167,7 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		r.logger.Errorf("%x invalid format of MsgReadIndex from %x, entries count: %d", r.id, m.From, len(m.Entries))
 		return nil
 	}
-	if r.trk.IsSingleton() {
+	if r.isSoleVoter() {
 		// Our own vote is a quorum: nobody else can have committed anything.
 		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp.To != None {
 			r.send(resp)
@@ -182,6 +182,15 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 	}
 	r.serveReadIndex(m)
 	return nil
+}
+
+// isSoleVoter reports whether the local peer alone is the configuration's
+// quorum. NB: a single voter other than us is not enough: a leader removed
+// from the configuration keeps leading (unless StepDownOnRemoval), while the
+// remaining voter may elect itself and commit entries it never hears of.
+func (r *raft) isSoleVoter() bool {
+	_, member := r.trk.Voters[0][r.id]
+	return r.trk.IsSingleton() && member
 }
 
 // serveReadIndex answers or queues a read once the commit index is current.
