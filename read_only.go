@@ -189,8 +189,11 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 // from the configuration keeps leading (unless StepDownOnRemoval), while the
 // remaining voter may elect itself and commit entries it never hears of.
 func (r *raft) isSoleVoter() bool {
+	if !r.trk.IsSingleton() {
+		return false
+	}
 	_, member := r.trk.Voters[0][r.id]
-	return r.trk.IsSingleton() && member
+	return member
 }
 
 // serveReadIndex answers or queues a read once the commit index is current.
