@@ -237,3 +237,17 @@ func TestLeaderProbesNewPeerRightAway(t *testing.T) {
 	apps := msgsOf(sentMessages(leader.raft), pb.MsgApp, 4)
 	assert.Len(t, apps, 1, "got %d appends to the new peer, want a probe", len(apps))
 }
+
+func TestApplyConfChangeRemovingEveryVoter(t *testing.T) {
+	// The proposal checks do not catch this change; applying it is refused
+	// on every peer alike, and the returned ConfState says so.
+	n := newTestNode(t, 1, newConfStorage([]uint64{1}))
+	nw := newNetwork(n)
+	nw.campaign(1)
+	require.Equal(t, StateLeader, n.raft.state)
+	nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
+	assert.Equal(t, []uint64{1}, confStateOf(n).Voters, "got voters %v, want the configuration unchanged", confStateOf(n).Voters)
+	cs := n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
+	assert.Equal(t, pb.ConfState{Voters: []uint64{1}}, *cs, "got %v, want the previous configuration", *cs)
+	require.NoError(t, n.Propose([]byte("x")), "got the peer unable to make progress")
+}

@@ -115,6 +115,15 @@ func confChangeProposal(cc pb.ConfChangeI) (pb.Message, error) {
 // returns the resulting configuration. It must be called for every
 // configuration change in CommittedEntries, in order, once it is applied to
 // the state machine.
+//
+// A change that cannot be applied to the active configuration (one that
+// entered the log with DisableConfChangeValidation, or one removing every
+// voter, which the proposal checks let through) is logged and leaves the
+// configuration unchanged; the returned ConfState is then the previous one.
+// NB: v3.6 panics instead. Every peer applies the same log to the same
+// configurations, so all of them skip such a change alike, and an
+// application that takes its membership from the returned ConfState stays
+// in agreement with raft rather than crash-looping on a committed entry.
 func (rn *RawNode) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
 	cs := rn.raft.applyConfChange(cc.AsV2())
 	return &cs
@@ -166,7 +175,11 @@ func (rn *RawNode) HasReady() bool {
 
 // Advance tells the peer that the application has persisted, sent and
 // applied the last Ready as Ready documents. It must not be called with
-// AsyncStorageWrites; doing so is logged and ignored.
+// AsyncStorageWrites; doing so is logged and ignored. NB: v3.6 panics
+// instead. In that mode the acknowledgements Advance would step come as the
+// Responses of the local storage messages, so ignoring the call can neither
+// lose nor repeat any work, and a misuse is reported without taking the
+// process down.
 func (rn *RawNode) Advance(_ Ready) {
 	if rn.asyncStorageWrites {
 		rn.raft.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", rn.raft.id)
@@ -266,7 +279,9 @@ func (rn *RawNode) ForgetLeader() error {
 // ReadIndex asks for the index a linearizable read may be served at (thesis
 // 6.4). The answer comes as a ReadState carrying rctx in a later Ready, or
 // not at all (e.g. if leadership changes); the application retries as it
-// sees fit. rctx should identify the request uniquely.
+// sees fit. rctx should identify the request uniquely. A retry with the same
+// rctx supersedes the earlier attempts: the one answer it gets was confirmed
+// after the retry was made, never by a confirmation of an earlier attempt.
 func (rn *RawNode) ReadIndex(rctx []byte) {
 	_ = rn.raft.Step(pb.Message{Type: pb.MsgReadIndex, Entries: []pb.Entry{{Data: rctx}}})
 }

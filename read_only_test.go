@@ -210,3 +210,20 @@ func TestReadRoundIDsNeverRepeat(t *testing.T) {
 	}
 	assert.Len(t, seen, 3, "got %d distinct rounds, want 3", len(seen))
 }
+
+func TestReadIndexRemovedLeader(t *testing.T) {
+	t.Run("a leader removed from a configuration of one other voter still confirms reads", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 2)
+		leader := nodes[0]
+		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
+		require.Equal(t, []uint64{2}, confStateOf(leader).Voters)
+		require.Equal(t, StateLeader, leader.raft.state)
+		// Peer 2 alone is a quorum now: it may elect itself and commit
+		// writes that the removed leader never sees.
+		msgs := nw.readIndex(1, "a")
+		assert.Empty(t, leader.readStates, "got the read answered without hearing from the only voter")
+		assert.Len(t, msgsOf(msgs, pb.MsgHeartbeat, 2), 1, "got %v, want a heartbeat round to the only voter", msgTypes(msgs))
+		nw.send(msgs...)
+		assert.Equal(t, []string{"a"}, readStateCtxs(leader.readStates), "got %v, want [a] once 2 confirmed", readStateCtxs(leader.readStates))
+	})
+}

@@ -47,17 +47,9 @@ func stepFollower(r *raft, m pb.Message) error {
 		// there is no partition to guard against.
 		r.hup(campaignTransfer)
 	case pb.MsgReadIndex:
-		if r.lead == None {
-			r.logger.Infof("%x no leader at term %d; dropping index reading msg", r.id, r.term)
-			return nil
-		}
-		r.forward(m)
+		r.forwardReadIndex(m)
 	case pb.MsgReadIndexResp:
-		if len(m.Entries) != 1 {
-			r.logger.Errorf("%x invalid format of MsgReadIndexResp from %x, entries count: %d", r.id, m.From, len(m.Entries))
-			return nil
-		}
-		r.readStates = append(r.readStates, ReadState{Index: m.Index, RequestCtx: m.Entries[0].Data})
+		r.handleReadIndexResp(m)
 	}
 	return nil
 }
