@@ -140,9 +140,11 @@ type raft struct {
 	uncommittedSize entryPayloadSize
 
 	readOnly *readOnly
-	// nextReadRound is the id the next ReadIndex confirmation round will
-	// carry. It never decreases, so a heartbeat response can never be
-	// mistaken for one of a later round, even across leadership changes.
+	// nextReadRound is the next id of this peer's read sequence: a leader
+	// numbers its ReadIndex confirmation rounds with it, a follower the
+	// requests it forwards. It never decreases, so a heartbeat response or
+	// a forwarded answer can never be mistaken for one of a later round or
+	// attempt, even across leadership changes.
 	// Invariant: nextReadRound >= 1.
 	nextReadRound uint64
 	// pendingReadIndexMessages are ReadIndex requests received by a leader

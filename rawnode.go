@@ -264,8 +264,10 @@ func (rn *RawNode) TransferLeader(transferee uint64) {
 }
 
 // ForgetLeader makes a follower forget its leader and stay a leaderless
-// follower in the current term, without campaigning. With PreVote and
-// CheckQuorum this lets it grant (pre-)votes immediately, when the
+// follower in the current term, without campaigning. A follower that has
+// heard from its leader recently refuses pre-votes (PreVote) and, under
+// CheckQuorum, votes; forgetting the leader lets it grant them immediately,
+// when the
 // application has reason to believe the leader is gone: a quorum of
 // followers that forget the leader can elect another without waiting out an
 // election timeout, while a single follower cannot depose a live leader. It
