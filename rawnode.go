@@ -266,12 +266,11 @@ func (rn *RawNode) TransferLeader(transferee uint64) {
 // ForgetLeader makes a follower forget its leader and stay a leaderless
 // follower in the current term, without campaigning. A follower that has
 // heard from its leader recently refuses pre-votes (PreVote) and, under
-// CheckQuorum, votes; forgetting the leader lets it grant them immediately,
-// when the
-// application has reason to believe the leader is gone: a quorum of
-// followers that forget the leader can elect another without waiting out an
-// election timeout, while a single follower cannot depose a live leader. It
-// hears from the leader again as usual. Leaders and candidates ignore it,
+// CheckQuorum, votes; forgetting the leader lets it grant them immediately.
+// Use it when the application has reason to believe the leader is gone: a
+// quorum of followers that forget the leader can elect another without
+// waiting out an election timeout, while a single follower cannot depose a
+// live leader. It hears from the leader again as usual. Leaders and candidates ignore it,
 // and so does every peer under ReadOnlyLeaseBased, where electing a new
 // leader behind the old leader's back would break its lease.
 func (rn *RawNode) ForgetLeader() error {
