@@ -20,6 +20,13 @@ func (r *raft) Step(m pb.Message) error {
 	switch {
 	case m.Term == 0:
 		// A local message, or one forwarded to the leader.
+		if isVoteMsg(m.Type) {
+			// NB: every election has a term of at least 1; a (pre-)vote
+			// request or response without one comes from a broken peer and
+			// would otherwise be counted as if it were of our term.
+			r.logger.Warningf("%x [term: %d] ignored a %s without a term from %x", r.id, r.term, m.Type, m.From)
+			return nil
+		}
 	case m.Term > r.term:
 		if !r.stepHigherTerm(m) {
 			return nil
