@@ -61,6 +61,7 @@ func FuzzStep(f *testing.F) {
 // where TestInteraction would take them for scenario files.
 var fuzzStepCrashers = []struct{ name, input string }{
 	{"8bb4f9a095ef9391, TestStepVoteMessageWithoutTerm", "100900700"},
+	{"f97371e68ca86a2e, TestStepMessageFromSelf", "100\"10"},
 }
 
 // fuzzAllowedInvariantPanics are the invariant messages FuzzStep accepts;
@@ -559,6 +560,39 @@ func TestStepVoteMessageWithoutTerm(t *testing.T) {
 				got := len(r.msgs) + len(r.msgsAfterAppend)
 				assert.Equal(t, msgs, got, "got %d messages queued, want %d", got, msgs)
 			})
+		}
+	}
+}
+
+// TestStepMessageFromSelf is the regression test for fuzz input
+// f97371e68ca86a2e: a MsgHeartbeat claiming to come from the peer itself
+// made it follow itself and answer itself, tripping the invariant that a
+// peer sends no heartbeat response to itself. Messages that only ever come
+// from another peer are now dropped when they claim to come from this one.
+func TestStepMessageFromSelf(t *testing.T) {
+	for _, typ := range []pb.MessageType{pb.MsgApp, pb.MsgHeartbeat, pb.MsgHeartbeatResp, pb.MsgSnap,
+		pb.MsgVote, pb.MsgPreVote, pb.MsgTimeoutNow} {
+		for _, role := range []byte{fuzzFollower, fuzzPreCandidate, fuzzCandidate, fuzzLeader} {
+			for _, termDelta := range []uint64{0, 1} {
+				fn := newFuzzNode(t, role, 0)
+				r := fn.rn.raft
+				name := fmt.Sprintf("%v at term +%d to %v", typ, termDelta, r.state)
+				t.Run(name, func(t *testing.T) {
+					state, term, lead, vote := r.state, r.term, r.lead, r.vote
+					m := pb.Message{From: 1, To: 1, Type: typ, Term: r.term + termDelta, Index: r.raftLog.lastIndex(),
+						LogTerm: r.raftLog.lastTerm(), Commit: r.raftLog.committed,
+						Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 20, Term: r.term,
+							ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}}
+					require.NotPanics(t, func() {
+						require.NoError(t, fn.rn.Step(m))
+						fn.handleReady()
+					})
+					assert.Equal(t, state, r.state, "got state %v, want %v", r.state, state)
+					assert.Equal(t, term, r.term, "got term %d, want %d", r.term, term)
+					assert.Equal(t, lead, r.lead, "got lead %d, want %d", r.lead, lead)
+					assert.Equal(t, vote, r.vote, "got vote %d, want %d", r.vote, vote)
+				})
+			}
 		}
 	}
 }
