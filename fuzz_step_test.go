@@ -62,6 +62,7 @@ func FuzzStep(f *testing.F) {
 var fuzzStepCrashers = []struct{ name, input string }{
 	{"8bb4f9a095ef9391, TestStepVoteMessageWithoutTerm", "100900700"},
 	{"f97371e68ca86a2e, TestStepMessageFromSelf", "100\"10"},
+	{"1f8c59728a766d91, TestStepSnapshotWithInvalidConfState", "900!00022200700000100000"},
 }
 
 // fuzzAllowedInvariantPanics are the invariant messages FuzzStep accepts;
@@ -594,5 +595,34 @@ func TestStepMessageFromSelf(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestStepSnapshotWithInvalidConfState is the regression test for fuzz input
+// 1f8c59728a766d91: a snapshot whose ConfState lists a node as both voter
+// and learner replaced the log and then tripped the invariant that a
+// snapshot's configuration can be restored. Such a snapshot is now dropped
+// before anything changes, and answered with our commit index.
+func TestStepSnapshotWithInvalidConfState(t *testing.T) {
+	for name, cs := range map[string]pb.ConfState{
+		"voter and learner":    {Voters: []uint64{1, 2, 3}, Learners: []uint64{2}},
+		"learner and outgoing": {Voters: []uint64{1}, VotersOutgoing: []uint64{5}, Learners: []uint64{1, 5}, LearnersNext: []uint64{5}},
+		"auto-leave not joint": {Voters: []uint64{1, 2, 3}, AutoLeave: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fn := newFuzzNode(t, fuzzFollower, 0)
+			r := fn.rn.raft
+			last, committed, cfg := r.raftLog.lastEntryID(), r.raftLog.committed, r.trk.ConfState()
+			m := pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: r.term,
+				Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 20, Term: r.term, ConfState: cs}}}
+			require.NotPanics(t, func() { require.NoError(t, fn.rn.Step(m)) })
+			assert.Equal(t, last, r.raftLog.lastEntryID(), "got last entry %v, want %v", r.raftLog.lastEntryID(), last)
+			assert.Equal(t, committed, r.raftLog.committed, "got commit %d, want %d", r.raftLog.committed, committed)
+			assert.Equal(t, cfg, r.trk.ConfState(), "got configuration %v, want %v", r.trk.ConfState(), cfg)
+			rd := fn.rn.Ready()
+			require.Len(t, rd.Messages, 1, "got %v, want one answer", rd.Messages)
+			assert.Equal(t, pb.Message{From: 1, To: 2, Type: pb.MsgAppResp, Term: r.term, Index: committed}, rd.Messages[0],
+				"got %v, want the commit index", rd.Messages[0])
+		})
 	}
 }
