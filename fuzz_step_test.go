@@ -63,6 +63,7 @@ var fuzzStepCrashers = []struct{ name, input string }{
 	{"8bb4f9a095ef9391, TestStepVoteMessageWithoutTerm", "100900700"},
 	{"f97371e68ca86a2e, TestStepMessageFromSelf", "100\"10"},
 	{"1f8c59728a766d91, TestStepSnapshotWithInvalidConfState", "900!00022200700000100000"},
+	{"d87e465324a7ffe3, TestStepSnapshotAtMaxIndex", "100!00022200700001 7B0"},
 }
 
 // fuzzAllowedInvariantPanics are the invariant messages FuzzStep accepts;
@@ -625,4 +626,23 @@ func TestStepSnapshotWithInvalidConfState(t *testing.T) {
 				"got %v, want the commit index", rd.Messages[0])
 		})
 	}
+}
+
+// TestStepSnapshotAtMaxIndex is the regression test for fuzz input
+// d87e465324a7ffe3: a snapshot at index MaxUint64 was restored, the index of
+// the next entry wrapped around to 0, and reading the last term tripped an
+// invariant. Such a snapshot is now dropped.
+func TestStepSnapshotAtMaxIndex(t *testing.T) {
+	fn := newFuzzNode(t, fuzzFollower, 0)
+	r := fn.rn.raft
+	last, committed := r.raftLog.lastEntryID(), r.raftLog.committed
+	m := pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: r.term,
+		Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: math.MaxUint64, Term: r.term,
+			ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}}
+	require.NotPanics(t, func() {
+		require.NoError(t, fn.rn.Step(m))
+		fn.handleReady()
+	})
+	assert.Equal(t, last, r.raftLog.lastEntryID(), "got last entry %v, want %v", r.raftLog.lastEntryID(), last)
+	assert.Equal(t, committed, r.raftLog.committed, "got commit %d, want %d", r.raftLog.committed, committed)
 }

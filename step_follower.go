@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"math"
 	"slices"
 
 	"github.com/quorate/raft/confchange"
@@ -133,6 +134,12 @@ func (r *raft) handleSnapshot(m pb.Message) {
 // already contains s's last entry (then it only advances the commit index).
 func (r *raft) restore(s pb.Snapshot) bool {
 	if s.Metadata.Index <= r.raftLog.committed {
+		return false
+	}
+	if s.Metadata.Index == math.MaxUint64 {
+		// NB: the log continues at the index after the snapshot's, which
+		// would not exist; no real log gets anywhere near this index.
+		r.logger.Errorf("%x ignored snapshot at index %d: no entry can follow it", r.id, s.Metadata.Index)
 		return false
 	}
 	if r.state != StateFollower {
