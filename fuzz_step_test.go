@@ -64,6 +64,7 @@ var fuzzStepCrashers = []struct{ name, input string }{
 	{"f97371e68ca86a2e, TestStepMessageFromSelf", "100\"10"},
 	{"1f8c59728a766d91, TestStepSnapshotWithInvalidConfState", "900!00022200700000100000"},
 	{"d87e465324a7ffe3, TestStepSnapshotAtMaxIndex", "100!00022200700001 7B0"},
+	{"6be95e67cacfe3eb, TestStepSnapshotWithInvalidConfState", "100!0002220070700\xff"},
 }
 
 // fuzzAllowedInvariantPanics are the invariant messages FuzzStep accepts;
@@ -599,16 +600,18 @@ func TestStepMessageFromSelf(t *testing.T) {
 	}
 }
 
-// TestStepSnapshotWithInvalidConfState is the regression test for fuzz input
-// 1f8c59728a766d91: a snapshot whose ConfState lists a node as both voter
-// and learner replaced the log and then tripped the invariant that a
-// snapshot's configuration can be restored. Such a snapshot is now dropped
+// TestStepSnapshotWithInvalidConfState is the regression test for fuzz
+// inputs 1f8c59728a766d91 and 6be95e67cacfe3eb: a snapshot whose ConfState
+// lists a node as both voter and learner, or a voter twice, replaced the log
+// and then tripped the invariant that a snapshot's configuration is restored
+// as it is. Such a snapshot is now dropped
 // before anything changes, and answered with our commit index.
 func TestStepSnapshotWithInvalidConfState(t *testing.T) {
 	for name, cs := range map[string]pb.ConfState{
 		"voter and learner":    {Voters: []uint64{1, 2, 3}, Learners: []uint64{2}},
 		"learner and outgoing": {Voters: []uint64{1}, VotersOutgoing: []uint64{5}, Learners: []uint64{1, 5}, LearnersNext: []uint64{5}},
 		"auto-leave not joint": {Voters: []uint64{1, 2, 3}, AutoLeave: true},
+		"voter listed twice":   {Voters: []uint64{1, 2, 3, 1}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fn := newFuzzNode(t, fuzzFollower, 0)

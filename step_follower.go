@@ -174,6 +174,12 @@ func (r *raft) restore(s pb.Snapshot) bool {
 	// with the log left as it was.
 	trk := tracker.MakeProgressTracker(r.trk.MaxInflight, r.trk.MaxInflightBytes)
 	cfg, progress, err := confchange.Restore(confchange.Changer{Tracker: trk, LastIndex: id.index}, cs)
+	if err == nil {
+		// E.g. a ConfState listing a voter twice is restored, but not
+		// equivalent to the configuration that results.
+		trk.Config, trk.Progress = cfg, progress
+		err = cs.Equivalent(trk.ConfState())
+	}
 	if err != nil {
 		r.logger.Errorf("%x ignored snapshot [index: %d, term: %d] with a configuration that cannot be restored: %v",
 			r.id, id.index, id.term, err)
