@@ -17,9 +17,20 @@ func (r *raft) Step(m pb.Message) error {
 		r.handleStorageAppendResp(m)
 		return nil
 	}
+	if m.From == r.id && onlyFromPeers(m.Type) {
+		r.logger.Warningf("%x [term: %d] ignored a %s claiming to come from itself", r.id, r.term, m.Type)
+		return nil
+	}
 	switch {
 	case m.Term == 0:
 		// A local message, or one forwarded to the leader.
+		if isVoteMsg(m.Type) {
+			// NB: every election has a term of at least 1; a (pre-)vote
+			// request or response without one comes from a broken peer and
+			// would otherwise be counted as if it were of our term.
+			r.logger.Warningf("%x [term: %d] ignored a %s without a term from %x", r.id, r.term, m.Type, m.From)
+			return nil
+		}
 	case m.Term > r.term:
 		if !r.stepHigherTerm(m) {
 			return nil
@@ -47,6 +58,20 @@ func (r *raft) Step(m pb.Message) error {
 		return r.step(r, m)
 	}
 	return nil
+}
+
+// onlyFromPeers reports whether messages of type t only ever come from
+// another peer. NB: a peer never sends these to itself: it does not append,
+// heartbeat or send snapshots to itself as leader, nor ask itself for a vote
+// over the network (its own vote is a response). One that claims to come
+// from this peer is bogus, and answering it would make the peer follow or
+// reply to itself.
+func onlyFromPeers(t pb.MessageType) bool {
+	switch t {
+	case pb.MsgApp, pb.MsgHeartbeat, pb.MsgHeartbeatResp, pb.MsgSnap, pb.MsgVote, pb.MsgPreVote, pb.MsgTimeoutNow:
+		return true
+	}
+	return false
 }
 
 // stepHigherTerm deals with a message whose term is ahead of ours and reports

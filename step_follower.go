@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"math"
 	"slices"
 
 	"github.com/quorate/raft/confchange"
@@ -135,6 +136,12 @@ func (r *raft) restore(s pb.Snapshot) bool {
 	if s.Metadata.Index <= r.raftLog.committed {
 		return false
 	}
+	if s.Metadata.Index == math.MaxUint64 {
+		// NB: the log continues at the index after the snapshot's, which
+		// would not exist; no real log gets anywhere near this index.
+		r.logger.Errorf("%x ignored snapshot at index %d: no entry can follow it", r.id, s.Metadata.Index)
+		return false
+	}
 	if r.state != StateFollower {
 		// Only a follower receives snapshots; guard anyway, and make sure
 		// this peer does not keep acting in a role the snapshot may
@@ -161,13 +168,26 @@ func (r *raft) restore(s pb.Snapshot) bool {
 		return false
 	}
 
-	r.raftLog.restore(s)
-	r.trk = tracker.MakeProgressTracker(r.trk.MaxInflight, r.trk.MaxInflightBytes)
-	if err := r.restoreConfState(cs); err != nil {
-		// The snapshot was produced by a peer from its applied configuration;
-		// one we cannot restore means corrupt data.
-		assertf(false, "%x cannot restore configuration %v from snapshot at index %d: %v", r.id, cs, id.index, err)
+	// NB: the configuration is restored into a fresh tracker before anything
+	// changes, so that a snapshot with an invalid one (which only a corrupt
+	// or buggy peer can produce, from its applied configuration) is dropped
+	// with the log left as it was.
+	trk := tracker.MakeProgressTracker(r.trk.MaxInflight, r.trk.MaxInflightBytes)
+	cfg, progress, err := confchange.Restore(confchange.Changer{Tracker: trk, LastIndex: id.index}, cs)
+	if err == nil {
+		// E.g. a ConfState listing a voter twice is restored, but not
+		// equivalent to the configuration that results.
+		trk.Config, trk.Progress = cfg, progress
+		err = cs.Equivalent(trk.ConfState())
 	}
+	if err != nil {
+		r.logger.Errorf("%x ignored snapshot [index: %d, term: %d] with a configuration that cannot be restored: %v",
+			r.id, id.index, id.term, err)
+		return false
+	}
+	r.raftLog.restore(s)
+	r.trk = trk
+	r.installConfState(cs, cfg, progress)
 	last := r.raftLog.lastEntryID()
 	r.logger.Infof("%x [commit: %d, lastindex: %d, lastterm: %d] restored snapshot [index: %d, term: %d]",
 		r.id, r.raftLog.committed, last.index, last.term, id.index, id.term)
@@ -183,9 +203,15 @@ func (r *raft) restoreConfState(cs pb.ConfState) error {
 	if err != nil {
 		return err
 	}
+	r.installConfState(cs, cfg, progress)
+	return nil
+}
+
+// installConfState makes cfg and progress, restored from cs, the active
+// configuration.
+func (r *raft) installConfState(cs pb.ConfState, cfg tracker.Config, progress tracker.ProgressMap) {
 	got := r.switchToConfig(cfg, progress)
 	if err := cs.Equivalent(got); err != nil {
 		assertf(false, "%x restored configuration %v differs from the requested %v: %v", r.id, got, cs, err)
 	}
-	return nil
 }

@@ -89,6 +89,11 @@ func MustSync(st, prevst pb.HardState, entsnum int) bool {
 	return entsnum != 0 || st.Vote != prevst.Vote || st.Term != prevst.Term
 }
 
+// isVoteMsg reports whether t is a (pre-)vote request or response.
+func isVoteMsg(t pb.MessageType) bool {
+	return t == pb.MsgVote || t == pb.MsgVoteResp || t == pb.MsgPreVote || t == pb.MsgPreVoteResp
+}
+
 // voteRespMsgType returns the response type for a vote request of type t:
 // MsgVoteResp for MsgVote and MsgPreVoteResp for MsgPreVote. Any other type is
 // a broken invariant of the caller.
