@@ -32,12 +32,24 @@ func handleProcessAppendThread(env *InteractionEnv, t *testing.T, d *datadriven.
 // messages that may only leave once the write is durable, such as a
 // follower's MsgAppResp or a vote.
 func (env *InteractionEnv) ProcessAppendThread(id uint64, count int) error {
+	return env.runStorageThread(id, count, "append", func(n *Node) *[]pb.Message { return &n.AppendWork },
+		func(n *Node, m pb.Message) error {
+			return n.persist(pb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}, m.Entries, m.Snapshot)
+		})
+}
+
+// runStorageThread plays one storage thread of node id: it takes the first
+// count messages of the node's queue (all of them when count < 0), does each
+// one's work and then queues the responses attached to it, printing as it
+// goes.
+func (env *InteractionEnv) runStorageThread(id uint64, count int, thread string,
+	queue func(*Node) *[]pb.Message, do func(*Node, pb.Message) error) error {
 	n, err := env.node(id)
 	if err != nil {
 		return err
 	}
-	work := takeWork(&n.AppendWork, count)
-	env.out.printf("> %d processing append thread", id)
+	work := takeWork(queue(n), count)
+	env.out.printf("> %d processing %s thread", id, thread)
 	env.out.indent++
 	defer func() { env.out.indent-- }()
 	if len(work) == 0 {
@@ -47,8 +59,7 @@ func (env *InteractionEnv) ProcessAppendThread(id uint64, count int) error {
 	for _, m := range work {
 		env.out.printf("Processing:")
 		env.out.nest(func() { env.out.printf("%s", describeMessage(m)) })
-		hs := pb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}
-		if err := n.persist(hs, m.Entries, m.Snapshot); err != nil {
+		if err := do(n, m); err != nil {
 			return err
 		}
 		env.printResponses(m.Responses)

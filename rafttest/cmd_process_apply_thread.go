@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
+	pb "github.com/quorate/raft/raftpb"
 )
 
 // handleProcessApplyThread parses
@@ -29,26 +30,6 @@ func handleProcessApplyThread(env *InteractionEnv, t *testing.T, d *datadriven.T
 // each carries and then queues its responses, the MsgStorageApplyResp
 // that tells the node the entries are applied.
 func (env *InteractionEnv) ProcessApplyThread(id uint64, count int) error {
-	n, err := env.node(id)
-	if err != nil {
-		return err
-	}
-	work := takeWork(&n.ApplyWork, count)
-	env.out.printf("> %d processing apply thread", id)
-	env.out.indent++
-	defer func() { env.out.indent-- }()
-	if len(work) == 0 {
-		env.out.printf("<no work>")
-		return nil
-	}
-	for _, m := range work {
-		env.out.printf("Processing:")
-		env.out.nest(func() { env.out.printf("%s", describeMessage(m)) })
-		if err := n.apply(m.Entries); err != nil {
-			return err
-		}
-		env.printResponses(m.Responses)
-		env.send(m.Responses...)
-	}
-	return nil
+	return env.runStorageThread(id, count, "apply", func(n *Node) *[]pb.Message { return &n.ApplyWork },
+		func(n *Node, m pb.Message) error { return n.apply(m.Entries) })
 }
