@@ -68,6 +68,12 @@ type Node interface {
 	//
 	// While the node knows of no leader, proposals are not accepted and
 	// Propose blocks until a leader is known, ctx ends or the node stops.
+	//
+	// Once the node has applied (ApplyConfChange) a configuration change
+	// that removes it, Propose fails at once with ErrProposalDropped, on a
+	// leader and a follower alike, until a later change adds it back.
+	// NB: this differs from etcd-raft v3.6, whose Node leaves such
+	// proposals blocked (until ctx ends) rather than failing them.
 	Propose(ctx context.Context, data []byte) error
 
 	// ProposeConfChange proposes a configuration change, a pb.ConfChange or
@@ -273,11 +279,16 @@ func newNode(rn *RawNode, c *Config) *node {
 // ready), then serves exactly one.
 func (n *node) run() {
 	var (
-		propc    chan proposal // n.propc while a leader is known
+		propc    chan proposal // n.propc while a leader is known or the node is removed
 		readyc   chan Ready    // n.readyc while rd waits to be received
 		advancec chan struct{} // n.advancec while rd is out and not advanced
 		rd       Ready
 		lead     = None
+		// removed is set once an applied conf change has taken this node
+		// out of the configuration, and cleared when one adds it back.
+		// NB: a node that never was a member (one joining with an empty
+		// Storage) is not removed: it forwards proposals to its leader.
+		removed bool
 	)
 	for {
 		// NB: rd is accepted by the RawNode as soon as it is built, not when
@@ -291,25 +302,36 @@ func (n *node) run() {
 		if st := n.rn.BasicStatus(); st.Lead != lead {
 			n.logLeaderChange(lead, st.Lead, st.Term)
 			lead = st.Lead
-			// A node without a leader could only drop proposals; leaving
-			// them queued lets the callers wait for one to be elected.
-			propc = nil
-			if lead != None {
-				propc = n.propc
-			}
+		}
+		// A node without a leader could only drop proposals; leaving them
+		// queued lets the callers wait for one to be elected. A removed
+		// node serves them at once, to fail them.
+		propc = nil
+		if lead != None || removed {
+			propc = n.propc
 		}
 
 		select {
 		case p := <-propc:
-			p.m.From = n.id
-			err := n.rn.Step(p.m)
+			err := ErrProposalDropped
+			if !removed {
+				p.m.From = n.id
+				err = n.rn.Step(p.m)
+			}
 			if p.result != nil {
 				p.result <- err
 			}
 		case m := <-n.recvc:
 			n.handle(m)
 		case cc := <-n.confc:
+			wasMember := n.isMember()
 			cs := n.rn.ApplyConfChange(cc)
+			if n.isMember() {
+				removed = false
+			} else if wasMember {
+				n.logger.Infof("raft.node: %x was removed from the configuration; dropping its proposals", n.id)
+				removed = true
+			}
 			// NB: the sender of cc is committed to receiving the result
 			// (done cannot close while we are here), so this cannot block
 			// for long.
@@ -336,6 +358,13 @@ func (n *node) run() {
 			return
 		}
 	}
+}
+
+// isMember reports whether the node is in its own configuration, as a voter
+// or a learner, in either half of a joint configuration.
+func (n *node) isMember() bool {
+	_, ok := n.rn.raft.trk.Progress[n.id]
+	return ok
 }
 
 // handle applies a message from recvc: the node's own requests that RawNode
