@@ -132,14 +132,18 @@ func (l *DefaultLogger) Fatalf(format string, v ...any) {
 	os.Exit(1)
 }
 
-// Panic logs the message and panics with it.
+// Panic logs at panic level and panics with the message.
 func (l *DefaultLogger) Panic(v ...any) {
-	l.Logger.Panic(v...)
+	msg := fmt.Sprint(v...)
+	l.Output(calldepth, header("PANIC", msg))
+	panic(msg)
 }
 
-// Panicf logs the message and panics with it.
+// Panicf logs at panic level and panics with the message.
 func (l *DefaultLogger) Panicf(format string, v ...any) {
-	l.Logger.Panicf(format, v...)
+	msg := fmt.Sprintf(format, v...)
+	l.Output(calldepth, header("PANIC", msg))
+	panic(msg)
 }
 
 // calldepth makes log.Lshortfile report the caller of the Logger method.

@@ -58,12 +58,12 @@ func TestDefaultLoggerPanic(t *testing.T) {
 	t.Run("Panic", func(t *testing.T) {
 		l, buf := newBufferLogger()
 		assert.PanicsWithValue(t, "boom 1", func() { l.Panic("boom ", 1) })
-		assert.Equal(t, "boom 1\n", buf.String(), "got %q, want %q", buf.String(), "boom 1\n")
+		assert.Equal(t, "PANIC: boom 1\n", buf.String(), "got %q, want %q", buf.String(), "PANIC: boom 1\n")
 	})
 	t.Run("Panicf", func(t *testing.T) {
 		l, buf := newBufferLogger()
 		assert.PanicsWithValue(t, "boom 2", func() { l.Panicf("boom %d", 2) })
-		assert.Equal(t, "boom 2\n", buf.String(), "got %q, want %q", buf.String(), "boom 2\n")
+		assert.Equal(t, "PANIC: boom 2\n", buf.String(), "got %q, want %q", buf.String(), "PANIC: boom 2\n")
 	})
 }
 
