@@ -183,7 +183,9 @@ func DescribeEntries(ents []pb.Entry, f EntryFormatter) string {
 // Rejected with its hint when m.Reject, Context (Go-quoted) when non-empty,
 // Entries (via DescribeEntry with f) when any, Snapshot when m carries a
 // non-empty one, Responses (each a nested DescribeMessage) for the
-// MsgStorageAppend and MsgStorageApply messages that carry them.
+// MsgStorageAppend and MsgStorageApply messages that carry them. From and To
+// are peer IDs in hexadecimal, except that the local storage threads are
+// named AppendThread and ApplyThread.
 func DescribeMessage(m pb.Message, f EntryFormatter) string {
 	var b strings.Builder
 	b.Grow(messageSizeHint(&m))
@@ -209,9 +211,9 @@ func messageSizeHint(m *pb.Message) int {
 }
 
 func writeMessage(b *strings.Builder, m *pb.Message, f EntryFormatter) {
-	writeID(b, m.From)
+	writeTarget(b, m.From)
 	b.WriteString("->")
-	writeID(b, m.To)
+	writeTarget(b, m.To)
 	b.WriteByte(' ')
 	b.WriteString(m.Type.String())
 	b.WriteString(" Term:")
@@ -378,6 +380,19 @@ func writeUint(b *strings.Builder, v uint64) {
 func writeID(b *strings.Builder, id uint64) {
 	var buf [16]byte
 	b.Write(strconv.AppendUint(buf[:0], id, 16))
+}
+
+// writeTarget writes the sender or recipient of a message: a peer's ID, or
+// the name of a local storage thread (AppendThread, ApplyThread).
+func writeTarget(b *strings.Builder, id uint64) {
+	switch id {
+	case LocalAppendThread:
+		b.WriteString("AppendThread")
+	case LocalApplyThread:
+		b.WriteString("ApplyThread")
+	default:
+		writeID(b, id)
+	}
 }
 
 func writeIDs(b *strings.Builder, ids []uint64) {

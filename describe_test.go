@@ -186,8 +186,11 @@ func TestDescribeMessage(t *testing.T) {
 				{From: 1, To: 2, Type: pb.MsgAppResp, Term: 2, Index: 4},
 			},
 		}, nil,
-			`1->ffffffffffffffff MsgStorageAppend Term:2 Log:2/4 Commit:3 Vote:1 Entries:[2/4 EntryNormal "z"] ` +
-				`Responses:[ffffffffffffffff->1 MsgStorageAppendResp Term:2 Log:2/4, 1->2 MsgAppResp Term:2 Log:0/4]`},
+			`1->AppendThread MsgStorageAppend Term:2 Log:2/4 Commit:3 Vote:1 Entries:[2/4 EntryNormal "z"] ` +
+				`Responses:[AppendThread->1 MsgStorageAppendResp Term:2 Log:2/4, 1->2 MsgAppResp Term:2 Log:0/4]`},
+		{"storage apply names the apply thread", pb.Message{From: 1, To: LocalApplyThread, Type: pb.MsgStorageApply,
+			Responses: []pb.Message{{From: LocalApplyThread, To: 1, Type: pb.MsgStorageApplyResp}}}, nil,
+			`1->ApplyThread MsgStorageApply Term:0 Log:0/0 Responses:[ApplyThread->1 MsgStorageApplyResp Term:0 Log:0/0]`},
 		{"conf change entry", pb.Message{From: 1, To: 1, Type: pb.MsgProp,
 			Entries: []pb.Entry{describeCCEntry(t, 0, 0, pb.ConfChangeV2{
 				Transition: pb.ConfChangeTransitionJointImplicit,
