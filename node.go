@@ -28,7 +28,9 @@ var ErrStopped = errors.New("raft: stopped")
 // ConfChange that adds the peer, so the application sees it again when it
 // applies that entry (for example the peer's address).
 type Peer struct {
-	ID      uint64
+	// ID is the peer's ID; it must not be None.
+	ID uint64
+	// Context is carried unchanged in the ConfChange adding the peer.
 	Context []byte
 }
 

@@ -9,8 +9,10 @@ import (
 	"github.com/quorate/raft/tracker"
 )
 
-// BasicStatus is a peer's state without the progress of its peers.
+// BasicStatus is a peer's state without the progress of its peers or its
+// configuration. Getting it (RawNode.BasicStatus) does not allocate.
 type BasicStatus struct {
+	// ID is the peer's own ID.
 	ID uint64
 
 	pb.HardState
@@ -24,10 +26,14 @@ type BasicStatus struct {
 	LeadTransferee uint64
 }
 
-// Status is a peer's state. Progress is only set on a leader.
+// Status is a peer's state. It is a copy: it shares nothing with the peer,
+// so the caller may keep and modify it.
 type Status struct {
 	BasicStatus
-	Config   tracker.Config
+	// Config is the peer's current, possibly joint, configuration.
+	Config tracker.Config
+	// Progress is the leader's view of every peer in Config, itself
+	// included, keyed by ID. It is nil unless the peer is the leader.
 	Progress map[uint64]tracker.Progress
 }
 
