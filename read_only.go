@@ -14,7 +14,9 @@ import (
 // context the request was made with, so the application can match answers to
 // requests.
 type ReadState struct {
-	Index      uint64
+	// Index is the commit index at which the read may be served.
+	Index uint64
+	// RequestCtx is the context passed to ReadIndex.
 	RequestCtx []byte
 }
 

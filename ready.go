@@ -7,7 +7,9 @@ import (
 // SoftState is the volatile state of a peer: who it thinks leads, and its
 // role. It is not persisted; Ready carries it only when it changed.
 type SoftState struct {
-	Lead      uint64
+	// Lead is the leader this peer knows of in its current term, or None.
+	Lead uint64
+	// RaftState is the peer's role.
 	RaftState StateType
 }
 

@@ -2,7 +2,6 @@ package rafttest
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
@@ -14,18 +13,11 @@ func formatData(data []byte) string {
 	return strconv.Quote(string(data))
 }
 
-// localTargetNames replaces the IDs of the local storage threads, which
-// the Describe helpers print as 16 hexadecimal digits, with their names.
-var localTargetNames = strings.NewReplacer(
-	strconv.FormatUint(raft.LocalAppendThread, 16), "AppendThread",
-	strconv.FormatUint(raft.LocalApplyThread, 16), "ApplyThread",
-)
-
 // describeMessage is raft.DescribeMessage without the attached
 // responses, which printMessage lists on lines of their own.
 func describeMessage(m pb.Message) string {
 	m.Responses = nil
-	return localTargetNames.Replace(raft.DescribeMessage(m, formatData))
+	return raft.DescribeMessage(m, formatData)
 }
 
 // printMessage prints m on one line, and the responses it carries (those
