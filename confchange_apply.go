@@ -171,17 +171,11 @@ func (r *raft) switchToConfig(cfg tracker.Config, progress tracker.ProgressMap) 
 	if r.state != StateLeader || len(cs.Voters) == 0 {
 		return cs
 	}
-	if r.maybeCommit() {
-		// The new quorum may commit more.
-		r.appendsPending = true
-	} else {
-		// Probe new peers now rather than at the next heartbeat or proposal.
-		r.trk.Visit(func(id uint64, _ *tracker.Progress) {
-			if id != r.id {
-				r.maybeSendAppend(id, false)
-			}
-		})
-	}
+	// The new quorum may commit more, and new peers (in probe state, not
+	// paused) are due a probe now rather than at the next heartbeat or
+	// proposal: flushOutgoing sends both with the next Ready.
+	r.maybeCommit()
+	r.appendsPending = true
 	if _, ok := r.trk.Config.Voters.IDs()[r.leadTransferee]; !ok && r.leadTransferee != None {
 		// The transferee was removed or demoted.
 		r.abortLeaderTransfer()
