@@ -12,6 +12,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"slices"
 	"strings"
@@ -54,7 +56,9 @@ func newCluster(n int) (*cluster, error) {
 			MaxInflightMsgs: 256,
 			PreVote:         true,
 			CheckQuorum:     true,
-			Logger:          quietLogger{},
+			// raft logs every state change; pass nil (the default logger)
+			// to see them. The demo prints only the story it tells.
+			Logger: &raft.DefaultLogger{Logger: log.New(io.Discard, "", 0)},
 		})
 		if err != nil {
 			return nil, err
@@ -257,22 +261,3 @@ func must(err error) {
 		panic(err)
 	}
 }
-
-// quietLogger keeps the demo's output to the story it tells; raft's own
-// log lines are available by passing nil (the default logger) instead.
-type quietLogger struct{}
-
-func (quietLogger) Debug(...any)            {}
-func (quietLogger) Debugf(string, ...any)   {}
-func (quietLogger) Error(...any)            {}
-func (quietLogger) Errorf(string, ...any)   {}
-func (quietLogger) Info(...any)             {}
-func (quietLogger) Infof(string, ...any)    {}
-func (quietLogger) Warning(...any)          {}
-func (quietLogger) Warningf(string, ...any) {}
-func (quietLogger) Fatal(v ...any)          { panic(fmt.Sprint(v...)) }
-func (quietLogger) Fatalf(f string, v ...any) {
-	panic(fmt.Sprintf(f, v...))
-}
-func (quietLogger) Panic(v ...any)            { panic(fmt.Sprint(v...)) }
-func (quietLogger) Panicf(f string, v ...any) { panic(fmt.Sprintf(f, v...)) }
