@@ -17,6 +17,7 @@ import (
 	"log"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -148,6 +149,7 @@ func newTestNode(t testing.TB, id uint64, voters []uint64, opts ...nodeOption) *
 		MaxSizePerMsg:   math.MaxUint64,
 		MaxInflightMsgs: 256,
 		Logger:          discardLogger,
+		RandomSource:    rand.NewPCG(id, id^0x9e3779b97f4a7c15),
 	}
 	for _, f := range spec.configure {
 		f(&cfg)

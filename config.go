@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 )
 
 // noLimit stands for "unbounded" in the size and count limits of Config.
@@ -123,6 +124,19 @@ type Config struct {
 	// a leader keeps leading (without accepting proposals) until the new
 	// configuration elects another.
 	StepDownOnRemoval bool
+
+	// RandomSource supplies the peer's randomness: the election timeouts it
+	// draws (paper 5.2) and the identifiers it gives its ReadIndex requests.
+	// nil, the default, draws from a source seeded by the Go runtime's
+	// random generator, so that peers with the same ID in different groups,
+	// and a peer restarted with the same ID, draw independently. A test or a
+	// simulation that must be reproducible passes a seeded source; it must
+	// then give every peer, and every restart of a peer, a differently seeded
+	// source, or read requests of a restarted peer may be answered for its
+	// previous incarnation. The peer uses the source from its own goroutine
+	// only; it must not be shared with other peers. (An addition to the
+	// etcd-raft v3.6 API.)
+	RandomSource rand.Source
 
 	// TraceLogger receives state-machine trace events in builds with tracing
 	// deployed (see StateTraceDeployed); it is ignored otherwise.

@@ -8,12 +8,20 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
-// seedRand gives the peer its own deterministic source for election timeouts.
-// newRaft seeds it from the peer's ID so that peers of one cluster draw
-// different timeouts while every run of a test is reproducible; tests and the
-// rafttest harness may reseed.
+// seedRand gives the peer a deterministic source for its randomness, seeded
+// with seed. Tests use it to make runs reproducible.
 func (r *raft) seedRand(seed uint64) {
 	r.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}
+
+// newRandomness returns the peer's source of randomness: src if the
+// configuration gives one, else a generator seeded from the runtime's
+// random source, so that no two peers share a sequence by accident.
+func newRandomness(src rand.Source) *rand.Rand {
+	if src == nil {
+		src = rand.NewPCG(rand.Uint64(), rand.Uint64())
+	}
+	return rand.New(src)
 }
 
 // resetRandomizedElectionTimeout draws a new timeout in [electionTimeout,

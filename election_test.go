@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -73,7 +74,7 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 		assert.Equal(t, draw(7), draw(7), "got different sequences for the same seed")
 		assert.NotEqual(t, draw(7), draw(8), "got the same sequence for different seeds")
 	})
-	t.Run("peers of a cluster draw differently by default", func(t *testing.T) {
+	t.Run("peers of a test cluster, seeded by ID, draw differently", func(t *testing.T) {
 		nodes := newTestCluster(t, 3)
 		var seqs [3][]int
 		for i, n := range nodes {
@@ -83,6 +84,39 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 			}
 		}
 		assert.NotEqual(t, seqs[0], seqs[1], "got the same timeouts for peers 1 and 2")
+	})
+	t.Run("same ID in two groups draws independently by default", func(t *testing.T) {
+		// Multi-raft hosts number the replicas of every group 1, 2, 3; with
+		// a shared sequence their elections would fire together.
+		draw := func() []int {
+			c := newTestConfig(1, newConfStorage([]uint64{1, 2, 3}))
+			c.RandomSource = nil
+			rn, err := NewRawNode(c)
+			require.NoError(t, err)
+			out := make([]int, 32)
+			for i := range out {
+				rn.raft.resetRandomizedElectionTimeout()
+				out[i] = rn.raft.randomizedElectionTimeout
+			}
+			return out
+		}
+		a, b := draw(), draw()
+		assert.NotEqual(t, a, b, "got the same 32 timeouts %v for two peers with ID 1", a)
+	})
+	t.Run("a seeded RandomSource makes the draws reproducible", func(t *testing.T) {
+		draw := func() []int {
+			c := newTestConfig(1, newConfStorage([]uint64{1, 2, 3}))
+			c.RandomSource = rand.NewPCG(42, 43)
+			rn, err := NewRawNode(c)
+			require.NoError(t, err)
+			out := make([]int, 32)
+			for i := range out {
+				rn.raft.resetRandomizedElectionTimeout()
+				out[i] = rn.raft.randomizedElectionTimeout
+			}
+			return out
+		}
+		assert.Equal(t, draw(), draw(), "got different timeouts from two equally seeded sources")
 	})
 	t.Run("a follower campaigns exactly when its timeout elapses", func(t *testing.T) {
 		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -46,6 +47,7 @@ func newTestConfig(id uint64, s Storage, opts ...testOption) *Config {
 		MaxSizePerMsg:   noLimit,
 		MaxInflightMsgs: 256,
 		Logger:          discardLogger,
+		RandomSource:    rand.NewPCG(id, id^0x9e3779b97f4a7c15),
 	}
 	for _, o := range opts {
 		o(c)

@@ -3,6 +3,7 @@ package raft
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -30,6 +31,7 @@ func nodeTestConfig(id uint64, s Storage) *Config {
 		MaxSizePerMsg:   1 << 20,
 		MaxInflightMsgs: 256,
 		Logger:          discardLogger,
+		RandomSource:    rand.NewPCG(id, id^0x9e3779b97f4a7c15),
 	}
 }
 

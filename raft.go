@@ -223,7 +223,7 @@ func newRaft(cfg *Config) (*raft, error) {
 		stepDownOnRemoval:           cfg.StepDownOnRemoval,
 		asyncStorageWrites:          cfg.AsyncStorageWrites,
 	}
-	r.seedRand(cfg.ID)
+	r.rand = newRandomness(cfg.RandomSource)
 	if err := r.restoreConfState(cs); err != nil {
 		return nil, err
 	}

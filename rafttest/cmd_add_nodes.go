@@ -3,6 +3,7 @@ package rafttest
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -109,6 +110,7 @@ func (env *InteractionEnv) addNodes(count int, spec nodeSpec) error {
 		cfg.ID = id
 		cfg.Storage = storage
 		cfg.Logger = logger{out: env.out}
+		cfg.RandomSource = idSeededSource(id)
 		if env.Options.OnConfig != nil {
 			env.Options.OnConfig(&cfg)
 		}
@@ -212,4 +214,11 @@ func boolOption(set func(*raft.Config, bool)) func(*raft.Config, string) error {
 		set(c, v)
 		return nil
 	}
+}
+
+// idSeededSource returns the randomness of node id in a scenario: seeded by
+// the ID alone, so that every run of a scenario draws the same election
+// timeouts.
+func idSeededSource(id uint64) rand.Source {
+	return rand.NewPCG(id, id^0x9e3779b97f4a7c15)
 }

@@ -2,6 +2,7 @@ package rafttest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
@@ -42,6 +43,10 @@ func (env *InteractionEnv) RestartNode(id, applied uint64) error {
 	}
 	cfg := *n.Config
 	cfg.Applied = applied
+	// NB: a restarted process draws afresh; reusing the first incarnation's
+	// sequence would also reuse its read-request identifiers.
+	n.incarnation++
+	cfg.RandomSource = rand.NewPCG(id, id^0x9e3779b97f4a7c15+n.incarnation)
 	rn, err := raft.NewRawNode(&cfg)
 	if err != nil {
 		return err

@@ -67,6 +67,9 @@ type Node struct {
 
 	// applied is the index of the last entry applied to the state machine.
 	applied uint64
+	// incarnation counts the restarts of the node; each restart seeds the
+	// new RawNode's randomness differently.
+	incarnation uint64
 
 	// confs records the configuration in force after each applied index at
 	// which it changed, so that compact can build a snapshot carrying the

@@ -111,6 +111,7 @@ func NewNetwork(cfg NetworkConfig) *Network {
 			MaxSizePerMsg:   1 << 20,
 			MaxInflightMsgs: 256,
 			Logger:          logger{out: &output{level: levelNone}},
+			RandomSource:    rand.NewPCG(cfg.Seed^id, id),
 		}
 		if cfg.OnConfig != nil {
 			cfg.OnConfig(c)
