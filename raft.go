@@ -140,11 +140,15 @@ type raft struct {
 	uncommittedSize entryPayloadSize
 
 	readOnly *readOnly
-	// nextReadRound is the next id of this peer's read sequence: a leader
-	// numbers its ReadIndex confirmation rounds with it, a follower the
-	// requests it forwards. It never decreases, so a heartbeat response or
-	// a forwarded answer can never be mistaken for one of a later round or
-	// attempt, even across leadership changes.
+	// readFwd holds the read requests this peer, as a follower, forwarded
+	// to its leader and has not seen answered.
+	readFwd readForwarder
+	// nextReadRound is the id of the leader's next ReadIndex confirmation
+	// round. It never decreases while the process lives, so a heartbeat
+	// response can never be mistaken for one of a later round. NB: a
+	// restarted peer starts again at 1, which is safe because it can only
+	// lead again in a later term, and responses of earlier terms are
+	// dropped.
 	// Invariant: nextReadRound >= 1.
 	nextReadRound uint64
 	// pendingReadIndexMessages are ReadIndex requests received by a leader
@@ -306,6 +310,7 @@ func (r *raft) reset(term uint64) {
 	r.uncommittedSize = 0
 	r.appendsPending = false
 	r.readOnly = newReadOnly(r.readOnly.option, r.id)
+	r.readFwd = readForwarder{}
 	r.pendingReadIndexMessages = nil
 }
 

@@ -56,9 +56,6 @@ type readOnly struct {
 	acked map[uint64]uint64
 	// leader is the local peer, which implicitly confirms every round.
 	leader uint64
-	// forwarded are the requests this peer, as a follower, forwarded to the
-	// leader and has not yet seen answered.
-	forwarded forwardedReads
 }
 
 func newReadOnly(option ReadOnlyOption, leader uint64) *readOnly {
@@ -163,27 +160,44 @@ func (ro *readOnly) AckedIndex(id uint64) (quorum.Index, bool) {
 	return quorum.Index(round), ok
 }
 
-// handleReadIndex serves a ReadIndex request on the leader.
+// handleReadIndex serves a ReadIndex request on the leader: the local
+// application's (From is None or the leader itself) or one a follower
+// forwarded.
 func (r *raft) handleReadIndex(m pb.Message) error {
 	if len(m.Entries) != 1 {
-		r.logger.Errorf("%x invalid format of MsgReadIndex from %x, entries count: %d", r.id, m.From, len(m.Entries))
+		r.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
 		return nil
 	}
-	if r.isSoleVoter() {
-		// Our own vote is a quorum: nobody else can have committed anything.
-		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp.To != None {
-			r.send(resp)
-		}
-		return nil
+	if m.From == None {
+		// NB: one name for the local origin, so that a retry replaces an
+		// earlier attempt whichever way that attempt reached us (directly,
+		// or forwarded back to us by a peer that took us for its leader).
+		m.From = r.id
 	}
 	if !r.committedEntryInCurrentTerm() {
 		// Thesis 6.4 step 1: until an entry of its term is committed, the
-		// leader's commit index may be behind that of its predecessor.
-		r.pendingReadIndexMessages = append(r.pendingReadIndexMessages, m)
+		// leader's commit index may be behind that of its predecessor. This
+		// holds for a sole voter too: after a configuration change the
+		// previous leader may have committed entries this one has not yet
+		// learned are committed.
+		r.pendingReadIndexMessages = replaceOrAppendRead(r.pendingReadIndexMessages, m)
 		return nil
 	}
 	r.serveReadIndex(m)
 	return nil
+}
+
+// replaceOrAppendRead appends m to reads, first dropping an earlier request
+// from the same sender with the same context: a retry is answered once, and
+// never by the earlier attempt.
+func replaceOrAppendRead(reads []pb.Message, m pb.Message) []pb.Message {
+	for i := range reads {
+		if reads[i].From == m.From && bytes.Equal(reads[i].Entries[0].Data, m.Entries[0].Data) {
+			reads = append(reads[:i], reads[i+1:]...)
+			break
+		}
+	}
+	return append(reads, m)
 }
 
 // isSoleVoter reports whether the local peer alone is the configuration's
@@ -198,8 +212,17 @@ func (r *raft) isSoleVoter() bool {
 	return member
 }
 
-// serveReadIndex answers or queues a read once the commit index is current.
+// serveReadIndex answers or queues a read once the commit index is current
+// (the leader has committed an entry of its term).
 func (r *raft) serveReadIndex(m pb.Message) {
+	if r.isSoleVoter() {
+		// Our own acknowledgement is a quorum: no other leader can commit
+		// anything without us.
+		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp.To != None {
+			r.send(resp)
+		}
+		return
+	}
 	switch r.readOnly.option {
 	case ReadOnlySafe:
 		// The heartbeat round goes out with the next Ready (flushOutgoing),
@@ -252,137 +275,3 @@ func (r *raft) responseToReadIndexReq(req pb.Message, readIndex uint64) pb.Messa
 	return pb.Message{Type: pb.MsgReadIndexResp, To: req.From, Index: readIndex, Entries: req.Entries}
 }
 
-// A follower forwards a ReadIndex request to its leader, which echoes the
-// request context, as opaque bytes, in its MsgReadIndexResp. If the
-// application retries a context, the answer to an earlier attempt may arrive
-// after the retry was made; its index was confirmed before the retry and may
-// miss writes that completed in between, so it must not answer the retry.
-// The follower therefore forwards each attempt with its own tag in front of
-// the context:
-//
-//	forwardedReadMagic | 8-byte big-endian attempt sequence | context
-//
-// and only accepts the answer to the latest attempt for each context. The
-// leader (ours, or any peer speaking the v3.6 protocol) needs no change.
-// Answers without the magic are passed through as they are, so that requests
-// forwarded by a peer without this tagging are still answered.
-//
-// NB: attempts draw their sequence numbers from r.nextReadRound, the
-// counter of the leader's read rounds, which never decreases over the life
-// of the peer. A sequence number is thus never reused, not even after the
-// table below is cleared on a role or term change.
-const forwardedReadMagic = "\xffqrx"
-
-// forwardedReadHeaderLen is the length of the tag in front of a forwarded
-// request context.
-const forwardedReadHeaderLen = len(forwardedReadMagic) + 8
-
-// maxForwardedReads bounds the number of forwarded requests a follower
-// remembers. Requests are forgotten when answered, when the peer changes
-// role or term, and, past this bound, oldest first; the answer to a forgotten
-// request is dropped, and the application retries as for a lost one.
-const maxForwardedReads = 4096
-
-// forwardedReads maps each request context a follower forwarded to the
-// sequence number of its latest attempt.
-type forwardedReads struct {
-	// Invariant: len(latest) <= maxForwardedReads.
-	latest map[string]uint64
-}
-
-// record notes that seq is the latest attempt for ctx.
-func (f *forwardedReads) record(ctx []byte, seq uint64) {
-	if f.latest == nil {
-		f.latest = make(map[string]uint64)
-	}
-	if _, ok := f.latest[string(ctx)]; !ok && len(f.latest) >= maxForwardedReads {
-		f.forgetOldest()
-	}
-	f.latest[string(ctx)] = seq
-}
-
-// forgetOldest drops the request with the smallest sequence number. It
-// costs a scan of the table, paid only by a follower whose leader leaves
-// maxForwardedReads requests unanswered.
-func (f *forwardedReads) forgetOldest() {
-	var oldest string
-	oldestSeq := uint64(0)
-	for ctx, seq := range f.latest {
-		if oldestSeq == 0 || seq < oldestSeq {
-			oldest, oldestSeq = ctx, seq
-		}
-	}
-	delete(f.latest, oldest)
-}
-
-// answer reports whether seq is the latest attempt for ctx, and forgets ctx
-// if it is: the request is answered.
-func (f *forwardedReads) answer(ctx []byte, seq uint64) bool {
-	latest, ok := f.latest[string(ctx)]
-	if !ok || latest != seq {
-		return false
-	}
-	delete(f.latest, string(ctx))
-	return true
-}
-
-// tagForwardedRead returns ctx with the tag of attempt seq in front.
-func tagForwardedRead(ctx []byte, seq uint64) []byte {
-	tagged := make([]byte, forwardedReadHeaderLen+len(ctx))
-	n := copy(tagged, forwardedReadMagic)
-	binary.BigEndian.PutUint64(tagged[n:], seq)
-	copy(tagged[forwardedReadHeaderLen:], ctx)
-	return tagged
-}
-
-// untagForwardedRead splits a context tagged by tagForwardedRead into the
-// application's context and the attempt's sequence number. ok is false if
-// data carries no tag.
-func untagForwardedRead(data []byte) (ctx []byte, seq uint64, ok bool) {
-	if len(data) < forwardedReadHeaderLen || string(data[:len(forwardedReadMagic)]) != forwardedReadMagic {
-		return data, 0, false
-	}
-	seq = binary.BigEndian.Uint64(data[len(forwardedReadMagic):forwardedReadHeaderLen])
-	return data[forwardedReadHeaderLen:], seq, true
-}
-
-// forwardReadIndex sends a follower's ReadIndex request on to the leader as
-// a new attempt, superseding any earlier attempt with the same context.
-func (r *raft) forwardReadIndex(m pb.Message) {
-	if r.lead == None {
-		r.logger.Infof("%x no leader at term %d; dropping index reading msg", r.id, r.term)
-		return
-	}
-	if len(m.Entries) != 1 {
-		r.logger.Errorf("%x invalid format of MsgReadIndex from %x, entries count: %d", r.id, m.From, len(m.Entries))
-		return
-	}
-	seq := r.nextReadRound
-	r.nextReadRound++
-	ctx := m.Entries[0].Data
-	r.readOnly.forwarded.record(ctx, seq)
-	e := m.Entries[0]
-	e.Data = tagForwardedRead(ctx, seq)
-	// NB: a fresh slice; the caller's entries may live in a reused buffer.
-	m.Entries = []pb.Entry{e}
-	m.To = r.lead
-	m.Term = 0
-	r.send(m)
-}
-
-// handleReadIndexResp turns the leader's answer to a forwarded request into
-// a ReadState, unless it answers an attempt that was superseded by a retry
-// or forgotten (see forwardedReads).
-func (r *raft) handleReadIndexResp(m pb.Message) {
-	if len(m.Entries) != 1 {
-		r.logger.Errorf("%x invalid format of MsgReadIndexResp from %x, entries count: %d", r.id, m.From, len(m.Entries))
-		return
-	}
-	ctx, seq, tagged := untagForwardedRead(m.Entries[0].Data)
-	if tagged && !r.readOnly.forwarded.answer(ctx, seq) {
-		r.logger.Debugf("%x ignoring MsgReadIndexResp from %x [index: %d] to attempt %d of %q: superseded or forgotten",
-			r.id, m.From, m.Index, seq, ctx)
-		return
-	}
-	r.readStates = append(r.readStates, ReadState{Index: m.Index, RequestCtx: ctx})
-}

@@ -93,13 +93,40 @@ func TestReadIndexSafe(t *testing.T) {
 		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
 		assert.Equal(t, []string{"a"}, readStateCtxs(leader.readStates), "got %v, want [a]", readStateCtxs(leader.readStates))
 	})
-	t.Run("a single voter answers at once", func(t *testing.T) {
+	t.Run("a newly elected sole voter answers only after its first commit", func(t *testing.T) {
+		// Found by the simulation (and open upstream as etcd-io/raft#105):
+		// after a configuration change leaves one voter, the previous leader
+		// may have committed entries this voter does not yet know to be
+		// committed, so its commit index may be behind.
+		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
+		require.NoError(t, n.Campaign())
+		n.processOnce() // the self-vote is durable: elected, first entry appended
+		require.Equal(t, StateLeader, n.raft.state)
+		require.False(t, n.raft.committedEntryInCurrentTerm())
+		n.ReadIndex([]byte("a"))
+		assert.Empty(t, n.raft.readStates, "got the read answered before the leader committed in its term")
+		assert.Empty(t, n.process(), "got messages sent by a sole voter")
+		require.True(t, n.raft.committedEntryInCurrentTerm())
+		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("a")}}, n.readStates)
+	})
+	t.Run("a sole voter that committed in its term answers at once", func(t *testing.T) {
 		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
 		nw := newNetwork(n)
 		nw.campaign(1)
 		msgs := nw.readIndex(1, "a")
 		assert.Empty(t, msgs, "got %v sent, want nothing", msgTypes(msgs))
 		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("a")}}, n.readStates)
+	})
+	t.Run("a retry while waiting for the first commit replaces the first attempt", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
+		require.NoError(t, n.Campaign())
+		n.processOnce()
+		require.Equal(t, StateLeader, n.raft.state)
+		n.ReadIndex([]byte("a"))
+		n.ReadIndex([]byte("a"))
+		n.process()
+		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("a")}}, n.readStates,
+			"got %d answers, want one for the retried context", len(n.readStates))
 	})
 	t.Run("a follower forwards to the leader", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)

@@ -54,6 +54,14 @@ func (r *raft) Step(m pb.Message) error {
 		}
 	case pb.MsgVote, pb.MsgPreVote:
 		r.handleVoteRequest(m)
+	case pb.MsgReadIndex:
+		if m.From == None && len(m.Entries) == 1 {
+			// A new request of the local application, in whatever role:
+			// an answer to an earlier attempt with the same context, still
+			// in flight, must not answer this one.
+			r.readFwd.supersede(m.Entries[0].Data)
+		}
+		return r.step(r, m)
 	default:
 		return r.step(r, m)
 	}

@@ -1,0 +1,126 @@
+package raft
+
+import (
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// A follower cannot confirm a read itself: it forwards the application's
+// ReadIndex request to its leader, which answers with a MsgReadIndexResp
+// echoing the request's entry. If the application retries a context, the
+// answer to an earlier attempt may still be on its way when the retry is
+// made; that answer's index was confirmed before the retry and may miss
+// writes that completed in between, so it must not answer the retry.
+//
+// Each attempt therefore gets an identifier, drawn at random from the
+// peer's randomness, and carried in the Index field of the forwarded entry:
+// the entry's Data stays the application's context, byte for byte, and any
+// leader (ours, or one speaking the v3.6 protocol) echoes the whole entry
+// back unchanged. The follower accepts an answer only when its identifier
+// is that of the latest attempt for its context. Because identifiers are
+// random rather than counted, a restarted peer does not reuse those of its
+// previous incarnation, whose answers may still be in flight.
+
+// maxForwardedReads bounds the number of forwarded requests a follower
+// remembers. A request is forgotten when it is answered, when the peer
+// changes role or term, and when the application retries its context. A
+// follower whose leader leaves this many requests unanswered forgets all of
+// them. The answer to a forgotten request is dropped, and the application
+// retries as for a lost one.
+const maxForwardedReads = 4096
+
+// readForwarder is the follower's side of ReadIndex: the requests it
+// forwarded to the leader and has not seen answered. It belongs to one role
+// in one term; raft resets it whenever either changes.
+type readForwarder struct {
+	// latest maps a request context to the identifier of its latest
+	// attempt.
+	// Invariant: len(latest) <= maxForwardedReads; no identifier is 0.
+	latest map[string]uint64
+}
+
+// supersede forgets the outstanding attempt for ctx, if any: the
+// application asked again, so no answer to an earlier attempt may answer
+// it. It must be called for every local request, whether it is then
+// forwarded, served locally or dropped.
+func (f *readForwarder) supersede(ctx []byte) {
+	if f.latest != nil {
+		delete(f.latest, string(ctx))
+	}
+}
+
+// begin records id as the latest attempt for ctx.
+func (f *readForwarder) begin(ctx []byte, id uint64) {
+	if id == 0 {
+		assertf(false, "forwarded read of %q with identifier 0", ctx)
+	}
+	if f.latest == nil {
+		f.latest = make(map[string]uint64)
+	}
+	if _, ok := f.latest[string(ctx)]; !ok && len(f.latest) >= maxForwardedReads {
+		clear(f.latest)
+	}
+	f.latest[string(ctx)] = id
+}
+
+// accept reports whether id is the latest attempt for ctx, and forgets ctx
+// if it is: each request is answered once.
+func (f *readForwarder) accept(ctx []byte, id uint64) bool {
+	latest, ok := f.latest[string(ctx)]
+	if !ok || id == 0 || latest != id {
+		return false
+	}
+	delete(f.latest, string(ctx))
+	return true
+}
+
+// nextReadAttemptID draws the identifier of a forwarded read attempt.
+func (r *raft) nextReadAttemptID() uint64 {
+	for {
+		if id := r.rand.Uint64(); id != 0 {
+			return id
+		}
+	}
+}
+
+// forwardReadIndex sends a ReadIndex request on to the leader. A request of
+// the local application becomes a new attempt; one that another peer
+// forwarded to us, taking us for its leader, goes on unchanged and is
+// answered to that peer directly.
+func (r *raft) forwardReadIndex(m pb.Message) {
+	if len(m.Entries) != 1 {
+		r.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
+		return
+	}
+	if r.lead == None {
+		r.logger.Infof("%x dropped a read request at term %d: no leader to forward it to", r.id, r.term)
+		return
+	}
+	if m.From == None {
+		ctx := m.Entries[0].Data
+		id := r.nextReadAttemptID()
+		r.readFwd.begin(ctx, id)
+		// NB: a fresh slice; the caller's entries may live in a reused
+		// buffer, and the message outlives the call.
+		m.Entries = []pb.Entry{{Data: ctx, Index: id}}
+	}
+	m.To = r.lead
+	m.Term = 0
+	r.send(m)
+}
+
+// handleReadIndexResp turns the leader's answer to a forwarded request into
+// a ReadState, unless it answers an attempt that was superseded by a retry
+// or forgotten.
+func (r *raft) handleReadIndexResp(m pb.Message) {
+	if len(m.Entries) != 1 {
+		r.logger.Errorf("%x dropped a MsgReadIndexResp from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
+		return
+	}
+	e := m.Entries[0]
+	if !r.readFwd.accept(e.Data, e.Index) {
+		r.logger.Debugf("%x dropped the answer [index: %d] from %x to read attempt %x of %q: superseded, forgotten or not ours",
+			r.id, m.Index, m.From, e.Index, e.Data)
+		return
+	}
+	r.readStates = append(r.readStates, ReadState{Index: m.Index, RequestCtx: e.Data})
+}

@@ -1,0 +1,225 @@
+package raft
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// holdReadIndexResps makes nw hold back every MsgReadIndexResp and returns
+// where they are collected.
+func holdReadIndexResps(nw *network) *[]pb.Message {
+	var held []pb.Message
+	nw.filter = func(m pb.Message) bool {
+		if m.Type == pb.MsgReadIndexResp {
+			held = append(held, m)
+			return false
+		}
+		return true
+	}
+	return &held
+}
+
+func TestReadIndexRetriedAtFollower(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []testOption
+	}{
+		{"ReadOnlySafe", nil},
+		{"ReadOnlyLeaseBased", []testOption{withCheckQuorum(), withLeaseReads()}},
+	} {
+		t.Run(tc.name+": the answer to the first attempt does not answer the retry", func(t *testing.T) {
+			nodes, nw := leaderWithFollowers(t, 3, tc.opts...)
+			leader, follower := nodes[0], nodes[2]
+			held := holdReadIndexResps(nw)
+			nw.send(nw.readIndex(3, "x")...)
+			require.Len(t, *held, 1, "got %d answers to the first attempt, want 1", len(*held))
+			stale := (*held)[0]
+			require.Equal(t, leader.raft.raftLog.committed, stale.Index)
+
+			nw.filter = nil
+			nw.propose(1, "w") // a write completes before the retry
+			committed := leader.raft.raftLog.committed
+			require.Greater(t, committed, stale.Index)
+			retry := nw.readIndex(3, "x")
+
+			nw.send(stale)
+			assert.Empty(t, follower.readStates, "got the retry answered by the first attempt's index %d", stale.Index)
+			nw.send(retry...)
+			assert.Equal(t, []ReadState{{Index: committed, RequestCtx: []byte("x")}}, follower.readStates)
+			nw.send(stale)
+			assert.Len(t, follower.readStates, 1, "got a second answer from the first attempt")
+		})
+	}
+	t.Run("a retry made without a leader still supersedes the first attempt", func(t *testing.T) {
+		// Found by the simulation: the retry was dropped for want of a
+		// leader before it was recorded, so the first attempt's answer,
+		// arriving later, was taken for the retry's.
+		nodes, nw := leaderWithFollowers(t, 3)
+		follower := nodes[2]
+		held := holdReadIndexResps(nw)
+		nw.send(nw.readIndex(3, "x")...)
+		require.Len(t, *held, 1)
+		nw.filter = nil
+		nw.propose(1, "w")
+
+		require.NoError(t, follower.ForgetLeader())
+		require.Equal(t, None, follower.raft.lead)
+		assert.Empty(t, nw.readIndex(3, "x"), "got the retry forwarded without a leader")
+		nw.send((*held)[0])
+		assert.Empty(t, follower.readStates, "got the retry answered by the first attempt's index %d", (*held)[0].Index)
+	})
+	t.Run("an answer is delivered once", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		follower := nodes[2]
+		held := holdReadIndexResps(nw)
+		nw.send(nw.readIndex(3, "x")...)
+		require.Len(t, *held, 1)
+		nw.filter = nil
+		nw.send((*held)[0], (*held)[0])
+		assert.Len(t, follower.readStates, 1, "got %d ReadStates from a duplicated answer, want 1", len(follower.readStates))
+	})
+	t.Run("requests with different contexts are answered independently", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		follower := nodes[2]
+		held := holdReadIndexResps(nw)
+		nw.send(nw.readIndex(3, "a")...)
+		nw.send(nw.readIndex(3, "b")...)
+		require.Len(t, *held, 2)
+		nw.filter = nil
+		nw.send((*held)[1], (*held)[0])
+		assert.Equal(t, []string{"b", "a"}, readStateCtxs(follower.readStates))
+	})
+	t.Run("a term change forgets the forwarded requests", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		follower := nodes[2]
+		held := holdReadIndexResps(nw)
+		nw.send(nw.readIndex(3, "x")...)
+		require.Len(t, *held, 1)
+		require.Len(t, follower.raft.readFwd.latest, 1)
+		follower.raft.becomeFollower(follower.raft.term+1, 1)
+		assert.Empty(t, follower.raft.readFwd.latest, "got requests remembered across a term change")
+		resp := (*held)[0]
+		resp.Term = follower.raft.term
+		require.NoError(t, follower.raft.Step(resp))
+		assert.Empty(t, follower.raft.readStates, "got an answer to a forgotten request")
+	})
+}
+
+func TestForwardedReadCarrier(t *testing.T) {
+	t.Run("the context travels unchanged and the attempt in the entry's index", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		fwd := nw.readIndex(3, "x")
+		require.Len(t, fwd, 1)
+		require.Equal(t, pb.MsgReadIndex, fwd[0].Type)
+		require.Len(t, fwd[0].Entries, 1)
+		assert.Equal(t, "x", string(fwd[0].Entries[0].Data), "got the application's context changed on the wire")
+		assert.NotZero(t, fwd[0].Entries[0].Index, "got an attempt without identifier")
+		held := holdReadIndexResps(nw)
+		nw.send(fwd...)
+		require.Len(t, *held, 1)
+		assert.Equal(t, fwd[0].Entries, (*held)[0].Entries, "got the entry changed by the leader")
+		assert.Empty(t, nodes[0].readStates, "got a ReadState on the leader for a follower's request")
+	})
+	t.Run("an answer without attempt identifier is dropped", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		f := nodes[1]
+		held := holdReadIndexResps(nw)
+		nw.send(nw.readIndex(2, "plain")...)
+		require.Len(t, *held, 1)
+		resp := (*held)[0]
+		resp.Entries = []pb.Entry{{Data: []byte("plain")}}
+		require.NoError(t, f.raft.Step(resp))
+		assert.Empty(t, f.raft.readStates, "got a ReadState from an answer that names no attempt")
+	})
+	t.Run("a request relayed by a second follower reaches the leader unchanged", func(t *testing.T) {
+		// Found by the simulation: a follower that relayed another's request
+		// tagged it a second time, and the originator, by then leader,
+		// handed the application the doubly tagged bytes.
+		nodes, nw := leaderWithFollowers(t, 3)
+		fwd := nw.readIndex(3, "x")
+		require.Len(t, fwd, 1)
+		// 3 took 2 for its leader; 2 relays to its own leader, 1.
+		relay := fwd[0]
+		relay.To = 2
+		require.NoError(t, nodes[1].Step(relay))
+		out := nodes[1].process()
+		require.Len(t, out, 1)
+		assert.Equal(t, uint64(3), out[0].From, "got the relayed request's origin changed")
+		assert.Equal(t, fwd[0].Entries, out[0].Entries, "got the relayed request's entry changed")
+		nw.send(out...)
+		assert.Equal(t, []ReadState{{Index: nodes[0].raft.raftLog.committed, RequestCtx: []byte("x")}}, nodes[2].readStates)
+	})
+	t.Run("an own request relayed back to us as leader carries the application's context", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		fwd := nw.readIndex(1, "unused") // a round, to settle the leader
+		nw.send(fwd...)
+		leader := nodes[0]
+		leader.readStates = nil
+		// Our earlier attempt, relayed back to us by a peer that took us
+		// for its leader.
+		bounced := pb.Message{Type: pb.MsgReadIndex, From: 1, To: 1, Entries: []pb.Entry{{Data: []byte("x"), Index: 77}}}
+		require.NoError(t, leader.raft.Step(bounced))
+		nw.send(leader.process()...)
+		assert.Equal(t, []ReadState{{Index: leader.raft.raftLog.committed, RequestCtx: []byte("x")}}, leader.readStates)
+	})
+}
+
+func TestForwardedReadsAcrossRestart(t *testing.T) {
+	// Found by the simulation: attempts were numbered from 1 in every new
+	// RawNode, so an answer to the previous incarnation's attempt matched
+	// the restarted peer's first attempt with the same context.
+	nodes, nw := leaderWithFollowers(t, 3)
+	held := holdReadIndexResps(nw)
+	nw.send(nw.readIndex(3, "x")...)
+	require.Len(t, *held, 1)
+	nw.filter = nil
+	nw.propose(1, "w")
+
+	old := nodes[2]
+	cfg := newTestConfig(3, old.storage)
+	cfg.RandomSource = rand.NewPCG(3, 1) // another incarnation, another draw
+	rn, err := NewRawNode(cfg)
+	require.NoError(t, err)
+	restarted := &testNode{RawNode: rn, storage: old.storage}
+	nw.nodes[3] = restarted
+	nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat}) // learn the leader again
+	require.Equal(t, uint64(1), restarted.raft.lead)
+	retry := nw.readIndex(3, "x")
+	require.Len(t, retry, 1)
+
+	nw.send((*held)[0])
+	assert.Empty(t, restarted.readStates, "got the restarted peer's request answered for its previous incarnation")
+	nw.send(retry...)
+	assert.Equal(t, []ReadState{{Index: nodes[0].raft.raftLog.committed, RequestCtx: []byte("x")}}, restarted.readStates)
+}
+
+func TestReadForwarderBound(t *testing.T) {
+	var f readForwarder
+	for i := range maxForwardedReads {
+		f.begin([]byte(fmt.Sprint(i)), uint64(i+1))
+	}
+	require.Len(t, f.latest, maxForwardedReads)
+	t.Run("a retry past the bound replaces its entry", func(t *testing.T) {
+		f.begin([]byte("1"), 1<<40)
+		assert.Len(t, f.latest, maxForwardedReads, "got %d remembered, want the bound %d", len(f.latest), maxForwardedReads)
+		assert.False(t, f.accept([]byte("1"), 2), "got the superseded attempt accepted")
+		assert.True(t, f.accept([]byte("1"), 1<<40), "got the retry forgotten")
+		f.begin([]byte("1"), 1<<40)
+	})
+	t.Run("a new request past the bound forgets the others", func(t *testing.T) {
+		f.begin([]byte("new"), 1<<41)
+		assert.Len(t, f.latest, 1, "got %d remembered, want only the newest", len(f.latest))
+		assert.False(t, f.accept([]byte("0"), 1), "got a forgotten request accepted")
+		assert.True(t, f.accept([]byte("new"), 1<<41), "got the newest request forgotten")
+	})
+	t.Run("an answer is accepted once", func(t *testing.T) {
+		f.begin([]byte("once"), 9)
+		assert.True(t, f.accept([]byte("once"), 9))
+		assert.False(t, f.accept([]byte("once"), 9), "got the same answer accepted twice")
+	})
+}
