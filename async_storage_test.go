@@ -71,14 +71,14 @@ func TestAsyncStorageWritesMessages(t *testing.T) {
 			n.deliverResponses(n.persistAppend(a))
 		}
 		n.deliverResponses(apply.Responses)
-		assert.Equal(t, n.raft.raftLog.committed, n.BasicStatus().Applied, "got applied %d, want %d", n.BasicStatus().Applied, n.raft.raftLog.committed)
+		assert.Equal(t, n.raft.log.committed(), n.BasicStatus().Applied, "got applied %d, want %d", n.BasicStatus().Applied, n.raft.log.committed())
 	})
 	t.Run("Advance is ignored", func(t *testing.T) {
 		require.NoError(t, n.Propose([]byte("x")))
-		before := n.raft.raftLog.committed
+		before := n.raft.log.committed()
 		rd := n.Ready()
 		assert.NotPanics(t, func() { n.Advance(rd) })
-		assert.Equal(t, before, n.raft.raftLog.committed, "got commit %d, want Advance not to acknowledge the write", n.raft.raftLog.committed)
+		assert.Equal(t, before, n.raft.log.committed(), "got commit %d, want Advance not to acknowledge the write", n.raft.log.committed())
 	})
 }
 
@@ -120,7 +120,7 @@ func TestAsyncStorageWritesLeaderCommitsWithoutItsOwnWrite(t *testing.T) {
 	for _, m := range toLeader {
 		require.NoError(t, leader.Step(m))
 	}
-	require.Equal(t, leader.raft.raftLog.lastIndex(), leader.raft.raftLog.committed, "the followers should have committed the entry")
+	require.Equal(t, leader.raft.log.lastIndex(), leader.raft.log.committed(), "the followers should have committed the entry")
 	assert.Empty(t, ready(), "got the entry applied before the leader's own write is durable")
 	for _, m := range queued {
 		leader.deliverResponses(leader.persistAppend(m))
@@ -154,16 +154,16 @@ func TestAsyncStorageWritesStaleAcknowledgement(t *testing.T) {
 	w3 := write()
 
 	termAt2 := func() uint64 {
-		term, err := r.raftLog.term(2)
+		term, err := r.log.term(2)
 		require.NoError(t, err)
 		return term
 	}
 	n.deliverResponses(n.persistAppend(w1))
-	assert.True(t, unstableEntriesPending(r.raftLog), "got entry 2 marked durable by the first write's acknowledgement")
+	assert.True(t, unstableEntriesPending(&r.log), "got entry 2 marked durable by the first write's acknowledgement")
 	n.deliverResponses(n.persistAppend(w2))
 	assert.Equal(t, uint64(1), termAt2(), "got term %d at index 2 while storage holds the second write, want 1", termAt2())
 	n.deliverResponses(n.persistAppend(w3))
-	assert.False(t, unstableEntriesPending(r.raftLog), "got entries still unstable after the last write")
+	assert.False(t, unstableEntriesPending(&r.log), "got entries still unstable after the last write")
 	assert.Equal(t, uint64(1), termAt2(), "got term %d at index 2, want 1", termAt2())
 }
 
@@ -180,6 +180,6 @@ func TestAsyncStorageWritesSnapshot(t *testing.T) {
 	// A term change before the acknowledgement does not lose it.
 	require.NoError(t, n.Step(pb.Message{From: 3, To: 1, Type: pb.MsgHeartbeat, Term: 3, Commit: 10}))
 	n.deliverResponses(n.persistAppend(appends[0]))
-	assert.False(t, n.raft.raftLog.hasPendingSnapshot(), "got the snapshot still pending")
+	assert.False(t, n.raft.log.hasPendingSnapshot(), "got the snapshot still pending")
 	assert.Equal(t, uint64(10), n.BasicStatus().Applied, "got applied %d, want the snapshot index 10", n.BasicStatus().Applied)
 }

@@ -18,8 +18,8 @@ func TestAuditGrantingAVoteRestartsTheElectionTimer(t *testing.T) {
 	require.NoError(t, s.SetHardState(pb.HardState{Term: 5}))
 	n := newTestNode(t, 2, s)
 	r := n.raft
-	r.setRandomizedElectionTimeout(r.electionTimeout)
-	for range r.electionTimeout - 1 {
+	r.setRandomizedElectionTimeout(r.cfg.electionTimeout)
+	for range r.cfg.electionTimeout - 1 {
 		n.Tick()
 	}
 	require.Equal(t, StateFollower, r.state, "got %v one tick before the timeout, want follower", r.state)
@@ -36,7 +36,7 @@ func TestAuditGrantingAVoteRestartsTheElectionTimer(t *testing.T) {
 		assert.Equal(t, uint64(5), r.term, "got term %d, want 5", r.term)
 	})
 	t.Run("a full timeout after the vote does", func(t *testing.T) {
-		for range r.electionTimeout - 1 {
+		for range r.cfg.electionTimeout - 1 {
 			n.Tick()
 		}
 		assert.Equal(t, StateCandidate, r.state, "got %v, want candidate", r.state)

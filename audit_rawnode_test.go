@@ -16,7 +16,7 @@ func TestAuditTickQuiescedOnALeader(t *testing.T) {
 	nodes, _ := leaderWithFollowers(t, 3, withCheckQuorum())
 	leader := nodes[0]
 	require.False(t, leader.HasReady(), "the leader should have nothing pending")
-	for range 10 * leader.raft.electionTimeout {
+	for range 10 * leader.raft.cfg.electionTimeout {
 		leader.TickQuiesced()
 	}
 	t.Run("no heartbeats", func(t *testing.T) {

@@ -23,9 +23,9 @@ func TestAuditEmptyProbeIsTheOneAppendOutstanding(t *testing.T) {
 	// Follower 3 has everything; reporting it unreachable puts it back in
 	// probe state with nothing left to send.
 	leader.ReportUnreachable(3)
-	pr := leader.raft.trk.Progress[3]
+	pr := leader.raft.leading.repl.progress[3]
 	require.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe after ReportUnreachable", pr.State)
-	require.Greater(t, pr.Next, leader.raft.raftLog.lastIndex(), "follower 3 should be missing nothing")
+	require.Greater(t, pr.Next, leader.raft.log.lastIndex(), "follower 3 should be missing nothing")
 
 	t.Run("a heartbeat response draws an empty probe", func(t *testing.T) {
 		require.NoError(t, leader.Step(pb.Message{From: 3, To: 1, Type: pb.MsgHeartbeatResp, Term: term}))

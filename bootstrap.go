@@ -21,15 +21,15 @@ func (rn *RawNode) Bootstrap(peers []Peer) error {
 		return errors.New("raft: must provide at least one peer to Bootstrap")
 	}
 	r := rn.raft
-	lastIndex, err := r.raftLog.storage.LastIndex()
+	lastIndex, err := r.log.storage.LastIndex()
 	if err != nil {
 		return fmt.Errorf("raft: reading storage for Bootstrap: %w", err)
 	}
 	if lastIndex != 0 {
 		return fmt.Errorf("raft: can't bootstrap a nonempty Storage (last index %d)", lastIndex)
 	}
-	if r.raftLog.lastIndex() != 0 {
-		return fmt.Errorf("raft: can't bootstrap a peer that has a log (last index %d)", r.raftLog.lastIndex())
+	if r.log.lastIndex() != 0 {
+		return fmt.Errorf("raft: can't bootstrap a peer that has a log (last index %d)", r.log.lastIndex())
 	}
 	ents := make([]pb.Entry, len(peers))
 	for i, peer := range peers {
@@ -48,8 +48,8 @@ func (rn *RawNode) Bootstrap(peers []Peer) error {
 	rn.prevHardSt = pb.HardState{}
 
 	r.becomeFollower(1, None)
-	r.raftLog.append(ents...)
-	r.raftLog.commitTo(uint64(len(ents)))
+	r.log.append(ents...)
+	r.log.commitTo(uint64(len(ents)))
 	for _, peer := range peers {
 		cc := pb.ConfChange{NodeID: peer.ID, Type: pb.ConfChangeAddNode}
 		if _, err := r.tryApplyConfChange(cc.AsV2()); err != nil {

@@ -15,7 +15,7 @@ func (nw *network) proposeConfChange(t *testing.T, id uint64, cc pb.ConfChangeI)
 	nw.send(nw.nodes[id].process()...)
 }
 
-func confStateOf(n *testNode) pb.ConfState { return n.raft.trk.ConfState() }
+func confStateOf(n *testNode) pb.ConfState { return confState(n.raft.conf.config) }
 
 func TestConfChangeV1(t *testing.T) {
 	t.Run("add a voter", func(t *testing.T) {
@@ -44,12 +44,12 @@ func TestConfChangeV1(t *testing.T) {
 		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 4})
 		cs := confStateOf(nodes[0])
 		assert.Equal(t, []uint64{4}, cs.Learners, "got learners %v, want [4]", cs.Learners)
-		assert.True(t, nw.nodes[4].raft.isLearner, "got 4 not knowing it is a learner")
+		assert.False(t, nw.nodes[4].raft.promotable(), "got 4 not knowing it is a learner")
 		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 4})
 		cs = confStateOf(nodes[0])
 		assert.Equal(t, []uint64{1, 2, 3, 4}, cs.Voters, "got voters %v, want [1 2 3 4]", cs.Voters)
 		assert.Empty(t, cs.Learners, "got learners %v, want none", cs.Learners)
-		assert.False(t, nw.nodes[4].raft.isLearner, "got 4 still a learner")
+		assert.True(t, nw.nodes[4].raft.promotable(), "got 4 still a learner")
 	})
 }
 
@@ -64,8 +64,8 @@ func TestConfChangeOnePendingAtATime(t *testing.T) {
 			leader := nodes[0]
 			require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 4}))
 			require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 5}))
-			last := leader.raft.raftLog.lastIndex()
-			ents, err := leader.raft.raftLog.slice(last-1, last+1, noLimit)
+			last := leader.raft.log.lastIndex()
+			ents, err := leader.raft.log.slice(last-1, last+1, noLimit)
 			require.NoError(t, err)
 			assert.Equal(t, pb.EntryConfChange, ents[0].Type, "got %v for the first, want a conf change", ents[0].Type)
 			wantSecond := pb.EntryNormal
@@ -79,7 +79,7 @@ func TestConfChangeOnePendingAtATime(t *testing.T) {
 		r := newTestNode(t, 1, storageWithLog(t, []uint64{1, 2, 3}, 1, 1)).raft
 		r.becomeCandidate()
 		r.becomeLeader()
-		assert.Equal(t, uint64(2), r.pendingConfIndex, "got pending conf index %d, want 2 (the log at election)", r.pendingConfIndex)
+		assert.Equal(t, uint64(2), r.leading.pendingConfIndex, "got pending conf index %d, want 2 (the log at election)", r.leading.pendingConfIndex)
 		assert.NotEmpty(t, r.confChangeRefusal(pb.ConfChangeV2{Changes: []pb.ConfChangeSingle{{NodeID: 4}}}),
 			"got a change admitted before the log is applied")
 	})
@@ -109,7 +109,7 @@ func TestConfChangeJoint(t *testing.T) {
 		nodes, nw := clusterWithNewcomers(t)
 		var entered bool
 		nw.filter = func(m pb.Message) bool {
-			if len(nodes[0].raft.trk.Voters[1]) > 0 {
+			if len(nodes[0].raft.conf.config.Voters[1]) > 0 {
 				entered = true
 			}
 			return true
@@ -127,7 +127,7 @@ func TestConfChangeJoint(t *testing.T) {
 		assert.Equal(t, []uint64{1, 2, 3}, cs.VotersOutgoing, "got outgoing voters %v, want [1 2 3]", cs.VotersOutgoing)
 		t.Run("another change is refused while joint", func(t *testing.T) {
 			require.NoError(t, nodes[0].ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 6}))
-			ents, err := nodes[0].raft.raftLog.slice(nodes[0].raft.raftLog.lastIndex(), nodes[0].raft.raftLog.lastIndex()+1, noLimit)
+			ents, err := nodes[0].raft.log.slice(nodes[0].raft.log.lastIndex(), nodes[0].raft.log.lastIndex()+1, noLimit)
 			require.NoError(t, err)
 			assert.Equal(t, pb.EntryNormal, ents[0].Type, "got %v, want the change replaced by a no-op", ents[0].Type)
 			nw.send(nodes[0].process()...)
@@ -140,8 +140,8 @@ func TestConfChangeJoint(t *testing.T) {
 	t.Run("leaving is refused outside a joint configuration", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 3)
 		require.NoError(t, nodes[0].ProposeConfChange(pb.ConfChangeV2{}))
-		last := nodes[0].raft.raftLog.lastIndex()
-		ents, err := nodes[0].raft.raftLog.slice(last, last+1, noLimit)
+		last := nodes[0].raft.log.lastIndex()
+		ents, err := nodes[0].raft.log.slice(last, last+1, noLimit)
 		require.NoError(t, err)
 		assert.Equal(t, pb.EntryNormal, ents[0].Type, "got %v, want the change replaced by a no-op", ents[0].Type)
 	})
@@ -159,15 +159,15 @@ func TestAutoLeaveRetriedAfterAbortedTransfer(t *testing.T) {
 	held := leader.process()
 	leader.TransferLeader(3) // 3 is unreachable: the transfer hangs
 	nw.send(held...)
-	require.NotEmpty(t, leader.raft.trk.Voters[1], "the change should have entered the joint configuration")
-	require.True(t, leader.raft.trk.AutoLeave)
-	assert.NotEmpty(t, leader.raft.trk.Voters[1], "got the joint configuration left during the transfer")
+	require.NotEmpty(t, leader.raft.conf.config.Voters[1], "the change should have entered the joint configuration")
+	require.True(t, leader.raft.conf.config.AutoLeave)
+	assert.NotEmpty(t, leader.raft.conf.config.Voters[1], "got the joint configuration left during the transfer")
 	for range 10 {
 		leader.Tick()
 	}
-	require.Equal(t, None, leader.raft.leadTransferee, "the transfer should have been aborted")
+	require.Equal(t, None, leader.raft.leadTransferee(), "the transfer should have been aborted")
 	nw.send(leader.process()...)
-	assert.Empty(t, leader.raft.trk.Voters[1], "got the joint configuration %v still active", leader.raft.trk.Config)
+	assert.Empty(t, leader.raft.conf.config.Voters[1], "got the joint configuration %v still active", leader.raft.conf.config)
 }
 
 func TestConfChangeUnknownTransition(t *testing.T) {
@@ -180,10 +180,10 @@ func TestConfChangeUnknownTransition(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 3)
 		data, err := bad.Marshal()
 		require.NoError(t, err)
-		last := nodes[0].raft.raftLog.lastIndex()
+		last := nodes[0].raft.log.lastIndex()
 		err = nodes[0].raft.Step(pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Type: pb.EntryConfChangeV2, Data: data}}})
 		assert.Error(t, err, "got no error for an unknown transition")
-		assert.Equal(t, last, nodes[0].raft.raftLog.lastIndex(), "got the proposal appended")
+		assert.Equal(t, last, nodes[0].raft.log.lastIndex(), "got the proposal appended")
 	})
 	t.Run("applying it changes nothing", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 3)

@@ -55,9 +55,9 @@ func TestConfigValidation(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, before, *c, "got the caller's Config modified")
 		r := rn.raft
-		assert.Equal(t, entryPayloadSize(noLimit), r.maxUncommittedSize, "got MaxUncommittedEntriesSize %d, want no limit", r.maxUncommittedSize)
-		assert.Equal(t, entryEncodingSize(4096), r.raftLog.maxApplyingEntsSize, "got MaxCommittedSizePerReady %d, want MaxSizePerMsg", r.raftLog.maxApplyingEntsSize)
-		assert.Equal(t, uint64(noLimit), r.trk.MaxInflightBytes, "got MaxInflightBytes %d, want no limit", r.trk.MaxInflightBytes)
+		assert.Equal(t, entryPayloadSize(noLimit), r.cfg.maxUncommittedSize, "got MaxUncommittedEntriesSize %d, want no limit", r.cfg.maxUncommittedSize)
+		assert.Equal(t, entryEncodingSize(4096), r.log.apply.maxSize, "got MaxCommittedSizePerReady %d, want MaxSizePerMsg", r.log.apply.maxSize)
+		assert.Equal(t, uint64(noLimit), r.cfg.maxInflightBytes, "got MaxInflightBytes %d, want no limit", r.cfg.maxInflightBytes)
 		assert.Equal(t, getLogger(), r.logger, "got a logger other than the package logger")
 	})
 }

@@ -1,55 +1,73 @@
 package raft
 
 import (
-	"errors"
-	"math/rand/v2"
+	"fmt"
 
 	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
 )
 
-// seedRand gives the peer a deterministic source for its randomness, seeded
-// with seed. Tests use it to make runs reproducible.
-func (r *raft) seedRand(seed uint64) {
-	r.rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+// campaign is an election under way at a (pre-)candidate (paper 5.2,
+// thesis 9.6 for the pre-vote): the votes received so far. The candidate's
+// own vote arrives like the others, once it is durable.
+//
+// Invariant: votes holds the first answer of each peer only.
+type campaign struct {
+	// pre is set during the pre-vote phase.
+	pre   bool
+	votes map[uint64]bool
 }
 
-// newRandomness returns the peer's source of randomness: src if the
-// configuration gives one, else a generator seeded from the runtime's
-// random source, so that no two peers share a sequence by accident.
-func newRandomness(src rand.Source) *rand.Rand {
-	if src == nil {
-		src = rand.NewPCG(rand.Uint64(), rand.Uint64())
+func newCampaign(pre bool) *campaign {
+	return &campaign{pre: pre, votes: make(map[uint64]bool)}
+}
+
+// record notes peer id's answer and returns the tally among the voters of
+// the configuration.
+func (c *campaign) record(id uint64, granted bool, voters quorum.JointConfig) (yes, no int, res quorum.VoteResult) {
+	if _, answered := c.votes[id]; !answered {
+		c.votes[id] = granted
 	}
-	return rand.New(src)
+	var buf [8]uint64
+	for _, id := range appendVoters(buf[:0], voters) {
+		switch v, ok := c.votes[id]; {
+		case !ok:
+		case v:
+			yes++
+		default:
+			no++
+		}
+	}
+	return yes, no, voters.VoteResult(c.votes)
 }
 
-// resetRandomizedElectionTimeout draws a new timeout in [electionTimeout,
-// 2*electionTimeout) (paper 5.2: randomized timeouts make split votes rare).
-func (r *raft) resetRandomizedElectionTimeout() {
-	r.randomizedElectionTimeout = r.electionTimeout + r.rand.IntN(r.electionTimeout)
+// respType is the type of the answers this campaign counts.
+func (c *campaign) respType() pb.MessageType {
+	if c.pre {
+		return pb.MsgPreVoteResp
+	}
+	return pb.MsgVoteResp
 }
 
-// setRandomizedElectionTimeout overrides the drawn timeout until the next
-// term or role change. For tests and the rafttest harness.
-func (r *raft) setRandomizedElectionTimeout(v int) {
-	r.randomizedElectionTimeout = v
-}
-
-// pastElectionTimeout reports whether the peer has waited out its randomized
-// election timeout.
-func (r *raft) pastElectionTimeout() bool {
-	return r.electionElapsed >= r.randomizedElectionTimeout
-}
-
-// heardFromLeaderRecently reports whether the peer knows a leader of its
-// term (possibly itself) and heard from it within the last electionTimeout
-// ticks. Such a peer refuses pre-votes (thesis 9.6) and, with CheckQuorum,
-// votes (thesis 4.2.3). NB: a leader's electionElapsed restarts every
-// electionTimeout ticks, so a leader always answers true; ForgetLeader
-// clears lead so that a follower answers false at once.
+// heardFromLeaderRecently reports whether the peer leads, or knows a leader
+// of its term and heard from it within the last election timeout. Such a
+// peer refuses pre-votes (thesis 9.6) and, with CheckQuorum, votes (thesis
+// 4.2.3). NB: ForgetLeader clears lead, so that a follower answers false at
+// once.
 func (r *raft) heardFromLeaderRecently() bool {
-	return r.lead != None && r.electionElapsed < r.electionTimeout
+	if r.state == StateLeader {
+		return true
+	}
+	return r.lead != None && r.timer.withinBase()
+}
+
+// ticksSinceLeaderHeard returns the ticks since the peer last heard from
+// its leader; for a leader, since its last CheckQuorum round.
+func (r *raft) ticksSinceLeaderHeard() int {
+	if r.leading != nil {
+		return r.leading.quorumElapsed
+	}
+	return r.timer.elapsed
 }
 
 // isTransferCampaign reports whether vote request m comes from a campaign
@@ -60,106 +78,128 @@ func isTransferCampaign(m pb.Message) bool {
 	return string(m.Context) == string(campaignTransfer)
 }
 
-// promotable reports whether the peer may campaign: it is a voter of the
-// active configuration and has no snapshot waiting to be made durable.
-func (r *raft) promotable() bool {
-	pr := r.trk.Progress[r.id]
-	return pr != nil && !pr.IsLearner && !r.raftLog.hasPendingSnapshot()
-}
-
-// hup starts an election if the peer is allowed to.
+// hup starts an election of kind t, unless the peer may not campaign now.
 func (r *raft) hup(t CampaignType) {
 	if r.state == StateLeader {
 		r.logger.Debugf("%x ignoring MsgHup because already leader", r.id)
 		return
 	}
-	if !r.promotable() {
-		r.logger.Warningf("%x is unpromotable and can not campaign", r.id)
-		return
-	}
-	if r.hasUnappliedConfChanges() {
-		// NB: the configuration this peer would count votes in may be about
-		// to change; wait until it is applied.
-		r.logger.Warningf("%x cannot campaign at term %d since there are still pending configuration changes to apply", r.id, r.term)
+	if reason := r.campaignRefusal(); reason != "" {
+		r.logger.Warningf("%x %s", r.id, reason)
 		return
 	}
 	r.logger.Infof("%x is starting a new election at term %d", r.id, r.term)
 	r.campaign(t)
 }
 
-// errScanStop ends a log scan early.
-var errScanStop = errors.New("raft: scan stopped")
-
-// hasUnappliedConfChanges reports whether a committed but unapplied entry is
-// a configuration change.
-func (r *raft) hasUnappliedConfChanges() bool {
-	if r.raftLog.applied >= r.raftLog.committed {
-		return false
+// campaignRefusal returns why a peer that does not lead may not campaign
+// now, or "".
+func (r *raft) campaignRefusal() string {
+	if !r.promotable() {
+		return "is unpromotable and can not campaign"
 	}
-	found := false
-	lo, hi := r.raftLog.applied+1, r.raftLog.committed+1
-	// NB: paginated like the application of committed entries, so that a long
-	// unapplied tail does not have to be loaded at once.
-	err := r.raftLog.scan(lo, hi, r.raftLog.maxApplyingEntsSize, func(ents []pb.Entry) error {
-		for i := range ents {
-			if ents[i].Type == pb.EntryConfChange || ents[i].Type == pb.EntryConfChangeV2 {
-				found = true
-				return errScanStop
-			}
-		}
-		return nil
-	})
-	if err != nil && err != errScanStop {
+	// NB: the configuration the votes would be counted in may be about to
+	// change; wait until the committed changes are applied.
+	pending, err := r.log.unappliedConfChange()
+	if err != nil {
 		// The entries are committed, so storage must have them.
-		r.logger.Errorf("%x error scanning unapplied entries [%d, %d): %v", r.id, lo, hi, err)
-		return true
+		r.logger.Errorf("%x error scanning unapplied entries: %v", r.id, err)
 	}
-	return found
+	if pending || err != nil {
+		return fmt.Sprintf("cannot campaign at term %d since there are still pending configuration changes to apply", r.term)
+	}
+	return ""
 }
 
-// campaign starts an election of kind t: asks every voter of the active
-// (possibly joint) configuration for its vote, and votes for itself once that
-// vote is durable.
+// campaign starts an election of kind t: it asks every voter of the active
+// (possibly joint) configuration for its vote, and votes for itself once
+// that vote is durable.
 func (r *raft) campaign(t CampaignType) {
-	var term uint64
-	var voteMsg pb.MessageType
+	req := pb.MsgVote
 	if t == campaignPreElection {
 		r.becomePreCandidate()
-		voteMsg = pb.MsgPreVote
-		// NB: pre-votes are requested for the term the peer would campaign
-		// in, without bumping its own term yet.
-		term = r.term + 1
+		req = pb.MsgPreVote
 	} else {
 		r.becomeCandidate()
-		voteMsg = pb.MsgVote
-		term = r.term
+	}
+	// NB: pre-votes are asked for the term the peer would campaign in,
+	// without entering it yet.
+	term := r.term
+	if req == pb.MsgPreVote {
+		term++
 	}
 	var ctx []byte
 	if t == campaignTransfer {
 		ctx = []byte(t)
 	}
-	last := r.raftLog.lastEntryID()
-	for _, id := range r.trk.VoterNodes() {
+	last := r.log.lastEntryID()
+	var buf [8]uint64
+	for _, id := range appendVoters(buf[:0], r.conf.config.Voters) {
 		if id == r.id {
 			// The self-vote counts once it is persisted with the term, as
 			// any vote must be (paper figure 2).
-			r.send(pb.Message{To: id, Term: term, Type: voteRespMsgType(voteMsg)})
+			r.send(pb.Message{To: id, Term: term, Type: voteRespMsgType(req)})
 			continue
 		}
 		r.logger.Infof("%x [logterm: %d, index: %d] sent %s request to %x at term %d",
-			r.id, last.term, last.index, voteMsg, id, r.term)
-		r.send(pb.Message{To: id, Term: term, Type: voteMsg, Index: last.index, LogTerm: last.term, Context: ctx})
+			r.id, last.term, last.index, req, id, r.term)
+		r.send(pb.Message{To: id, Term: term, Type: req, Index: last.index, LogTerm: last.term, Context: ctx})
 	}
 }
 
-// poll records a (pre-)vote and returns the tally in the active
-// configuration.
-func (r *raft) poll(id uint64, t pb.MessageType, granted bool) (int, int, quorum.VoteResult) {
-	if granted {
-		r.logger.Infof("%x received %s from %x at term %d", r.id, t, id, r.term)
-	} else {
-		r.logger.Infof("%x received %s rejection from %x at term %d", r.id, t, id, r.term)
+// stepCandidate handles messages of the current term for a candidate or a
+// pre-candidate.
+func (r *raft) stepCandidate(m pb.Message) error {
+	switch m.Type {
+	case pb.MsgProp:
+		r.logger.Infof("%x no leader at term %d; dropping proposal", r.id, r.term)
+		return ErrProposalDropped
+	case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
+		// A leader of our term exists (paper 5.2): return to follower, and
+		// take its message as one. NB: our term, not m.Term, which may be 0
+		// (a message without a term counts as one of the current term).
+		r.becomeFollower(r.term, m.From)
+		return r.stepFollower(m)
+	case pb.MsgVoteResp, pb.MsgPreVoteResp:
+		r.countVote(m)
+	case pb.MsgTimeoutNow:
+		r.logger.Debugf("%x [term %d state %v] ignored MsgTimeoutNow from %x", r.id, r.term, r.state, m.From)
 	}
-	r.trk.RecordVote(id, granted)
-	return r.trk.TallyVotes()
+	return nil
+}
+
+// countVote counts an answer to the campaign under way, and wins or loses
+// the campaign when the answers decide it.
+func (r *raft) countVote(m pb.Message) {
+	c := r.camp
+	if m.Type != c.respType() {
+		// NB: a candidate may still receive pre-vote answers of its own
+		// term, from the pre-campaign that got it there.
+		return
+	}
+	if c.pre && !m.Reject && m.Term != r.term+1 {
+		// NB: a grant carries the term it was asked for, so one of another
+		// term answers an older pre-campaign: the voter may have found a
+		// leader since. Counting it would let us campaign without a
+		// quorum's current consent (thesis 9.6).
+		r.logger.Infof("%x ignored a stale %s from %x for term %d", r.id, m.Type, m.From, m.Term)
+		return
+	}
+	if m.Reject {
+		r.logger.Infof("%x received %s rejection from %x at term %d", r.id, m.Type, m.From, r.term)
+	} else {
+		r.logger.Infof("%x received %s from %x at term %d", r.id, m.Type, m.From, r.term)
+	}
+	yes, no, res := c.record(m.From, !m.Reject, r.conf.config.Voters)
+	r.logger.Infof("%x has received %d %s votes and %d vote rejections", r.id, yes, m.Type, no)
+	switch {
+	case res == quorum.VoteWon && c.pre:
+		r.campaign(campaignElection)
+	case res == quorum.VoteWon:
+		// NB: the new leader's first entry goes out with the next Ready.
+		r.becomeLeader()
+	case res == quorum.VoteLost:
+		// NB: a rejected pre-vote may carry a future term; stay in ours.
+		r.becomeFollower(r.term, None)
+	}
 }

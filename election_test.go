@@ -53,8 +53,8 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 		r := newTestNode(t, 1, newConfStorage([]uint64{1})).raft
 		seen := map[int]bool{}
 		for range 1000 {
-			r.resetRandomizedElectionTimeout()
-			v := r.randomizedElectionTimeout
+			r.timer.restart()
+			v := r.timer.timeout
 			require.True(t, v >= 10 && v < 20, "got timeout %d, want within [10, 20)", v)
 			seen[v] = true
 		}
@@ -66,8 +66,8 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 			r.seedRand(seed)
 			out := make([]int, 20)
 			for i := range out {
-				r.resetRandomizedElectionTimeout()
-				out[i] = r.randomizedElectionTimeout
+				r.timer.restart()
+				out[i] = r.timer.timeout
 			}
 			return out
 		}
@@ -79,8 +79,8 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 		var seqs [3][]int
 		for i, n := range nodes {
 			for range 20 {
-				n.raft.resetRandomizedElectionTimeout()
-				seqs[i] = append(seqs[i], n.raft.randomizedElectionTimeout)
+				n.raft.timer.restart()
+				seqs[i] = append(seqs[i], n.raft.timer.timeout)
 			}
 		}
 		assert.NotEqual(t, seqs[0], seqs[1], "got the same timeouts for peers 1 and 2")
@@ -95,8 +95,8 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 			require.NoError(t, err)
 			out := make([]int, 32)
 			for i := range out {
-				rn.raft.resetRandomizedElectionTimeout()
-				out[i] = rn.raft.randomizedElectionTimeout
+				rn.raft.timer.restart()
+				out[i] = rn.raft.timer.timeout
 			}
 			return out
 		}
@@ -111,8 +111,8 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 			require.NoError(t, err)
 			out := make([]int, 32)
 			for i := range out {
-				rn.raft.resetRandomizedElectionTimeout()
-				out[i] = rn.raft.randomizedElectionTimeout
+				rn.raft.timer.restart()
+				out[i] = rn.raft.timer.timeout
 			}
 			return out
 		}

@@ -265,13 +265,13 @@ func (fn *fuzzNode) handleReady() {
 // application does from time to time, so that the leader has to send
 // snapshots to peers that fall behind.
 func (fn *fuzzNode) compact() {
-	applied := fn.rn.raft.raftLog.applied
+	applied := fn.rn.raft.log.applied()
 	first, _ := fn.storage.FirstIndex()
 	last, _ := fn.storage.LastIndex()
 	if applied < first || applied > last {
 		return
 	}
-	cs := fn.rn.raft.trk.ConfState()
+	cs := confState(fn.rn.raft.conf.config)
 	if _, err := fn.storage.CreateSnapshot(applied, &cs, nil); err != nil {
 		return
 	}
@@ -321,7 +321,7 @@ func (fn *fuzzNode) termValue(in *fuzzReader) uint64 {
 	case 4:
 		return r.term + 1
 	case 5:
-		return r.raftLog.lastTerm()
+		return r.log.lastTerm()
 	case 6:
 		return uint64(in.byte())
 	default:
@@ -332,7 +332,7 @@ func (fn *fuzzNode) termValue(in *fuzzReader) uint64 {
 // indexValue decodes a log index, mostly one near the bounds of the peer's
 // log.
 func (fn *fuzzNode) indexValue(in *fuzzReader) uint64 {
-	l := fn.rn.raft.raftLog
+	l := fn.rn.raft.log
 	switch in.byte() % 10 {
 	case 0:
 		return 0
@@ -341,13 +341,13 @@ func (fn *fuzzNode) indexValue(in *fuzzReader) uint64 {
 	case 2:
 		return l.lastIndex() + 1
 	case 3:
-		return l.committed
+		return l.committed()
 	case 4:
 		return l.firstIndex() - 1
 	case 5:
 		return l.lastIndex() - uint64(in.byte()%4)
 	case 6:
-		return l.committed + uint64(in.byte()%4)
+		return l.committed() + uint64(in.byte()%4)
 	case 7:
 		return uint64(in.byte())
 	case 8:
@@ -554,14 +554,14 @@ func TestStepVoteMessageWithoutTerm(t *testing.T) {
 			r := newFuzzNode(t, role, 0).rn.raft
 			t.Run(fmt.Sprintf("%v to %v", typ, r.state), func(t *testing.T) {
 				state, term, vote := r.state, r.term, r.vote
-				msgs := len(r.msgs) + len(r.msgsAfterAppend)
+				msgs := len(r.out.msgs) + len(r.out.afterAppend)
 				require.NotPanics(t, func() {
 					require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: typ, Index: 11, LogTerm: 9}))
 				})
 				assert.Equal(t, state, r.state, "got state %v, want %v", r.state, state)
 				assert.Equal(t, term, r.term, "got term %d, want %d", r.term, term)
 				assert.Equal(t, vote, r.vote, "got vote %d, want %d", r.vote, vote)
-				got := len(r.msgs) + len(r.msgsAfterAppend)
+				got := len(r.out.msgs) + len(r.out.afterAppend)
 				assert.Equal(t, msgs, got, "got %d messages queued, want %d", got, msgs)
 			})
 		}
@@ -583,8 +583,8 @@ func TestStepMessageFromSelf(t *testing.T) {
 				name := fmt.Sprintf("%v at term +%d to %v", typ, termDelta, r.state)
 				t.Run(name, func(t *testing.T) {
 					state, term, lead, vote := r.state, r.term, r.lead, r.vote
-					m := pb.Message{From: 1, To: 1, Type: typ, Term: r.term + termDelta, Index: r.raftLog.lastIndex(),
-						LogTerm: r.raftLog.lastTerm(), Commit: r.raftLog.committed,
+					m := pb.Message{From: 1, To: 1, Type: typ, Term: r.term + termDelta, Index: r.log.lastIndex(),
+						LogTerm: r.log.lastTerm(), Commit: r.log.committed(),
 						Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 20, Term: r.term,
 							ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}}
 					require.NotPanics(t, func() {
@@ -617,13 +617,13 @@ func TestStepSnapshotWithInvalidConfState(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fn := newFuzzNode(t, fuzzFollower, 0)
 			r := fn.rn.raft
-			last, committed, cfg := r.raftLog.lastEntryID(), r.raftLog.committed, r.trk.ConfState()
+			last, committed, cfg := r.log.lastEntryID(), r.log.committed(), confState(r.conf.config)
 			m := pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: r.term,
 				Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 20, Term: r.term, ConfState: cs}}}
 			require.NotPanics(t, func() { require.NoError(t, fn.rn.Step(m)) })
-			assert.Equal(t, last, r.raftLog.lastEntryID(), "got last entry %v, want %v", r.raftLog.lastEntryID(), last)
-			assert.Equal(t, committed, r.raftLog.committed, "got commit %d, want %d", r.raftLog.committed, committed)
-			assert.Equal(t, cfg, r.trk.ConfState(), "got configuration %v, want %v", r.trk.ConfState(), cfg)
+			assert.Equal(t, last, r.log.lastEntryID(), "got last entry %v, want %v", r.log.lastEntryID(), last)
+			assert.Equal(t, committed, r.log.committed(), "got commit %d, want %d", r.log.committed(), committed)
+			assert.Equal(t, cfg, confState(r.conf.config), "got configuration %v, want %v", confState(r.conf.config), cfg)
 			rd := fn.rn.Ready()
 			require.Len(t, rd.Messages, 1, "got %v, want one answer", rd.Messages)
 			assert.Equal(t, pb.Message{From: 1, To: 2, Type: pb.MsgAppResp, Term: r.term, Index: committed}, rd.Messages[0],
@@ -639,7 +639,7 @@ func TestStepSnapshotWithInvalidConfState(t *testing.T) {
 func TestStepSnapshotAtMaxIndex(t *testing.T) {
 	fn := newFuzzNode(t, fuzzFollower, 0)
 	r := fn.rn.raft
-	last, committed := r.raftLog.lastEntryID(), r.raftLog.committed
+	last, committed := r.log.lastEntryID(), r.log.committed()
 	m := pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: r.term,
 		Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: math.MaxUint64, Term: r.term,
 			ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}}
@@ -647,6 +647,6 @@ func TestStepSnapshotAtMaxIndex(t *testing.T) {
 		require.NoError(t, fn.rn.Step(m))
 		fn.handleReady()
 	})
-	assert.Equal(t, last, r.raftLog.lastEntryID(), "got last entry %v, want %v", r.raftLog.lastEntryID(), last)
-	assert.Equal(t, committed, r.raftLog.committed, "got commit %d, want %d", r.raftLog.committed, committed)
+	assert.Equal(t, last, r.log.lastEntryID(), "got last entry %v, want %v", r.log.lastEntryID(), last)
+	assert.Equal(t, committed, r.log.committed(), "got commit %d, want %d", r.log.committed(), committed)
 }

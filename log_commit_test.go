@@ -16,13 +16,13 @@ func TestLogCommitTo(t *testing.T) {
 	t.Run("raises", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0), entriesAt(1, 1, 2, 3))
 		l.commitTo(2)
-		assert.Equal(t, uint64(2), l.committed, "got %v, want %v", l.committed, 2)
+		assert.Equal(t, uint64(2), l.committed(), "got %v, want %v", l.committed(), 2)
 	})
 	t.Run("never decreases", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0), entriesAt(1, 1, 2, 3))
 		l.commitTo(3)
 		l.commitTo(1)
-		assert.Equal(t, uint64(3), l.committed, "got %v, want %v", l.committed, 3)
+		assert.Equal(t, uint64(3), l.committed(), "got %v, want %v", l.committed(), 3)
 	})
 	t.Run("past the last index panics", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0), entriesAt(1, 1, 2, 3))
@@ -47,7 +47,7 @@ func TestLogMaybeCommit(t *testing.T) {
 			l.commitTo(1)
 			ok := l.maybeCommit(tt.at)
 			assert.Equal(t, tt.wantOK, ok, "got %v, want %v", ok, tt.wantOK)
-			assert.Equal(t, tt.wantCommitted, l.committed, "committed: got %v, want %v", l.committed, tt.wantCommitted)
+			assert.Equal(t, tt.wantCommitted, l.committed(), "committed: got %v, want %v", l.committed(), tt.wantCommitted)
 		})
 	}
 }
@@ -62,14 +62,14 @@ func TestLogAppliedTo(t *testing.T) {
 	t.Run("advances applied and applying", func(t *testing.T) {
 		l := newLog()
 		l.appliedTo(3, 0)
-		assert.Equal(t, uint64(3), l.applied, "applied: got %v, want %v", l.applied, 3)
-		assert.Equal(t, uint64(3), l.applying, "applying: got %v, want %v", l.applying, 3)
+		assert.Equal(t, uint64(3), l.applied(), "applied: got %v, want %v", l.applied(), 3)
+		assert.Equal(t, uint64(3), l.apply.applying, "applying: got %v, want %v", l.apply.applying, 3)
 	})
 	t.Run("keeps a higher applying", func(t *testing.T) {
 		l := newLog()
 		l.acceptApplying(3, 0, true)
 		l.appliedTo(2, 0)
-		assert.Equal(t, uint64(3), l.applying, "applying: got %v, want %v", l.applying, 3)
+		assert.Equal(t, uint64(3), l.apply.applying, "applying: got %v, want %v", l.apply.applying, 3)
 	})
 	t.Run("below applied panics", func(t *testing.T) {
 		l := newLog()
@@ -111,7 +111,7 @@ func TestLogNextCommittedEnts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLog()
 			l.acceptApplying(tt.applying, 0, tt.allowUnstable)
-			l.applyingEntsPaused = false
+			l.apply.paused = false
 			if tt.snapshot {
 				l.unstable.snapshot = snapAt(3, 1)
 			}
@@ -164,12 +164,12 @@ func TestLogNextCommittedEntsPagedBySize(t *testing.T) {
 		got := l.nextCommittedEnts(false)
 		require.Equal(t, ents[:3], got, "first page: got %v, want %v", got, ents[:3])
 		l.acceptApplying(3, entsSize(got), false)
-		assert.True(t, l.applyingEntsPaused, "got not paused, want paused")
+		assert.True(t, l.apply.paused, "got not paused, want paused")
 		assert.False(t, l.hasNextCommittedEnts(false), "got more entries to apply while paused")
 		assert.Nil(t, l.nextCommittedEnts(false))
 
 		l.appliedTo(3, entsSize(got))
-		assert.False(t, l.applyingEntsPaused, "got paused after applying, want not paused")
+		assert.False(t, l.apply.paused, "got paused after applying, want not paused")
 		got = l.nextCommittedEnts(false)
 		assert.Equal(t, ents[3:6], got, "second page: got %v, want %v", got, ents[3:6])
 	})
@@ -178,7 +178,7 @@ func TestLogNextCommittedEntsPagedBySize(t *testing.T) {
 		got := l.nextCommittedEnts(false)
 		require.Equal(t, ents[:2], got, "first page: got %v, want %v", got, ents[:2])
 		l.acceptApplying(2, entsSize(got), false)
-		assert.True(t, l.applyingEntsPaused, "got not paused, want paused")
+		assert.True(t, l.apply.paused, "got not paused, want paused")
 
 		l.appliedTo(1, size)
 		got = l.nextCommittedEnts(false)
@@ -189,15 +189,15 @@ func TestLogNextCommittedEntsPagedBySize(t *testing.T) {
 		got := l.nextCommittedEnts(false)
 		require.Len(t, got, n)
 		l.acceptApplying(n, entsSize(got), false)
-		assert.False(t, l.applyingEntsPaused, "got paused, want not paused")
+		assert.False(t, l.apply.paused, "got paused, want not paused")
 	})
 	t.Run("applying everything handed out frees the whole budget", func(t *testing.T) {
 		l := newLog(3 * size)
 		got := l.nextCommittedEnts(false)
 		l.acceptApplying(3, entsSize(got), false)
 		l.appliedTo(3, size)
-		assert.Zero(t, l.applyingEntsSize, "got %v bytes outstanding, want 0", l.applyingEntsSize)
-		assert.False(t, l.applyingEntsPaused, "got paused, want not paused")
+		assert.Zero(t, l.apply.outSize, "got %v bytes outstanding, want 0", l.apply.outSize)
+		assert.False(t, l.apply.paused, "got paused, want not paused")
 	})
 	t.Run("a zero budget hands out one entry at a time", func(t *testing.T) {
 		l := newLog(0)

@@ -20,7 +20,7 @@ func (l *raftLog) allEntries() []pb.Entry {
 	if errors.Is(err, ErrCompacted) {
 		return l.allEntries()
 	}
-	assertf(false, "reading all entries: %v", err)
+	invariantBroken("reading all entries: %v", err)
 	return nil
 }
 
@@ -39,9 +39,9 @@ func TestLogNew(t *testing.T) {
 		name      string
 		got, want uint64
 	}{
-		{"committed", l.committed, 3},
-		{"applying", l.applying, 3},
-		{"applied", l.applied, 3},
+		{"committed", l.committed(), 3},
+		{"applying", l.apply.applying, 3},
+		{"applied", l.applied(), 3},
 		{"first index", l.firstIndex(), 4},
 		{"last index", l.lastIndex(), 5},
 		{"last term", l.lastTerm(), 5},
@@ -53,11 +53,11 @@ func TestLogNew(t *testing.T) {
 		})
 	}
 	t.Run("no size limit", func(t *testing.T) {
-		assert.Equal(t, noSizeLimit, l.maxApplyingEntsSize)
+		assert.Equal(t, noSizeLimit, l.apply.maxSize)
 	})
 	t.Run("with size limit", func(t *testing.T) {
 		l := newLogWithSize(NewMemoryStorage(), discardLogger, 100)
-		assert.Equal(t, entryEncodingSize(100), l.maxApplyingEntsSize)
+		assert.Equal(t, entryEncodingSize(100), l.apply.maxSize)
 	})
 	t.Run("String", func(t *testing.T) {
 		want := "committed=3, applied=3, applying=3, unstable.offset=6, unstable.offsetInProgress=6, len(unstable.entries)=0"
@@ -259,7 +259,7 @@ func TestLogMaybeAppend(t *testing.T) {
 			lastNew, ok := l.maybeAppend(logSlice{term: 4, prev: tt.prev, entries: tt.ents}, tt.committed)
 			assert.Equal(t, tt.wantOK, ok, "ok: got %v, want %v", ok, tt.wantOK)
 			assert.Equal(t, tt.wantLastNew, lastNew, "last new index: got %v, want %v", lastNew, tt.wantLastNew)
-			assert.Equal(t, tt.wantCommitted, l.committed, "committed: got %v, want %v", l.committed, tt.wantCommitted)
+			assert.Equal(t, tt.wantCommitted, l.committed(), "committed: got %v, want %v", l.committed(), tt.wantCommitted)
 			got := l.allEntries()
 			assert.Equal(t, tt.wantLog, got, "log: got %v, want %v", got, tt.wantLog)
 		})
@@ -301,7 +301,7 @@ func TestLogAppend(t *testing.T) {
 	t.Run("truncating a committed entry panics", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1, 1, 1), nil)
 		l.commitTo(2)
-		requirePanicContains(t, func() { l.append(entriesAt(2, 3)...) }, "after index 1", "up to 2")
+		requirePanicContains(t, func() { l.append(entriesAt(2, 3)...) }, "at index 2", "up to 2")
 	})
 }
 
@@ -368,8 +368,8 @@ func TestLogRestore(t *testing.T) {
 		name      string
 		got, want uint64
 	}{
-		{"committed", l.committed, 10},
-		{"applied", l.applied, 2},
+		{"committed", l.committed(), 10},
+		{"applied", l.applied(), 2},
 		{"first index", l.firstIndex(), 11},
 		{"last index", l.lastIndex(), 10},
 		{"last term", l.lastTerm(), 3},
@@ -488,58 +488,55 @@ func TestLogEntries(t *testing.T) {
 	})
 }
 
-func TestLogScan(t *testing.T) {
-	l, s := sliceTestLog()
-	scan := func(lo, hi uint64, pageSize entryEncodingSize) ([]int, []pb.Entry, error) {
-		var pages []int
-		var got []pb.Entry
-		err := l.scan(lo, hi, pageSize, func(ents []pb.Entry) error {
-			pages = append(pages, len(ents))
-			got = append(got, ents...)
-			return nil
-		})
-		return pages, got, err
+func TestLogUnappliedConfChange(t *testing.T) {
+	// confAt returns a log holding stable entries 4..6 and unstable 7..9,
+	// all committed and applied up to 3, with a configuration change at
+	// index at (or none when at is 0).
+	confAt := func(at uint64, pageSize entryEncodingSize) *raftLog {
+		ents := entriesAt(4, 4, 4, 4, 5, 5, 5)
+		for i := range ents {
+			if ents[i].Index == at {
+				ents[i].Type = pb.EntryConfChange
+			}
+		}
+		l := newLogWithSize(newTestStorage(append(entriesAt(3, 3), ents[:3]...)), discardLogger, pageSize)
+		l.append(ents[3:]...)
+		l.commitTo(9)
+		return l
 	}
-	want := append(entriesAt(4, 4, 4, 4), entriesAt(7, 5, 5, 5)...)
+	s := entryEncodingSize((&pb.Entry{Index: 4, Term: 4}).Size())
 	for _, tt := range []struct {
-		name      string
-		pageSize  entryEncodingSize
-		wantPages []int
+		name     string
+		at       uint64
+		pageSize entryEncodingSize
+		want     bool
 	}{
-		{"page size 0 gives one entry per page", 0, []int{1, 1, 1, 1, 1, 1}},
-		{"one entry per page", s, []int{1, 1, 1, 1, 1, 1}},
-		{"two entries per page", 2 * s, []int{2, 2, 2}},
-		{"a page spans stable and unstable entries", 4 * s, []int{4, 2}},
-		{"one page", noSizeLimit, []int{6}},
+		{"none", 0, noSizeLimit, false},
+		{"none, one entry per page", 0, 0, false},
+		{"in the stable part", 5, noSizeLimit, true},
+		{"in the unstable part", 8, noSizeLimit, true},
+		{"on a later page", 9, 2 * s, true},
+		{"at the last committed index", 9, 0, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			pages, got, err := scan(4, 10, tt.pageSize)
+			got, err := confAt(tt.at, tt.pageSize).unappliedConfChange()
 			require.NoError(t, err)
-			assert.Equal(t, tt.wantPages, pages, "got %v, want %v", pages, tt.wantPages)
-			assert.Equal(t, want, got, "got %v, want %v", got, want)
+			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
 		})
 	}
-	t.Run("empty range", func(t *testing.T) {
-		pages, _, err := scan(5, 5, noSizeLimit)
+	t.Run("an applied change does not count", func(t *testing.T) {
+		l := confAt(5, noSizeLimit)
+		l.appliedTo(5, 0)
+		got, err := l.unappliedConfChange()
 		require.NoError(t, err)
-		assert.Empty(t, pages)
+		assert.False(t, got, "got a change at 5 counted with everything up to 5 applied")
 	})
-	t.Run("compacted", func(t *testing.T) {
-		_, _, err := scan(3, 10, noSizeLimit)
-		assert.Equal(t, ErrCompacted, err, "got %v, want %v", err, ErrCompacted)
-	})
-	t.Run("stops at the visitor's error", func(t *testing.T) {
-		stop := errors.New("stop")
-		calls := 0
-		err := l.scan(4, 10, s, func([]pb.Entry) error {
-			calls++
-			if calls == 2 {
-				return stop
-			}
-			return nil
-		})
-		assert.Equal(t, stop, err, "got %v, want %v", err, stop)
-		assert.Equal(t, 2, calls, "got %v calls, want %v", calls, 2)
+	t.Run("an uncommitted change does not count", func(t *testing.T) {
+		l := confAt(8, noSizeLimit)
+		l.commitIdx = 7
+		got, err := l.unappliedConfChange()
+		require.NoError(t, err)
+		assert.False(t, got, "got a change at 8 counted with the commit index at 7")
 	})
 }
 

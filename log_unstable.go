@@ -57,40 +57,31 @@ const (
 	maxRetainedPayload entryPayloadSize = 64 << 10
 )
 
-// maybeFirstIndex returns the index of the first entry that may be in the
-// log, if the unstable snapshot determines it.
-func (u *unstable) maybeFirstIndex() (uint64, bool) {
-	if u.snapshot != nil {
-		return u.snapshot.Metadata.Index + 1, true
-	}
-	return 0, false
-}
-
-// maybeLastIndex returns the index of the last entry in the log, if the
+// lastIndex returns the index of the last entry in the log, if the
 // unstable entries or snapshot determine it.
-func (u *unstable) maybeLastIndex() (uint64, bool) {
-	if n := len(u.entries); n != 0 {
-		return u.offset + uint64(n) - 1, true
-	}
-	if u.snapshot != nil {
+func (u *unstable) lastIndex() (uint64, bool) {
+	switch {
+	case len(u.entries) > 0:
+		return u.offset + uint64(len(u.entries)) - 1, true
+	case u.snapshot != nil:
 		return u.snapshot.Metadata.Index, true
 	}
 	return 0, false
 }
 
-// maybeTerm returns the term of the entry at index i, if it is one of the
-// unstable entries or the last entry covered by the unstable snapshot.
-func (u *unstable) maybeTerm(i uint64) (uint64, bool) {
-	if i < u.offset {
-		if u.snapshot != nil && u.snapshot.Metadata.Index == i {
-			return u.snapshot.Metadata.Term, true
+// termAt returns the term of the entry at index i, if it is one of the
+// unstable entries or the last entry the unstable snapshot covers.
+func (u *unstable) termAt(i uint64) (uint64, bool) {
+	if i >= u.offset {
+		if k := i - u.offset; k < uint64(len(u.entries)) {
+			return u.entries[k].Term, true
 		}
 		return 0, false
 	}
-	if i-u.offset >= uint64(len(u.entries)) {
-		return 0, false
+	if snap := u.snapshot; snap != nil && snap.Metadata.Index == i {
+		return snap.Metadata.Term, true
 	}
-	return u.entries[i-u.offset].Term, true
+	return 0, false
 }
 
 // nextEntries returns the entries not yet handed out for persisting, or nil.
@@ -134,7 +125,7 @@ func (u *unstable) acceptInProgress() {
 // the same entry (Log Matching, Raft paper 5.3). An acknowledgement of an
 // entry that is no longer unstable at all is ignored too.
 func (u *unstable) stableTo(id entryID) {
-	term, ok := u.maybeTerm(id.index)
+	term, ok := u.termAt(id.index)
 	if !ok || id.index < u.offset {
 		// Either already dropped, truncated away, or the snapshot's own
 		// index, which only stableSnapTo acknowledges.
@@ -219,7 +210,7 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry) {
 		u.appendInPlace(ents)
 	case from <= u.offset:
 		if u.snapshot != nil && from <= u.snapshot.Metadata.Index {
-			assertf(false, "unstable: appending at index %d would overwrite the unstable snapshot at index %d",
+			invariantBroken("unstable: appending at index %d would overwrite the unstable snapshot at index %d",
 				from, u.snapshot.Metadata.Index)
 		}
 		u.logger.Infof("replacing the unstable entries from index %d", from)
@@ -238,7 +229,7 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry) {
 		u.entries = append(u.entries, ents...)
 		u.offsetInProgress = min(u.offsetInProgress, from)
 	default:
-		assertf(false, "unstable: appending at index %d leaves a gap after the last index %d", from, end-1)
+		invariantBroken("unstable: appending at index %d leaves a gap after the last index %d", from, end-1)
 	}
 }
 
@@ -257,7 +248,7 @@ func (u *unstable) appendInPlace(ents []pb.Entry) {
 func (u *unstable) slice(lo, hi uint64) []pb.Entry {
 	end := u.offset + uint64(len(u.entries))
 	if lo < u.offset || lo > hi || hi > end {
-		assertf(false, "unstable.slice[%d,%d) out of bounds [%d,%d)", lo, hi, u.offset, end)
+		invariantBroken("unstable.slice[%d,%d) out of bounds [%d,%d)", lo, hi, u.offset, end)
 	}
 	return u.entries[lo-u.offset : hi-u.offset : hi-u.offset]
 }

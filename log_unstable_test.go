@@ -25,27 +25,7 @@ func snapAt(index, term uint64) *pb.Snapshot {
 	return &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: index, Term: term}}
 }
 
-func TestUnstableMaybeFirstIndex(t *testing.T) {
-	for _, tt := range []struct {
-		name   string
-		u      unstable
-		wantOK bool
-		want   uint64
-	}{
-		{"empty", newTestUnstable(nil, 5, nil), false, 0},
-		{"entries only", newTestUnstable(nil, 5, entriesAt(5, 1)), false, 0},
-		{"snapshot only", newTestUnstable(snapAt(4, 1), 5, nil), true, 5},
-		{"snapshot and entries", newTestUnstable(snapAt(4, 1), 5, entriesAt(5, 1)), true, 5},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := tt.u.maybeFirstIndex()
-			assert.Equal(t, tt.wantOK, ok, "ok: got %v, want %v", ok, tt.wantOK)
-			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
-		})
-	}
-}
-
-func TestUnstableMaybeLastIndex(t *testing.T) {
+func TestUnstableLastIndex(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		u      unstable
@@ -58,14 +38,14 @@ func TestUnstableMaybeLastIndex(t *testing.T) {
 		{"snapshot and entries", newTestUnstable(snapAt(4, 1), 5, entriesAt(5, 1)), true, 5},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := tt.u.maybeLastIndex()
+			got, ok := tt.u.lastIndex()
 			assert.Equal(t, tt.wantOK, ok, "ok: got %v, want %v", ok, tt.wantOK)
 			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
 		})
 	}
 }
 
-func TestUnstableMaybeTerm(t *testing.T) {
+func TestUnstableTermAt(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		u      unstable
@@ -83,7 +63,7 @@ func TestUnstableMaybeTerm(t *testing.T) {
 		{"past a lone snapshot", newTestUnstable(snapAt(4, 3), 5, nil), 5, false, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := tt.u.maybeTerm(tt.i)
+			got, ok := tt.u.termAt(tt.i)
 			assert.Equal(t, tt.wantOK, ok, "ok: got %v, want %v", ok, tt.wantOK)
 			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
 		})

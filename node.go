@@ -365,8 +365,7 @@ func (n *node) run() {
 // isMember reports whether the node is in its own configuration, as a voter
 // or a learner, in either half of a joint configuration.
 func (n *node) isMember() bool {
-	_, ok := n.rn.raft.trk.Progress[n.id]
-	return ok
+	return n.rn.raft.conf.isMember(n.id)
 }
 
 // handle applies a message from recvc: the node's own requests that RawNode

@@ -34,7 +34,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 			t.Run("a follower that just heard from its leader rejects, keeping its term", func(t *testing.T) {
 				nodes, _ := leaderWithFollowers(t, 3, mode.opts...)
 				r := nodes[1].raft
-				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.raftLog.lastEntryID())))
+				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
 				require.Len(t, msgs, 1)
 				assert.Equal(t, pb.MsgPreVoteResp, msgs[0].Type, "got %v, want MsgPreVoteResp", msgs[0].Type)
@@ -46,7 +46,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 			t.Run("the leader rejects", func(t *testing.T) {
 				nodes, _ := leaderWithFollowers(t, 3, mode.opts...)
 				r := nodes[0].raft
-				require.NoError(t, r.Step(upToDatePreVote(3, 1, r.raftLog.lastEntryID())))
+				require.NoError(t, r.Step(upToDatePreVote(3, 1, r.log.lastEntryID())))
 				msgs := msgsOf(sentMessages(r), pb.MsgPreVoteResp, 3)
 				require.Len(t, msgs, 1)
 				assert.True(t, msgs[0].Reject, "got the pre-vote granted, want it rejected")
@@ -56,11 +56,11 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 			t.Run("one tick before the election timeout a follower still rejects", func(t *testing.T) {
 				nodes, _ := leaderWithFollowers(t, 3, mode.opts...)
 				r := nodes[1].raft
-				r.setRandomizedElectionTimeout(2 * r.electionTimeout)
-				for range r.electionTimeout - 1 {
+				r.setRandomizedElectionTimeout(2 * r.cfg.electionTimeout)
+				for range r.cfg.electionTimeout - 1 {
 					r.tick()
 				}
-				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.raftLog.lastEntryID())))
+				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
 				require.Len(t, msgs, 1)
 				assert.True(t, msgs[0].Reject, "got the pre-vote granted, want it rejected")
@@ -69,11 +69,11 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				nodes, _ := leaderWithFollowers(t, 3, mode.opts...)
 				r := nodes[1].raft
 				// NB: the follower must not campaign itself meanwhile.
-				r.setRandomizedElectionTimeout(2 * r.electionTimeout)
-				for range r.electionTimeout {
+				r.setRandomizedElectionTimeout(2 * r.cfg.electionTimeout)
+				for range r.cfg.electionTimeout {
 					r.tick()
 				}
-				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.raftLog.lastEntryID())))
+				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
 				require.Len(t, msgs, 1)
 				assert.False(t, msgs[0].Reject, "got the pre-vote rejected, want it granted")
@@ -84,7 +84,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				nodes, _ := leaderWithFollowers(t, 3, mode.opts...)
 				r := nodes[1].raft
 				require.NoError(t, nodes[1].ForgetLeader())
-				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.raftLog.lastEntryID())))
+				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
 				require.Len(t, msgs, 1)
 				assert.False(t, msgs[0].Reject, "got the pre-vote rejected, want it granted")
@@ -92,7 +92,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 			t.Run("the transfer context bypasses the rule", func(t *testing.T) {
 				nodes, _ := leaderWithFollowers(t, 3, mode.opts...)
 				r := nodes[1].raft
-				m := upToDatePreVote(3, 2, r.raftLog.lastEntryID())
+				m := upToDatePreVote(3, 2, r.log.lastEntryID())
 				m.Context = []byte(campaignTransfer)
 				require.NoError(t, r.Step(m))
 				msgs := sentMessages(r)

@@ -65,7 +65,7 @@ func (rn *RawNode) Tick() {
 // campaign immediately when ticking resumes; it must be used with care, as a
 // quiesced leader sends no heartbeats.
 func (rn *RawNode) TickQuiesced() {
-	rn.raft.electionElapsed++
+	rn.raft.tickQuiesced()
 }
 
 // Campaign makes the peer start an election (a pre-vote first if PreVote is
@@ -137,7 +137,7 @@ func (rn *RawNode) Step(m pb.Message) error {
 	if IsLocalMsg(m.Type) && !IsLocalMsgTarget(m.From) {
 		return ErrStepLocalMsg
 	}
-	if IsResponseMsg(m.Type) && !IsLocalMsgTarget(m.From) && rn.raft.trk.Progress[m.From] == nil {
+	if IsResponseMsg(m.Type) && !IsLocalMsgTarget(m.From) && !rn.raft.conf.isMember(m.From) {
 		return ErrStepPeerNotFound
 	}
 	return rn.raft.Step(m)
@@ -152,25 +152,21 @@ func (rn *RawNode) Ready() Ready {
 	return rd
 }
 
-// HasReady reports whether Ready would return something.
+// HasReady reports whether Ready would return something. It changes
+// nothing: work deferred to the Ready is only looked at.
 func (rn *RawNode) HasReady() bool {
 	r := rn.raft
-	// NB: deferred broadcasts are prepared here so that what HasReady sees is
-	// what Ready hands out.
-	r.flushOutgoing()
+	if !r.out.isEmpty() || r.hasDeferred() {
+		return true
+	}
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
 		return true
 	}
 	if hs := r.hardState(); !IsEmptyHardState(hs) && !hardStatesEqual(hs, rn.prevHardSt) {
 		return true
 	}
-	if r.raftLog.hasNextUnstableSnapshot() {
-		return true
-	}
-	if len(r.msgs) > 0 || len(r.msgsAfterAppend) > 0 || len(r.readStates) != 0 {
-		return true
-	}
-	return r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEnts(rn.applyUnstableEntries())
+	return r.log.hasNextUnstableSnapshot() || r.log.hasNextUnstableEnts() ||
+		r.log.hasNextCommittedEnts(rn.applyUnstableEntries())
 }
 
 // Advance tells the peer that the application has persisted, sent and
@@ -224,19 +220,33 @@ const (
 	ProgressTypeLearner
 )
 
-// WithProgress calls visitor for every peer the leader tracks, in ID order,
-// with a copy of its progress (without Inflights), avoiding the
-// allocations of Status.
+// WithProgress calls visitor for every member of the configuration, in ID
+// order, with a copy of the leader's view of its progress (without
+// Inflights), avoiding the allocations of Status. A peer that does not lead
+// tracks no progress; it reports each member as a new leader would see it
+// (probing from the end of its own log), allocating to do so.
 func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tracker.Progress)) {
-	rn.raft.trk.Visit(func(id uint64, pr *tracker.Progress) {
-		typ := ProgressTypePeer
-		if pr.IsLearner {
-			typ = ProgressTypeLearner
-		}
-		p := *pr
-		p.Inflights = nil
-		visitor(id, typ, p)
-	})
+	r := rn.raft
+	var prs tracker.ProgressMap
+	if r.leading != nil {
+		prs = r.leading.repl.progress
+	} else {
+		prs = r.memberProgress(r.conf.config, r.log.lastIndex()+1)
+	}
+	var buf [8]uint64
+	for _, id := range appendSortedIDs(buf[:0], prs) {
+		pr := *prs[id]
+		pr.Inflights = nil
+		visitor(id, progressTypeOf(&pr), pr)
+	}
+}
+
+// progressTypeOf tells a learner's progress from a voter's.
+func progressTypeOf(pr *tracker.Progress) ProgressType {
+	if pr.IsLearner {
+		return ProgressTypeLearner
+	}
+	return ProgressTypePeer
 }
 
 // ReportUnreachable tells the leader that the last message to peer id could

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -70,7 +71,7 @@ func TestRawNodeReadyContract(t *testing.T) {
 	t.Run("MustSync only for entries, term or vote", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		f := nodes[1]
-		last := f.raft.raftLog.lastEntryID()
+		last := f.raft.log.lastEntryID()
 		require.NoError(t, f.Step(pb.Message{From: 1, To: 2, Type: pb.MsgApp, Term: 1, Index: last.index, LogTerm: last.term,
 			Entries: []pb.Entry{{Index: last.index + 1, Term: 1}}}))
 		rd := f.Ready()
@@ -86,7 +87,7 @@ func TestRawNodeReadyContract(t *testing.T) {
 	t.Run("acknowledgements come with what they acknowledge", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		f := nodes[1]
-		last := f.raft.raftLog.lastEntryID()
+		last := f.raft.log.lastEntryID()
 		require.NoError(t, f.Step(pb.Message{From: 1, To: 2, Type: pb.MsgApp, Term: 1, Index: last.index, LogTerm: last.term,
 			Entries: []pb.Entry{{Index: last.index + 1, Term: 1, Data: []byte("x")}}}))
 		rd := f.Ready()
@@ -119,7 +120,7 @@ func TestRawNodeReadyContract(t *testing.T) {
 		n.ReadIndex([]byte("r"))
 		require.True(t, n.HasReady())
 		rd := n.Ready()
-		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("r")}}, rd.ReadStates)
+		assert.Equal(t, []ReadState{{Index: n.raft.log.committed(), RequestCtx: []byte("r")}}, rd.ReadStates)
 		n.Advance(rd)
 		assert.False(t, n.HasReady(), "got more to do after the read was handed out")
 	})
@@ -195,7 +196,7 @@ func TestRawNodeStatus(t *testing.T) {
 		assert.Len(t, st.Progress, 4, "got progress of %d peers, want 4", len(st.Progress))
 		assert.Equal(t, map[uint64]struct{}{4: {}}, st.Config.Learners, "got learners %v", st.Config.Learners)
 		st.Progress[2].Inflights.Add(100, 1)
-		assert.Equal(t, 0, leader.raft.trk.Progress[2].Inflights.Count(), "got the status sharing Inflights with the leader")
+		assert.Equal(t, 0, leader.raft.leading.repl.progress[2].Inflights.Count(), "got the status sharing Inflights with the leader")
 	})
 	t.Run("a follower reports no progress", func(t *testing.T) {
 		st := nodes[1].Status()
@@ -248,4 +249,47 @@ func TestStateTypeStrings(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, `"`+want+`"`, string(b))
 	}
+}
+
+func TestQueriesDoNotChangeState(t *testing.T) {
+	// Two identical leaders get the same inputs; one of them is also asked
+	// every query between inputs. A query that sent deferred appends or
+	// started a read round (as HasReady once did) would make the two hand
+	// out different Readies.
+	twin := func() *testNode {
+		nodes, _ := leaderWithFollowers(t, 3)
+		return nodes[0]
+	}
+	quiet, asked := twin(), twin()
+	query := func(n *testNode) {
+		for range 2 {
+			n.HasReady()
+			n.Status()
+			n.BasicStatus()
+			n.WithProgress(func(uint64, ProgressType, tracker.Progress) {})
+		}
+	}
+	inputs := []func(n *testNode){
+		func(n *testNode) { require.NoError(t, n.Propose([]byte("a"))) },
+		func(n *testNode) { n.ReadIndex([]byte("r1")) },
+		func(n *testNode) { require.NoError(t, n.Propose([]byte("b"))) },
+		func(n *testNode) {
+			require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: n.raft.term}))
+		},
+		func(n *testNode) { n.ReadIndex([]byte("r2")) },
+		func(n *testNode) { n.Tick() },
+	}
+	for i, in := range inputs {
+		in(quiet)
+		query(asked)
+		in(asked)
+		query(asked)
+		t.Run(fmt.Sprintf("after input %d", i), func(t *testing.T) {
+			require.Equal(t, quiet.HasReady(), asked.HasReady())
+			assert.Equal(t, quiet.BasicStatus(), asked.BasicStatus())
+		})
+	}
+	rq, ra := quiet.Ready(), asked.Ready()
+	assert.Equal(t, rq, ra, "got a different Ready from the peer that was asked queries")
+	assert.Len(t, msgsOf(ra.Messages, pb.MsgApp, 2), 1, "got %d appends to 2, want one for the Ready", len(msgsOf(ra.Messages, pb.MsgApp, 2)))
 }

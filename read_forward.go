@@ -51,7 +51,7 @@ func (f *readForwarder) supersede(ctx []byte) {
 // begin records id as the latest attempt for ctx.
 func (f *readForwarder) begin(ctx []byte, id uint64) {
 	if id == 0 {
-		assertf(false, "forwarded read of %q with identifier 0", ctx)
+		invariantBroken("forwarded read of %q with identifier 0", ctx)
 	}
 	if f.latest == nil {
 		f.latest = make(map[string]uint64)
@@ -76,7 +76,7 @@ func (f *readForwarder) accept(ctx []byte, id uint64) bool {
 // nextReadAttemptID draws the identifier of a forwarded read attempt.
 func (r *raft) nextReadAttemptID() uint64 {
 	for {
-		if id := r.rand.Uint64(); id != 0 {
+		if id := r.timer.rng.Uint64(); id != 0 {
 			return id
 		}
 	}
@@ -98,7 +98,7 @@ func (r *raft) forwardReadIndex(m pb.Message) {
 	if m.From == None {
 		ctx := m.Entries[0].Data
 		id := r.nextReadAttemptID()
-		r.readFwd.begin(ctx, id)
+		r.fwd.begin(ctx, id)
 		// NB: a fresh slice; the caller's entries may live in a reused
 		// buffer, and the message outlives the call.
 		m.Entries = []pb.Entry{{Data: ctx, Index: id}}
@@ -117,10 +117,10 @@ func (r *raft) handleReadIndexResp(m pb.Message) {
 		return
 	}
 	e := m.Entries[0]
-	if !r.readFwd.accept(e.Data, e.Index) {
+	if !r.fwd.accept(e.Data, e.Index) {
 		r.logger.Debugf("%x dropped the answer [index: %d] from %x to read attempt %x of %q: superseded, forgotten or not ours",
 			r.id, m.Index, m.From, e.Index, e.Data)
 		return
 	}
-	r.readStates = append(r.readStates, ReadState{Index: m.Index, RequestCtx: e.Data})
+	r.out.readStates = append(r.out.readStates, ReadState{Index: m.Index, RequestCtx: e.Data})
 }

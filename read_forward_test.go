@@ -39,11 +39,11 @@ func TestReadIndexRetriedAtFollower(t *testing.T) {
 			nw.send(nw.readIndex(3, "x")...)
 			require.Len(t, *held, 1, "got %d answers to the first attempt, want 1", len(*held))
 			stale := (*held)[0]
-			require.Equal(t, leader.raft.raftLog.committed, stale.Index)
+			require.Equal(t, leader.raft.log.committed(), stale.Index)
 
 			nw.filter = nil
 			nw.propose(1, "w") // a write completes before the retry
-			committed := leader.raft.raftLog.committed
+			committed := leader.raft.log.committed()
 			require.Greater(t, committed, stale.Index)
 			retry := nw.readIndex(3, "x")
 
@@ -100,13 +100,13 @@ func TestReadIndexRetriedAtFollower(t *testing.T) {
 		held := holdReadIndexResps(nw)
 		nw.send(nw.readIndex(3, "x")...)
 		require.Len(t, *held, 1)
-		require.Len(t, follower.raft.readFwd.latest, 1)
+		require.Len(t, follower.raft.fwd.latest, 1)
 		follower.raft.becomeFollower(follower.raft.term+1, 1)
-		assert.Empty(t, follower.raft.readFwd.latest, "got requests remembered across a term change")
+		assert.Empty(t, follower.raft.fwd.latest, "got requests remembered across a term change")
 		resp := (*held)[0]
 		resp.Term = follower.raft.term
 		require.NoError(t, follower.raft.Step(resp))
-		assert.Empty(t, follower.raft.readStates, "got an answer to a forgotten request")
+		assert.Empty(t, follower.raft.out.readStates, "got an answer to a forgotten request")
 	})
 }
 
@@ -134,7 +134,7 @@ func TestForwardedReadCarrier(t *testing.T) {
 		resp := (*held)[0]
 		resp.Entries = []pb.Entry{{Data: []byte("plain")}}
 		require.NoError(t, f.raft.Step(resp))
-		assert.Empty(t, f.raft.readStates, "got a ReadState from an answer that names no attempt")
+		assert.Empty(t, f.raft.out.readStates, "got a ReadState from an answer that names no attempt")
 	})
 	t.Run("a request relayed by a second follower reaches the leader unchanged", func(t *testing.T) {
 		// Found by the simulation: a follower that relayed another's request
@@ -152,7 +152,7 @@ func TestForwardedReadCarrier(t *testing.T) {
 		assert.Equal(t, uint64(3), out[0].From, "got the relayed request's origin changed")
 		assert.Equal(t, fwd[0].Entries, out[0].Entries, "got the relayed request's entry changed")
 		nw.send(out...)
-		assert.Equal(t, []ReadState{{Index: nodes[0].raft.raftLog.committed, RequestCtx: []byte("x")}}, nodes[2].readStates)
+		assert.Equal(t, []ReadState{{Index: nodes[0].raft.log.committed(), RequestCtx: []byte("x")}}, nodes[2].readStates)
 	})
 	t.Run("an own request relayed back to us as leader carries the application's context", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
@@ -165,7 +165,7 @@ func TestForwardedReadCarrier(t *testing.T) {
 		bounced := pb.Message{Type: pb.MsgReadIndex, From: 1, To: 1, Entries: []pb.Entry{{Data: []byte("x"), Index: 77}}}
 		require.NoError(t, leader.raft.Step(bounced))
 		nw.send(leader.process()...)
-		assert.Equal(t, []ReadState{{Index: leader.raft.raftLog.committed, RequestCtx: []byte("x")}}, leader.readStates)
+		assert.Equal(t, []ReadState{{Index: leader.raft.log.committed(), RequestCtx: []byte("x")}}, leader.readStates)
 	})
 }
 
@@ -195,7 +195,7 @@ func TestForwardedReadsAcrossRestart(t *testing.T) {
 	nw.send((*held)[0])
 	assert.Empty(t, restarted.readStates, "got the restarted peer's request answered for its previous incarnation")
 	nw.send(retry...)
-	assert.Equal(t, []ReadState{{Index: nodes[0].raft.raftLog.committed, RequestCtx: []byte("x")}}, restarted.readStates)
+	assert.Equal(t, []ReadState{{Index: nodes[0].raft.log.committed(), RequestCtx: []byte("x")}}, restarted.readStates)
 }
 
 func TestReadForwarderBound(t *testing.T) {

@@ -37,7 +37,7 @@ func TestReadIndexSafe(t *testing.T) {
 		assert.Empty(t, leader.readStates, "got a read answered before confirmation")
 		nw.send(msgs...)
 		require.Len(t, leader.readStates, 1)
-		assert.Equal(t, ReadState{Index: leader.raft.raftLog.committed, RequestCtx: []byte("a")}, leader.readStates[0])
+		assert.Equal(t, ReadState{Index: leader.raft.log.committed(), RequestCtx: []byte("a")}, leader.readStates[0])
 	})
 	t.Run("one round serves every request received before it", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
@@ -82,7 +82,7 @@ func TestReadIndexSafe(t *testing.T) {
 		nw.filter = nil
 		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
 		require.Len(t, leader.readStates, 1, "got no answer once the leader committed")
-		assert.Equal(t, leader.raft.raftLog.committed, leader.readStates[0].Index)
+		assert.Equal(t, leader.raft.log.committed(), leader.readStates[0].Index)
 	})
 	t.Run("pending reads are answered once the leader alone is a quorum", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 2)
@@ -104,10 +104,10 @@ func TestReadIndexSafe(t *testing.T) {
 		require.Equal(t, StateLeader, n.raft.state)
 		require.False(t, n.raft.committedEntryInCurrentTerm())
 		n.ReadIndex([]byte("a"))
-		assert.Empty(t, n.raft.readStates, "got the read answered before the leader committed in its term")
+		assert.Empty(t, n.raft.out.readStates, "got the read answered before the leader committed in its term")
 		assert.Empty(t, n.process(), "got messages sent by a sole voter")
 		require.True(t, n.raft.committedEntryInCurrentTerm())
-		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("a")}}, n.readStates)
+		assert.Equal(t, []ReadState{{Index: n.raft.log.committed(), RequestCtx: []byte("a")}}, n.readStates)
 	})
 	t.Run("a sole voter that committed in its term answers at once", func(t *testing.T) {
 		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
@@ -115,7 +115,7 @@ func TestReadIndexSafe(t *testing.T) {
 		nw.campaign(1)
 		msgs := nw.readIndex(1, "a")
 		assert.Empty(t, msgs, "got %v sent, want nothing", msgTypes(msgs))
-		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("a")}}, n.readStates)
+		assert.Equal(t, []ReadState{{Index: n.raft.log.committed(), RequestCtx: []byte("a")}}, n.readStates)
 	})
 	t.Run("a retry while waiting for the first commit replaces the first attempt", func(t *testing.T) {
 		n := newTestNode(t, 1, newConfStorage([]uint64{1}))
@@ -125,7 +125,7 @@ func TestReadIndexSafe(t *testing.T) {
 		n.ReadIndex([]byte("a"))
 		n.ReadIndex([]byte("a"))
 		n.process()
-		assert.Equal(t, []ReadState{{Index: n.raft.raftLog.committed, RequestCtx: []byte("a")}}, n.readStates,
+		assert.Equal(t, []ReadState{{Index: n.raft.log.committed(), RequestCtx: []byte("a")}}, n.readStates,
 			"got %d answers, want one for the retried context", len(n.readStates))
 	})
 	t.Run("a follower forwards to the leader", func(t *testing.T) {
@@ -137,7 +137,7 @@ func TestReadIndexSafe(t *testing.T) {
 		assert.Equal(t, pb.MsgReadIndex, msgs[0].Type, "got %v, want MsgReadIndex", msgs[0].Type)
 		nw.send(msgs...)
 		require.Len(t, follower.readStates, 1)
-		assert.Equal(t, ReadState{Index: nodes[0].raft.raftLog.committed, RequestCtx: []byte("f")}, follower.readStates[0])
+		assert.Equal(t, ReadState{Index: nodes[0].raft.log.committed(), RequestCtx: []byte("f")}, follower.readStates[0])
 	})
 	t.Run("a follower without leader drops the request", func(t *testing.T) {
 		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))
@@ -148,7 +148,7 @@ func TestReadIndexSafe(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 3)
 		f := nodes[1]
 		require.NoError(t, f.raft.Step(pb.Message{From: 1, To: 2, Term: 1, Type: pb.MsgReadIndexResp, Index: 3}))
-		assert.Empty(t, f.raft.readStates, "got a ReadState from a response without context")
+		assert.Empty(t, f.raft.out.readStates, "got a ReadState from a response without context")
 	})
 }
 
@@ -165,7 +165,7 @@ func TestReadIndexRetriedContext(t *testing.T) {
 			held = append(held, nw.nodes[m.To].process()...)
 		}
 		nw.propose(1, "w") // the commit index moves on
-		committed := leader.raft.raftLog.committed
+		committed := leader.raft.log.committed()
 		round2 := nw.readIndex(1, "x")
 		nw.send(held...)
 		assert.Empty(t, leader.readStates, "got the retry answered by responses sent before it")
@@ -216,26 +216,34 @@ func TestReadIndexLeaseBased(t *testing.T) {
 	})
 }
 
-func TestReadRoundIDsNeverRepeat(t *testing.T) {
+func TestReadRoundsOfAnEarlierLeadershipConfirmNothing(t *testing.T) {
+	// Round ids count from 1 in every leadership. A response to a round of
+	// an earlier leadership carries that leadership's term and is dropped,
+	// so it cannot confirm a read of a later one with the same round id.
 	nodes, nw := leaderWithFollowers(t, 3)
 	leader := nodes[0]
-	seen := map[string]bool{}
-	for range 3 {
-		for _, m := range nw.readIndex(1, "a") {
-			if m.Type == pb.MsgHeartbeat && m.To == 2 {
-				require.False(t, seen[string(m.Context)], "round %x issued twice", m.Context)
-				seen[string(m.Context)] = true
-			}
-		}
-		// Leadership changes reset the pending reads, not the round ids.
-		leader.raft.becomeFollower(leader.raft.term+1, None)
-		leader.raft.becomeCandidate()
-		leader.raft.becomeLeader()
-		leader.process()
-		nw.flush()
-		leader.raft.raftLog.commitTo(leader.raft.raftLog.lastIndex())
-	}
-	assert.Len(t, seen, 3, "got %d distinct rounds, want 3", len(seen))
+	old := msgsOf(nw.readIndex(1, "a"), pb.MsgHeartbeat, 2)
+	require.Len(t, old, 1)
+	require.NoError(t, nodes[1].Step(old[0]))
+	oldResps := msgsOf(nodes[1].process(), pb.MsgHeartbeatResp, 1)
+	require.Len(t, oldResps, 1)
+
+	// Re-elected in a later term, the leader issues round 1 again.
+	leader.raft.becomeFollower(leader.raft.term+1, None)
+	leader.raft.becomeCandidate()
+	leader.raft.becomeLeader()
+	leader.raft.log.commitTo(leader.raft.log.lastIndex())
+	leader.readStates = nil
+	leader.ReadIndex([]byte("b"))
+	fresh := msgsOf(leader.process(), pb.MsgHeartbeat, 2)
+	require.Len(t, fresh, 1)
+	require.Equal(t, old[0].Context, fresh[0].Context, "want the same round id in both leaderships")
+
+	// With the leader's own, the old response from 2 would make a quorum
+	// if it were counted.
+	require.NoError(t, leader.Step(oldResps[0]))
+	leader.process()
+	assert.Empty(t, leader.readStates, "got the new read confirmed by a response of the earlier leadership")
 }
 
 func TestReadIndexRemovedLeader(t *testing.T) {

@@ -4,17 +4,43 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
+// This file builds Readies: what RawNode hands out, and what it records as
+// handed out. Building a Ready is also where the work deferred while
+// stepping is done (flushDeferred): nothing is sent between two Readies
+// that could be batched into the next one, and asking whether there is a
+// Ready (HasReady) changes nothing.
+
+// hasDeferred reports whether flushDeferred would send something: appends
+// owed to followers, or the heartbeats of a read round not issued yet.
+func (r *raft) hasDeferred() bool {
+	l := r.leading
+	return l != nil && (l.repl.hasDue() || l.reads.hasUnissued())
+}
+
+// flushDeferred does the work deferred to the Ready: the appends owed to
+// followers, then the heartbeats of a new read round, shared by every read
+// request received since the last one.
+func (r *raft) flushDeferred() {
+	if r.leading == nil {
+		return
+	}
+	r.flushAppends()
+	if r.leading.reads.hasUnissued() {
+		r.bcastHeartbeat()
+	}
+}
+
 // readyToHandOut collects the pending work into a Ready without marking it
 // handed out: calling it again before markHandedOut returns the same work
 // (plus anything new). A caller that may fail to deliver a Ready (say, on a
 // channel) can thus commit to it only once it has been taken.
 func (rn *RawNode) readyToHandOut() Ready {
 	r := rn.raft
-	r.flushOutgoing()
+	r.flushDeferred()
 	rd := Ready{
-		Entries:          r.raftLog.nextUnstableEnts(),
-		CommittedEntries: r.raftLog.nextCommittedEnts(rn.applyUnstableEntries()),
-		Messages:         r.msgs,
+		Entries:          r.log.nextUnstableEnts(),
+		CommittedEntries: r.log.nextCommittedEnts(rn.applyUnstableEntries()),
+		Messages:         r.out.msgs,
 	}
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
 		// NB: a fresh variable, so that the allocation happens only when
@@ -26,27 +52,34 @@ func (rn *RawNode) readyToHandOut() Ready {
 	if !hardStatesEqual(hs, rn.prevHardSt) {
 		rd.HardState = hs
 	}
-	if r.raftLog.hasNextUnstableSnapshot() {
-		rd.Snapshot = *r.raftLog.nextUnstableSnapshot()
+	if snap := r.log.nextUnstableSnapshot(); snap != nil {
+		rd.Snapshot = *snap
 	}
-	if len(r.readStates) != 0 {
-		rd.ReadStates = r.readStates
+	if len(r.out.readStates) != 0 {
+		rd.ReadStates = r.out.readStates
 	}
 	rd.MustSync = MustSync(hs, rn.prevHardSt, len(rd.Entries))
-
 	if rn.asyncStorageWrites {
-		if rn.needStorageAppend(rd) {
-			rd.Messages = append(rd.Messages, rn.storageAppendMsg(rd))
-		}
-		if len(rd.CommittedEntries) > 0 {
-			rd.Messages = append(rd.Messages, rn.storageApplyMsg(rd.CommittedEntries))
-		}
+		// NB: without AsyncStorageWrites, the messages that wait for
+		// durability are in Messages already (see pushAfterAppend): the
+		// application persists the Ready before sending them, and those to
+		// ourselves are stepped back in on Advance.
+		rd.Messages = rn.appendLocalThreadMsgs(rd.Messages, rd)
 	}
-	// NB: without AsyncStorageWrites, the messages that wait for durability
-	// are in Messages already (see sendAfterAppend): the application
-	// persists the Ready before sending them. Those to ourselves are stepped
-	// back in on Advance.
 	return rd
+}
+
+// appendLocalThreadMsgs appends to msgs the work of rd for the local storage
+// threads: what to persist (MsgStorageAppend) and what to apply
+// (MsgStorageApply).
+func (rn *RawNode) appendLocalThreadMsgs(msgs []pb.Message, rd Ready) []pb.Message {
+	if rn.needStorageAppend(rd) {
+		msgs = append(msgs, rn.appendThreadMsg(rd))
+	}
+	if len(rd.CommittedEntries) > 0 {
+		msgs = append(msgs, rn.applyThreadMsg(rd.CommittedEntries))
+	}
+	return msgs
 }
 
 // markHandedOut records that rd, built by readyToHandOut, now belongs to
@@ -60,31 +93,35 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 		rn.prevHardSt = rd.HardState
 	}
 	if len(rd.ReadStates) != 0 {
-		r.readStates = nil
+		r.out.readStates = nil
 	}
-	if !rn.asyncStorageWrites {
-		// NB: if the application takes another Ready without calling
-		// Advance, these accumulate, and its next Advance covers both.
-		rn.stepsOnAdvance = append(rn.stepsOnAdvance, r.msgsAfterAppend...)
-		if rn.needStorageAppendResp(rd) {
-			rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.storageAppendRespMsg(rd))
-		}
-		if len(rd.CommittedEntries) > 0 {
-			rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.storageApplyRespMsg(rd.CommittedEntries))
-		}
-	}
-	r.msgs = nil
+	r.out.msgs = nil
 	if rn.asyncStorageWrites {
 		// Handed out in the Responses of the MsgStorageAppend.
-		r.msgsAfterAppend = nil
+		r.out.afterAppend = nil
 	} else {
-		// Copied to stepsOnAdvance above: the array can be reused.
-		clear(r.msgsAfterAppend)
-		r.msgsAfterAppend = r.msgsAfterAppend[:0]
+		rn.queueAdvanceSteps(rd)
+		// Copied by queueAdvanceSteps: the array can be reused.
+		clear(r.out.afterAppend)
+		r.out.afterAppend = r.out.afterAppend[:0]
 	}
-	r.raftLog.acceptUnstable()
+	r.log.acceptUnstable()
 	if n := len(rd.CommittedEntries); n > 0 {
-		r.raftLog.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries())
+		r.log.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries())
+	}
+}
+
+// queueAdvanceSteps queues what Advance steps back in for rd, without
+// AsyncStorageWrites: what the local storage threads would acknowledge in
+// the asynchronous mode. NB: if the application takes another Ready without
+// calling Advance, these accumulate, and its next Advance covers both.
+func (rn *RawNode) queueAdvanceSteps(rd Ready) {
+	rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.raft.out.afterAppend...)
+	if rn.needStorageAppendResp(rd) {
+		rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.appendThreadAck(rd))
+	}
+	if len(rd.CommittedEntries) > 0 {
+		rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.applyThreadAck(rd.CommittedEntries))
 	}
 }
 
@@ -93,7 +130,7 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 // persisted.
 func (rn *RawNode) needStorageAppend(rd Ready) bool {
 	return len(rd.Entries) > 0 || !IsEmptyHardState(rd.HardState) ||
-		!IsEmptySnap(rd.Snapshot) || len(rn.raft.msgsAfterAppend) > 0
+		!IsEmptySnap(rd.Snapshot) || len(rn.raft.out.afterAppend) > 0
 }
 
 // needStorageAppendResp reports whether raft needs to hear back once the
@@ -103,77 +140,64 @@ func (rn *RawNode) needStorageAppend(rd Ready) bool {
 // handleStorageAppendResp), and a term change always comes with a HardState
 // to persist, so this append acknowledges them again.
 func (rn *RawNode) needStorageAppendResp(rd Ready) bool {
-	return rn.raft.raftLog.hasUnstableEnts() || !IsEmptySnap(rd.Snapshot)
+	return rn.raft.log.hasUnstableEnts() || !IsEmptySnap(rd.Snapshot)
 }
 
-// storageAppendMsg builds the MsgStorageAppend for the append thread: what
-// to persist (the HardState fields are set only if the HardState changed, so
-// that a HardState rebuilt from them is empty otherwise), and the responses
-// to deliver once it is durable.
-func (rn *RawNode) storageAppendMsg(rd Ready) pb.Message {
-	r := rn.raft
-	m := pb.Message{
-		Type:    pb.MsgStorageAppend,
-		To:      LocalAppendThread,
-		From:    r.id,
-		Entries: rd.Entries,
+// snapshotRef returns a pointer to a copy of s, or nil if s is empty.
+func snapshotRef(s pb.Snapshot) *pb.Snapshot {
+	if IsEmptySnap(s) {
+		return nil
 	}
-	if !IsEmptyHardState(rd.HardState) {
-		m.Term = rd.Term
-		m.Vote = rd.Vote
-		m.Commit = rd.Commit
+	return &s
+}
+
+// appendThreadMsg builds the MsgStorageAppend: what to persist, and the
+// messages to deliver once it is durable. NB: the HardState fields are set
+// only if the HardState changed, so that one rebuilt from them is empty
+// otherwise; and the leader's acknowledgement of its own entries comes
+// before the append thread's, so it is handled while the entries are still
+// in the unstable log, where their terms are cheapest to look up.
+func (rn *RawNode) appendThreadMsg(rd Ready) pb.Message {
+	m := pb.Message{Type: pb.MsgStorageAppend, From: rn.raft.id, To: LocalAppendThread,
+		Entries: rd.Entries, Snapshot: snapshotRef(rd.Snapshot)}
+	if hs := rd.HardState; !IsEmptyHardState(hs) {
+		m.Term, m.Vote, m.Commit = hs.Term, hs.Vote, hs.Commit
 	}
-	if !IsEmptySnap(rd.Snapshot) {
-		snap := rd.Snapshot
-		m.Snapshot = &snap
-	}
-	// NB: the leader's acknowledgement of its own entries comes before the
-	// MsgStorageAppendResp, so it is handled while the entries are still
-	// in the unstable log, where looking up their terms is cheapest.
-	m.Responses = r.msgsAfterAppend
+	m.Responses = rn.raft.out.afterAppend
 	if rn.needStorageAppendResp(rd) {
-		m.Responses = append(m.Responses, rn.storageAppendRespMsg(rd))
+		m.Responses = append(m.Responses, rn.appendThreadAck(rd))
 	}
 	return m
 }
 
-// storageAppendRespMsg is the append thread's acknowledgement: the last entry
-// of the log as of this append, in the term it is handed out in, and the
+// appendThreadAck is the append thread's acknowledgement: the last entry of
+// the log as of this append, in the term it is handed out in, and the
 // snapshot, if any.
-func (rn *RawNode) storageAppendRespMsg(rd Ready) pb.Message {
+func (rn *RawNode) appendThreadAck(rd Ready) pb.Message {
 	r := rn.raft
-	m := pb.Message{
-		Type: pb.MsgStorageAppendResp,
-		To:   r.id,
-		From: LocalAppendThread,
-		Term: r.term,
+	ack := pb.Message{Type: pb.MsgStorageAppendResp, From: LocalAppendThread, To: r.id, Term: r.term,
+		Snapshot: snapshotRef(rd.Snapshot)}
+	if r.log.hasUnstableEnts() {
+		last := r.log.lastEntryID()
+		ack.Index, ack.LogTerm = last.index, last.term
 	}
-	if r.raftLog.hasUnstableEnts() {
-		last := r.raftLog.lastEntryID()
-		m.Index = last.index
-		m.LogTerm = last.term
-	}
-	if !IsEmptySnap(rd.Snapshot) {
-		snap := rd.Snapshot
-		m.Snapshot = &snap
-	}
-	return m
+	return ack
 }
 
-// storageApplyMsg builds the MsgStorageApply for the apply thread.
+// applyThreadMsg builds the MsgStorageApply for the apply thread.
 // NB: application is not tied to a term, so the message has none.
-func (rn *RawNode) storageApplyMsg(ents []pb.Entry) pb.Message {
+func (rn *RawNode) applyThreadMsg(ents []pb.Entry) pb.Message {
 	return pb.Message{
 		Type:      pb.MsgStorageApply,
 		To:        LocalApplyThread,
 		From:      rn.raft.id,
 		Entries:   ents,
-		Responses: []pb.Message{rn.storageApplyRespMsg(ents)},
+		Responses: []pb.Message{rn.applyThreadAck(ents)},
 	}
 }
 
-// storageApplyRespMsg is the apply thread's acknowledgement.
-func (rn *RawNode) storageApplyRespMsg(ents []pb.Entry) pb.Message {
+// applyThreadAck is the apply thread's acknowledgement.
+func (rn *RawNode) applyThreadAck(ents []pb.Entry) pb.Message {
 	return pb.Message{
 		Type:    pb.MsgStorageApplyResp,
 		To:      rn.raft.id,

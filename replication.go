@@ -2,222 +2,316 @@ package raft
 
 import (
 	"errors"
+	"slices"
 
+	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/quorate/raft/tracker"
 )
 
-// appendEntry appends proposals to the leader's log, assigning them the
-// current term and consecutive indexes, and reports whether they fit under
-// the uncommitted-size limit. The entries are broadcast in the next Ready.
-func (r *raft) appendEntry(es ...pb.Entry) (accepted bool) {
-	li := r.raftLog.lastIndex()
-	for i := range es {
-		es[i].Term = r.term
-		es[i].Index = li + 1 + uint64(i)
+// replication is the leader's side of log replication (paper 5.3; thesis
+// 3.5 for flow control): what the leader knows of each member's log, and
+// which followers it owes a message.
+//
+// Appends are never built while stepping. An input (a proposal, an
+// acknowledgement, a heartbeat response, a commit) only updates Progress
+// and marks the followers it concerns as due; the Ready builder then sends
+// each due follower what it needs at that moment (flushAppends). Any number
+// of proposals and acknowledgements between two Readies thus costs one
+// MsgApp per follower (more only when MaxSizePerMsg splits the entries),
+// and asking whether there is work (HasReady) needs to build nothing.
+type replication struct {
+	// progress holds what the leader knows of every member's log, its own
+	// included. Invariant: its keys are the members of the active
+	// configuration.
+	progress tracker.ProgressMap
+	// due are the followers owed an append at the next Ready.
+	// Invariant: no ID appears twice, and never the leader's own.
+	due []dueAppend
+	// uncommitted estimates the payload bytes appended by this leader and
+	// not yet applied (Config.MaxUncommittedEntriesSize).
+	uncommitted entryPayloadSize
+}
+
+// dueAppend is a follower owed an append.
+type dueAppend struct {
+	id uint64
+	// evenIfEmpty is set when the follower must get a message even if there
+	// is nothing new to put in it: after a heartbeat response showed that
+	// it lags while replicating, the appends in flight to it may all have
+	// been lost, and only another one finds out.
+	evenIfEmpty bool
+}
+
+// adopt makes prs the members' progress, after a configuration change.
+// Followers that left are no longer owed anything.
+func (rp *replication) adopt(prs tracker.ProgressMap) {
+	rp.progress = prs
+	rp.due = slices.DeleteFunc(rp.due, func(d dueAppend) bool { return prs[d.id] == nil })
+}
+
+// owesAppend reports whether a follower with progress pr can take an
+// append and has something to be told, given a log ending at last and
+// committed up to commit: a probe (in StateProbe, an unpaused follower is
+// due one), a commit index it was not sent, or entries it was not sent
+// while its window has room.
+func owesAppend(pr *tracker.Progress, last, commit uint64) bool {
+	switch {
+	case pr.IsPaused():
+		return false
+	case pr.State == tracker.StateProbe, pr.CanBumpCommit(commit):
+		return true
+	case pr.State == tracker.StateReplicate && pr.Inflights.Full():
+		return false
 	}
-	if !r.increaseUncommittedSize(es) {
+	return pr.Next <= last
+}
+
+// markDue records that follower id is owed an append if owesAppend says so,
+// or in any case when evenIfEmpty is set.
+func (rp *replication) markDue(self, id uint64, evenIfEmpty bool, last, commit uint64) {
+	pr := rp.progress[id]
+	if id == self || pr == nil {
+		return
+	}
+	if !evenIfEmpty && !owesAppend(pr, last, commit) {
+		return
+	}
+	for i := range rp.due {
+		if rp.due[i].id == id {
+			rp.due[i].evenIfEmpty = rp.due[i].evenIfEmpty || evenIfEmpty
+			return
+		}
+	}
+	rp.due = append(rp.due, dueAppend{id: id, evenIfEmpty: evenIfEmpty})
+}
+
+// markAllDue marks every follower that is owed an append.
+func (rp *replication) markAllDue(r *raft) {
+	last, commit := r.log.lastIndex(), r.log.committed()
+	for id := range rp.progress {
+		rp.markDue(r.id, id, false, last, commit)
+	}
+}
+
+// recheck marks follower id due if its progress, just changed, now owes it
+// an append.
+func (r *raft) recheck(id uint64) {
+	r.leading.repl.markDue(r.id, id, false, r.log.lastIndex(), r.log.committed())
+}
+
+// hasDue reports whether some follower is owed an append.
+func (rp *replication) hasDue() bool { return len(rp.due) > 0 }
+
+// admit accounts for the payload of entries a leader is about to append,
+// and reports whether MaxUncommittedEntriesSize lets them in. NB: when
+// nothing is pending the proposal is admitted whatever its size, so that
+// one large entry cannot be refused forever; empty payloads (such as a new
+// leader's entry) are always admitted.
+func (rp *replication) admit(ents []pb.Entry, limit entryPayloadSize) bool {
+	size := payloadsSize(ents)
+	if size > 0 && rp.uncommitted > 0 && rp.uncommitted+size > limit {
+		return false
+	}
+	rp.uncommitted += size
+	return true
+}
+
+// release accounts for applied payload. The estimate never drops below
+// zero: entries appended in an earlier term were never counted.
+func (rp *replication) release(size entryPayloadSize) {
+	rp.uncommitted -= min(size, rp.uncommitted)
+}
+
+// quorumActive reports whether the members active since the last round
+// form a quorum of voters.
+func (rp *replication) quorumActive(voters quorum.JointConfig) bool {
+	active := make(map[uint64]bool, len(rp.progress))
+	for id, pr := range rp.progress {
+		if !pr.IsLearner {
+			active[id] = pr.RecentActive
+		}
+	}
+	return voters.VoteResult(active) == quorum.VoteWon
+}
+
+// forgetActivity starts a new CheckQuorum round: every member but the
+// leader must be heard from again.
+func (rp *replication) forgetActivity(self uint64) {
+	for id, pr := range rp.progress {
+		pr.RecentActive = id == self
+	}
+}
+
+// matchIndexer reads a quorum's acknowledged index off Progress.Match.
+type matchIndexer tracker.ProgressMap
+
+// AckedIndex implements quorum.AckedIndexer.
+func (m matchIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
+	pr, ok := m[id]
+	if !ok {
+		return 0, false
+	}
+	return quorum.Index(pr.Match), true
+}
+
+// appendOwn appends proposals to the leader's log, giving them the current
+// term and the next indexes, and reports whether they fit under the
+// uncommitted-size limit. The followers get them with the next Ready.
+func (r *raft) appendOwn(ents []pb.Entry) bool {
+	l := r.leading
+	if !l.repl.admit(ents, r.cfg.maxUncommittedSize) {
 		r.logger.Warningf("%x appending new entries to log would exceed uncommitted entry size limit; dropping proposal", r.id)
 		return false
 	}
-	li = r.raftLog.append(es...)
-	// The leader acknowledges its own entries once they are durable, through
-	// the same path as the followers' acknowledgements.
-	r.send(pb.Message{To: r.id, Type: pb.MsgAppResp, Index: li})
-	r.appendsPending = true
+	next := r.log.lastIndex() + 1
+	for i := range ents {
+		ents[i].Index, ents[i].Term = next+uint64(i), r.term
+	}
+	last := r.log.append(ents...)
+	// The leader acknowledges its own entries once they are durable, as
+	// the followers do.
+	r.send(pb.Message{To: r.id, Type: pb.MsgAppResp, Index: last})
+	l.repl.markAllDue(r)
 	return true
 }
 
-// increaseUncommittedSize admits entries under MaxUncommittedEntriesSize.
-// NB: when nothing is pending the proposal is admitted whatever its size, so
-// that one large entry cannot be refused forever; empty payloads (such as a
-// new leader's entry) are always admitted.
-func (r *raft) increaseUncommittedSize(ents []pb.Entry) bool {
-	s := payloadsSize(ents)
-	if r.uncommittedSize > 0 && s > 0 && r.uncommittedSize+s > r.maxUncommittedSize {
-		return false
-	}
-	r.uncommittedSize += s
-	return true
-}
-
-// reduceUncommittedSize accounts for applied entries. The estimate never
-// drops below zero: entries appended in an earlier term were not counted.
-func (r *raft) reduceUncommittedSize(s entryPayloadSize) {
-	if s > r.uncommittedSize {
-		r.uncommittedSize = 0
-	} else {
-		r.uncommittedSize -= s
-	}
-}
-
-// maybeCommit advances the commit index to what a quorum of the active
-// configuration has, provided that entry is of the current term (paper
-// 5.4.2).
+// maybeCommit raises the commit index to what a quorum of the active
+// configuration holds, provided that entry is of the current term (paper
+// 5.4.2), and reports whether it did.
 func (r *raft) maybeCommit() bool {
-	return r.raftLog.maybeCommit(entryID{term: r.term, index: r.trk.Committed()})
+	acked := uint64(r.conf.config.Voters.CommittedIndex(matchIndexer(r.leading.repl.progress)))
+	return r.log.maybeCommit(entryID{term: r.term, index: acked})
 }
 
-// sendAppend sends an append (possibly empty, to carry the commit index) or
-// a snapshot to the given peer right away, unless flow control holds it
-// back. Responses from followers do not call it: they leave the sending to
-// flushOutgoing, so that a burst of them costs one append per follower.
-func (r *raft) sendAppend(to uint64) {
-	r.maybeSendAppend(to, true)
+// onCommit does what a raised commit index makes possible: every follower
+// is owed the new index, and the reads that waited for the leader's first
+// commit may be served.
+func (r *raft) onCommit() {
+	r.leading.repl.markAllDue(r)
+	r.releaseWaitingReads()
 }
 
-// maybeSendAppend sends the next append to a peer and reports whether it
-// sent anything. With sendIfEmpty false it sends only when there are entries
-// to send. When the entries the peer needs are compacted, it sends a
-// snapshot instead.
-func (r *raft) maybeSendAppend(to uint64, sendIfEmpty bool) bool {
-	pr := r.trk.Progress[to]
+// flushAppends sends every due follower what it is owed: as many appends as
+// its window and MaxSizePerMsg allow, or a single one, possibly empty,
+// when only a probe or a commit index is due. It runs once per Ready.
+func (r *raft) flushAppends() {
+	rp := &r.leading.repl
+	if len(rp.due) == 0 {
+		return
+	}
+	due := rp.due
+	slices.SortFunc(due, func(a, b dueAppend) int { return cmpUint64(a.id, b.id) })
+	for _, d := range due {
+		pr := rp.progress[d.id]
+		evenIfEmpty := d.evenIfEmpty || pr.State == tracker.StateProbe || pr.CanBumpCommit(r.log.committed())
+		for sent := r.sendAppend(d.id, pr, evenIfEmpty); sent; sent = r.sendAppend(d.id, pr, false) {
+		}
+	}
+	clear(due)
+	rp.due = due[:0]
+}
+
+// cmpUint64 orders uint64s for slices.SortFunc.
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// sendAppend sends follower id the next append its progress allows, and
+// reports whether it sent anything: the entries after pr.Next-1 that fit in
+// one message (none while its replication window is full), or the storage
+// snapshot when those entries are compacted. With evenIfEmpty unset, an
+// append without entries is not sent.
+func (r *raft) sendAppend(id uint64, pr *tracker.Progress, evenIfEmpty bool) bool {
 	if pr.IsPaused() {
 		return false
 	}
-	prevIndex := pr.Next - 1
-	prevTerm, err := r.raftLog.term(prevIndex)
+	// NB: with a full window, only the commit index can go out.
+	windowOpen := pr.State != tracker.StateReplicate || !pr.Inflights.Full()
+	ls, err := r.log.sliceAfter(pr.Next-1, windowOpen, r.cfg.maxMsgSize)
 	if err != nil {
-		return r.maybeSendSnapshot(to, pr)
+		return r.sendSnapshot(id, pr)
 	}
-	var ents []pb.Entry
-	// NB: in replicate state with a full window, send only the commit
-	// index.
-	if pr.State != tracker.StateReplicate || !pr.Inflights.Full() {
-		ents, err = r.raftLog.entries(pr.Next, r.maxMsgSize)
-		if err != nil {
-			return r.maybeSendSnapshot(to, pr)
-		}
-	}
-	if len(ents) == 0 && !sendIfEmpty {
+	if len(ls.entries) == 0 && !evenIfEmpty {
 		return false
 	}
-	commit := r.raftLog.committed
-	r.send(pb.Message{
-		To:      to,
-		Type:    pb.MsgApp,
-		Index:   prevIndex,
-		LogTerm: prevTerm,
-		Entries: ents,
-		Commit:  commit,
-	})
-	pr.SentEntries(len(ents), uint64(payloadsSize(ents)))
+	commit := r.log.committed()
+	r.send(pb.Message{To: id, Type: pb.MsgApp, Index: ls.prev.index, LogTerm: ls.prev.term,
+		Entries: ls.entries, Commit: commit})
+	pr.SentEntries(len(ls.entries), uint64(payloadsSize(ls.entries)))
 	pr.SentCommit(commit)
 	if pr.State == tracker.StateProbe {
 		// NB: an empty append is a probe too (thesis 3.5): in probe state
 		// one is outstanding at a time, whatever it carries, until the
 		// follower answers it or a heartbeat response shows it alive.
-		// Otherwise every Ready would probe a caught-up follower again.
 		pr.MsgAppFlowPaused = true
 	}
 	return true
 }
 
-// maybeSendSnapshot sends the storage snapshot to a peer that needs entries
-// no longer in the log, and reports whether it did.
-func (r *raft) maybeSendSnapshot(to uint64, pr *tracker.Progress) bool {
+// sendSnapshot sends the storage snapshot to a follower that needs entries
+// no longer in the log, and reports whether it did. A follower not heard
+// from lately is left alone: the snapshot would most likely be wasted.
+func (r *raft) sendSnapshot(id uint64, pr *tracker.Progress) bool {
 	if !pr.RecentActive {
-		r.logger.Debugf("%x ignore sending snapshot to %x since it is not recently active", r.id, to)
+		r.logger.Debugf("%x ignore sending snapshot to %x since it is not recently active", r.id, id)
 		return false
 	}
-	snapshot, err := r.raftLog.snapshot()
-	if err != nil {
-		if errors.Is(err, ErrSnapshotTemporarilyUnavailable) {
-			r.logger.Debugf("%x failed to send snapshot to %x because snapshot is temporarily unavailable", r.id, to)
-		} else {
-			r.logger.Errorf("%x failed to send snapshot to %x: storage returned %v", r.id, to, err)
-		}
+	snap, err := r.log.snapshot()
+	switch {
+	case errors.Is(err, ErrSnapshotTemporarilyUnavailable):
+		r.logger.Debugf("%x failed to send snapshot to %x because snapshot is temporarily unavailable", r.id, id)
 		return false
+	case err != nil:
+		r.logger.Errorf("%x failed to send snapshot to %x: storage returned %v", r.id, id, err)
+		return false
+	case IsEmptySnap(snap):
+		invariantBroken("%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, id, pr.Next)
 	}
-	if IsEmptySnap(snapshot) {
-		assertf(false, "%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, to, pr.Next)
-	}
-	sindex, sterm := snapshot.Metadata.Index, snapshot.Metadata.Term
 	r.logger.Debugf("%x [firstindex: %d, commit: %d] sent snapshot[index: %d, term: %d] to %x [%s]",
-		r.id, r.raftLog.firstIndex(), r.raftLog.committed, sindex, sterm, to, pr)
-	pr.BecomeSnapshot(sindex)
-	r.logger.Debugf("%x paused sending replication messages to %x [%s]", r.id, to, pr)
-	r.send(pb.Message{To: to, Type: pb.MsgSnap, Snapshot: &snapshot})
+		r.id, r.log.firstIndex(), r.log.committed(), snap.Metadata.Index, snap.Metadata.Term, id, pr)
+	pr.BecomeSnapshot(snap.Metadata.Index)
+	r.logger.Debugf("%x paused sending replication messages to %x [%s]", r.id, id, pr)
+	r.send(pb.Message{To: id, Type: pb.MsgSnap, Snapshot: &snap})
 	return true
-}
-
-// bcastAppend sends every follower what it is missing (see
-// sendPendingAppends).
-func (r *raft) bcastAppend() {
-	r.trk.Visit(func(id uint64, pr *tracker.Progress) {
-		if id != r.id {
-			r.sendPendingAppends(id, pr)
-		}
-	})
-}
-
-// sendPendingAppends sends a follower, as far as flow control allows, the
-// entries it has not been sent yet, in as few appends as MaxSizePerMsg
-// permits. If there are none it sends a single empty append when there is
-// still something to tell: a commit index the follower has not been sent,
-// or a probe that is due (in probe state, not paused means the last probe
-// was answered, failed or is presumed lost, so another one is due).
-//
-// What a follower needs is thus read off its Progress rather than recorded
-// as events, which lets flushOutgoing call this once per Ready for any
-// number of proposals and responses stepped in between.
-func (r *raft) sendPendingAppends(id uint64, pr *tracker.Progress) {
-	sendIfEmpty := pr.State == tracker.StateProbe || pr.CanBumpCommit(r.raftLog.committed)
-	if !sendIfEmpty && pr.Next > r.raftLog.lastIndex() {
-		// Everything was sent and the follower knows the commit index: the
-		// common case for most followers after an acknowledgement.
-		return
-	}
-	if !r.maybeSendAppend(id, sendIfEmpty) {
-		return
-	}
-	for r.maybeSendAppend(id, false) {
-	}
-}
-
-// flushOutgoing performs the broadcasts deferred while stepping: appends of
-// new entries and commit indexes, appends that acknowledgements let through
-// flow control, and heartbeats for new read requests. It runs once per
-// Ready, so any number of proposals and acknowledgements costs one MsgApp
-// per follower (more only when MaxSizePerMsg splits the entries), and any
-// number of ReadIndex requests one heartbeat round.
-func (r *raft) flushOutgoing() {
-	if r.state != StateLeader {
-		r.appendsPending = false
-		return
-	}
-	if r.appendsPending {
-		r.appendsPending = false
-		r.bcastAppend()
-	}
-	if r.readOnly.hasUnissued() {
-		r.bcastHeartbeat()
-	}
 }
 
 // bcastHeartbeat sends a heartbeat to every follower. If read requests are
 // waiting for confirmation, the heartbeats carry the latest read round.
 func (r *raft) bcastHeartbeat() {
-	ctx := r.readOnly.issueRound(r)
-	r.trk.Visit(func(id uint64, _ *tracker.Progress) {
+	l := r.leading
+	ctx := l.reads.issueRound()
+	var buf [8]uint64
+	for _, id := range appendSortedIDs(buf[:0], l.repl.progress) {
 		if id == r.id {
-			return
+			continue
 		}
-		r.sendHeartbeat(id, ctx)
-	})
+		pr := l.repl.progress[id]
+		// NB: the follower may not have our entries up to the commit index
+		// yet; it must not commit beyond what we know matches.
+		commit := min(pr.Match, r.log.committed())
+		r.send(pb.Message{To: id, Type: pb.MsgHeartbeat, Commit: commit, Context: ctx})
+		pr.SentCommit(commit)
+	}
 	if ctx != nil {
-		// NB: in a configuration where the leader alone is a quorum (e.g.
-		// after the others were removed), its own confirmation suffices.
+		// NB: where the leader alone is a quorum (e.g. after the others were
+		// removed), its own confirmation suffices.
 		r.releaseConfirmedReads()
 	}
 }
 
-// sendHeartbeat sends one heartbeat.
-func (r *raft) sendHeartbeat(to uint64, ctx []byte) {
-	pr := r.trk.Progress[to]
-	// NB: the follower may not have our entries up to the commit index yet;
-	// it must not commit beyond what we know matches.
-	commit := min(pr.Match, r.raftLog.committed)
-	r.send(pb.Message{To: to, Type: pb.MsgHeartbeat, Commit: commit, Context: ctx})
-	pr.SentCommit(commit)
+// appendSortedIDs appends the keys of prs to ids, in increasing order.
+func appendSortedIDs(ids []uint64, prs tracker.ProgressMap) []uint64 {
+	n := len(ids)
+	for id := range prs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids[n:])
+	return ids
 }

@@ -30,7 +30,7 @@ func fillWindows(t *testing.T, queued int) (*testNode, []pb.Message) {
 	}
 	assert.Empty(t, msgsOf(leader.process(), pb.MsgApp, 2), "got an append to 2 past its full window")
 	for _, id := range []uint64{2, 3} {
-		pr := leader.raft.trk.Progress[id]
+		pr := leader.raft.leading.repl.progress[id]
 		require.Equal(t, tracker.StateReplicate, pr.State, "state of %d", id)
 		require.True(t, pr.IsPaused(), "got the window of %d open, want it full", id)
 	}
@@ -64,7 +64,7 @@ func TestAcknowledgementsShareOneAppendPerFollowerPerReady(t *testing.T) {
 					require.NoError(t, leader.Step(ack))
 				}
 			}
-			committed := leader.raft.raftLog.committed
+			committed := leader.raft.log.committed()
 			wantCommit := sent[len(sent)-1].Entries[0].Index
 			require.Equal(t, wantCommit, committed, "got commit %d after the acknowledgements, want %d", committed, wantCommit)
 
@@ -93,9 +93,9 @@ func TestHeartbeatResponsesShareOneProbe(t *testing.T) {
 	nodes, _ := leaderWithFollowers(t, 2)
 	leader := nodes[0]
 	leader.ReportUnreachable(2)
-	pr := leader.raft.trk.Progress[2]
+	pr := leader.raft.leading.repl.progress[2]
 	require.Equal(t, tracker.StateProbe, pr.State)
-	require.Equal(t, leader.raft.raftLog.lastIndex(), pr.Match, "follower 2 has everything")
+	require.Equal(t, leader.raft.log.lastIndex(), pr.Match, "follower 2 has everything")
 	hbResp := pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: leader.raft.term}
 	for range 3 {
 		require.NoError(t, leader.Step(hbResp))
@@ -118,7 +118,7 @@ func TestHeartbeatResponsesShareOneProbe(t *testing.T) {
 func TestRejectionsShareOneProbe(t *testing.T) {
 	nodes, _ := leaderWithFollowers(t, 2, withConfig(func(c *Config) { c.MaxSizePerMsg = 1 }))
 	leader := nodes[0]
-	first := leader.raft.raftLog.lastIndex()
+	first := leader.raft.log.lastIndex()
 	for range 3 {
 		require.NoError(t, leader.Propose([]byte("lost")))
 	}

@@ -31,17 +31,17 @@ func TestNewLeaderCommitsOnlyItsOwnTermByCounting(t *testing.T) {
 	r := newTestNode(t, 1, storageWithLog(t, []uint64{1, 2, 3}, 1, 1)).raft
 	r.becomeCandidate()
 	r.becomeLeader()
-	require.Equal(t, uint64(3), r.raftLog.lastIndex(), "the new leader appends an empty entry")
-	e, err := r.raftLog.slice(3, 4, noLimit)
+	require.Equal(t, uint64(3), r.log.lastIndex(), "the new leader appends an empty entry")
+	e, err := r.log.slice(3, 4, noLimit)
 	require.NoError(t, err)
 	assert.Equal(t, pb.Entry{Index: 3, Term: 2}, e[0], "got %v, want the empty entry of term 2", e[0])
 
 	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgAppResp, Term: 2, Index: 2}))
-	assert.Equal(t, uint64(0), r.raftLog.committed, "got commit %d on a quorum of term-1 entries, want 0", r.raftLog.committed)
+	assert.Equal(t, uint64(0), r.log.committed(), "got commit %d on a quorum of term-1 entries, want 0", r.log.committed())
 
 	require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgAppResp, Term: 2, Index: 3}))
 	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgAppResp, Term: 2, Index: 3}))
-	assert.Equal(t, uint64(3), r.raftLog.committed, "got commit %d, want 3", r.raftLog.committed)
+	assert.Equal(t, uint64(3), r.log.committed(), "got commit %d, want 3", r.log.committed())
 }
 
 func TestProposalsShareOneAppendPerFollowerPerReady(t *testing.T) {
@@ -69,9 +69,9 @@ func TestLeaderSelfAcknowledgementsAreMerged(t *testing.T) {
 	for range 5 {
 		require.NoError(t, nodes[0].Propose([]byte("x")))
 	}
-	require.Len(t, r.msgsAfterAppend, 1, "got %d pending self acknowledgements, want 1", len(r.msgsAfterAppend))
-	assert.Equal(t, r.raftLog.lastIndex(), r.msgsAfterAppend[0].Index, "got ack of %d, want the last index %d",
-		r.msgsAfterAppend[0].Index, r.raftLog.lastIndex())
+	require.Len(t, r.out.afterAppend, 1, "got %d pending self acknowledgements, want 1", len(r.out.afterAppend))
+	assert.Equal(t, r.log.lastIndex(), r.out.afterAppend[0].Index, "got ack of %d, want the last index %d",
+		r.out.afterAppend[0].Index, r.log.lastIndex())
 }
 
 // leaderWithFollowers elects 1 in a cluster of n, returns the nodes and the
@@ -87,7 +87,7 @@ func TestFlowControl(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
 		leader.ReportUnreachable(2)
-		pr := leader.raft.trk.Progress[2]
+		pr := leader.raft.leading.repl.progress[2]
 		require.Equal(t, tracker.StateProbe, pr.State)
 		require.NoError(t, leader.Propose([]byte("a")))
 		assert.Len(t, msgsOf(leader.process(), pb.MsgApp, 2), 1, "got no probe")
@@ -105,7 +105,7 @@ func TestFlowControl(t *testing.T) {
 			c.MaxSizePerMsg = 1 // one entry per message
 		}))
 		leader := nodes[0]
-		require.Equal(t, tracker.StateReplicate, leader.raft.trk.Progress[2].State)
+		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State)
 		for range 10 {
 			require.NoError(t, leader.Propose([]byte("x")))
 		}
@@ -152,7 +152,7 @@ func TestFlowControl(t *testing.T) {
 	t.Run("snapshot: paused until reported", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
-		pr := leader.raft.trk.Progress[2]
+		pr := leader.raft.leading.repl.progress[2]
 		pr.BecomeSnapshot(10)
 		require.NoError(t, leader.Propose([]byte("x")))
 		assert.Empty(t, msgsOf(leader.process(), pb.MsgApp, 2), "got an append in snapshot state")
@@ -164,9 +164,9 @@ func TestFlowControl(t *testing.T) {
 	t.Run("unreachable: replicate falls back to probe", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
-		require.Equal(t, tracker.StateReplicate, leader.raft.trk.Progress[2].State)
+		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State)
 		leader.ReportUnreachable(2)
-		assert.Equal(t, tracker.StateProbe, leader.raft.trk.Progress[2].State, "got %v, want probe", leader.raft.trk.Progress[2].State)
+		assert.Equal(t, tracker.StateProbe, leader.raft.leading.repl.progress[2].State, "got %v, want probe", leader.raft.leading.repl.progress[2].State)
 	})
 }
 
@@ -193,8 +193,8 @@ func TestRejectHintFindsDivergenceInOneRoundTrip(t *testing.T) {
 				}
 			}
 			assert.Equal(t, 1, rejections, "got %d rejections from 2, want 1", rejections)
-			assert.Equal(t, n1.raft.raftLog.lastEntryID(), n2.raft.raftLog.lastEntryID(), "got follower log ending at %v, want %v",
-				n2.raft.raftLog.lastEntryID(), n1.raft.raftLog.lastEntryID())
+			assert.Equal(t, n1.raft.log.lastEntryID(), n2.raft.log.lastEntryID(), "got follower log ending at %v, want %v",
+				n2.raft.log.lastEntryID(), n1.raft.log.lastEntryID())
 		})
 	}
 }
@@ -216,7 +216,7 @@ func TestFollowerIgnoresMalformedAppend(t *testing.T) {
 	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 5, LogTerm: 5, Index: 1,
 		Entries: []pb.Entry{{Index: 5, Term: 5}}}))
 	assert.Empty(t, sentMessages(r), "got a response to a malformed append")
-	assert.Equal(t, uint64(1), r.raftLog.lastIndex(), "got last index %d, want 1", r.raftLog.lastIndex())
+	assert.Equal(t, uint64(1), r.log.lastIndex(), "got last index %d, want 1", r.log.lastIndex())
 }
 
 func TestCommitIndexCatchUp(t *testing.T) {
@@ -243,7 +243,7 @@ func TestCommitIndexCatchUp(t *testing.T) {
 			return false
 		}
 		nw.propose(1, "x")
-		require.Equal(t, nodes[0].raft.raftLog.lastIndex(), nodes[2].raft.raftLog.lastIndex(), "3 should have the entry")
+		require.Equal(t, nodes[0].raft.log.lastIndex(), nodes[2].raft.log.lastIndex(), "3 should have the entry")
 		require.Empty(t, nodes[2].appliedData(), "3 should not know the entry is committed")
 		nw.filter = nil
 		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
@@ -256,7 +256,7 @@ func TestCommitIndexCatchUp(t *testing.T) {
 		r := nodes[0].raft
 		require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgBeat}))
 		for _, m := range msgsOf(sentMessages(r), pb.MsgHeartbeat, 3) {
-			assert.Equal(t, r.trk.Progress[3].Match, m.Commit, "got commit %d, want the match %d", m.Commit, r.trk.Progress[3].Match)
+			assert.Equal(t, r.leading.repl.progress[3].Match, m.Commit, "got commit %d, want the match %d", m.Commit, r.leading.repl.progress[3].Match)
 		}
 	})
 }
@@ -268,8 +268,8 @@ func TestSnapshotToLaggingFollower(t *testing.T) {
 		nw.propose(1, d)
 	}
 	leader := nodes[0]
-	applied := leader.raft.raftLog.applied
-	cs := leader.raft.trk.ConfState()
+	applied := leader.raft.log.applied()
+	cs := confState(leader.raft.conf.config)
 	_, err := leader.storage.CreateSnapshot(applied, &cs, []byte("state"))
 	require.NoError(t, err)
 	require.NoError(t, leader.storage.Compact(applied))
@@ -287,11 +287,11 @@ func TestSnapshotToLaggingFollower(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, applied, snap.Metadata.Index, "got snapshot index %d on 3, want %d", snap.Metadata.Index, applied)
 	assert.Equal(t, "state", string(snap.Data), "got snapshot data %q, want state", snap.Data)
-	pr := leader.raft.trk.Progress[3]
+	pr := leader.raft.leading.repl.progress[3]
 	assert.Equal(t, tracker.StateReplicate, pr.State, "got %v, want replicate after the snapshot", pr.State)
 	nw.propose(1, "d")
 	assert.Equal(t, []string{"d"}, follower.appliedData(), "got %v applied on 3, want [d]", follower.appliedData())
-	assert.Equal(t, leader.raft.raftLog.committed, follower.raft.raftLog.committed)
+	assert.Equal(t, leader.raft.log.committed(), follower.raft.log.committed())
 }
 
 func TestSnapshotNotSentToInactivePeer(t *testing.T) {
@@ -299,14 +299,14 @@ func TestSnapshotNotSentToInactivePeer(t *testing.T) {
 	nw.isolate(3)
 	nw.propose(1, "a")
 	leader := nodes[0]
-	applied := leader.raft.raftLog.applied
+	applied := leader.raft.log.applied()
 	_, err := leader.storage.CreateSnapshot(applied, nil, nil)
 	require.NoError(t, err)
 	require.NoError(t, leader.storage.Compact(applied))
-	pr := leader.raft.trk.Progress[3]
+	pr := leader.raft.leading.repl.progress[3]
 	pr.RecentActive = false
 	pr.BecomeProbe()
-	leader.raft.sendAppend(3)
+	leader.raft.sendAppend(3, pr, true)
 	assert.Empty(t, msgsOf(sentMessages(leader.raft), pb.MsgSnap, 3), "got a snapshot sent to an inactive peer")
 }
 
@@ -315,8 +315,8 @@ func TestFollowerRestoreSnapshot(t *testing.T) {
 	t.Run("a newer snapshot replaces the log", func(t *testing.T) {
 		r := termPeer(t)
 		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &snap}))
-		assert.Equal(t, uint64(11), r.raftLog.committed, "got commit %d, want 11", r.raftLog.committed)
-		assert.Equal(t, uint64(11), r.raftLog.lastIndex(), "got last index %d, want 11", r.raftLog.lastIndex())
+		assert.Equal(t, uint64(11), r.log.committed(), "got commit %d, want 11", r.log.committed())
+		assert.Equal(t, uint64(11), r.log.lastIndex(), "got last index %d, want 11", r.log.lastIndex())
 		msgs := sentMessages(r)
 		require.Len(t, msgs, 1)
 		assert.Equal(t, uint64(11), msgs[0].Index, "got ack of %d, want 11", msgs[0].Index)
@@ -325,7 +325,7 @@ func TestFollowerRestoreSnapshot(t *testing.T) {
 		r := termPeer(t)
 		old := pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 1, Term: 5, ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}
 		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &old}))
-		assert.False(t, r.raftLog.hasPendingSnapshot(), "got the old snapshot pending")
+		assert.False(t, r.log.hasPendingSnapshot(), "got the old snapshot pending")
 		msgs := sentMessages(r)
 		require.Len(t, msgs, 1)
 		assert.Equal(t, uint64(1), msgs[0].Index, "got ack of %d, want the commit index 1", msgs[0].Index)
@@ -335,7 +335,7 @@ func TestFollowerRestoreSnapshot(t *testing.T) {
 		other := snap
 		other.Metadata.ConfState = pb.ConfState{Voters: []uint64{2, 3}}
 		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &other}))
-		assert.False(t, r.raftLog.hasPendingSnapshot(), "got the snapshot pending")
+		assert.False(t, r.log.hasPendingSnapshot(), "got the snapshot pending")
 	})
 	t.Run("a snapshot whose last entry we have fast-forwards the commit index", func(t *testing.T) {
 		s := storageWithLog(t, []uint64{1, 2, 3}, 5, 5, 5)
@@ -343,9 +343,9 @@ func TestFollowerRestoreSnapshot(t *testing.T) {
 		r.becomeFollower(5, 2)
 		mid := pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 2, Term: 5, ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}
 		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &mid}))
-		assert.Equal(t, uint64(2), r.raftLog.committed, "got commit %d, want 2", r.raftLog.committed)
-		assert.Equal(t, uint64(3), r.raftLog.lastIndex(), "got last index %d, want the log kept up to 3", r.raftLog.lastIndex())
-		assert.False(t, r.raftLog.hasPendingSnapshot(), "got the snapshot pending")
+		assert.Equal(t, uint64(2), r.log.committed(), "got commit %d, want 2", r.log.committed())
+		assert.Equal(t, uint64(3), r.log.lastIndex(), "got last index %d, want the log kept up to 3", r.log.lastIndex())
+		assert.False(t, r.log.hasPendingSnapshot(), "got the snapshot pending")
 	})
 	t.Run("a peer with a pending snapshot does not campaign", func(t *testing.T) {
 		r := termPeer(t)
@@ -373,7 +373,7 @@ func TestUncommittedSizeLimit(t *testing.T) {
 	t.Run("applied entries free the budget", func(t *testing.T) {
 		nw := newNetwork(nodes...)
 		nw.flush()
-		require.Equal(t, entryPayloadSize(0), leader.raft.uncommittedSize, "got %d uncommitted, want 0", leader.raft.uncommittedSize)
+		require.Equal(t, entryPayloadSize(0), leader.raft.leading.repl.uncommitted, "got %d uncommitted, want 0", leader.raft.leading.repl.uncommitted)
 		assert.NoError(t, leader.Propose(payload(1000)))
 	})
 	t.Run("a proposal larger than the limit is admitted when nothing is pending", func(t *testing.T) {
@@ -424,7 +424,7 @@ func TestReportSnapshot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			nodes, _ := leaderWithFollowers(t, 2)
 			leader := nodes[0]
-			pr := leader.raft.trk.Progress[2]
+			pr := leader.raft.leading.repl.progress[2]
 			pr.BecomeSnapshot(10)
 			leader.ReportSnapshot(2, tc.status)
 			assert.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe", pr.State)
@@ -434,7 +434,7 @@ func TestReportSnapshot(t *testing.T) {
 	}
 	t.Run("ignored outside snapshot state", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
-		pr := nodes[0].raft.trk.Progress[2]
+		pr := nodes[0].raft.leading.repl.progress[2]
 		before := *pr
 		nodes[0].ReportSnapshot(2, SnapshotFinish)
 		assert.Equal(t, before.State, pr.State, "got %v, want unchanged", pr.State)
@@ -468,14 +468,14 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	r := rn.raft
 	r.becomeCandidate()
 	r.becomeLeader()
-	pr := r.trk.Progress[2]
+	pr := r.leading.repl.progress[2]
 	pr.RecentActive = true
 	pr.Next = 2 // compacted away
-	r.sendAppend(2)
+	r.sendAppend(2, pr, true)
 	assert.Empty(t, msgsOf(sentMessages(r), pb.MsgSnap, 2), "got a snapshot sent while unavailable")
 	assert.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe", pr.State)
 	s.unavailable = false
-	r.sendAppend(2)
+	r.sendAppend(2, pr, true)
 	snaps := msgsOf(sentMessages(r), pb.MsgSnap, 2)
 	require.Len(t, snaps, 1, "got no snapshot once available")
 	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index)

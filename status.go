@@ -42,31 +42,40 @@ func getBasicStatus(r *raft) BasicStatus {
 		ID:             r.id,
 		HardState:      r.hardState(),
 		SoftState:      r.softState(),
-		Applied:        r.raftLog.applied,
-		LeadTransferee: r.leadTransferee,
+		Applied:        r.log.applied(),
+		LeadTransferee: r.leadTransferee(),
 	}
 }
 
 // getProgressCopy copies the leader's view of every peer, Inflights included,
 // so that the copy is unaffected by later changes.
 func getProgressCopy(r *raft) map[uint64]tracker.Progress {
-	m := make(map[uint64]tracker.Progress, len(r.trk.Progress))
-	r.trk.Visit(func(id uint64, pr *tracker.Progress) {
+	prs := r.leading.repl.progress
+	m := make(map[uint64]tracker.Progress, len(prs))
+	for id, pr := range prs {
 		p := *pr
 		p.Inflights = pr.Inflights.Clone()
 		m[id] = p
-	})
+	}
 	return m
 }
 
 // getStatus returns a copy of the peer's state that shares nothing with it.
 func getStatus(r *raft) Status {
-	s := Status{BasicStatus: getBasicStatus(r)}
-	if s.RaftState == StateLeader {
+	s := Status{BasicStatus: getBasicStatus(r), Config: r.conf.config.Clone()}
+	if r.leading != nil {
 		s.Progress = getProgressCopy(r)
 	}
-	s.Config = r.trk.Config.Clone()
 	return s
+}
+
+// leadTransferee returns the peer leadership is being transferred to, or
+// None.
+func (r *raft) leadTransferee() uint64 {
+	if r.leading == nil {
+		return None
+	}
+	return r.leading.transfer.to
 }
 
 // MarshalJSON encodes the status as a JSON object with the keys id, term,

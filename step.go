@@ -42,7 +42,7 @@ func (r *raft) Step(m pb.Message) error {
 
 	switch m.Type {
 	case pb.MsgHup:
-		if r.preVote {
+		if r.cfg.preVote {
 			r.hup(campaignPreElection)
 		} else {
 			r.hup(campaignElection)
@@ -50,7 +50,9 @@ func (r *raft) Step(m pb.Message) error {
 	case pb.MsgStorageApplyResp:
 		if len(m.Entries) > 0 {
 			r.appliedTo(m.Entries[len(m.Entries)-1].Index, entsSize(m.Entries))
-			r.reduceUncommittedSize(payloadsSize(m.Entries))
+			if r.leading != nil {
+				r.leading.repl.release(payloadsSize(m.Entries))
+			}
 		}
 	case pb.MsgVote, pb.MsgPreVote:
 		r.handleVoteRequest(m)
@@ -59,13 +61,25 @@ func (r *raft) Step(m pb.Message) error {
 			// A new request of the local application, in whatever role:
 			// an answer to an earlier attempt with the same context, still
 			// in flight, must not answer this one.
-			r.readFwd.supersede(m.Entries[0].Data)
+			r.fwd.supersede(m.Entries[0].Data)
 		}
-		return r.step(r, m)
+		return r.stepRole(m)
 	default:
-		return r.step(r, m)
+		return r.stepRole(m)
 	}
 	return nil
+}
+
+// stepRole hands m to the step function of the peer's role.
+func (r *raft) stepRole(m pb.Message) error {
+	switch r.state {
+	case StateLeader:
+		return r.stepLeader(m)
+	case StateFollower:
+		return r.stepFollower(m)
+	default:
+		return r.stepCandidate(m)
+	}
 }
 
 // onlyFromPeers reports whether messages of type t only ever come from
@@ -86,7 +100,7 @@ func onlyFromPeers(t pb.MessageType) bool {
 // whether the message should be processed further.
 func (r *raft) stepHigherTerm(m pb.Message) bool {
 	if (m.Type == pb.MsgVote || m.Type == pb.MsgPreVote) && !isTransferCampaign(m) && r.heardFromLeaderRecently() {
-		last := r.raftLog.lastEntryID()
+		last := r.log.lastEntryID()
 		if m.Type == pb.MsgPreVote {
 			// Thesis 9.6: a pre-vote is granted only by a peer that has not
 			// heard from a leader within the election timeout, whatever
@@ -97,17 +111,17 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 			// of our term counts it and gives up instead of waiting.
 			r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d: leader %x was heard from within the election timeout (remaining ticks: %d)",
 				r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term, r.lead,
-				r.electionTimeout-r.electionElapsed)
+				r.cfg.electionTimeout-r.ticksSinceLeaderHeard())
 			r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
 			return false
 		}
-		if r.checkQuorum {
+		if r.cfg.checkQuorum {
 			// Thesis 4.2.3: with CheckQuorum, a peer that heard from a
 			// current leader within the minimum election timeout neither
 			// bumps its term nor votes.
 			r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] ignored %s from %x [logterm: %d, index: %d] at term %d: lease is not expired (remaining ticks: %d)",
 				r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term,
-				r.electionTimeout-r.electionElapsed)
+				r.cfg.electionTimeout-r.ticksSinceLeaderHeard())
 			return false
 		}
 	}
@@ -134,7 +148,7 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 // about the current term.
 func (r *raft) stepLowerTerm(m pb.Message) {
 	switch {
-	case (r.checkQuorum || r.preVote) && (m.Type == pb.MsgHeartbeat || m.Type == pb.MsgApp):
+	case (r.cfg.checkQuorum || r.cfg.preVote) && (m.Type == pb.MsgHeartbeat || m.Type == pb.MsgApp):
 		// The sender believes it leads an older term. It may just be a delayed
 		// message, or a leader cut off by a partition while this peer moved
 		// on. Under CheckQuorum or PreVote this peer's own vote requests may
@@ -147,7 +161,7 @@ func (r *raft) stepLowerTerm(m pb.Message) {
 		// NB: a pre-candidate from an older term may be a peer that started
 		// campaigning before PreVote was enabled; reject it explicitly with
 		// our term, or it would wait forever.
-		last := r.raftLog.lastEntryID()
+		last := r.log.lastEntryID()
 		r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d",
 			r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
 		r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
@@ -166,11 +180,11 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 	canVote := r.vote == m.From ||
 		(r.vote == None && r.lead == None) ||
 		(m.Type == pb.MsgPreVote && m.Term > r.term)
-	last := r.raftLog.lastEntryID()
+	last := r.log.lastEntryID()
 	candidate := entryID{term: m.LogTerm, index: m.Index}
 	// NB: learners may vote too; a learner can be a voter in a configuration
 	// it has not applied yet, and its vote may be needed.
-	if canVote && r.raftLog.isUpToDate(candidate) {
+	if canVote && r.log.isUpToDate(candidate) {
 		r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] cast %s for %x [logterm: %d, index: %d] at term %d",
 			r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
 		// NB: the response carries the message's term, not ours: for a
@@ -178,7 +192,7 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 		// would be ignored by the pre-candidate.
 		r.send(pb.Message{To: m.From, Term: m.Term, Type: voteRespMsgType(m.Type)})
 		if m.Type == pb.MsgVote {
-			r.electionElapsed = 0
+			r.timer.heard()
 			r.vote = m.From
 		}
 		return
@@ -198,7 +212,7 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 func (r *raft) handleStorageAppendResp(m pb.Message) {
 	if m.Index != 0 {
 		if m.Term == r.term {
-			r.raftLog.stableTo(entryID{term: m.LogTerm, index: m.Index})
+			r.log.stableTo(entryID{term: m.LogTerm, index: m.Index})
 		} else {
 			// NB: the entries acknowledged here may have been overwritten by
 			// an append of a later term that is still in flight, and then
@@ -220,14 +234,13 @@ func (r *raft) handleStorageAppendResp(m pb.Message) {
 
 // appliedTo records that the application applied everything up to index.
 func (r *raft) appliedTo(index uint64, size entryEncodingSize) {
-	applied := max(index, r.raftLog.applied)
-	r.raftLog.appliedTo(applied, size)
-	r.maybeAutoLeaveJoint(applied)
+	r.log.appliedTo(max(index, r.log.applied()), size)
+	r.maybeAutoLeaveJoint()
 }
 
 // appliedSnap records that snap is durable and applied.
 func (r *raft) appliedSnap(snap *pb.Snapshot) {
 	index := snap.Metadata.Index
-	r.raftLog.stableSnapTo(index)
+	r.log.stableSnapTo(index)
 	r.appliedTo(index, 0)
 }

@@ -1,13 +1,15 @@
 package raft
 
 import (
+	"fmt"
+
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/quorate/raft/tracker"
 )
 
-// stepLeader handles messages of the current term for a leader.
-func stepLeader(r *raft, m pb.Message) error {
-	// Messages that do not concern one particular follower.
+// stepLeader handles messages of the current term, and local requests, for
+// a leader: client requests first, then the responses of one follower.
+func (r *raft) stepLeader(m pb.Message) error {
 	switch m.Type {
 	case pb.MsgBeat:
 		r.bcastHeartbeat()
@@ -23,8 +25,7 @@ func stepLeader(r *raft, m pb.Message) error {
 		// A leader does not forget itself.
 		return nil
 	}
-
-	pr := r.trk.Progress[m.From]
+	pr := r.leading.repl.progress[m.From]
 	if pr == nil {
 		r.logger.Debugf("%x no progress available for %x", r.id, m.From)
 		return nil
@@ -44,8 +45,8 @@ func stepLeader(r *raft, m pb.Message) error {
 	case pb.MsgSnapStatus:
 		r.handleSnapStatus(m, pr)
 	case pb.MsgUnreachable:
-		// A peer we cannot reach has most likely lost the appends optimistically
-		// pipelined to it; go back to probing.
+		// A peer we cannot reach has most likely lost the appends pipelined
+		// to it; go back to probing (at the next heartbeat response).
 		if pr.State == tracker.StateReplicate {
 			pr.BecomeProbe()
 		}
@@ -56,112 +57,95 @@ func stepLeader(r *raft, m pb.Message) error {
 	return nil
 }
 
-// checkQuorumActive steps down if a quorum has not been heard from since the
-// last check (thesis 6.2), then starts a new observation period.
-func (r *raft) checkQuorumActive() {
-	if !r.trk.QuorumActive() {
-		r.logger.Warningf("%x stepped down to follower since quorum is not active", r.id)
-		r.becomeFollower(r.term, None)
-	}
-	r.trk.Visit(func(id uint64, pr *tracker.Progress) {
-		if id != r.id {
-			pr.RecentActive = false
-		}
-	})
-}
-
-// handleAppendRejection reacts to a follower that did not have the entry
-// preceding an append.
+// handleAppendRejection reacts to a follower that did not hold the entry an
+// append followed.
 func (r *raft) handleAppendRejection(m pb.Message, pr *tracker.Progress) {
-	// RejectHint is the follower's guess at the last index where the logs may
-	// still match, and LogTerm its term there (0 from old peers or an empty
-	// log). A follower whose log is a prefix of ours reveals its end in one
-	// round trip. A follower with a divergent tail hints at its last entry
-	// of a term <= the probed one; we then skip our own entries whose term
-	// is above the hinted term, since those cannot match either. Each
-	// further round trip therefore eliminates at least a whole term.
+	// The hint (RejectHint, LogTerm) is the follower's last entry at or
+	// below the probed index with a term at most the probed term. Our own
+	// entries above the hinted term cannot match its log either, so the
+	// next probe goes to our last entry of a term <= the hinted one: each
+	// round trip skips at least a whole term (paper 5.3). A hint without a
+	// term (an old peer, or a follower whose log ends before the probe)
+	// is an index to probe as it is.
 	r.logger.Debugf("%x received MsgAppResp(rejected, hint: (index %d, term %d)) from %x for index %d",
 		r.id, m.RejectHint, m.LogTerm, m.From, m.Index)
-	nextProbeIdx := m.RejectHint
-	if m.LogTerm > 0 {
-		nextProbeIdx, _ = r.raftLog.findConflictByTerm(m.RejectHint, m.LogTerm)
+	probe := m.RejectHint
+	if m.LogTerm != 0 {
+		probe, _ = r.log.findConflictByTerm(m.RejectHint, m.LogTerm)
 	}
-	if pr.MaybeDecrTo(m.Index, nextProbeIdx) {
-		r.logger.Debugf("%x decreased progress of %x to [%s]", r.id, m.From, pr)
-		if pr.State == tracker.StateReplicate {
-			pr.BecomeProbe()
-		}
-		// The follower is now probing and not paused: flushOutgoing sends
-		// the next probe with this Ready.
-		r.appendsPending = true
+	if !pr.MaybeDecrTo(m.Index, probe) {
+		return
 	}
+	r.logger.Debugf("%x decreased progress of %x to [%s]", r.id, m.From, pr)
+	if pr.State == tracker.StateReplicate {
+		pr.BecomeProbe()
+	}
+	r.leading.repl.markAllDue(r)
 }
 
 // handleAppendAck reacts to a follower (or the leader itself) reporting that
 // its log matches ours up to m.Index.
 func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
 	// NB: an ack of exactly Match still lets a probing follower resume
-	// replicating; it comes in response to the append a heartbeat response
-	// triggered.
+	// replicating; it answers the probe a heartbeat response triggered.
 	if !pr.MaybeUpdate(m.Index) && !(pr.Match == m.Index && pr.State == tracker.StateProbe) {
 		return
 	}
-	switch {
-	case pr.State == tracker.StateProbe:
-		pr.BecomeReplicate()
-	case pr.State == tracker.StateSnapshot && pr.Match+1 >= r.raftLog.firstIndex():
-		// The follower caught up enough to be served from the log, whatever
-		// snapshot got it there. Go through probe so that Next accounts
-		// for the pending snapshot.
-		r.logger.Debugf("%x recovered from needing snapshot, resumed sending replication messages to %x [%s]", r.id, m.From, pr)
-		pr.BecomeProbe()
-		pr.BecomeReplicate()
-	case pr.State == tracker.StateReplicate:
-		pr.Inflights.FreeLE(m.Index)
-	}
-
+	r.openFlow(m.From, pr, m.Index)
 	committed := r.maybeCommit()
 	if committed {
-		// The commit index moved in our term: serve the reads that waited
-		// for it.
-		r.releasePendingReadIndexMessages()
+		r.onCommit()
+	} else if m.From != r.id {
+		// Flow control to the follower may have opened up.
+		r.leading.repl.markAllDue(r)
 	}
-	// NB: nothing is sent from here. The commit index may have moved and
-	// flow control to the follower may have opened up (probe to replicate,
-	// inflights freed); flushOutgoing sends each follower what it then
-	// needs, once per Ready however many acknowledgements came in.
-	if committed || m.From != r.id {
-		r.appendsPending = true
-	}
-	if m.From == r.leadTransferee && pr.Match == r.raftLog.lastIndex() {
+	if m.From == r.leading.transfer.to && pr.Match == r.log.lastIndex() {
 		r.logger.Infof("%x sent MsgTimeoutNow to %x after received MsgAppResp", r.id, m.From)
 		r.sendTimeoutNow(m.From)
 	}
 }
 
+// openFlow moves a follower whose log is now known to match up to index to
+// the replication state that fits: out of probing, out of a snapshot that
+// got it far enough, or freeing its acknowledged window.
+func (r *raft) openFlow(id uint64, pr *tracker.Progress, index uint64) {
+	switch pr.State {
+	case tracker.StateProbe:
+		pr.BecomeReplicate()
+	case tracker.StateSnapshot:
+		if pr.Match+1 < r.log.firstIndex() {
+			return
+		}
+		// The follower caught up enough to be served from the log, whatever
+		// snapshot got it there. Pass through probe so that Next accounts
+		// for the pending snapshot.
+		r.logger.Debugf("%x recovered from needing snapshot, resumed sending replication messages to %x [%s]", r.id, id, pr)
+		pr.BecomeProbe()
+		pr.BecomeReplicate()
+	case tracker.StateReplicate:
+		pr.Inflights.FreeLE(index)
+	}
+}
+
 // handleHeartbeatResp notes that the follower is alive, resumes replication
-// to it if needed, and counts its acknowledgement of a read round.
+// to it if needed, and counts its confirmation of a read round.
 func (r *raft) handleHeartbeatResp(m pb.Message, pr *tracker.Progress) {
 	pr.RecentActive = true
 	pr.MsgAppFlowPaused = false
+	rp := &r.leading.repl
 	switch {
 	case pr.State == tracker.StateProbe:
 		// Unpaused, the follower is due a probe, even an empty one if it
-		// has everything, so that its response moves it back to replicate.
-		// flushOutgoing sends it with this Ready.
-		r.appendsPending = true
-	case pr.State == tracker.StateReplicate && pr.Match < r.raftLog.lastIndex():
-		// NB: sent right away, even if empty or the window is full: the
-		// appends in flight may all have been lost, and only this heartbeat
-		// response tells that the follower is due one more; Progress keeps
-		// no record of it for flushOutgoing to read. Its answer resumes
-		// the flow or, after a loss, turns into a rejection and probing.
-		r.sendAppend(m.From)
+		// has everything, so that its answer moves it back to replicate.
+		rp.markAllDue(r)
+	case pr.State == tracker.StateReplicate && pr.Match < r.log.lastIndex():
+		// The appends in flight may all have been lost, and only this
+		// response tells that the follower is due another one, even if the
+		// window is full and it carries nothing: its answer resumes the
+		// flow or, after a loss, turns into a rejection and probing.
+		rp.markDue(r.id, m.From, true, r.log.lastIndex(), r.log.committed())
 	}
-	if r.readOnly.option != ReadOnlySafe || len(m.Context) == 0 {
-		return
-	}
-	if r.readOnly.recvAck(m.From, m.Context) {
+	if r.cfg.readOnly == ReadOnlySafe && len(m.Context) > 0 && r.leading.reads.recvAck(m.From, m.Context) {
 		r.releaseConfirmedReads()
 	}
 }
@@ -171,17 +155,56 @@ func (r *raft) handleSnapStatus(m pb.Message, pr *tracker.Progress) {
 	if pr.State != tracker.StateSnapshot {
 		return
 	}
-	if !m.Reject {
-		pr.BecomeProbe()
-		r.logger.Debugf("%x snapshot succeeded, resumed sending replication messages to %x [%s]", r.id, m.From, pr)
-	} else {
-		// NB: clear PendingSnapshot first, or probing would start after a
-		// snapshot that was never applied.
+	if m.Reject {
+		// NB: cleared first, or probing would resume after a snapshot that
+		// never arrived.
 		pr.PendingSnapshot = 0
 		pr.BecomeProbe()
 		r.logger.Debugf("%x snapshot failed, resumed sending replication messages to %x [%s]", r.id, m.From, pr)
+	} else {
+		pr.BecomeProbe()
+		r.logger.Debugf("%x snapshot succeeded, resumed sending replication messages to %x [%s]", r.id, m.From, pr)
 	}
 	// After success, wait for the follower's MsgAppResp before the next
 	// append; after a failure, wait a heartbeat interval before retrying.
 	pr.MsgAppFlowPaused = true
+}
+
+// handleProposal appends a client proposal to the leader's log.
+func (r *raft) handleProposal(m pb.Message) error {
+	l := r.leading
+	switch {
+	case len(m.Entries) == 0:
+		return fmt.Errorf("raft: %x received an empty proposal from %x", r.id, m.From)
+	case !r.conf.isMember(r.id):
+		// This leader was removed from the configuration: it cannot commit
+		// anything new.
+		return ErrProposalDropped
+	case l.transfer.to != None:
+		r.logger.Debugf("%x [term %d] transfer leadership to %x is in progress; dropping proposal", r.id, r.term, l.transfer.to)
+		return ErrProposalDropped
+	}
+	next := r.log.lastIndex() + 1
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		if !isConfChange(e) {
+			continue
+		}
+		cc, err := decodeConfChange(*e)
+		if err != nil {
+			return fmt.Errorf("raft: %x refusing proposal from %x: %w", r.id, m.From, err)
+		}
+		if reason := r.confChangeRefusal(cc); reason != "" && !r.cfg.disableConfChangeValidation {
+			r.logger.Infof("%x ignoring conf change %v at config %s: %s", r.id, cc, r.conf.config, reason)
+			// NB: the proposal keeps its place in the log as a no-op, so
+			// that the indexes of the entries after it are unaffected.
+			*e = pb.Entry{Type: pb.EntryNormal}
+			continue
+		}
+		l.pendingConfIndex = next + uint64(i)
+	}
+	if !r.appendOwn(m.Entries) {
+		return ErrProposalDropped
+	}
+	return nil
 }

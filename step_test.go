@@ -21,9 +21,9 @@ func termPeer(t *testing.T, opts ...testOption) *raft {
 
 // sentMessages drains what r queued to send.
 func sentMessages(r *raft) []pb.Message {
-	r.flushOutgoing()
-	msgs := append(r.msgs, r.msgsAfterAppend...)
-	r.msgs, r.msgsAfterAppend = nil, nil
+	r.flushDeferred()
+	msgs := append(r.out.msgs, r.out.afterAppend...)
+	r.out.msgs, r.out.afterAppend = nil, nil
 	return msgs
 }
 
@@ -200,9 +200,26 @@ func BenchmarkSend(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				r.send(m)
-				r.msgs = r.msgs[:0]
-				r.msgsAfterAppend = r.msgsAfterAppend[:0]
+				r.out.msgs = r.out.msgs[:0]
+				r.out.afterAppend = r.out.afterAppend[:0]
 			}
+		})
+	}
+}
+
+func TestTermlessLeaderMessageAtCandidate(t *testing.T) {
+	// A message without a term counts as one of the current term. Found by
+	// FuzzStep once terms were checked never to decrease: a candidate that
+	// returned to follower took the message's term 0 as its own.
+	for _, typ := range []pb.MessageType{pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap} {
+		t.Run(typ.String(), func(t *testing.T) {
+			n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))
+			n.raft.becomeCandidate()
+			term := n.raft.term
+			require.NoError(t, n.raft.Step(pb.Message{From: 2, To: 1, Type: typ}))
+			assert.Equal(t, StateFollower, n.raft.state, "got %v, want follower", n.raft.state)
+			assert.Equal(t, term, n.raft.term, "got term %d, want %d", n.raft.term, term)
+			assert.Equal(t, uint64(2), n.raft.lead, "got leader %x, want 2", n.raft.lead)
 		})
 	}
 }

@@ -148,7 +148,7 @@ func (ms *MemoryStorage) Entries(lo, hi, maxSize uint64) ([]pb.Entry, error) {
 	}
 	last := ms.lastIndex()
 	if lo > hi || hi > last+1 {
-		assertf(false, "MemoryStorage.Entries(%d, %d) out of bounds: entries are (%d, %d]", lo, hi, offset, last)
+		invariantBroken("MemoryStorage.Entries(%d, %d) out of bounds: entries are (%d, %d]", lo, hi, offset, last)
 	}
 	// Only the dummy entry is left: nothing after the snapshot is available.
 	if len(ms.ents) == 1 {
@@ -231,7 +231,7 @@ func (ms *MemoryStorage) CreateSnapshot(i uint64, cs *pb.ConfState, data []byte)
 	}
 	offset := ms.ents[0].Index
 	if i > ms.lastIndex() {
-		assertf(false, "MemoryStorage.CreateSnapshot(%d) is past the last index %d", i, ms.lastIndex())
+		invariantBroken("MemoryStorage.CreateSnapshot(%d) is past the last index %d", i, ms.lastIndex())
 	}
 	ms.snapshot.Metadata.Index = i
 	ms.snapshot.Metadata.Term = ms.ents[i-offset].Term
@@ -255,7 +255,7 @@ func (ms *MemoryStorage) Compact(compactIndex uint64) error {
 		return ErrCompacted
 	}
 	if compactIndex > ms.lastIndex() {
-		assertf(false, "MemoryStorage.Compact(%d) is past the last index %d", compactIndex, ms.lastIndex())
+		invariantBroken("MemoryStorage.Compact(%d) is past the last index %d", compactIndex, ms.lastIndex())
 	}
 	dropped := compactIndex - offset
 	kept := ms.ents[dropped:]
@@ -316,7 +316,7 @@ func (ms *MemoryStorage) Append(entries []pb.Entry) error {
 		ents = append(ents, ms.ents[:at]...)
 		ms.ents = append(ents, entries...)
 	default:
-		assertf(false, "MemoryStorage.Append: missing log entries between last index %d and appended index %d",
+		invariantBroken("MemoryStorage.Append: missing log entries between last index %d and appended index %d",
 			ms.lastIndex(), entries[0].Index)
 	}
 	return nil

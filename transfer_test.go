@@ -28,7 +28,7 @@ func TestLeadershipTransfer(t *testing.T) {
 		nw.heal()
 		leader := nodes[0]
 		require.NoError(t, leader.raft.Step(pb.Message{From: 3, To: 1, Type: pb.MsgTransferLeader}))
-		assert.Equal(t, uint64(3), leader.raft.leadTransferee, "got transferee %d, want 3", leader.raft.leadTransferee)
+		assert.Equal(t, uint64(3), leader.raft.leadTransferee(), "got transferee %d, want 3", leader.raft.leadTransferee())
 		msgs := leader.process()
 		assert.Len(t, msgsOf(msgs, pb.MsgApp, 3), 1, "got no append to catch 3 up")
 		assert.Empty(t, msgsOf(msgs, pb.MsgTimeoutNow, 3), "got MsgTimeoutNow before 3 is caught up")
@@ -68,12 +68,12 @@ func TestLeadershipTransfer(t *testing.T) {
 		nw := newNetwork(n)
 		nw.campaign(1)
 		n.TransferLeader(2)
-		assert.Equal(t, None, n.raft.leadTransferee, "got a transfer to a learner")
+		assert.Equal(t, None, n.raft.leadTransferee(), "got a transfer to a learner")
 	})
 	t.Run("to self is a no-op", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 3)
 		nodes[0].TransferLeader(1)
-		assert.Equal(t, None, nodes[0].raft.leadTransferee, "got a transfer to self")
+		assert.Equal(t, None, nodes[0].raft.leadTransferee(), "got a transfer to self")
 	})
 	t.Run("a second request for another peer replaces the first", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
@@ -81,14 +81,14 @@ func TestLeadershipTransfer(t *testing.T) {
 		nw.isolate(2)
 		nodes[0].TransferLeader(3)
 		nodes[0].TransferLeader(2)
-		assert.Equal(t, uint64(2), nodes[0].raft.leadTransferee, "got transferee %d, want 2", nodes[0].raft.leadTransferee)
+		assert.Equal(t, uint64(2), nodes[0].raft.leadTransferee(), "got transferee %d, want 2", nodes[0].raft.leadTransferee())
 	})
 	t.Run("removing the transferee aborts", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
 		nw.isolate(3)
 		nodes[0].TransferLeader(3)
 		nodes[0].ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 3})
-		assert.Equal(t, None, nodes[0].raft.leadTransferee, "got the transfer to a removed peer still running")
+		assert.Equal(t, None, nodes[0].raft.leadTransferee(), "got the transfer to a removed peer still running")
 	})
 	t.Run("the transferee campaigns without pre-vote and through leases", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3, withPreVote(), withCheckQuorum())

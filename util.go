@@ -104,6 +104,6 @@ func voteRespMsgType(t pb.MessageType) pb.MessageType {
 	case pb.MsgPreVote:
 		return pb.MsgPreVoteResp
 	}
-	assertf(false, "voteRespMsgType: %v is not a vote request", t)
+	invariantBroken("voteRespMsgType: %v is not a vote request", t)
 	return 0
 }

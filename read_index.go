@@ -2,6 +2,7 @@ package raft
 
 import (
 	"bytes"
+	"slices"
 	"encoding/binary"
 
 	"github.com/quorate/raft/quorum"
@@ -31,21 +32,29 @@ type readIndexRequest struct {
 	round uint64
 }
 
-// readOnly tracks the ReadIndex requests of a leader under ReadOnlySafe, and
-// those a follower forwarded to its leader. It belongs to one role in one
-// term: raft replaces it whenever it changes either.
+// readConfirmer is the leader's side of ReadIndex (thesis 6.4): the
+// requests it has accepted and the heartbeat rounds that confirm them. It
+// belongs to one leadership: a new leader starts with a new one.
 //
-// Each request is confirmed by a read round: a broadcast of heartbeats sent
-// after the request arrived, whose Context carries the round's id. A
-// follower echoes the Context in its response, and a response to round k
-// proves that we were still leader after every request of round <= k had
-// arrived. A request is answered once a quorum has answered its round or a
-// later one. Round ids are unique and increasing for the life of the peer, so
-// a delayed response can never confirm a request made after it was sent,
-// even if the application reuses a request context.
-type readOnly struct {
+// A request is served only once the leader has committed an entry of its
+// own term; until then it waits. Under ReadOnlySafe a request is then
+// confirmed by a read round: a broadcast of heartbeats sent after the
+// request arrived, whose Context carries the round's id. A follower echoes
+// the Context in its response, and a response to round k proves that we
+// were still leader after every request of round <= k had arrived. A
+// request is answered once a quorum has answered its round or a later one.
+// Round ids increase for the whole leadership, so a delayed response can
+// never confirm a request made after it was sent, even if the application
+// reuses a request context. (Responses from an earlier leadership carry an
+// earlier term and never get here.)
+type readConfirmer struct {
 	option ReadOnlyOption
-	// pending holds the requests in arrival order.
+	// self is the leader, which implicitly confirms every round.
+	self uint64
+	// waiting are the requests received before the leader committed an
+	// entry of its term, in arrival order.
+	waiting []pb.Message
+	// pending holds the accepted requests in arrival order.
 	// Invariant: rounds are non-decreasing along pending, and exactly the
 	// last unissued requests have round 0.
 	pending  []readIndexRequest
@@ -54,12 +63,6 @@ type readOnly struct {
 	lastRound uint64
 	// acked maps each peer to the highest round it has confirmed.
 	acked map[uint64]uint64
-	// leader is the local peer, which implicitly confirms every round.
-	leader uint64
-}
-
-func newReadOnly(option ReadOnlyOption, leader uint64) *readOnly {
-	return &readOnly{option: option, leader: leader}
 }
 
 // roundContextLen is the length of the Context of a heartbeat of a read round.
@@ -69,7 +72,7 @@ const roundContextLen = 8
 // with the same sender and context as a pending one replaces it: the retry
 // is answered once, with an index and a confirmation no older than the
 // retry itself.
-func (ro *readOnly) addRequest(index uint64, m pb.Message) {
+func (ro *readConfirmer) addRequest(index uint64, m pb.Message) {
 	ctx := m.Entries[0].Data
 	for i := range ro.pending {
 		p := &ro.pending[i]
@@ -88,15 +91,14 @@ func (ro *readOnly) addRequest(index uint64, m pb.Message) {
 }
 
 // hasUnissued reports whether requests are waiting for a round to be issued.
-func (ro *readOnly) hasUnissued() bool { return ro.unissued > 0 }
+func (ro *readConfirmer) hasUnissued() bool { return ro.unissued > 0 }
 
 // issueRound starts a new round for the requests that have none and returns
 // the heartbeat Context to send: the latest round while requests are
 // pending (a heartbeat that is lost is thereby retried), or nil.
-func (ro *readOnly) issueRound(r *raft) []byte {
+func (ro *readConfirmer) issueRound() []byte {
 	if ro.unissued > 0 {
-		ro.lastRound = r.nextReadRound
-		r.nextReadRound++
+		ro.lastRound++
 		for i := len(ro.pending) - ro.unissued; i < len(ro.pending); i++ {
 			ro.pending[i].round = ro.lastRound
 		}
@@ -112,7 +114,7 @@ func (ro *readOnly) issueRound(r *raft) []byte {
 
 // recvAck records that peer id answered the heartbeat with Context ctx. It
 // reports whether this is news: a round of ours that id had not confirmed.
-func (ro *readOnly) recvAck(id uint64, ctx []byte) bool {
+func (ro *readConfirmer) recvAck(id uint64, ctx []byte) bool {
 	if len(ctx) != roundContextLen {
 		return false
 	}
@@ -134,7 +136,7 @@ func (ro *readOnly) recvAck(id uint64, ctx []byte) bool {
 // releaseConfirmed removes and returns the requests whose round a quorum of
 // voters has confirmed, in arrival order. The returned slice is only valid
 // until the next call on ro.
-func (ro *readOnly) releaseConfirmed(voters quorum.JointConfig) []readIndexRequest {
+func (ro *readConfirmer) releaseConfirmed(voters quorum.JointConfig) []readIndexRequest {
 	if len(ro.pending) == 0 {
 		return nil
 	}
@@ -152,8 +154,8 @@ func (ro *readOnly) releaseConfirmed(voters quorum.JointConfig) []readIndexReque
 }
 
 // AckedIndex implements quorum.AckedIndexer over confirmed read rounds.
-func (ro *readOnly) AckedIndex(id uint64) (quorum.Index, bool) {
-	if id == ro.leader {
+func (ro *readConfirmer) AckedIndex(id uint64) (quorum.Index, bool) {
+	if id == ro.self {
 		return quorum.Index(ro.lastRound), true
 	}
 	round, ok := ro.acked[id]
@@ -180,7 +182,8 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		// holds for a sole voter too: after a configuration change the
 		// previous leader may have committed entries this one has not yet
 		// learned are committed.
-		r.pendingReadIndexMessages = replaceOrAppendRead(r.pendingReadIndexMessages, m)
+		reads := &r.leading.reads
+		reads.waiting = replaceOrAppendRead(reads.waiting, m)
 		return nil
 	}
 	r.serveReadIndex(m)
@@ -191,12 +194,9 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 // from the same sender with the same context: a retry is answered once, and
 // never by the earlier attempt.
 func replaceOrAppendRead(reads []pb.Message, m pb.Message) []pb.Message {
-	for i := range reads {
-		if reads[i].From == m.From && bytes.Equal(reads[i].Entries[0].Data, m.Entries[0].Data) {
-			reads = append(reads[:i], reads[i+1:]...)
-			break
-		}
-	}
+	reads = slices.DeleteFunc(reads, func(w pb.Message) bool {
+		return w.From == m.From && bytes.Equal(w.Entries[0].Data, m.Entries[0].Data)
+	})
 	return append(reads, m)
 }
 
@@ -205,42 +205,32 @@ func replaceOrAppendRead(reads []pb.Message, m pb.Message) []pb.Message {
 // from the configuration keeps leading (unless StepDownOnRemoval), while the
 // remaining voter may elect itself and commit entries it never hears of.
 func (r *raft) isSoleVoter() bool {
-	if !r.trk.IsSingleton() {
-		return false
-	}
-	_, member := r.trk.Voters[0][r.id]
-	return member
+	voters := r.conf.config.Voters
+	_, self := voters[0][r.id]
+	return self && len(voters[0]) == 1 && len(voters[1]) == 0
 }
 
 // serveReadIndex answers or queues a read once the commit index is current
 // (the leader has committed an entry of its term).
 func (r *raft) serveReadIndex(m pb.Message) {
-	if r.isSoleVoter() {
-		// Our own acknowledgement is a quorum: no other leader can commit
-		// anything without us.
-		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp.To != None {
-			r.send(resp)
-		}
-		return
-	}
-	switch r.readOnly.option {
-	case ReadOnlySafe:
-		// The heartbeat round goes out with the next Ready (flushOutgoing),
-		// shared by every request received until then.
-		r.readOnly.addRequest(r.raftLog.committed, m)
-	case ReadOnlyLeaseBased:
-		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp.To != None {
-			r.send(resp)
-		}
+	commit := r.log.committed()
+	switch {
+	case r.isSoleVoter(), r.cfg.readOnly == ReadOnlyLeaseBased:
+		// A sole voter's own acknowledgement is a quorum: no other leader
+		// can commit anything without it. A lease relies on CheckQuorum
+		// instead (thesis 6.4.1).
+		r.answerRead(m, commit)
+	default:
+		// The heartbeat round goes out with the next Ready, shared by every
+		// request received until then.
+		r.leading.reads.addRequest(commit, m)
 	}
 }
 
 // releaseConfirmedReads answers the requests a quorum has confirmed.
 func (r *raft) releaseConfirmedReads() {
-	for _, rs := range r.readOnly.releaseConfirmed(r.trk.Voters) {
-		if resp := r.responseToReadIndexReq(rs.req, rs.index); resp.To != None {
-			r.send(resp)
-		}
+	for _, req := range r.leading.reads.releaseConfirmed(r.conf.config.Voters) {
+		r.answerRead(req.req, req.index)
 	}
 }
 
@@ -248,29 +238,30 @@ func (r *raft) releaseConfirmedReads() {
 // entry of its own term.
 func (r *raft) committedEntryInCurrentTerm() bool {
 	// NB: a leader's term is never 0, so an unknown term (0) never matches.
-	return r.raftLog.zeroTermOnOutOfBounds(r.raftLog.term(r.raftLog.committed)) == r.term
+	return r.log.zeroTermOnOutOfBounds(r.log.term(r.log.committed())) == r.term
 }
 
-// releasePendingReadIndexMessages serves the reads that waited for the first
-// commit of the term.
-func (r *raft) releasePendingReadIndexMessages() {
-	if len(r.pendingReadIndexMessages) == 0 || !r.committedEntryInCurrentTerm() {
+// releaseWaitingReads serves the reads that waited for the leader's first
+// commit of its term, once it has happened.
+func (r *raft) releaseWaitingReads() {
+	reads := &r.leading.reads
+	if len(reads.waiting) == 0 || !r.committedEntryInCurrentTerm() {
 		return
 	}
-	msgs := r.pendingReadIndexMessages
-	r.pendingReadIndexMessages = nil
-	for _, m := range msgs {
+	waiting := reads.waiting
+	reads.waiting = nil
+	for _, m := range waiting {
 		r.serveReadIndex(m)
 	}
 }
 
-// responseToReadIndexReq answers a confirmed request: a local request becomes
-// a ReadState (and the returned message is empty), a forwarded one a
-// MsgReadIndexResp to return to its sender.
-func (r *raft) responseToReadIndexReq(req pb.Message, readIndex uint64) pb.Message {
+// answerRead answers a confirmed request at readIndex: the local
+// application's with a ReadState, a follower's with a MsgReadIndexResp that
+// echoes its entry.
+func (r *raft) answerRead(req pb.Message, readIndex uint64) {
 	if req.From == None || req.From == r.id {
-		r.readStates = append(r.readStates, ReadState{Index: readIndex, RequestCtx: req.Entries[0].Data})
-		return pb.Message{}
+		r.out.readStates = append(r.out.readStates, ReadState{Index: readIndex, RequestCtx: req.Entries[0].Data})
+		return
 	}
-	return pb.Message{Type: pb.MsgReadIndexResp, To: req.From, Index: readIndex, Entries: req.Entries}
+	r.send(pb.Message{Type: pb.MsgReadIndexResp, To: req.From, Index: readIndex, Entries: req.Entries})
 }

@@ -1,0 +1,107 @@
+package raft
+
+import (
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// applyTracker follows the committed entries on their way to the
+// application: how far they were handed out (in CommittedEntries or a
+// MsgStorageApply), how far the application confirmed applying them, and
+// the size of what is out, which Config.MaxCommittedSizePerReady bounds.
+//
+// Invariant: applied <= applying; outSize is the size of the entries in
+// (applied, applying] as reported by the callers, and 0 when applied ==
+// applying.
+type applyTracker struct {
+	// applying is the highest index handed out for applying.
+	applying uint64
+	// applied is the highest index the application confirmed applied.
+	applied uint64
+	// maxSize bounds outSize (but one entry is always handed out).
+	maxSize entryEncodingSize
+	// outSize is the size of the entries handed out and not yet applied.
+	outSize entryEncodingSize
+	// paused is set while nothing more may be handed out until the
+	// application confirms applying some: the size bound is reached, or the
+	// last batch was cut short by it.
+	paused bool
+}
+
+// full reports whether what is out has reached the size bound. NB: with
+// nothing out there is nothing to wait for, even when the bound is 0.
+func (a *applyTracker) full() bool {
+	return a.outSize != 0 && a.outSize >= a.maxSize
+}
+
+// appliedTo records that the application applied the entries up to index i,
+// whose total size (of those newly confirmed) is size, releasing that much
+// of the applying size budget; once everything handed out is applied, the
+// whole budget is free again. It panics if i is below the applied index or
+// above the commit index.
+func (l *raftLog) appliedTo(i uint64, size entryEncodingSize) {
+	a := &l.apply
+	if i < a.applied || i > l.commitIdx {
+		invariantBroken("applied index %d out of range [%d, %d] (applied, committed)", i, a.applied, l.commitIdx)
+	}
+	a.applied = i
+	if i >= a.applying {
+		a.applying = i
+		a.outSize = 0
+	} else {
+		a.outSize -= min(size, a.outSize)
+	}
+	a.paused = a.full()
+}
+
+// acceptApplying records that the committed entries up to index i, of total
+// size `size`, were handed to the application (as returned by
+// nextCommittedEnts with the same allowUnstable). Handing out more pauses
+// when the size bound is reached, or when this batch stopped short of what
+// could be applied, which means the bound cut it: the next batch then waits
+// for appliedTo.
+func (l *raftLog) acceptApplying(i uint64, size entryEncodingSize, allowUnstable bool) {
+	if i > l.commitIdx {
+		invariantBroken("applying index %d is past the commit index %d", i, l.commitIdx)
+	}
+	a := &l.apply
+	a.applying = i
+	a.outSize += size
+	a.paused = a.full() || i < l.maxAppliableIndex(allowUnstable)
+}
+
+// maxAppliableIndex returns the highest index that may be handed out for
+// applying: committed, and, unless allowUnstable, persisted. Applying an
+// entry this node has not persisted is safe when it is committed, since a
+// quorum holds it, but the application may want to see its own writes first.
+func (l *raftLog) maxAppliableIndex(allowUnstable bool) uint64 {
+	if allowUnstable {
+		return l.commitIdx
+	}
+	return min(l.commitIdx, l.unstable.offset-1)
+}
+
+// hasNextCommittedEnts reports whether nextCommittedEnts would return
+// entries.
+func (l *raftLog) hasNextCommittedEnts(allowUnstable bool) bool {
+	// NB: nothing after a pending snapshot can be applied before it.
+	if l.apply.paused || l.unstable.snapshot != nil {
+		return false
+	}
+	return l.apply.applying < l.maxAppliableIndex(allowUnstable)
+}
+
+// nextCommittedEnts returns the committed entries to hand to the
+// application next: from applying+1 to at most maxAppliableIndex, bounded by
+// what is left of the applying size budget (but at least one entry). It
+// returns nil while a snapshot is pending or while handing out is paused.
+func (l *raftLog) nextCommittedEnts(allowUnstable bool) []pb.Entry {
+	if !l.hasNextCommittedEnts(allowUnstable) {
+		return nil
+	}
+	lo, hi := l.apply.applying+1, l.maxAppliableIndex(allowUnstable)+1
+	ents, err := l.slice(lo, hi, l.apply.maxSize-l.apply.outSize)
+	if err != nil {
+		invariantBroken("reading committed entries [%d, %d): %v", lo, hi, err)
+	}
+	return ents
+}

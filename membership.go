@@ -1,0 +1,301 @@
+package raft
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/quorate/raft/confchange"
+	"github.com/quorate/raft/quorum"
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/quorate/raft/tracker"
+)
+
+// membership is the active configuration: who votes and who only learns.
+// As in etcd-raft, a configuration change takes effect when the application
+// applies its entry (ApplyConfChange), not when it is appended; a leader
+// therefore admits one change at a time (see leaderState.pendingConfIndex)
+// and a peer does not campaign while a committed change awaits application.
+//
+// membership holds the configuration only. What a leader knows of each
+// member's log is the leader's (replication); followers keep none of it.
+//
+// Invariant: config is a valid configuration (confchange's invariants), or
+// empty before the peer first learns one.
+type membership struct {
+	config tracker.Config
+}
+
+// isMember reports whether id is a voter (in either half of a joint
+// configuration) or a learner.
+func (m *membership) isMember(id uint64) bool {
+	if m.isVoter(id) {
+		return true
+	}
+	_, ok := m.config.Learners[id]
+	return ok
+}
+
+// isVoter reports whether id votes in either half of the configuration.
+// NB: a member of LearnersNext still votes in the outgoing half.
+func (m *membership) isVoter(id uint64) bool {
+	_, in := m.config.Voters[0][id]
+	_, out := m.config.Voters[1][id]
+	return in || out
+}
+
+// appendVoters appends to ids the voters of either half of voters, each
+// once, in increasing order.
+func appendVoters(ids []uint64, voters quorum.JointConfig) []uint64 {
+	n := len(ids)
+	for id := range voters[0] {
+		ids = append(ids, id)
+	}
+	for id := range voters[1] {
+		if _, dup := voters[0][id]; !dup {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids[n:])
+	return ids
+}
+
+// confState returns cfg as the ConfState recorded in snapshots and
+// returned by ApplyConfChange.
+func confState(cfg tracker.Config) pb.ConfState {
+	trk := tracker.ProgressTracker{Config: cfg}
+	return trk.ConfState()
+}
+
+// isJoint reports whether the configuration is joint (thesis 4.3).
+func (m *membership) isJoint() bool {
+	return len(m.config.Voters[1]) > 0
+}
+
+// promotable reports whether the peer may campaign: it votes in the active
+// configuration and has no snapshot waiting to be made durable.
+func (r *raft) promotable() bool {
+	return r.conf.isVoter(r.id) && !r.log.hasPendingSnapshot()
+}
+
+// memberProgress returns a fresh Progress for every member of cfg, probing
+// from next; the local peer's Match is next-1 (everything in its log is
+// durable or on its way to be, ahead of any message it sends).
+func (r *raft) memberProgress(cfg tracker.Config, next uint64) tracker.ProgressMap {
+	prs := make(tracker.ProgressMap, len(cfg.Voters[0])+len(cfg.Voters[1])+len(cfg.Learners))
+	add := func(id uint64, learner bool) {
+		if prs[id] != nil {
+			return
+		}
+		pr := &tracker.Progress{Next: next, IsLearner: learner,
+			Inflights: tracker.NewInflights(r.cfg.maxInflight, r.cfg.maxInflightBytes)}
+		if id == r.id {
+			pr.Match = next - 1
+		}
+		prs[id] = pr
+	}
+	for _, half := range cfg.Voters {
+		for id := range half {
+			add(id, false)
+		}
+	}
+	for id := range cfg.Learners {
+		add(id, true)
+	}
+	return prs
+}
+
+// changer returns a confchange.Changer over the active configuration. A
+// leader's changes carry its Progress along; on other peers the Progress
+// is a placeholder that the result's is discarded with.
+func (r *raft) changer() confchange.Changer {
+	trk := tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes)
+	trk.Config = r.conf.config
+	if r.leading != nil {
+		trk.Progress = r.leading.repl.progress
+	} else {
+		trk.Progress = r.memberProgress(r.conf.config, r.log.lastIndex()+1)
+	}
+	return confchange.Changer{Tracker: trk, LastIndex: r.log.lastIndex()}
+}
+
+// restoreConfState installs configuration cs, read from Storage, at
+// startup.
+func (r *raft) restoreConfState(cs pb.ConfState) error {
+	cfg, prs, err := r.restoredConfig(cs, r.log.lastIndex())
+	if err != nil {
+		return err
+	}
+	r.switchConfig(cfg, prs)
+	return nil
+}
+
+// restoredConfig builds the configuration described by cs, for a log
+// ending at lastIndex, and checks that it says exactly what cs says (a
+// ConfState listing a voter twice, say, restores into something else).
+func (r *raft) restoredConfig(cs pb.ConfState, lastIndex uint64) (tracker.Config, tracker.ProgressMap, error) {
+	empty := confchange.Changer{
+		Tracker:   tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes),
+		LastIndex: lastIndex,
+	}
+	cfg, prs, err := confchange.Restore(empty, cs)
+	if err != nil {
+		return tracker.Config{}, nil, err
+	}
+	restored := tracker.ProgressTracker{Config: cfg, Progress: prs}
+	if err := cs.Equivalent(restored.ConfState()); err != nil {
+		return tracker.Config{}, nil, err
+	}
+	return cfg, prs, nil
+}
+
+// applyConfChange applies a committed configuration change and returns the
+// resulting configuration. A change that cannot be applied (possible only
+// with DisableConfChangeValidation, or with a corrupt log) is logged and has
+// no effect; every peer applies the same entries to the same configuration,
+// so they all skip it alike.
+func (r *raft) applyConfChange(cc pb.ConfChangeV2) pb.ConfState {
+	cs, err := r.tryApplyConfChange(cc)
+	if err != nil {
+		r.logger.Errorf("%x ignoring configuration change %v that cannot be applied to %s: %v", r.id, cc, r.conf.config, err)
+		return confState(r.conf.config)
+	}
+	return cs
+}
+
+// tryApplyConfChange applies cc, or returns why it cannot.
+func (r *raft) tryApplyConfChange(cc pb.ConfChangeV2) (pb.ConfState, error) {
+	if err := validConfChangeTransition(cc); err != nil {
+		return pb.ConfState{}, err
+	}
+	c := r.changer()
+	var (
+		cfg tracker.Config
+		prs tracker.ProgressMap
+		err error
+	)
+	autoLeave, joint := cc.EnterJoint()
+	switch {
+	case cc.LeaveJoint():
+		cfg, prs, err = c.LeaveJoint()
+	case joint:
+		cfg, prs, err = c.EnterJoint(autoLeave, cc.Changes...)
+	default:
+		cfg, prs, err = c.Simple(cc.Changes...)
+	}
+	if err != nil {
+		return pb.ConfState{}, err
+	}
+	return r.switchConfig(cfg, prs), nil
+}
+
+// switchConfig makes cfg the active configuration and returns it as a
+// ConfState. A leader takes prs as its view of the members, commits what the
+// new quorum allows, and owes new members a probe. A leader that is no
+// longer a voter keeps leading (it cannot commit new entries) unless
+// StepDownOnRemoval says otherwise.
+func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.ConfState {
+	r.conf.config = cfg
+	r.logger.Infof("%x switched to configuration %s", r.id, cfg)
+	cs := confState(cfg)
+	l := r.leading
+	if l == nil {
+		return cs
+	}
+	l.repl.adopt(prs)
+	if !r.conf.isVoter(r.id) {
+		if r.cfg.stepDownOnRemoval {
+			r.becomeFollower(r.term, None)
+		}
+		return cs
+	}
+	if len(cs.Voters) == 0 {
+		return cs
+	}
+	if r.maybeCommit() {
+		r.onCommit()
+	}
+	l.repl.markAllDue(r)
+	if l.transfer.to != None && !r.conf.isVoter(l.transfer.to) {
+		// The transferee was removed or demoted.
+		l.transfer.abort()
+	}
+	return cs
+}
+
+// decodeConfChange decodes the configuration change in a log entry and
+// checks that it can be applied without a panic.
+func decodeConfChange(e pb.Entry) (pb.ConfChangeV2, error) {
+	var cc pb.ConfChangeV2
+	switch e.Type {
+	case pb.EntryConfChange:
+		var v1 pb.ConfChange
+		if err := v1.Unmarshal(e.Data); err != nil {
+			return cc, fmt.Errorf("malformed ConfChange at index %d: %w", e.Index, err)
+		}
+		cc = v1.AsV2()
+	case pb.EntryConfChangeV2:
+		if err := cc.Unmarshal(e.Data); err != nil {
+			return cc, fmt.Errorf("malformed ConfChangeV2 at index %d: %w", e.Index, err)
+		}
+	default:
+		return cc, fmt.Errorf("entry at index %d of type %s is not a configuration change", e.Index, e.Type)
+	}
+	return cc, validConfChangeTransition(cc)
+}
+
+// validConfChangeTransition rejects transitions outside the defined values.
+func validConfChangeTransition(cc pb.ConfChangeV2) error {
+	switch cc.Transition {
+	case pb.ConfChangeTransitionAuto, pb.ConfChangeTransitionJointImplicit, pb.ConfChangeTransitionJointExplicit:
+		return nil
+	}
+	return fmt.Errorf("ConfChangeV2 has unknown transition %d", int32(cc.Transition))
+}
+
+// isConfChange reports whether e carries a configuration change.
+func isConfChange(e *pb.Entry) bool {
+	return e.Type == pb.EntryConfChange || e.Type == pb.EntryConfChangeV2
+}
+
+// confChangeRefusal returns why the leader refuses to append cc now, or "".
+// The active configuration may lag the log, so these checks are best effort
+// (see Config.DisableConfChangeValidation).
+func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) string {
+	applied := r.log.applied()
+	pending := r.leading.pendingConfIndex
+	leaving := len(cc.Changes) == 0
+	switch {
+	case pending > applied:
+		return fmt.Sprintf("possible unapplied conf change at index %d (applied to %d)", pending, applied)
+	case r.conf.isJoint() && !leaving:
+		return "must transition out of joint config first"
+	case !r.conf.isJoint() && leaving:
+		return "not in joint state; refusing empty conf change"
+	}
+	return ""
+}
+
+// maybeAutoLeaveJoint proposes leaving a joint configuration entered with
+// AutoLeave once the change that entered it is applied.
+func (r *raft) maybeAutoLeaveJoint() {
+	l := r.leading
+	if l == nil || !r.conf.config.AutoLeave || r.log.applied() < l.pendingConfIndex {
+		return
+	}
+	// NB: an empty ConfChangeV2 (nil data) leaves the joint configuration; it
+	// has no payload, so the uncommitted-size limit never refuses it. It can
+	// be refused during a leadership transfer; this is retried on every
+	// application until it goes through or another leader takes over.
+	m := pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Type: pb.EntryConfChangeV2}}}
+	if err := r.Step(m); err != nil {
+		r.logger.Debugf("not initiating automatic transition out of joint configuration %s: %v", r.conf.config, err)
+		return
+	}
+	r.logger.Infof("initiating automatic transition out of joint configuration %s", r.conf.config)
+}
+
+// inConfState reports whether id appears anywhere in cs. NB: LearnersNext
+// need not be checked; its members are in VotersOutgoing.
+func inConfState(cs pb.ConfState, id uint64) bool {
+	return slices.Contains(cs.Voters, id) || slices.Contains(cs.Learners, id) || slices.Contains(cs.VotersOutgoing, id)
+}

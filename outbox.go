@@ -1,0 +1,101 @@
+package raft
+
+import (
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// outbox is what the state machine produced for the application and what
+// waits for the next Ready to hand it out: messages, and the answers to
+// read requests.
+//
+// Messages come in two kinds. Most may leave as soon as the Ready holding
+// them is handed out. Some promise that state is durable - an append
+// acknowledgement, a vote (paper 5.1: a server answers only after updating
+// stable storage) - and may only leave once everything appended and the
+// HardState up to that point are persisted: afterAppend holds those.
+// Without AsyncStorageWrites the application persists a whole Ready before
+// sending any of its messages, so such messages to other peers simply go
+// with the others, in the order they were produced, and afterAppend holds
+// only messages to the peer itself, stepped back in on Advance.
+type outbox struct {
+	// async is Config.AsyncStorageWrites.
+	async bool
+	// msgs may leave with the Ready that carries them.
+	msgs []pb.Message
+	// afterAppend may leave only once the writes before them are durable.
+	// Invariant: unless async, only messages to the peer itself.
+	afterAppend []pb.Message
+	// readStates answer ReadIndex requests, in the order they were served.
+	readStates []ReadState
+}
+
+// isEmpty reports whether nothing waits to be handed out.
+func (o *outbox) isEmpty() bool {
+	return len(o.msgs) == 0 && len(o.afterAppend) == 0 && len(o.readStates) == 0
+}
+
+// send queues m. It fills in From and, for messages other than votes (which
+// carry the term of the election) and requests forwarded to the leader
+// (which carry none), the current term.
+func (r *raft) send(m pb.Message) {
+	if m.From == None {
+		m.From = r.id
+	}
+	// NB: every message goes through here, so the invariants are checked
+	// before calling invariantBroken, whose boxed arguments would allocate.
+	switch m.Type {
+	case pb.MsgVote, pb.MsgVoteResp, pb.MsgPreVote, pb.MsgPreVoteResp:
+		if m.Term == 0 {
+			invariantBroken("%x sending %s to %x without a term", r.id, m.Type, m.To)
+		}
+	case pb.MsgProp, pb.MsgReadIndex:
+		// NB: these are forwarded to the leader on behalf of a client and are
+		// treated like local messages there: no term.
+		if m.Term != 0 {
+			invariantBroken("%x forwarding %s with term %d", r.id, m.Type, m.Term)
+		}
+	default:
+		if m.Term != 0 {
+			invariantBroken("%x sending %s with preset term %d", r.id, m.Type, m.Term)
+		}
+		m.Term = r.term
+	}
+	switch m.Type {
+	case pb.MsgAppResp, pb.MsgVoteResp, pb.MsgPreVoteResp:
+		r.out.pushAfterAppend(m, r.id)
+	default:
+		if m.To == r.id {
+			invariantBroken("%x sending %s to itself", r.id, m.Type)
+		}
+		r.out.push(m)
+	}
+}
+
+// push queues m to leave with the next Ready.
+func (o *outbox) push(m pb.Message) {
+	o.msgs = append(o.msgs, m)
+}
+
+// pushAfterAppend queues m, from peer self, to leave once the state
+// produced so far is durable. NB: consecutive self-acknowledgements of
+// appended entries merge into one, so a leader proposing many entries per
+// Ready still steps a single MsgAppResp to itself.
+func (o *outbox) pushAfterAppend(m pb.Message, self uint64) {
+	if !o.async && m.To != self {
+		o.push(m)
+		return
+	}
+	if n := len(o.afterAppend); n > 0 && isOwnAck(m, self) {
+		if prev := &o.afterAppend[n-1]; isOwnAck(*prev, self) && prev.Term == m.Term {
+			prev.Index = max(prev.Index, m.Index)
+			return
+		}
+	}
+	o.afterAppend = append(o.afterAppend, m)
+}
+
+// isOwnAck reports whether m is a peer's acknowledgement of its own
+// appended entries.
+func isOwnAck(m pb.Message, self uint64) bool {
+	return m.To == self && m.Type == pb.MsgAppResp && !m.Reject
+}
