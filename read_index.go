@@ -2,8 +2,8 @@ package raft
 
 import (
 	"bytes"
-	"slices"
 	"encoding/binary"
+	"slices"
 
 	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
