@@ -1,11 +1,5 @@
 package tracker
 
-// inflight is one append message sent to a follower and not yet acknowledged.
-type inflight struct {
-	index uint64 // index of the last entry carried by the message
-	bytes uint64 // total payload size of the entries carried by the message
-}
-
 // Inflights is the window of append messages (MsgApp) that the leader has
 // sent to one follower and that the follower has not yet acknowledged. The
 // leader stops sending new entries while the window is Full, which bounds the
@@ -43,6 +37,12 @@ type Inflights struct {
 
 	size     int    // maximum number of messages in flight; positive
 	maxBytes uint64 // maximum total payload bytes in flight; 0 means no limit
+}
+
+// inflight is one append message sent to a follower and not yet acknowledged.
+type inflight struct {
+	index uint64 // index of the last entry carried by the message
+	bytes uint64 // total payload size of the entries carried by the message
 }
 
 // NewInflights returns an empty window admitting at most size messages and,

@@ -246,6 +246,13 @@ func TestProgressTrackerQuorumActive(t *testing.T) {
 			{id: 4, active: true, learner: true}, {id: 5, active: true, learner: true}},
 		want: false,
 	}, {
+		name: "a voter being demoted counts in the outgoing half",
+		cs: pb.ConfState{Voters: []uint64{1, 2}, VotersOutgoing: []uint64{1, 2, 3, 4, 5},
+			LearnersNext: []uint64{3}},
+		prs: []member{{id: 1, active: true}, {id: 2, active: true}, {id: 3, active: true},
+			{id: 4}, {id: 5}},
+		want: true,
+	}, {
 		name: "joint: both halves active",
 		cs:   pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{3, 4, 5}},
 		prs: []member{{id: 1, active: true}, {id: 2, active: true}, {id: 3, active: true},
@@ -328,6 +335,12 @@ func TestProgressTrackerVotes(t *testing.T) {
 		cs:    pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{1, 4, 5}},
 		votes: map[uint64]bool{1: true, 2: true, 4: true},
 		want:  quorum.VoteWon, wantGranted: 3,
+	}, {
+		name: "joint: a voter being demoted still counts",
+		cs: pb.ConfState{Voters: []uint64{1, 2}, VotersOutgoing: []uint64{1, 2, 3},
+			LearnersNext: []uint64{3}},
+		votes: map[uint64]bool{1: true, 3: false},
+		want:  quorum.VotePending, wantGranted: 1, wantRejected: 1,
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			var prs []member
