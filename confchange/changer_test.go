@@ -48,62 +48,62 @@ func TestOperationErrors(t *testing.T) {
 		{
 			name: "simple in a joint config", start: jointWithNext,
 			op:      simpleOp(raftpb.ConfChangeSingle{Type: raftpb.ConfChangeAddNode, NodeID: 5}),
-			wantErr: "can't apply simple config change in joint config",
+			wantErr: "simple change refused: the config is joint (voters=(1 2)&&(1 2 3) learners=(4) learners_next=(3) autoleave)",
 		},
 		{
 			name: "simple adding two voters", start: threeVoters,
 			op:      simpleOp(changesOf("v4 v5")...),
-			wantErr: "more than one voter changed without entering joint config",
+			wantErr: "simple change refused: it changes 2 voters, (1 2 3) to (1 2 3 4 5), and more than one needs a joint config",
 		},
 		{
 			name: "simple swapping a voter", start: threeVoters,
 			op:      simpleOp(changesOf("r1 v4")...),
-			wantErr: "more than one voter changed without entering joint config",
+			wantErr: "simple change refused: it changes 2 voters, (1 2 3) to (2 3 4), and more than one needs a joint config",
 		},
 		{
 			name: "simple promoting and demoting", start: votersAndLearner,
 			op:      simpleOp(changesOf("v4 l1")...),
-			wantErr: "more than one voter changed without entering joint config",
+			wantErr: "simple change refused: it changes 2 voters, (1 2 3) to (2 3 4), and more than one needs a joint config",
 		},
 		{
 			name: "simple removing all voters", start: raftpb.ConfState{Voters: []uint64{1}},
 			op:      simpleOp(changesOf("r1")...),
-			wantErr: "removed all voters",
+			wantErr: "simple change refused: no voter of (1) would remain",
 		},
 		{
 			name: "simple with an unknown change type", start: threeVoters,
 			op:      simpleOp(unknown),
-			wantErr: "unexpected conf change type 7 for node 5",
+			wantErr: "simple change refused: node 5 has unknown conf change type 7",
 		},
 		{
 			name: "enter joint twice", start: jointWithNext,
 			op:      enterJointOp(false),
-			wantErr: "config is already joint",
+			wantErr: "entering joint config refused: the config is already joint (voters=(1 2)&&(1 2 3) learners=(4) learners_next=(3) autoleave)",
 		},
 		{
 			name: "enter joint from no voters", start: raftpb.ConfState{},
 			op:      enterJointOp(true, changesOf("v1")...),
-			wantErr: "can't make a zero-voter config joint",
+			wantErr: "entering joint config refused: the config has no voters (voters=())",
 		},
 		{
 			name: "enter joint removing all voters", start: threeVoters,
 			op:      enterJointOp(false, changesOf("r1 l2 r3 l4")...),
-			wantErr: "removed all voters",
+			wantErr: "entering joint config refused: no voter of (1 2 3) would remain",
 		},
 		{
 			name: "enter joint with an unknown change type", start: threeVoters,
 			op:      enterJointOp(false, unknown),
-			wantErr: "unexpected conf change type 7 for node 5",
+			wantErr: "entering joint config refused: node 5 has unknown conf change type 7",
 		},
 		{
 			name: "leave a non-joint config", start: votersAndLearner,
 			op:      leaveJointOp(),
-			wantErr: "can't leave a non-joint config",
+			wantErr: "leaving joint config refused: the config is not joint (voters=(1 2 3) learners=(4))",
 		},
 		{
 			name: "leave an empty config", start: raftpb.ConfState{},
 			op:      leaveJointOp(),
-			wantErr: "can't leave a non-joint config",
+			wantErr: "leaving joint config refused: the config is not joint (voters=())",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
