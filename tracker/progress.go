@@ -260,15 +260,16 @@ func (pr *Progress) resendFrom(next uint64) {
 //
 // Heartbeats are not affected and keep flowing.
 func (pr *Progress) IsPaused() bool {
-	switch pr.State {
-	case StateProbe, StateReplicate:
-		return pr.MsgAppFlowPaused
-	case StateSnapshot:
-		return true
-	default:
+	if pr.State > StateSnapshot {
 		panicf("tracker: unknown progress state %s: match=%d next=%d", pr.State, pr.Match, pr.Next)
-		return false
 	}
+	return pr.paused()
+}
+
+// paused is IsPaused without the check of State, so that String can describe
+// any Progress, including a corrupt one in a panic message.
+func (pr *Progress) paused() bool {
+	return pr.State == StateSnapshot || pr.MsgAppFlowPaused
 }
 
 // String returns a one-line summary of the progress:
@@ -291,7 +292,7 @@ func (pr *Progress) String() string {
 	if pr.IsLearner {
 		b.WriteString(" learner")
 	}
-	if pr.isPausedForString() {
+	if pr.paused() {
 		b.WriteString(" paused")
 	}
 	if pr.PendingSnapshot > 0 {
@@ -309,16 +310,6 @@ func (pr *Progress) String() string {
 		}
 	}
 	return b.String()
-}
-
-// isPausedForString is IsPaused without the panic on an unknown state, so
-// that String can describe any Progress, including a corrupt one in a panic
-// message.
-func (pr *Progress) isPausedForString() bool {
-	if pr.State == StateSnapshot {
-		return true
-	}
-	return pr.MsgAppFlowPaused
 }
 
 // ProgressMap is the Progress of every voter and learner, by node ID.
