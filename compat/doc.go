@@ -3,10 +3,10 @@
 // do. It lives in a module of its own so that the library keeps its three
 // dependencies; etcd-raft is used only as a black box here.
 //
-// The two libraries meet only through the wire encoding: a value built in
-// one library's types reaches the other as marshalled bytes (see Recode),
-// as it would between two peers, a WAL and its reader, or a node before and
-// after an upgrade.
+// A value built in our types reaches v3.6's in two ways: copied field by
+// field (so that nil and empty slices stay as they are), and as marshalled
+// bytes (see Recode), as it would between two peers, a WAL and its reader,
+// or a node before and after an upgrade.
 //
 // What is checked so far, in the package tests:
 //
@@ -25,6 +25,6 @@
 //
 // Tests that run nodes of both libraries in one group (mixed clusters,
 // rolling upgrades) belong in this module too, since it is the one that may
-// depend on etcd-raft: MessageToEtcd and MessageFromEtcd carry messages
-// between such nodes as a transport would.
+// depend on etcd-raft: Recode (with the MessageToEtcd and MessageFromEtcd
+// test helpers) carries messages between such nodes as a transport would.
 package compat

@@ -189,15 +189,7 @@ func TestEnumJSONMatchesV36(t *testing.T) {
 // ptrTo returns a pointer to a copy of the enum value v, as an any that
 // json.Unmarshal can fill.
 func ptrTo(v any) any {
-	switch v := v.(type) {
-	case pb.MessageType:
-		return &v
-	case pb.EntryType:
-		return &v
-	case pb.ConfChangeType:
-		return &v
-	case pb.ConfChangeTransition:
-		return &v
-	}
-	return etcdPtrTo(v)
+	p := reflect.New(reflect.TypeOf(v))
+	p.Elem().Set(reflect.ValueOf(v))
+	return p.Interface()
 }

@@ -1,10 +1,5 @@
 package compat
 
-import (
-	ours "github.com/quorate/raft/raftpb"
-	etcd "go.etcd.io/raft/v3/raftpb"
-)
-
 // Encoder is a value with a protobuf wire encoding: every raftpb type of
 // both libraries.
 type Encoder interface {
@@ -30,20 +25,4 @@ func Recode(dst Decoder, src Encoder) error {
 	}
 	dst.Reset()
 	return dst.Unmarshal(b)
-}
-
-// MessageToEtcd returns m as an etcd-raft v3.6 message, through its wire
-// encoding.
-func MessageToEtcd(m ours.Message) (etcd.Message, error) {
-	var out etcd.Message
-	err := Recode(&out, &m)
-	return out, err
-}
-
-// MessageFromEtcd returns the etcd-raft v3.6 message m as one of ours,
-// through its wire encoding.
-func MessageFromEtcd(m etcd.Message) (ours.Message, error) {
-	var out ours.Message
-	err := Recode(&out, &m)
-	return out, err
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	pb "github.com/quorate/raft/raftpb"
+	etcd "go.etcd.io/raft/v3/raftpb"
 )
 
 // TestMessageCrossesBothWays checks that a message carried to etcd-raft's
@@ -52,3 +53,19 @@ func TestRecodeReportsDecodingErrors(t *testing.T) {
 type truncated struct{}
 
 func (truncated) Marshal() ([]byte, error) { return []byte{0x3a, 0x05, 0x08}, nil }
+
+// MessageToEtcd returns m as an etcd-raft v3.6 message, through its wire
+// encoding.
+func MessageToEtcd(m pb.Message) (etcd.Message, error) {
+	var out etcd.Message
+	err := Recode(&out, &m)
+	return out, err
+}
+
+// MessageFromEtcd returns the etcd-raft v3.6 message m as one of ours,
+// through its wire encoding.
+func MessageFromEtcd(m etcd.Message) (pb.Message, error) {
+	var out pb.Message
+	err := Recode(&out, &m)
+	return out, err
+}

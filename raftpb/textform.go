@@ -36,8 +36,18 @@ import "strconv"
 // textBuf accumulates a compact text form.
 type textBuf []byte
 
-// nilText is what String returns for a nil receiver.
-const nilText = "<nil>"
+// textForm returns the text form of m, or "<nil>" when m is nil.
+func textForm[T any, P interface {
+	*T
+	writeText(*textBuf)
+}](m P) string {
+	if m == nil {
+		return "<nil>"
+	}
+	var b textBuf
+	m.writeText(&b)
+	return string(b)
+}
 
 func (b *textBuf) name(name string) {
 	*b = append(*b, name...)
@@ -123,12 +133,7 @@ func (b *textBuf) close() {
 // the form etcd-raft v3.6.0 prints: for example
 // `Term:2 Index:7 Data:"put x" `. The zero Entry prints as "".
 func (m *Entry) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
-	m.writeText(&b)
-	return string(b)
+	return textForm(m)
 }
 
 func (m *Entry) writeText(b *textBuf) {
@@ -142,12 +147,7 @@ func (m *Entry) writeText(b *textBuf) {
 // the form etcd-raft v3.6.0 prints: for example
 // "conf_state:<voters:1 voters:2 > index:5 term:2 ".
 func (m *SnapshotMetadata) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
-	m.writeText(&b)
-	return string(b)
+	return textForm(m)
 }
 
 func (m *SnapshotMetadata) writeText(b *textBuf) {
@@ -169,12 +169,7 @@ func (m *SnapshotMetadata) isZeroValue() bool {
 // the form etcd-raft v3.6.0 prints: for example
 // `data:"..." metadata:<index:5 term:2 > `.
 func (m *Snapshot) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
-	m.writeText(&b)
-	return string(b)
+	return textForm(m)
 }
 
 func (m *Snapshot) writeText(b *textBuf) {
@@ -191,12 +186,7 @@ func (m *Snapshot) writeText(b *textBuf) {
 // "type:MsgApp to:2 from:1 term:3 logTerm:3 index:9 entries:<Term:3 Index:10 > commit:9 ".
 // Entries, the snapshot and responses are written in full.
 func (m *Message) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
-	m.writeText(&b)
-	return string(b)
+	return textForm(m)
 }
 
 func (m *Message) writeText(b *textBuf) {
@@ -231,26 +221,20 @@ func (m *Message) writeText(b *textBuf) {
 // String returns the compact text form of m (see the top of textform.go),
 // the form etcd-raft v3.6.0 prints: for example "term:3 vote:1 commit:9 ".
 func (m *HardState) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
+	return textForm(m)
+}
+
+func (m *HardState) writeText(b *textBuf) {
 	b.uint64("term", m.Term)
 	b.uint64("vote", m.Vote)
 	b.uint64("commit", m.Commit)
-	return string(b)
 }
 
 // String returns the compact text form of m (see the top of textform.go),
 // the form etcd-raft v3.6.0 prints: for example
 // "voters:1 voters:2 learners:3 auto_leave:true ", one field per ID.
 func (m *ConfState) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
-	m.writeText(&b)
-	return string(b)
+	return textForm(m)
 }
 
 func (m *ConfState) writeText(b *textBuf) {
@@ -272,27 +256,21 @@ func (m *ConfState) isZeroValue() bool {
 // the form etcd-raft v3.6.0 prints: for example
 // "type:ConfChangeRemoveNode node_id:3 id:7 ".
 func (m *ConfChange) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
+	return textForm(m)
+}
+
+func (m *ConfChange) writeText(b *textBuf) {
 	b.enum("type", int32(m.Type), ConfChangeType_name)
 	b.uint64("node_id", m.NodeID)
 	b.bytes("context", m.Context)
 	b.uint64("id", m.ID)
-	return string(b)
 }
 
 // String returns the compact text form of m (see the top of textform.go),
 // the form etcd-raft v3.6.0 prints: for example
 // "type:ConfChangeAddLearnerNode node_id:4 ".
 func (m *ConfChangeSingle) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
-	m.writeText(&b)
-	return string(b)
+	return textForm(m)
 }
 
 func (m *ConfChangeSingle) writeText(b *textBuf) {
@@ -304,16 +282,15 @@ func (m *ConfChangeSingle) writeText(b *textBuf) {
 // the form etcd-raft v3.6.0 prints: for example
 // "transition:ConfChangeTransitionJointExplicit changes:<node_id:2 > changes:<type:ConfChangeRemoveNode node_id:3 > ".
 func (m *ConfChangeV2) String() string {
-	if m == nil {
-		return nilText
-	}
-	var b textBuf
+	return textForm(m)
+}
+
+func (m *ConfChangeV2) writeText(b *textBuf) {
 	b.enum("transition", int32(m.Transition), ConfChangeTransition_name)
 	for i := range m.Changes {
 		b.open("changes")
-		m.Changes[i].writeText(&b)
+		m.Changes[i].writeText(b)
 		b.close()
 	}
 	b.bytes("context", m.Context)
-	return string(b)
 }
