@@ -6,6 +6,11 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
+// This file owns the two units in which the library measures log entries,
+// kept as distinct types so that a limit in one cannot be compared with a
+// size in the other by mistake, and the rule for cutting a batch of entries
+// to a size limit.
+
 // entryEncodingSize is a number of bytes of log entries as they are encoded
 // on the wire: the sum of Entry.Size(). Limits that bound messages and
 // Ready batches (MaxSizePerMsg, MaxCommittedSizePerReady) are in this unit.
@@ -49,15 +54,21 @@ func payloadsSize(ents []pb.Entry) entryPayloadSize {
 // entry alone is larger: a caller asking for entries must make progress.
 // The result shares ents' backing array.
 func limitSize(ents []pb.Entry, maxSize entryEncodingSize) []pb.Entry {
-	if len(ents) == 0 || maxSize == noSizeLimit {
+	if maxSize == noSizeLimit {
 		return ents
 	}
-	size := entryEncodingSize(ents[0].Size())
-	for n := 1; n < len(ents); n++ {
-		size += entryEncodingSize(ents[n].Size())
-		if size > maxSize {
-			return ents[:n]
+	return ents[:fittingPrefix(ents, maxSize)]
+}
+
+// fittingPrefix returns how many leading entries of ents fit in budget, in
+// encoded bytes, but at least one if ents is not empty.
+func fittingPrefix(ents []pb.Entry, budget entryEncodingSize) int {
+	var total entryEncodingSize
+	for n := range ents {
+		total += entryEncodingSize(ents[n].Size())
+		if total > budget && n > 0 {
+			return n
 		}
 	}
-	return ents
+	return len(ents)
 }

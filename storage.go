@@ -2,10 +2,17 @@ package raft
 
 import (
 	"errors"
+	"slices"
 	"sync"
 
 	pb "github.com/quorate/raft/raftpb"
 )
+
+// This file holds the Storage interface, through which raft reads the log
+// the application has persisted, its error values, and MemoryStorage, the
+// in-memory implementation used by tests and by applications that keep the
+// log in memory. MemoryStorage owns its log, snapshot and HardState behind
+// its mutex; the invariants are written on its fields.
 
 // ErrCompacted is returned by Storage.Entries and Storage.Term when the
 // requested index precedes the storage's first available index because it
@@ -104,20 +111,27 @@ type MemoryStorage struct {
 
 	hardState pb.HardState
 	snapshot  pb.Snapshot
-	// ents[0] is a dummy entry carrying the (index, term) of the last entry
-	// covered by the snapshot; ents[i] has index ents[0].Index+i.
-	// Invariant: len(ents) >= 1 and ents[0].Index == snapshot.Metadata.Index
-	// once a snapshot has been applied or created.
+	// ents is the log. ents[0] is the dummy entry, of which only Index and
+	// Term are kept: the last entry compacted away (or of the snapshot the
+	// log restarted from). ents[i] has index ents[0].Index+i.
+	// Invariant: len(ents) >= 1, and Append never writes into a position of
+	// the array that Entries may have handed out.
+	//
+	// NB: the dummy and the snapshot move separately. ApplySnapshot puts both
+	// on the snapshot's last entry; CreateSnapshot moves only the snapshot,
+	// to an entry of the log; Compact moves only the dummy (the application
+	// compacts what a snapshot covers, but that is not checked).
 	ents []pb.Entry
 }
 
 // NewMemoryStorage returns an empty MemoryStorage: no snapshot, no entries,
 // a zero HardState, FirstIndex 1 and LastIndex 0.
 func NewMemoryStorage() *MemoryStorage {
-	return &MemoryStorage{
-		// The dummy entry at index 0 has term 0.
-		ents: make([]pb.Entry, 1),
-	}
+	ms := &MemoryStorage{}
+	// An empty storage is one restarted from the empty snapshot, whose last
+	// entry has index 0 and term 0.
+	ms.restartFrom(pb.Snapshot{})
+	return ms
 }
 
 // InitialState implements Storage: it returns the HardState set by
@@ -142,34 +156,42 @@ func (ms *MemoryStorage) SetHardState(st pb.HardState) error {
 func (ms *MemoryStorage) Entries(lo, hi, maxSize uint64) ([]pb.Entry, error) {
 	ms.Lock()
 	defer ms.Unlock()
-	offset := ms.ents[0].Index
-	if lo <= offset {
+	dummy, last := ms.ents[0].Index, ms.lastIndex()
+	switch {
+	case lo <= dummy:
 		return nil, ErrCompacted
-	}
-	last := ms.lastIndex()
-	if lo > hi || hi > last+1 {
-		invariantBroken("MemoryStorage.Entries(%d, %d) out of bounds: entries are (%d, %d]", lo, hi, offset, last)
-	}
-	// Only the dummy entry is left: nothing after the snapshot is available.
-	if len(ms.ents) == 1 {
+	case lo > hi || hi > last+1:
+		invariantBroken("MemoryStorage.Entries(%d, %d) out of bounds: entries are (%d, %d]", lo, hi, dummy, last)
+	case last == dummy:
+		// Only the dummy is left: the snapshot covers the whole log.
 		return nil, ErrUnavailable
 	}
-	ents := limitSize(ms.ents[lo-offset:hi-offset], entryEncodingSize(maxSize))
-	return ents[:len(ents):len(ents)], nil
+	return slices.Clip(limitSize(ms.ents[lo-dummy:hi-dummy], entryEncodingSize(maxSize))), nil
 }
 
 // Term implements Storage.
 func (ms *MemoryStorage) Term(i uint64) (uint64, error) {
 	ms.Lock()
 	defer ms.Unlock()
-	offset := ms.ents[0].Index
-	if i < offset {
-		return 0, ErrCompacted
+	e, err := ms.at(i)
+	if err != nil {
+		return 0, err
 	}
-	if i-offset >= uint64(len(ms.ents)) {
-		return 0, ErrUnavailable
+	return e.Term, nil
+}
+
+// at returns the entry at index i, the dummy included (of which only Index
+// and Term are meaningful). It returns ErrCompacted for an index before the
+// dummy and ErrUnavailable for one past the last entry.
+func (ms *MemoryStorage) at(i uint64) (*pb.Entry, error) {
+	switch dummy := ms.ents[0].Index; {
+	case i < dummy:
+		return nil, ErrCompacted
+	case i-dummy >= uint64(len(ms.ents)):
+		return nil, ErrUnavailable
+	default:
+		return &ms.ents[i-dummy], nil
 	}
-	return ms.ents[i-offset].Term, nil
 }
 
 // LastIndex implements Storage. It never fails.
@@ -209,12 +231,25 @@ func (ms *MemoryStorage) Snapshot() (pb.Snapshot, error) {
 func (ms *MemoryStorage) ApplySnapshot(snap pb.Snapshot) error {
 	ms.Lock()
 	defer ms.Unlock()
-	if snap.Metadata.Index <= ms.snapshot.Metadata.Index {
+	if !ms.isNewSnapshot(snap.Metadata.Index) {
 		return ErrSnapOutOfDate
 	}
-	ms.snapshot = snap
-	ms.ents = []pb.Entry{{Term: snap.Metadata.Term, Index: snap.Metadata.Index}}
+	ms.restartFrom(snap)
 	return nil
+}
+
+// restartFrom makes snap the storage's snapshot and drops the whole log, even
+// entries past the snapshot: the only entry left is the dummy standing for
+// the snapshot's last entry.
+func (ms *MemoryStorage) restartFrom(snap pb.Snapshot) {
+	ms.snapshot = snap
+	ms.ents = []pb.Entry{{Index: snap.Metadata.Index, Term: snap.Metadata.Term}}
+}
+
+// isNewSnapshot reports whether a snapshot up to index i would be newer than
+// the one the storage holds.
+func (ms *MemoryStorage) isNewSnapshot(i uint64) bool {
+	return i > ms.snapshot.Metadata.Index
 }
 
 // CreateSnapshot records a snapshot of the state up to and including entry i,
@@ -222,21 +257,22 @@ func (ms *MemoryStorage) ApplySnapshot(snap pb.Snapshot) error {
 // data, and returns it. The application calls it after applying entry i; it
 // may then call Compact to drop the entries the snapshot covers. It returns
 // ErrSnapOutOfDate if i is not newer than the current snapshot, and panics
-// if i is past LastIndex().
+// if i is past LastIndex() (or was compacted away without a snapshot).
 func (ms *MemoryStorage) CreateSnapshot(i uint64, cs *pb.ConfState, data []byte) (pb.Snapshot, error) {
 	ms.Lock()
 	defer ms.Unlock()
-	if i <= ms.snapshot.Metadata.Index {
+	if !ms.isNewSnapshot(i) {
 		return pb.Snapshot{}, ErrSnapOutOfDate
 	}
-	offset := ms.ents[0].Index
-	if i > ms.lastIndex() {
-		invariantBroken("MemoryStorage.CreateSnapshot(%d) is past the last index %d", i, ms.lastIndex())
+	last, err := ms.at(i)
+	if err != nil {
+		invariantBroken("MemoryStorage.CreateSnapshot(%d) is outside the log: dummy index %d, last index %d",
+			i, ms.ents[0].Index, ms.lastIndex())
 	}
-	ms.snapshot.Metadata.Index = i
-	ms.snapshot.Metadata.Term = ms.ents[i-offset].Term
+	meta := &ms.snapshot.Metadata
+	meta.Index, meta.Term = i, last.Term
 	if cs != nil {
-		ms.snapshot.Metadata.ConfState = *cs
+		meta.ConfState = *cs
 	}
 	ms.snapshot.Data = data
 	return ms.snapshot, nil

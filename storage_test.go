@@ -314,6 +314,12 @@ func TestMemoryStorageCreateSnapshot(t *testing.T) {
 		ms := newTestStorage(ents)
 		requirePanicContains(t, func() { _, _ = ms.CreateSnapshot(6, cs, data) }, "CreateSnapshot(6)", "last index 5")
 	})
+	t.Run("an index compacted without a snapshot panics", func(t *testing.T) {
+		ms := NewMemoryStorage()
+		require.NoError(t, ms.Append(entriesAt(1, 1, 1, 2, 2, 3)))
+		require.NoError(t, ms.Compact(3))
+		requirePanicContains(t, func() { _, _ = ms.CreateSnapshot(2, cs, data) }, "CreateSnapshot(2)", "dummy index 3")
+	})
 }
 
 func TestMemoryStorageAppend(t *testing.T) {

@@ -35,77 +35,83 @@ var (
 	}
 )
 
+// unknownChange is a change whose type is none of raftpb's.
+var unknownChange = raftpb.ConfChangeSingle{Type: 7, NodeID: 5}
+
+// operationErrorCases are the refused operations TestOperationErrors checks,
+// each from a valid starting configuration.
+var operationErrorCases = []struct {
+	name    string
+	start   raftpb.ConfState
+	op      operation
+	wantErr string
+}{
+	{
+		name: "simple in a joint config", start: jointWithNext,
+		op:      simpleOp(raftpb.ConfChangeSingle{Type: raftpb.ConfChangeAddNode, NodeID: 5}),
+		wantErr: "simple change refused: the config is joint (voters=(1 2)&&(1 2 3) learners=(4) learners_next=(3) autoleave)",
+	},
+	{
+		name: "simple adding two voters", start: threeVoters,
+		op:      simpleOp(changesOf("v4 v5")...),
+		wantErr: "simple change refused: it changes 2 voters, (1 2 3) to (1 2 3 4 5), and more than one needs a joint config",
+	},
+	{
+		name: "simple swapping a voter", start: threeVoters,
+		op:      simpleOp(changesOf("r1 v4")...),
+		wantErr: "simple change refused: it changes 2 voters, (1 2 3) to (2 3 4), and more than one needs a joint config",
+	},
+	{
+		name: "simple promoting and demoting", start: votersAndLearner,
+		op:      simpleOp(changesOf("v4 l1")...),
+		wantErr: "simple change refused: it changes 2 voters, (1 2 3) to (2 3 4), and more than one needs a joint config",
+	},
+	{
+		name: "simple removing all voters", start: raftpb.ConfState{Voters: []uint64{1}},
+		op:      simpleOp(changesOf("r1")...),
+		wantErr: "simple change refused: no voter of (1) would remain",
+	},
+	{
+		name: "simple with an unknown change type", start: threeVoters,
+		op:      simpleOp(unknownChange),
+		wantErr: "simple change refused: node 5 has unknown conf change type 7",
+	},
+	{
+		name: "enter joint twice", start: jointWithNext,
+		op:      enterJointOp(false),
+		wantErr: "entering joint config refused: the config is already joint (voters=(1 2)&&(1 2 3) learners=(4) learners_next=(3) autoleave)",
+	},
+	{
+		name: "enter joint from no voters", start: raftpb.ConfState{},
+		op:      enterJointOp(true, changesOf("v1")...),
+		wantErr: "entering joint config refused: the config has no voters (voters=())",
+	},
+	{
+		name: "enter joint removing all voters", start: threeVoters,
+		op:      enterJointOp(false, changesOf("r1 l2 r3 l4")...),
+		wantErr: "entering joint config refused: no voter of (1 2 3) would remain",
+	},
+	{
+		name: "enter joint with an unknown change type", start: threeVoters,
+		op:      enterJointOp(false, unknownChange),
+		wantErr: "entering joint config refused: node 5 has unknown conf change type 7",
+	},
+	{
+		name: "leave a non-joint config", start: votersAndLearner,
+		op:      leaveJointOp(),
+		wantErr: "leaving joint config refused: the config is not joint (voters=(1 2 3) learners=(4))",
+	},
+	{
+		name: "leave an empty config", start: raftpb.ConfState{},
+		op:      leaveJointOp(),
+		wantErr: "leaving joint config refused: the config is not joint (voters=())",
+	},
+}
+
 // TestOperationErrors checks the message of every error an operation returns
 // for a valid starting configuration, and that the input is left untouched.
 func TestOperationErrors(t *testing.T) {
-	unknown := raftpb.ConfChangeSingle{Type: 7, NodeID: 5}
-	for _, tc := range []struct {
-		name    string
-		start   raftpb.ConfState
-		op      operation
-		wantErr string
-	}{
-		{
-			name: "simple in a joint config", start: jointWithNext,
-			op:      simpleOp(raftpb.ConfChangeSingle{Type: raftpb.ConfChangeAddNode, NodeID: 5}),
-			wantErr: "can't apply simple config change in joint config",
-		},
-		{
-			name: "simple adding two voters", start: threeVoters,
-			op:      simpleOp(changesOf("v4 v5")...),
-			wantErr: "more than one voter changed without entering joint config",
-		},
-		{
-			name: "simple swapping a voter", start: threeVoters,
-			op:      simpleOp(changesOf("r1 v4")...),
-			wantErr: "more than one voter changed without entering joint config",
-		},
-		{
-			name: "simple promoting and demoting", start: votersAndLearner,
-			op:      simpleOp(changesOf("v4 l1")...),
-			wantErr: "more than one voter changed without entering joint config",
-		},
-		{
-			name: "simple removing all voters", start: raftpb.ConfState{Voters: []uint64{1}},
-			op:      simpleOp(changesOf("r1")...),
-			wantErr: "removed all voters",
-		},
-		{
-			name: "simple with an unknown change type", start: threeVoters,
-			op:      simpleOp(unknown),
-			wantErr: "unexpected conf change type 7 for node 5",
-		},
-		{
-			name: "enter joint twice", start: jointWithNext,
-			op:      enterJointOp(false),
-			wantErr: "config is already joint",
-		},
-		{
-			name: "enter joint from no voters", start: raftpb.ConfState{},
-			op:      enterJointOp(true, changesOf("v1")...),
-			wantErr: "can't make a zero-voter config joint",
-		},
-		{
-			name: "enter joint removing all voters", start: threeVoters,
-			op:      enterJointOp(false, changesOf("r1 l2 r3 l4")...),
-			wantErr: "removed all voters",
-		},
-		{
-			name: "enter joint with an unknown change type", start: threeVoters,
-			op:      enterJointOp(false, unknown),
-			wantErr: "unexpected conf change type 7 for node 5",
-		},
-		{
-			name: "leave a non-joint config", start: votersAndLearner,
-			op:      leaveJointOp(),
-			wantErr: "can't leave a non-joint config",
-		},
-		{
-			name: "leave an empty config", start: raftpb.ConfState{},
-			op:      leaveJointOp(),
-			wantErr: "can't leave a non-joint config",
-		},
-	} {
+	for _, tc := range operationErrorCases {
 		t.Run(tc.name, func(t *testing.T) {
 			chg := newChanger(t, tc.start)
 			before := takeSnapshot(chg.Tracker)
@@ -118,97 +124,103 @@ func TestOperationErrors(t *testing.T) {
 	}
 }
 
+// ids, voter and learner build the sets and progress of invalidConfigCases.
+func ids(list ...uint64) map[uint64]struct{} { return idSet(list) }
+func voter() *tracker.Progress               { return &tracker.Progress{Next: 1} }
+func learner() *tracker.Progress             { return &tracker.Progress{Next: 1, IsLearner: true} }
+
+// invalidConfigCases are the inconsistent configurations TestInvalidInput
+// hands to every operation, one per rule of checkInvariants.
+var invalidConfigCases = []struct {
+	name    string
+	cfg     tracker.Config
+	prs     tracker.ProgressMap
+	wantErr string
+}{
+	{
+		name:    "nil progress",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2)}},
+		prs:     tracker.ProgressMap{1: voter(), 2: nil},
+		wantErr: "node 2 has a nil progress",
+	},
+	{
+		name:    "progress of an unknown node",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}},
+		prs:     tracker.ProgressMap{1: voter(), 3: voter(), 2: voter()},
+		wantErr: "node 2 has a progress but is neither voter nor learner",
+	},
+	{
+		name:    "incoming voter without progress",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2)}},
+		prs:     tracker.ProgressMap{1: voter()},
+		wantErr: "node 2 is a voter but has no progress",
+	},
+	{
+		name:    "outgoing voter without progress",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1), ids(1, 3)}},
+		prs:     tracker.ProgressMap{1: voter()},
+		wantErr: "node 3 is a voter but has no progress",
+	},
+	{
+		name:    "voter marked as learner",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2)}},
+		prs:     tracker.ProgressMap{1: voter(), 2: learner()},
+		wantErr: "node 2 is a voter but its progress is marked as a learner",
+	},
+	{
+		name:    "learner without progress",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}, Learners: ids(2)},
+		prs:     tracker.ProgressMap{1: voter()},
+		wantErr: "node 2 is a learner but has no progress",
+	},
+	{
+		name:    "learner that is an incoming voter",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2)}, Learners: ids(2)},
+		prs:     tracker.ProgressMap{1: voter(), 2: voter()},
+		wantErr: "node 2 is both a learner and an incoming voter",
+	},
+	{
+		name:    "learner that is an outgoing voter",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1), ids(1, 2)}, Learners: ids(2)},
+		prs:     tracker.ProgressMap{1: voter(), 2: voter()},
+		wantErr: "node 2 is both a learner and an outgoing voter",
+	},
+	{
+		name:    "learner not marked as learner",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}, Learners: ids(2)},
+		prs:     tracker.ProgressMap{1: voter(), 2: voter()},
+		wantErr: "node 2 is a learner but its progress is not marked as a learner",
+	},
+	{
+		name:    "LearnersNext without progress",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}, LearnersNext: ids(2)},
+		prs:     tracker.ProgressMap{1: voter()},
+		wantErr: "node 2 is in LearnersNext but has no progress",
+	},
+	{
+		name:    "LearnersNext that is not an outgoing voter",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1), ids(1)}, Learners: ids(2), LearnersNext: ids(2)},
+		prs:     tracker.ProgressMap{1: voter(), 2: learner()},
+		wantErr: "node 2 is in LearnersNext but is not an outgoing voter",
+	},
+	{
+		name:    "LearnersNext that is an incoming voter",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2), ids(1, 2)}, LearnersNext: ids(2)},
+		prs:     tracker.ProgressMap{1: voter(), 2: voter()},
+		wantErr: "node 2 is both in LearnersNext and an incoming voter",
+	},
+	{
+		name:    "AutoLeave outside a joint config",
+		cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}, AutoLeave: true},
+		prs:     tracker.ProgressMap{1: voter()},
+		wantErr: "AutoLeave is set but the config is not joint",
+	},
+}
+
 // TestInvalidInput checks that every operation refuses to start from a
 // configuration that breaks an invariant, naming the broken rule.
 func TestInvalidInput(t *testing.T) {
-	ids := func(ids ...uint64) map[uint64]struct{} { return idSet(ids) }
-	voter := func() *tracker.Progress { return &tracker.Progress{Next: 1} }
-	learner := func() *tracker.Progress { return &tracker.Progress{Next: 1, IsLearner: true} }
-	for _, tc := range []struct {
-		name    string
-		cfg     tracker.Config
-		prs     tracker.ProgressMap
-		wantErr string
-	}{
-		{
-			name:    "nil progress",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2)}},
-			prs:     tracker.ProgressMap{1: voter(), 2: nil},
-			wantErr: "node 2 has a nil progress",
-		},
-		{
-			name:    "progress of an unknown node",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}},
-			prs:     tracker.ProgressMap{1: voter(), 3: voter(), 2: voter()},
-			wantErr: "node 2 has a progress but is neither voter nor learner",
-		},
-		{
-			name:    "incoming voter without progress",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2)}},
-			prs:     tracker.ProgressMap{1: voter()},
-			wantErr: "node 2 is a voter but has no progress",
-		},
-		{
-			name:    "outgoing voter without progress",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1), ids(1, 3)}},
-			prs:     tracker.ProgressMap{1: voter()},
-			wantErr: "node 3 is a voter but has no progress",
-		},
-		{
-			name:    "voter marked as learner",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2)}},
-			prs:     tracker.ProgressMap{1: voter(), 2: learner()},
-			wantErr: "node 2 is a voter but its progress is marked as a learner",
-		},
-		{
-			name:    "learner without progress",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}, Learners: ids(2)},
-			prs:     tracker.ProgressMap{1: voter()},
-			wantErr: "node 2 is a learner but has no progress",
-		},
-		{
-			name:    "learner that is an incoming voter",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2)}, Learners: ids(2)},
-			prs:     tracker.ProgressMap{1: voter(), 2: voter()},
-			wantErr: "node 2 is both a learner and an incoming voter",
-		},
-		{
-			name:    "learner that is an outgoing voter",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1), ids(1, 2)}, Learners: ids(2)},
-			prs:     tracker.ProgressMap{1: voter(), 2: voter()},
-			wantErr: "node 2 is both a learner and an outgoing voter",
-		},
-		{
-			name:    "learner not marked as learner",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}, Learners: ids(2)},
-			prs:     tracker.ProgressMap{1: voter(), 2: voter()},
-			wantErr: "node 2 is a learner but its progress is not marked as a learner",
-		},
-		{
-			name:    "LearnersNext without progress",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}, LearnersNext: ids(2)},
-			prs:     tracker.ProgressMap{1: voter()},
-			wantErr: "node 2 is in LearnersNext but has no progress",
-		},
-		{
-			name:    "LearnersNext that is not an outgoing voter",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1), ids(1)}, Learners: ids(2), LearnersNext: ids(2)},
-			prs:     tracker.ProgressMap{1: voter(), 2: learner()},
-			wantErr: "node 2 is in LearnersNext but is not an outgoing voter",
-		},
-		{
-			name:    "LearnersNext that is an incoming voter",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1, 2), ids(1, 2)}, LearnersNext: ids(2)},
-			prs:     tracker.ProgressMap{1: voter(), 2: voter()},
-			wantErr: "node 2 is both in LearnersNext and an incoming voter",
-		},
-		{
-			name:    "AutoLeave outside a joint config",
-			cfg:     tracker.Config{Voters: quorum.JointConfig{ids(1)}, AutoLeave: true},
-			prs:     tracker.ProgressMap{1: voter()},
-			wantErr: "AutoLeave is set but the config is not joint",
-		},
-	} {
+	for _, tc := range invalidConfigCases {
 		ops := map[string]operation{
 			"Simple":     simpleOp(),
 			"EnterJoint": enterJointOp(false),

@@ -1,7 +1,6 @@
 package confchange
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 
@@ -48,16 +47,16 @@ func (c Changer) EnterJoint(autoLeave bool, ccs ...raftpb.ConfChangeSingle) (tra
 		return c.fail(err)
 	}
 	if t.joint() {
-		return c.fail(errors.New("config is already joint"))
+		return c.fail(fmt.Errorf("entering joint config refused: the config is already joint (%s)", c.Tracker.Config))
 	}
 	if len(t.incoming()) == 0 {
 		// NB: a joint configuration with an empty outgoing half would be
 		// indistinguishable from a non-joint one, so it could never be left.
-		return c.fail(errors.New("can't make a zero-voter config joint"))
+		return c.fail(fmt.Errorf("entering joint config refused: the config has no voters (%s)", c.Tracker.Config))
 	}
 	t.cfg.Voters[1] = maps.Clone(t.incoming())
 	if err := t.apply(ccs); err != nil {
-		return c.fail(err)
+		return c.fail(fmt.Errorf("entering joint config refused: %w", err))
 	}
 	t.cfg.AutoLeave = autoLeave
 	return c.finish(t)
@@ -75,22 +74,10 @@ func (c Changer) LeaveJoint() (tracker.Config, tracker.ProgressMap, error) {
 		return c.fail(err)
 	}
 	if !t.joint() {
-		return c.fail(errors.New("can't leave a non-joint config"))
+		return c.fail(fmt.Errorf("leaving joint config refused: the config is not joint (%s)", c.Tracker.Config))
 	}
-	for id := range t.cfg.LearnersNext {
-		t.cfg.Learners = addID(t.cfg.Learners, id)
-		t.writableProgress(id).IsLearner = true
-	}
-	t.cfg.LearnersNext = nil
-	for id := range t.outgoing() {
-		_, isVoter := t.incoming()[id]
-		_, isLearner := t.cfg.Learners[id]
-		if !isVoter && !isLearner {
-			delete(t.prs, id)
-		}
-	}
-	t.cfg.Voters[1] = nil
-	t.cfg.AutoLeave = false
+	t.completeDemotions()
+	t.dropOutgoing()
 	return c.finish(t)
 }
 
@@ -107,13 +94,14 @@ func (c Changer) Simple(ccs ...raftpb.ConfChangeSingle) (tracker.Config, tracker
 		return c.fail(err)
 	}
 	if t.joint() {
-		return c.fail(errors.New("can't apply simple config change in joint config"))
+		return c.fail(fmt.Errorf("simple change refused: the config is joint (%s)", c.Tracker.Config))
 	}
 	if err := t.apply(ccs); err != nil {
-		return c.fail(err)
+		return c.fail(fmt.Errorf("simple change refused: %w", err))
 	}
-	if symmetricDifference(c.Tracker.Voters[0], t.incoming()) > 1 {
-		return c.fail(errors.New("more than one voter changed without entering joint config"))
+	if n := symmetricDifference(c.Tracker.Voters[0], t.incoming()); n > 1 {
+		return c.fail(fmt.Errorf("simple change refused: it changes %d voters, %s to %s, and more than one needs a joint config",
+			n, c.Tracker.Voters[0], t.incoming()))
 	}
 	return c.finish(t)
 }

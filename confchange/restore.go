@@ -62,28 +62,33 @@ func Restore(chg Changer, cs raftpb.ConfState) (tracker.Config, tracker.Progress
 			return chg.fail(err)
 		}
 	}
-	// NB: EnterJoint starts the incoming half as a copy of the outgoing one,
-	// so the outgoing voters are removed from it before the incoming voters
-	// are added. Removing them keeps their progress (they are still outgoing
-	// voters), and AddLearnerNode then stages the LearnersNext among them.
-	ccs := make([]raftpb.ConfChangeSingle, 0,
-		len(cs.VotersOutgoing)+len(cs.Voters)+len(cs.Learners)+len(cs.LearnersNext))
-	for _, id := range cs.VotersOutgoing {
-		ccs = append(ccs, single(raftpb.ConfChangeRemoveNode, id))
-	}
-	for _, id := range cs.Voters {
-		ccs = append(ccs, single(raftpb.ConfChangeAddNode, id))
-	}
-	for _, id := range cs.Learners {
-		ccs = append(ccs, single(raftpb.ConfChangeAddLearnerNode, id))
-	}
-	for _, id := range cs.LearnersNext {
-		ccs = append(ccs, single(raftpb.ConfChangeAddLearnerNode, id))
-	}
-	if err := install(chg.EnterJoint(cs.AutoLeave, ccs...)); err != nil {
+	if err := install(chg.EnterJoint(cs.AutoLeave, jointChanges(cs)...)); err != nil {
 		return chg.fail(err)
 	}
 	return chg.Tracker.Config, chg.Tracker.Progress, nil
+}
+
+// jointChanges returns the changes that turn a configuration whose voters are
+// cs.VotersOutgoing into the incoming half of the joint configuration cs,
+// with its learners and LearnersNext.
+//
+// NB: EnterJoint starts the incoming half as a copy of the outgoing one, so
+// the outgoing voters are removed from it before the incoming voters are
+// added. Removing them keeps their progress (they are still outgoing voters),
+// and AddLearnerNode then stages the LearnersNext among them.
+func jointChanges(cs raftpb.ConfState) []raftpb.ConfChangeSingle {
+	ccs := make([]raftpb.ConfChangeSingle, 0,
+		len(cs.VotersOutgoing)+len(cs.Voters)+len(cs.Learners)+len(cs.LearnersNext))
+	add := func(typ raftpb.ConfChangeType, ids []uint64) {
+		for _, id := range ids {
+			ccs = append(ccs, raftpb.ConfChangeSingle{Type: typ, NodeID: id})
+		}
+	}
+	add(raftpb.ConfChangeRemoveNode, cs.VotersOutgoing)
+	add(raftpb.ConfChangeAddNode, cs.Voters)
+	add(raftpb.ConfChangeAddLearnerNode, cs.Learners)
+	add(raftpb.ConfChangeAddLearnerNode, cs.LearnersNext)
+	return ccs
 }
 
 // checkEmpty returns an error unless trk has no voters, learners or progress.

@@ -1,7 +1,6 @@
 package confchange
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/quorate/raft/quorum"
@@ -21,6 +20,10 @@ type transition struct {
 	cfg  tracker.Config
 	prs  tracker.ProgressMap
 	orig tracker.ProgressMap
+
+	// start is the Changer's configuration, which the transition started
+	// from; it is only read, for error messages.
+	start tracker.Config
 
 	// nextIndex is the Next of the progress given to added nodes.
 	nextIndex        uint64
@@ -42,6 +45,7 @@ func newTransition(c Changer) *transition {
 		cfg:              cfg,
 		prs:              prs,
 		orig:             c.Tracker.Progress,
+		start:            c.Tracker.Config,
 		nextIndex:        max(c.LastIndex, 1),
 		maxInflight:      c.Tracker.MaxInflight,
 		maxInflightBytes: c.Tracker.MaxInflightBytes,
@@ -58,33 +62,40 @@ func (t *transition) outgoing() quorum.MajorityConfig { return t.cfg.Voters[1] }
 // joint reports whether the configuration is joint.
 func (t *transition) joint() bool { return len(t.outgoing()) > 0 }
 
-// apply applies ccs in order to the incoming configuration.
-//
-// A change for node ID 0 is skipped: 0 is never a valid node ID (it is
-// raft.None), and a zero ConfChange is what a conf change proposal that was
-// dropped decodes to. It returns an error for a change of unknown type and if
-// the incoming configuration ends up without voters.
+// apply applies ccs in order to the incoming configuration. It returns an
+// error for a change of unknown type and if the incoming configuration ends
+// up without voters.
 func (t *transition) apply(ccs []raftpb.ConfChangeSingle) error {
 	for _, cc := range ccs {
-		if cc.NodeID == 0 {
-			continue
-		}
-		switch cc.Type {
-		case raftpb.ConfChangeAddNode:
-			t.makeVoter(cc.NodeID)
-		case raftpb.ConfChangeAddLearnerNode:
-			t.makeLearner(cc.NodeID)
-		case raftpb.ConfChangeRemoveNode:
-			t.remove(cc.NodeID)
-		case raftpb.ConfChangeUpdateNode:
-			// Membership is unaffected; the application acts on the
-			// change's context.
-		default:
-			return fmt.Errorf("unexpected conf change type %d for node %d", cc.Type, cc.NodeID)
+		if err := t.applyOne(cc); err != nil {
+			return err
 		}
 	}
 	if len(t.incoming()) == 0 {
-		return errors.New("removed all voters")
+		return fmt.Errorf("no voter of %s would remain", t.start.Voters[0])
+	}
+	return nil
+}
+
+// applyOne applies one change to the incoming configuration.
+//
+// A change for node ID 0 is skipped: 0 is never a valid node ID (it is
+// raft.None), and a zero ConfChange is what a conf change proposal that was
+// dropped decodes to.
+func (t *transition) applyOne(cc raftpb.ConfChangeSingle) error {
+	switch {
+	case cc.NodeID == 0:
+	case cc.Type == raftpb.ConfChangeAddNode:
+		t.makeVoter(cc.NodeID)
+	case cc.Type == raftpb.ConfChangeAddLearnerNode:
+		t.makeLearner(cc.NodeID)
+	case cc.Type == raftpb.ConfChangeRemoveNode:
+		t.remove(cc.NodeID)
+	case cc.Type == raftpb.ConfChangeUpdateNode:
+		// Membership is unaffected; the application acts on the change's
+		// context.
+	default:
+		return fmt.Errorf("node %d has unknown conf change type %d", cc.NodeID, cc.Type)
 	}
 	return nil
 }
@@ -144,6 +155,32 @@ func (t *transition) remove(id uint64) {
 	if _, ok := t.outgoing()[id]; !ok {
 		delete(t.prs, id)
 	}
+}
+
+// completeDemotions makes learners of the voters staged in LearnersNext, as
+// leaving the joint configuration ends their vote in the outgoing half.
+func (t *transition) completeDemotions() {
+	for id := range t.cfg.LearnersNext {
+		t.cfg.Learners = addID(t.cfg.Learners, id)
+		t.writableProgress(id).IsLearner = true
+	}
+	t.cfg.LearnersNext = nil
+}
+
+// dropOutgoing drops the outgoing half of a joint configuration, with the
+// progress of the nodes that were only in it, and clears AutoLeave, which
+// only has a meaning in a joint configuration. Demotions must be completed
+// first, so that a demoted voter keeps its progress as a learner.
+func (t *transition) dropOutgoing() {
+	for id := range t.outgoing() {
+		_, voter := t.incoming()[id]
+		_, learner := t.cfg.Learners[id]
+		if !voter && !learner {
+			delete(t.prs, id)
+		}
+	}
+	t.cfg.Voters[1] = nil
+	t.cfg.AutoLeave = false
 }
 
 // addProgress gives a newly added node a progress that probes it from the end

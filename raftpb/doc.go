@@ -27,9 +27,22 @@
 // ...). gogo panics on a duplicate enum registration, so a binary must not
 // link another package that registers those names in gogo's registry.
 //
+// # Text and JSON forms
+//
+// String of every message type prints exactly what
+// go.etcd.io/raft/v3/raftpb v3.6.0 prints for the same value (protobuf's
+// compact text format, zero fields left out; textform.go states the rules),
+// so log lines and golden files survive a switch of library. Those methods
+// are hand-written, since gogo's generated ones print zero fields too; the
+// enums keep their generated String. encoding/json gives the same JSON as
+// v3.6 (the struct tags are the same, and the enums' UnmarshalJSON accepts
+// the same names and numbers). The compat module checks all of this against
+// v3.6.0 on random values; textform_test.go pins it without etcd-raft.
+//
 // # Regenerating
 //
-// raft.pb.go is generated: do not edit it. After changing raft.proto, run
+// raft.pb.go is generated: do not edit it (the String methods of the
+// messages are in textform.go). After changing raft.proto, run
 //
 //	scripts/genproto.sh
 //

@@ -35,7 +35,7 @@ func (env *InteractionEnv) RaftLog(id uint64) error {
 		return err
 	}
 	if last < first {
-		env.out.printf("log is empty: first index=%d, last index=%d", first, last)
+		env.out.printf("storage holds no entries (first index %d, last index %d)", first, last)
 		return nil
 	}
 	ents, err := n.Storage.Entries(first, last+1, math.MaxUint64)

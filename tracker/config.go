@@ -83,3 +83,11 @@ func (c *Config) Clone() Config {
 		LearnersNext: maps.Clone(c.LearnersNext),
 	}
 }
+
+// isVoter reports whether id votes in either half of the configuration. A
+// voter being demoted (in LearnersNext) still votes in the outgoing half.
+func (c *Config) isVoter(id uint64) bool {
+	_, incoming := c.Voters[0][id]
+	_, outgoing := c.Voters[1][id]
+	return incoming || outgoing
+}

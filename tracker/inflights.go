@@ -1,11 +1,5 @@
 package tracker
 
-// inflight is one append message sent to a follower and not yet acknowledged.
-type inflight struct {
-	index uint64 // index of the last entry carried by the message
-	bytes uint64 // total payload size of the entries carried by the message
-}
-
 // Inflights is the window of append messages (MsgApp) that the leader has
 // sent to one follower and that the follower has not yet acknowledged. The
 // leader stops sending new entries while the window is Full, which bounds the
@@ -22,11 +16,14 @@ type inflight struct {
 type Inflights struct {
 	// buffer is a ring holding the in-flight messages in the order they were
 	// added: the oldest is buffer[start] and the ring wraps around at
-	// len(buffer). It is allocated on first use and doubled only when the ring
-	// is full, so a follower that never has messages in flight costs no
-	// buffer, and a window never holds more than size slots.
+	// len(buffer). It is allocated by the first Add and doubled only when the
+	// ring is full, so a follower that never has messages in flight costs no
+	// buffer, and a window never holds more than size slots. When the window
+	// empties, a buffer grown past keptSlots by a burst is released (see
+	// drained), so an idle follower keeps at most keptSlots slots.
 	//
 	// Invariant: len(buffer) <= size.
+	// Invariant: len(buffer) <= keptSlots if count == 0.
 	// Invariant: 0 <= count <= len(buffer).
 	// Invariant: start == 0 if count == 0, else 0 <= start < len(buffer).
 	// Invariant: the count live entries, read in ring order from start, have
@@ -40,6 +37,12 @@ type Inflights struct {
 
 	size     int    // maximum number of messages in flight; positive
 	maxBytes uint64 // maximum total payload bytes in flight; 0 means no limit
+}
+
+// inflight is one append message sent to a follower and not yet acknowledged.
+type inflight struct {
+	index uint64 // index of the last entry carried by the message
+	bytes uint64 // total payload size of the entries carried by the message
 }
 
 // NewInflights returns an empty window admitting at most size messages and,
@@ -93,14 +96,7 @@ func (in *Inflights) Add(index, bytes uint64) {
 //
 // Precondition: count == len(buffer) < size.
 func (in *Inflights) grow() {
-	n := 2 * len(in.buffer)
-	if n == 0 {
-		n = 1
-	}
-	if n > in.size {
-		n = in.size
-	}
-	buf := make([]inflight, n)
+	buf := make([]inflight, min(max(2*len(in.buffer), 1), in.size))
 	k := copy(buf, in.buffer[in.start:])
 	copy(buf[k:], in.buffer[:in.start])
 	in.buffer = buf
@@ -115,24 +111,16 @@ func (in *Inflights) FreeLE(to uint64) {
 	if in == nil {
 		return
 	}
-	i, freed := in.start, 0
-	for freed < in.count {
-		e := &in.buffer[i]
-		if e.index > to {
-			break
-		}
-		in.bytes -= e.bytes
-		freed++
-		if i++; i == len(in.buffer) {
-			i = 0
+	for in.count > 0 && in.buffer[in.start].index <= to {
+		in.bytes -= in.buffer[in.start].bytes
+		in.count--
+		in.start++
+		if in.start == len(in.buffer) {
+			in.start = 0
 		}
 	}
-	in.count -= freed
-	in.start = i
 	if in.count == 0 {
-		// NB: restarting at slot 0 keeps an emptied ring from wrapping, so
-		// the next burst of Adds fills it in order.
-		in.start = 0
+		in.drained()
 	}
 }
 
@@ -154,10 +142,28 @@ func (in *Inflights) Count() int {
 	return in.count
 }
 
-// reset frees every message in the window. The buffer is kept for reuse.
+// reset frees every message in the window, as on a change of the follower's
+// state.
 func (in *Inflights) reset() {
 	if in == nil {
 		return
 	}
-	in.start, in.count, in.bytes = 0, 0, 0
+	in.count = 0
+	in.drained()
+}
+
+// keptSlots is the largest buffer an empty window holds on to. A follower
+// that keeps a few messages in flight reuses its buffer without allocating;
+// one whose burst grew the buffer beyond this gives the memory back once the
+// burst is acknowledged, and the next burst grows a new buffer from one slot.
+const keptSlots = 8
+
+// drained puts an empty window (count == 0) back in its resting shape: the
+// ring restarts at slot 0, so the next burst fills it in order, and a buffer
+// larger than keptSlots is released.
+func (in *Inflights) drained() {
+	in.start, in.bytes = 0, 0
+	if len(in.buffer) > keptSlots {
+		in.buffer = nil
+	}
 }

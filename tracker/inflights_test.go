@@ -25,6 +25,7 @@ func checkInflights(t *testing.T, in *Inflights) {
 	require.LessOrEqual(t, in.count, len(in.buffer), "count <= len(buffer)")
 	if in.count == 0 {
 		require.Zero(t, in.start, "start with an empty window")
+		require.LessOrEqual(t, len(in.buffer), keptSlots, "an empty window keeps at most keptSlots")
 	} else {
 		require.Less(t, in.start, len(in.buffer), "start < len(buffer)")
 	}
@@ -205,13 +206,56 @@ func TestInflightsGrowth(t *testing.T) {
 		assert.Equal(t, []uint64{3, 4, 5, 6, 7}, indexes(in))
 		checkInflights(t, in)
 	})
-	t.Run("reset keeps the buffer for reuse", func(t *testing.T) {
+	t.Run("reset keeps a small buffer for reuse", func(t *testing.T) {
 		in := NewInflights(8, 0)
 		addRange(in, 1, 3, 1)
 		in.reset()
 		assert.Zero(t, in.Count())
 		assert.Zero(t, in.bytes)
 		assert.Len(t, in.buffer, 4)
+	})
+}
+
+func TestInflightsShrink(t *testing.T) {
+	burst := func() *Inflights {
+		in := NewInflights(64, 0)
+		addRange(in, 1, 20, 3)
+		require.Len(t, in.buffer, 32)
+		return in
+	}
+	t.Run("acknowledging a burst releases the buffer", func(t *testing.T) {
+		in := burst()
+		in.FreeLE(20)
+		assert.Nil(t, in.buffer, "got a buffer of %d slots, want none", len(in.buffer))
+		checkInflights(t, in)
+	})
+	t.Run("a partly acknowledged burst keeps the buffer", func(t *testing.T) {
+		in := burst()
+		in.FreeLE(19)
+		assert.Len(t, in.buffer, 32)
+		assert.Equal(t, []uint64{20}, indexes(in))
+	})
+	t.Run("reset after a burst releases the buffer", func(t *testing.T) {
+		in := burst()
+		in.reset()
+		assert.Nil(t, in.buffer, "got a buffer of %d slots, want none", len(in.buffer))
+		assert.Zero(t, in.bytes)
+	})
+	t.Run("an emptied window of keptSlots keeps its buffer", func(t *testing.T) {
+		in := NewInflights(64, 0)
+		addRange(in, 1, keptSlots, 1)
+		require.Len(t, in.buffer, keptSlots)
+		in.FreeLE(keptSlots)
+		assert.Len(t, in.buffer, keptSlots)
+	})
+	t.Run("the window works again after releasing", func(t *testing.T) {
+		in := burst()
+		in.FreeLE(20)
+		addRange(in, 21, 23, 5)
+		assert.Equal(t, []uint64{21, 22, 23}, indexes(in))
+		assert.Len(t, in.buffer, 4, "grown again from one slot")
+		assert.Equal(t, uint64(15), in.bytes)
+		checkInflights(t, in)
 	})
 }
 
@@ -293,18 +337,23 @@ func BenchmarkInflightsAddFreeLE(b *testing.B) {
 	for _, window := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) {
 			in := NewInflights(256, 0)
-			// Reach the steady-state buffer size before measuring.
-			for i := 1; i <= window; i++ {
-				in.Add(uint64(i), 1)
-			}
-			in.reset()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 1; i <= b.N; i++ {
+			next := uint64(1)
+			// send adds the next message, first acknowledging the older half
+			// of the window when it is full, so the window never empties.
+			send := func() {
 				if in.Full() || in.Count() == window {
-					in.FreeLE(uint64(i - window/2 - 1))
+					in.FreeLE(next - uint64(window/2) - 1)
 				}
-				in.Add(uint64(i), 1)
+				in.Add(next, 1)
+				next++
+			}
+			// Reach the steady-state buffer size before measuring.
+			for range 2 * window {
+				send()
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				send()
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,8 +108,7 @@ func (pr *Progress) BecomeProbe() {
 		next = max(next, pr.PendingSnapshot+1)
 	}
 	pr.ResetState(StateProbe)
-	pr.Next = next
-	pr.sentCommit = min(pr.sentCommit, pr.Next-1)
+	pr.resendFrom(next)
 }
 
 // BecomeReplicate switches to StateReplicate and resumes sending from
@@ -144,19 +144,28 @@ func (pr *Progress) BecomeSnapshot(snapshoti uint64) {
 // snapshot is pending.
 func (pr *Progress) SentEntries(entries int, bytes uint64) {
 	switch pr.State {
-	case StateReplicate:
-		if entries > 0 {
-			pr.Next += uint64(entries)
-			pr.Inflights.Add(pr.Next-1, bytes)
-		}
-		pr.MsgAppFlowPaused = pr.Inflights.Full()
 	case StateProbe:
-		if entries > 0 {
-			pr.MsgAppFlowPaused = true
-		}
+		// The probe's answer decides where the logs agree; until it comes
+		// there is nothing more to send. An empty message (one that only
+		// carries a commit index) asks no question, so it does not wait.
+		pr.MsgAppFlowPaused = pr.MsgAppFlowPaused || entries > 0
+	case StateReplicate:
+		pr.pipeline(uint64(entries), bytes)
 	default:
 		panicf("tracker: sent %d entries (%d bytes) in state %s: %s", entries, bytes, pr.State, pr)
 	}
+}
+
+// pipeline records, in StateReplicate, a message of n entries sent without
+// waiting for the follower: its last index enters the Inflights window and
+// Next moves past it. The flow pauses exactly while the window is Full.
+func (pr *Progress) pipeline(n, bytes uint64) {
+	if n != 0 {
+		last := pr.Next + n - 1
+		pr.Inflights.Add(last, bytes)
+		pr.Next = last + 1
+	}
+	pr.MsgAppFlowPaused = pr.Inflights.Full()
 }
 
 // CanBumpCommit reports whether sending commit index index would tell the
@@ -203,21 +212,46 @@ func (pr *Progress) MaybeUpdate(n uint64) bool {
 // states to max(min(rejected, matchHint+1), Match+1), unpausing the flow so
 // the next probe can go out. sentCommit is lowered to at most Next-1.
 func (pr *Progress) MaybeDecrTo(rejected, matchHint uint64) bool {
-	if pr.State == StateReplicate {
-		if rejected <= pr.Match {
-			return false
-		}
-		pr.Next = pr.Match + 1
-		pr.sentCommit = min(pr.sentCommit, pr.Next-1)
-		return true
-	}
-	if pr.Next-1 != rejected {
+	next, ok := pr.nextAfterRejection(rejected, matchHint)
+	if !ok {
 		return false
 	}
-	pr.Next = max(min(rejected, matchHint+1), pr.Match+1)
-	pr.sentCommit = min(pr.sentCommit, pr.Next-1)
-	pr.MsgAppFlowPaused = false
+	pr.resendFrom(next)
+	// NB: in StateReplicate the pause is left alone: the caller switches to
+	// StateProbe next, and that clears it.
+	if pr.State != StateReplicate {
+		pr.MsgAppFlowPaused = false
+	}
 	return true
+}
+
+// nextAfterRejection returns the index to resend from after the follower
+// rejected the append whose previous entry was at index rejected, and false
+// if that rejection is stale and changes nothing (see MaybeDecrTo).
+func (pr *Progress) nextAfterRejection(rejected, matchHint uint64) (uint64, bool) {
+	if pr.State == StateReplicate {
+		// Appends were pipelined past Match, and any of them may be the one
+		// that failed; Match+1 is the only index known to follow a matching
+		// entry. A rejection at or below Match answers an append older than
+		// the acknowledgement that set Match.
+		return pr.Match + 1, rejected > pr.Match
+	}
+	// Probing, a single append is outstanding: the one sent from Next.
+	if rejected != pr.Next-1 {
+		return 0, false
+	}
+	// The entry at rejected does not match, so Next must go below it; the
+	// hint allows skipping further back, but never to or below Match, which
+	// is known to match.
+	return max(min(rejected, matchHint+1), pr.Match+1), true
+}
+
+// resendFrom moves Next to next, the first index to send again. Messages
+// sent past it may have been lost along with the commit index they carried,
+// so the commit index counted as sent is lowered to at most next-1.
+func (pr *Progress) resendFrom(next uint64) {
+	pr.Next = next
+	pr.sentCommit = min(pr.sentCommit, next-1)
 }
 
 // IsPaused reports whether the leader must hold off sending appends to the
@@ -226,15 +260,16 @@ func (pr *Progress) MaybeDecrTo(rejected, matchHint uint64) bool {
 //
 // Heartbeats are not affected and keep flowing.
 func (pr *Progress) IsPaused() bool {
-	switch pr.State {
-	case StateProbe, StateReplicate:
-		return pr.MsgAppFlowPaused
-	case StateSnapshot:
-		return true
-	default:
+	if pr.State > StateSnapshot {
 		panicf("tracker: unknown progress state %s: match=%d next=%d", pr.State, pr.Match, pr.Next)
-		return false
 	}
+	return pr.paused()
+}
+
+// paused is IsPaused without the check of State, so that String can describe
+// any Progress, including a corrupt one in a panic message.
+func (pr *Progress) paused() bool {
+	return pr.State == StateSnapshot || pr.MsgAppFlowPaused
 }
 
 // String returns a one-line summary of the progress:
@@ -257,7 +292,7 @@ func (pr *Progress) String() string {
 	if pr.IsLearner {
 		b.WriteString(" learner")
 	}
-	if pr.isPausedForString() {
+	if pr.paused() {
 		b.WriteString(" paused")
 	}
 	if pr.PendingSnapshot > 0 {
@@ -277,16 +312,6 @@ func (pr *Progress) String() string {
 	return b.String()
 }
 
-// isPausedForString is IsPaused without the panic on an unknown state, so
-// that String can describe any Progress, including a corrupt one in a panic
-// message.
-func (pr *Progress) isPausedForString() bool {
-	if pr.State == StateSnapshot {
-		return true
-	}
-	return pr.MsgAppFlowPaused
-}
-
 // ProgressMap is the Progress of every voter and learner, by node ID.
 type ProgressMap map[uint64]*Progress
 
@@ -296,17 +321,20 @@ type ProgressMap map[uint64]*Progress
 //	1: StateReplicate match=5 next=6
 //	2: StateProbe match=0 next=1 inactive
 func (m ProgressMap) String() string {
-	ids := make([]uint64, 0, len(m))
+	var b strings.Builder
+	for _, id := range m.appendSortedIDs(make([]uint64, 0, len(m))) {
+		fmt.Fprintf(&b, "%d: %s\n", id, m[id])
+	}
+	return b.String()
+}
+
+// appendSortedIDs appends the IDs in m to ids in ascending order and returns
+// the extended slice. Given a slice with room for them, it does not allocate.
+func (m ProgressMap) appendSortedIDs(ids []uint64) []uint64 {
+	start := len(ids)
 	for id := range m {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids)
-	var b strings.Builder
-	for _, id := range ids {
-		b.WriteString(strconv.FormatUint(id, 10))
-		b.WriteString(": ")
-		b.WriteString(m[id].String())
-		b.WriteByte('\n')
-	}
-	return b.String()
+	slices.Sort(ids[start:])
+	return ids
 }

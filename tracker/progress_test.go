@@ -246,77 +246,81 @@ func TestProgressMaybeUpdate(t *testing.T) {
 	})
 }
 
+// maybeDecrToCases are the rejections TestProgressMaybeDecrTo applies, one
+// per state and per way a rejection can be stale or move Next.
+var maybeDecrToCases = []struct {
+	name      string
+	pr        Progress
+	rejected  uint64
+	hint      uint64
+	want      bool
+	wantNext  uint64
+	wantSent  uint64
+	wantPause bool
+}{{
+	name:     "replicate: rejection at or below match is stale",
+	pr:       Progress{State: StateReplicate, Match: 5, Next: 10, sentCommit: 9},
+	rejected: 5, hint: 5,
+	want: false, wantNext: 10, wantSent: 9,
+}, {
+	name:     "replicate: rejection above match falls back to match+1",
+	pr:       Progress{State: StateReplicate, Match: 5, Next: 10, sentCommit: 9},
+	rejected: 9, hint: 8,
+	want: true, wantNext: 6, wantSent: 5,
+}, {
+	name:     "replicate: the hint is ignored",
+	pr:       Progress{State: StateReplicate, Match: 0, Next: 10, sentCommit: 4},
+	rejected: 7, hint: 2,
+	want: true, wantNext: 1, wantSent: 0,
+}, {
+	name:     "replicate: a paused flow stays paused",
+	pr:       Progress{State: StateReplicate, Match: 5, Next: 10, MsgAppFlowPaused: true},
+	rejected: 9, hint: 9,
+	want: true, wantNext: 6, wantPause: true,
+}, {
+	name:     "probe: rejection of anything but next-1 is stale",
+	pr:       Progress{State: StateProbe, Match: 0, Next: 10, sentCommit: 9, MsgAppFlowPaused: true},
+	rejected: 5, hint: 5,
+	want: false, wantNext: 10, wantSent: 9, wantPause: true,
+}, {
+	name:     "probe: rejection of a newer probe than sent is stale",
+	pr:       Progress{State: StateProbe, Match: 0, Next: 10, MsgAppFlowPaused: true},
+	rejected: 12, hint: 5,
+	want: false, wantNext: 10, wantPause: true,
+}, {
+	name:     "probe: the hint moves next back past the conflict",
+	pr:       Progress{State: StateProbe, Match: 0, Next: 10, sentCommit: 9, MsgAppFlowPaused: true},
+	rejected: 9, hint: 4,
+	want: true, wantNext: 5, wantSent: 4,
+}, {
+	name:     "probe: a hint at or above rejected moves next back by one",
+	pr:       Progress{State: StateProbe, Match: 0, Next: 10, sentCommit: 3, MsgAppFlowPaused: true},
+	rejected: 9, hint: 20,
+	want: true, wantNext: 9, wantSent: 3,
+}, {
+	name:     "probe: a hint below match is clamped to match+1",
+	pr:       Progress{State: StateProbe, Match: 6, Next: 10, sentCommit: 9, MsgAppFlowPaused: true},
+	rejected: 9, hint: 2,
+	want: true, wantNext: 7, wantSent: 6,
+}, {
+	name:     "probe: rejection of index 0",
+	pr:       Progress{State: StateProbe, Match: 0, Next: 1},
+	rejected: 0, hint: 0,
+	want: true, wantNext: 1, wantSent: 0,
+}, {
+	name:     "snapshot: rejection of next-1 is applied as in probe",
+	pr:       Progress{State: StateSnapshot, Match: 0, Next: 11, sentCommit: 10, PendingSnapshot: 10},
+	rejected: 10, hint: 3,
+	want: true, wantNext: 4, wantSent: 3,
+}, {
+	name:     "snapshot: other rejections are stale",
+	pr:       Progress{State: StateSnapshot, Match: 0, Next: 11, sentCommit: 10, PendingSnapshot: 10},
+	rejected: 7, hint: 3,
+	want: false, wantNext: 11, wantSent: 10,
+}}
+
 func TestProgressMaybeDecrTo(t *testing.T) {
-	for _, tt := range []struct {
-		name      string
-		pr        Progress
-		rejected  uint64
-		hint      uint64
-		want      bool
-		wantNext  uint64
-		wantSent  uint64
-		wantPause bool
-	}{{
-		name:     "replicate: rejection at or below match is stale",
-		pr:       Progress{State: StateReplicate, Match: 5, Next: 10, sentCommit: 9},
-		rejected: 5, hint: 5,
-		want: false, wantNext: 10, wantSent: 9,
-	}, {
-		name:     "replicate: rejection above match falls back to match+1",
-		pr:       Progress{State: StateReplicate, Match: 5, Next: 10, sentCommit: 9},
-		rejected: 9, hint: 8,
-		want: true, wantNext: 6, wantSent: 5,
-	}, {
-		name:     "replicate: the hint is ignored",
-		pr:       Progress{State: StateReplicate, Match: 0, Next: 10, sentCommit: 4},
-		rejected: 7, hint: 2,
-		want: true, wantNext: 1, wantSent: 0,
-	}, {
-		name:     "replicate: a paused flow stays paused",
-		pr:       Progress{State: StateReplicate, Match: 5, Next: 10, MsgAppFlowPaused: true},
-		rejected: 9, hint: 9,
-		want: true, wantNext: 6, wantPause: true,
-	}, {
-		name:     "probe: rejection of anything but next-1 is stale",
-		pr:       Progress{State: StateProbe, Match: 0, Next: 10, sentCommit: 9, MsgAppFlowPaused: true},
-		rejected: 5, hint: 5,
-		want: false, wantNext: 10, wantSent: 9, wantPause: true,
-	}, {
-		name:     "probe: rejection of a newer probe than sent is stale",
-		pr:       Progress{State: StateProbe, Match: 0, Next: 10, MsgAppFlowPaused: true},
-		rejected: 12, hint: 5,
-		want: false, wantNext: 10, wantPause: true,
-	}, {
-		name:     "probe: the hint moves next back past the conflict",
-		pr:       Progress{State: StateProbe, Match: 0, Next: 10, sentCommit: 9, MsgAppFlowPaused: true},
-		rejected: 9, hint: 4,
-		want: true, wantNext: 5, wantSent: 4,
-	}, {
-		name:     "probe: a hint at or above rejected moves next back by one",
-		pr:       Progress{State: StateProbe, Match: 0, Next: 10, sentCommit: 3, MsgAppFlowPaused: true},
-		rejected: 9, hint: 20,
-		want: true, wantNext: 9, wantSent: 3,
-	}, {
-		name:     "probe: a hint below match is clamped to match+1",
-		pr:       Progress{State: StateProbe, Match: 6, Next: 10, sentCommit: 9, MsgAppFlowPaused: true},
-		rejected: 9, hint: 2,
-		want: true, wantNext: 7, wantSent: 6,
-	}, {
-		name:     "probe: rejection of index 0",
-		pr:       Progress{State: StateProbe, Match: 0, Next: 1},
-		rejected: 0, hint: 0,
-		want: true, wantNext: 1, wantSent: 0,
-	}, {
-		name:     "snapshot: rejection of next-1 is applied as in probe",
-		pr:       Progress{State: StateSnapshot, Match: 0, Next: 11, sentCommit: 10, PendingSnapshot: 10},
-		rejected: 10, hint: 3,
-		want: true, wantNext: 4, wantSent: 3,
-	}, {
-		name:     "snapshot: other rejections are stale",
-		pr:       Progress{State: StateSnapshot, Match: 0, Next: 11, sentCommit: 10, PendingSnapshot: 10},
-		rejected: 7, hint: 3,
-		want: false, wantNext: 11, wantSent: 10,
-	}} {
+	for _, tt := range maybeDecrToCases {
 		t.Run(tt.name, func(t *testing.T) {
 			pr := tt.pr
 			pr.Inflights = NewInflights(4, 0)

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/quorate/raft/quorum"
@@ -57,12 +58,18 @@ func MakeProgressTracker(maxInflight int, maxBytes uint64) ProgressTracker {
 // ascending order, and nil when empty.
 func (p *ProgressTracker) ConfState() pb.ConfState {
 	return pb.ConfState{
-		Voters:         p.Voters[0].Slice(),
-		VotersOutgoing: p.Voters[1].Slice(),
-		Learners:       quorum.MajorityConfig(p.Learners).Slice(),
-		LearnersNext:   quorum.MajorityConfig(p.LearnersNext).Slice(),
+		Voters:         sortedIDs(p.Voters[0]),
+		VotersOutgoing: sortedIDs(p.Voters[1]),
+		Learners:       sortedIDs(p.Learners),
+		LearnersNext:   sortedIDs(p.LearnersNext),
 		AutoLeave:      p.AutoLeave,
 	}
+}
+
+// sortedIDs returns the IDs in set in ascending order, in a new slice; nil
+// if set is empty.
+func sortedIDs(set map[uint64]struct{}) []uint64 {
+	return slices.Sorted(maps.Keys(set))
 }
 
 // IsSingleton reports whether the group has exactly one voter and is not in
@@ -106,19 +113,8 @@ const visitStackIDs = 32
 // to every follower) deterministic. Groups of up to 32 members are visited
 // without allocating.
 func (p *ProgressTracker) Visit(f func(id uint64, pr *Progress)) {
-	n := len(p.Progress)
-	var stack [visitStackIDs]uint64
-	var ids []uint64
-	if n <= len(stack) {
-		ids = stack[:0]
-	} else {
-		ids = make([]uint64, 0, n)
-	}
-	for id := range p.Progress {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	var onStack [visitStackIDs]uint64
+	for _, id := range p.Progress.appendSortedIDs(onStack[:0]) {
 		f(id, p.Progress[id])
 	}
 }
@@ -130,11 +126,10 @@ func (p *ProgressTracker) Visit(f func(id uint64, pr *Progress)) {
 func (p *ProgressTracker) QuorumActive() bool {
 	active := make(map[uint64]bool, len(p.Progress))
 	for id, pr := range p.Progress {
-		if pr.IsLearner {
-			continue
-		}
 		active[id] = pr.RecentActive
 	}
+	// NB: VoteResult only asks the voters of each half, so the learners in
+	// active carry no weight.
 	return p.Voters.VoteResult(active) == quorum.VoteWon
 }
 
@@ -159,7 +154,7 @@ func (p *ProgressTracker) VoterNodes() []uint64 {
 // LearnerNodes returns the IDs of the learners in ascending order, or nil if
 // there are none. Voters being demoted (LearnersNext) are not included.
 func (p *ProgressTracker) LearnerNodes() []uint64 {
-	return quorum.MajorityConfig(p.Learners).Slice()
+	return sortedIDs(p.Learners)
 }
 
 // ResetVotes forgets the votes of the previous election, in preparation for
@@ -184,17 +179,13 @@ func (p *ProgressTracker) RecordVote(id uint64, v bool) {
 // (possibly joint) voter configuration. Votes recorded from nodes that are
 // not voters, such as learners, are not counted.
 func (p *ProgressTracker) TallyVotes() (granted int, rejected int, _ quorum.VoteResult) {
-	for id, pr := range p.Progress {
-		if pr.IsLearner {
-			continue
-		}
-		v, voted := p.Votes[id]
-		if !voted {
-			continue
-		}
-		if v {
+	for id, yes := range p.Votes {
+		switch {
+		case !p.isVoter(id):
+			// A learner's or a departed node's answer carries no weight.
+		case yes:
 			granted++
-		} else {
+		default:
 			rejected++
 		}
 	}

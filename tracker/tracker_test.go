@@ -246,6 +246,13 @@ func TestProgressTrackerQuorumActive(t *testing.T) {
 			{id: 4, active: true, learner: true}, {id: 5, active: true, learner: true}},
 		want: false,
 	}, {
+		name: "a voter being demoted counts in the outgoing half",
+		cs: pb.ConfState{Voters: []uint64{1, 2}, VotersOutgoing: []uint64{1, 2, 3, 4, 5},
+			LearnersNext: []uint64{3}},
+		prs: []member{{id: 1, active: true}, {id: 2, active: true}, {id: 3, active: true},
+			{id: 4}, {id: 5}},
+		want: true,
+	}, {
 		name: "joint: both halves active",
 		cs:   pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{3, 4, 5}},
 		prs: []member{{id: 1, active: true}, {id: 2, active: true}, {id: 3, active: true},
@@ -265,8 +272,8 @@ func TestProgressTrackerQuorumActive(t *testing.T) {
 	}
 }
 
-func TestProgressTrackerVotes(t *testing.T) {
-	voters := pb.ConfState{Voters: []uint64{1, 2, 3}, Learners: []uint64{4}}
+func TestProgressTrackerRecordVote(t *testing.T) {
+	voters := threeVotersOneLearner
 	prs := []member{{id: 1}, {id: 2}, {id: 3}, {id: 4, learner: true}}
 
 	t.Run("first vote wins", func(t *testing.T) {
@@ -287,48 +294,64 @@ func TestProgressTrackerVotes(t *testing.T) {
 		p.RecordVote(1, false)
 		assert.Equal(t, map[uint64]bool{1: false}, p.Votes, "a new term takes a new vote")
 	})
+}
 
-	for _, tt := range []struct {
-		name         string
-		cs           pb.ConfState
-		votes        map[uint64]bool
-		wantGranted  int
-		wantRejected int
-		want         quorum.VoteResult
-	}{{
-		name: "no votes", cs: voters, votes: nil,
-		want: quorum.VotePending,
-	}, {
-		name: "won", cs: voters, votes: map[uint64]bool{1: true, 3: true},
-		wantGranted: 2, want: quorum.VoteWon,
-	}, {
-		name: "lost", cs: voters, votes: map[uint64]bool{1: true, 2: false, 3: false},
-		wantGranted: 1, wantRejected: 2, want: quorum.VoteLost,
-	}, {
-		name: "learner votes are not counted", cs: voters, votes: map[uint64]bool{1: true, 4: true},
-		wantGranted: 1, want: quorum.VotePending,
-	}, {
-		name: "learner rejections are not counted", cs: voters, votes: map[uint64]bool{1: true, 2: true, 4: false},
-		wantGranted: 2, want: quorum.VoteWon,
-	}, {
-		name: "votes of unknown nodes are not counted", cs: voters, votes: map[uint64]bool{1: true, 9: true},
-		wantGranted: 1, want: quorum.VotePending,
-	}, {
-		name:  "joint: won in incoming only is pending",
-		cs:    pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{4, 5, 6}},
-		votes: map[uint64]bool{1: true, 2: true, 4: true},
-		want:  quorum.VotePending, wantGranted: 3,
-	}, {
-		name:  "joint: lost in outgoing is lost",
-		cs:    pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{4, 5, 6}},
-		votes: map[uint64]bool{1: true, 2: true, 4: false, 5: false},
-		want:  quorum.VoteLost, wantGranted: 2, wantRejected: 2,
-	}, {
-		name:  "joint: a voter in both halves is counted once",
-		cs:    pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{1, 4, 5}},
-		votes: map[uint64]bool{1: true, 2: true, 4: true},
-		want:  quorum.VoteWon, wantGranted: 3,
-	}} {
+// tallyVotesCases are the elections TestProgressTrackerTallyVotes counts: every
+// voter (of either half) and learner of cs has a Progress, and votes are
+// recorded in map order.
+// threeVotersOneLearner is the configuration most vote tests start from.
+var threeVotersOneLearner = pb.ConfState{Voters: []uint64{1, 2, 3}, Learners: []uint64{4}}
+
+var tallyVotesCases = []struct {
+	name         string
+	cs           pb.ConfState
+	votes        map[uint64]bool
+	wantGranted  int
+	wantRejected int
+	want         quorum.VoteResult
+}{{
+	name: "no votes", cs: threeVotersOneLearner, votes: nil,
+	want: quorum.VotePending,
+}, {
+	name: "won", cs: threeVotersOneLearner, votes: map[uint64]bool{1: true, 3: true},
+	wantGranted: 2, want: quorum.VoteWon,
+}, {
+	name: "lost", cs: threeVotersOneLearner, votes: map[uint64]bool{1: true, 2: false, 3: false},
+	wantGranted: 1, wantRejected: 2, want: quorum.VoteLost,
+}, {
+	name: "learner votes are not counted", cs: threeVotersOneLearner, votes: map[uint64]bool{1: true, 4: true},
+	wantGranted: 1, want: quorum.VotePending,
+}, {
+	name: "learner rejections are not counted", cs: threeVotersOneLearner, votes: map[uint64]bool{1: true, 2: true, 4: false},
+	wantGranted: 2, want: quorum.VoteWon,
+}, {
+	name: "votes of unknown nodes are not counted", cs: threeVotersOneLearner, votes: map[uint64]bool{1: true, 9: true},
+	wantGranted: 1, want: quorum.VotePending,
+}, {
+	name:  "joint: won in incoming only is pending",
+	cs:    pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{4, 5, 6}},
+	votes: map[uint64]bool{1: true, 2: true, 4: true},
+	want:  quorum.VotePending, wantGranted: 3,
+}, {
+	name:  "joint: lost in outgoing is lost",
+	cs:    pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{4, 5, 6}},
+	votes: map[uint64]bool{1: true, 2: true, 4: false, 5: false},
+	want:  quorum.VoteLost, wantGranted: 2, wantRejected: 2,
+}, {
+	name:  "joint: a voter in both halves is counted once",
+	cs:    pb.ConfState{Voters: []uint64{1, 2, 3}, VotersOutgoing: []uint64{1, 4, 5}},
+	votes: map[uint64]bool{1: true, 2: true, 4: true},
+	want:  quorum.VoteWon, wantGranted: 3,
+}, {
+	name: "joint: a voter being demoted still counts",
+	cs: pb.ConfState{Voters: []uint64{1, 2}, VotersOutgoing: []uint64{1, 2, 3},
+		LearnersNext: []uint64{3}},
+	votes: map[uint64]bool{1: true, 3: false},
+	want:  quorum.VotePending, wantGranted: 1, wantRejected: 1,
+}}
+
+func TestProgressTrackerTallyVotes(t *testing.T) {
+	for _, tt := range tallyVotesCases {
 		t.Run(tt.name, func(t *testing.T) {
 			var prs []member
 			for _, ids := range [][]uint64{tt.cs.Voters, tt.cs.VotersOutgoing} {
