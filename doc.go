@@ -171,8 +171,13 @@ stays running; the application stops it when it sees its removal applied.
 # Logging and debugging
 
 The library logs through the Logger in Config, or the package logger set with
-SetLogger (DefaultLogger by default, which omits debug output). DescribeReady,
-DescribeMessage, DescribeEntry and their siblings render the library's types
-as readable one-line text.
+SetLogger (DefaultLogger by default, which omits debug output). Messages
+name the peer first, in hexadecimal, and say what it does and why, e.g.
+"1 is the leader of term 2" or "3 rejects MsgPreVote from 2 for term 5 in
+term 4: leader 1 was heard from 3 ticks ago (...)". Their wording is not
+part of the API and may change in any release; match on the types and
+errors the API returns, never on log text. DescribeReady, DescribeMessage,
+DescribeEntry and their siblings render the library's types as readable
+one-line text.
 */
 package raft

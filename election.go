@@ -81,14 +81,14 @@ func isTransferCampaign(m pb.Message) bool {
 // hup starts an election of kind t, unless the peer may not campaign now.
 func (r *raft) hup(t CampaignType) {
 	if r.state == StateLeader {
-		r.logger.Debugf("%x ignoring MsgHup because already leader", r.id)
+		r.logger.Debugf("%x does not campaign: it is the leader", r.id)
 		return
 	}
 	if reason := r.campaignRefusal(); reason != "" {
 		r.logger.Warningf("%x %s", r.id, reason)
 		return
 	}
-	r.logger.Infof("%x is starting a new election at term %d", r.id, r.term)
+	r.logger.Infof("%x starts an election from term %d", r.id, r.term)
 	r.campaign(t)
 }
 
@@ -96,17 +96,17 @@ func (r *raft) hup(t CampaignType) {
 // now, or "".
 func (r *raft) campaignRefusal() string {
 	if !r.promotable() {
-		return "is unpromotable and can not campaign"
+		return "does not campaign: it does not vote in its configuration, or its snapshot is not durable yet"
 	}
 	// NB: the configuration the votes would be counted in may be about to
 	// change; wait until the committed changes are applied.
 	pending, err := r.log.unappliedConfChange()
 	if err != nil {
 		// The entries are committed, so storage must have them.
-		r.logger.Errorf("%x error scanning unapplied entries: %v", r.id, err)
+		r.logger.Errorf("%x cannot read its unapplied committed entries: %v", r.id, err)
 	}
 	if pending || err != nil {
-		return fmt.Sprintf("cannot campaign at term %d since there are still pending configuration changes to apply", r.term)
+		return fmt.Sprintf("does not campaign in term %d: a committed configuration change awaits application", r.term)
 	}
 	return ""
 }
@@ -141,8 +141,7 @@ func (r *raft) campaign(t CampaignType) {
 			r.send(pb.Message{To: id, Term: term, Type: voteRespMsgType(req)})
 			continue
 		}
-		r.logger.Infof("%x [logterm: %d, index: %d] sent %s request to %x at term %d",
-			r.id, last.term, last.index, req, id, r.term)
+		r.logger.Infof("%x sends %s to %x in term %d, last entry %v", r.id, req, id, r.term, last)
 		r.send(pb.Message{To: id, Term: term, Type: req, Index: last.index, LogTerm: last.term, Context: ctx})
 	}
 }
@@ -152,7 +151,7 @@ func (r *raft) campaign(t CampaignType) {
 func (r *raft) stepCandidate(m pb.Message) error {
 	switch m.Type {
 	case pb.MsgProp:
-		r.logger.Infof("%x no leader at term %d; dropping proposal", r.id, r.term)
+		r.logger.Infof("%x drops a proposal: no leader in term %d", r.id, r.term)
 		return ErrProposalDropped
 	case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
 		// A leader of our term exists (paper 5.2): return to follower, and
@@ -163,7 +162,7 @@ func (r *raft) stepCandidate(m pb.Message) error {
 	case pb.MsgVoteResp, pb.MsgPreVoteResp:
 		r.countVote(m)
 	case pb.MsgTimeoutNow:
-		r.logger.Debugf("%x [term %d state %v] ignored MsgTimeoutNow from %x", r.id, r.term, r.state, m.From)
+		r.logger.Debugf("%x ignores MsgTimeoutNow from %x as %v of term %d", r.id, m.From, r.state, r.term)
 	}
 	return nil
 }
@@ -182,16 +181,16 @@ func (r *raft) countVote(m pb.Message) {
 		// term answers an older pre-campaign: the voter may have found a
 		// leader since. Counting it would let us campaign without a
 		// quorum's current consent (thesis 9.6).
-		r.logger.Infof("%x ignored a stale %s from %x for term %d", r.id, m.Type, m.From, m.Term)
+		r.logger.Infof("%x ignores a %s from %x for term %d, answering an earlier pre-campaign", r.id, m.Type, m.From, m.Term)
 		return
 	}
 	if m.Reject {
-		r.logger.Infof("%x received %s rejection from %x at term %d", r.id, m.Type, m.From, r.term)
+		r.logger.Infof("%x gets a %s rejection from %x in term %d", r.id, m.Type, m.From, r.term)
 	} else {
-		r.logger.Infof("%x received %s from %x at term %d", r.id, m.Type, m.From, r.term)
+		r.logger.Infof("%x gets a %s grant from %x in term %d", r.id, m.Type, m.From, r.term)
 	}
 	yes, no, res := c.record(m.From, !m.Reject, r.conf.config.Voters)
-	r.logger.Infof("%x has received %d %s votes and %d vote rejections", r.id, yes, m.Type, no)
+	r.logger.Infof("%x counts %d grants and %d rejections of %s", r.id, yes, no, m.Type)
 	switch {
 	case res == quorum.VoteWon && c.pre:
 		r.campaign(campaignElection)

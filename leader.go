@@ -84,7 +84,7 @@ func (l *leaderState) quiescedTick() {
 // still leads.
 func (r *raft) checkQuorumActive() bool {
 	if !r.leading.repl.quorumActive(r.conf.config.Voters) {
-		r.logger.Warningf("%x stepped down to follower since quorum is not active", r.id)
+		r.logger.Warningf("%x steps down: no quorum heard from within an election timeout", r.id)
 		r.becomeFollower(r.term, None)
 		return false
 	}

@@ -166,7 +166,7 @@ func (l *raftLog) findConflict(ents []pb.Entry) uint64 {
 	}
 	at := pbEntryID(&ents[n])
 	if at.index <= l.lastIndex() {
-		l.logger.Infof("found a conflict at index %d: existing term %d, conflicting term %d",
+		l.logger.Infof("entry %d conflicts: term %d here, %d in the append",
 			at.index, l.zeroTermOnOutOfBounds(l.term(at.index)), at.term)
 	}
 	return at.index
@@ -336,7 +336,7 @@ func (l *raftLog) restore(s pb.Snapshot) {
 	if s.Metadata.Index < l.commitIdx {
 		invariantBroken("restoring snapshot at index %d below the commit index %d", s.Metadata.Index, l.commitIdx)
 	}
-	l.logger.Infof("log [%s] starts to restore snapshot [index: %d, term: %d]", l, s.Metadata.Index, s.Metadata.Term)
+	l.logger.Infof("log (%s) is replaced by the snapshot at %d@%d", l, s.Metadata.Index, s.Metadata.Term)
 	l.commitIdx = s.Metadata.Index
 	l.unstable.restore(s)
 }

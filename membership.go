@@ -156,7 +156,7 @@ func (r *raft) restoredConfig(cs pb.ConfState, lastIndex uint64) (tracker.Config
 func (r *raft) applyConfChange(cc pb.ConfChangeV2) pb.ConfState {
 	cs, err := r.tryApplyConfChange(cc)
 	if err != nil {
-		r.logger.Errorf("%x ignoring configuration change %v that cannot be applied to %s: %v", r.id, cc, r.conf.config, err)
+		r.logger.Errorf("%x skips configuration change %v, which does not apply to %s: %v", r.id, cc, r.conf.config, err)
 		return confState(r.conf.config)
 	}
 	return cs
@@ -195,7 +195,7 @@ func (r *raft) tryApplyConfChange(cc pb.ConfChangeV2) (pb.ConfState, error) {
 // StepDownOnRemoval says otherwise.
 func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.ConfState {
 	r.conf.config = cfg
-	r.logger.Infof("%x switched to configuration %s", r.id, cfg)
+	r.logger.Infof("%x applies configuration %s", r.id, cfg)
 	cs := confState(cfg)
 	l := r.leading
 	if l == nil {
@@ -266,11 +266,11 @@ func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) string {
 	leaving := len(cc.Changes) == 0
 	switch {
 	case pending > applied:
-		return fmt.Sprintf("possible unapplied conf change at index %d (applied to %d)", pending, applied)
+		return fmt.Sprintf("the change at index %d may not be applied yet (applied up to %d)", pending, applied)
 	case r.conf.isJoint() && !leaving:
-		return "must transition out of joint config first"
+		return "the configuration is joint: leave it first"
 	case !r.conf.isJoint() && leaving:
-		return "not in joint state; refusing empty conf change"
+		return "an empty change leaves a joint configuration, and this one is not joint"
 	}
 	return ""
 }
@@ -288,10 +288,10 @@ func (r *raft) maybeAutoLeaveJoint() {
 	// application until it goes through or another leader takes over.
 	m := pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Type: pb.EntryConfChangeV2}}}
 	if err := r.Step(m); err != nil {
-		r.logger.Debugf("not initiating automatic transition out of joint configuration %s: %v", r.conf.config, err)
+		r.logger.Debugf("%x does not leave joint configuration %s yet: %v", r.id, r.conf.config, err)
 		return
 	}
-	r.logger.Infof("initiating automatic transition out of joint configuration %s", r.conf.config)
+	r.logger.Infof("%x proposes to leave joint configuration %s", r.id, r.conf.config)
 }
 
 // inConfState reports whether id appears anywhere in cs. NB: LearnersNext

@@ -192,7 +192,7 @@ const tickBufferSize = 128
 // or to join an existing cluster, use RestartNode.
 func StartNode(c *Config, peers []Peer) Node {
 	if len(peers) == 0 {
-		panic("no peers given; use RestartNode instead")
+		panic("raft: StartNode needs at least one peer; a node with state to recover starts with RestartNode")
 	}
 	rn, err := NewRawNode(c)
 	if err != nil {
@@ -222,6 +222,14 @@ func RestartNode(c *Config) Node {
 	return n
 }
 
+// confChangeRequest is an ApplyConfChange call on its way to the node's
+// goroutine. Invariant: result has room for one value, so the goroutine
+// never blocks on it.
+type confChangeRequest struct {
+	cc     pb.ConfChangeV2
+	result chan pb.ConfState
+}
+
 // proposal is a MsgProp on its way to the node's goroutine.
 type proposal struct {
 	m pb.Message
@@ -241,16 +249,15 @@ type node struct {
 	async  bool // Config.AsyncStorageWrites: no Advance between Readies
 	logger Logger
 
-	propc      chan proposal        // proposals; served only while a leader is known
-	recvc      chan pb.Message      // peer messages and the node's own requests
-	confc      chan pb.ConfChangeV2 // ApplyConfChange requests ...
-	confstatec chan pb.ConfState    // ... and their results
-	readyc     chan Ready           // offers the next Ready; never closed
-	advancec   chan struct{}        // Advance; served only while a Ready is out
-	tickc      chan struct{}        // buffered ticks (tickBufferSize)
-	status     chan chan Status     // Status requests, each with a reply channel of capacity 1
-	stop       chan struct{}        // Stop requests
-	done       chan struct{}        // closed when run has returned
+	propc    chan proposal          // proposals; served only while a leader is known
+	recvc    chan pb.Message        // peer messages and the node's own requests
+	confc    chan confChangeRequest // ApplyConfChange requests, each with its reply channel
+	readyc   chan Ready             // offers the next Ready; never closed
+	advancec chan struct{}          // Advance; served only while a Ready is out
+	tickc    chan struct{}          // buffered ticks (tickBufferSize)
+	status   chan chan Status       // Status requests, each with a reply channel of capacity 1
+	stop     chan struct{}          // Stop requests
+	done     chan struct{}          // closed when run has returned
 }
 
 func newNode(rn *RawNode, c *Config) *node {
@@ -259,20 +266,19 @@ func newNode(rn *RawNode, c *Config) *node {
 		logger = getLogger()
 	}
 	return &node{
-		rn:         rn,
-		id:         c.ID,
-		async:      c.AsyncStorageWrites,
-		logger:     logger,
-		propc:      make(chan proposal),
-		recvc:      make(chan pb.Message),
-		confc:      make(chan pb.ConfChangeV2),
-		confstatec: make(chan pb.ConfState),
-		readyc:     make(chan Ready),
-		advancec:   make(chan struct{}),
-		tickc:      make(chan struct{}, tickBufferSize),
-		status:     make(chan chan Status),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		rn:       rn,
+		id:       c.ID,
+		async:    c.AsyncStorageWrites,
+		logger:   logger,
+		propc:    make(chan proposal),
+		recvc:    make(chan pb.Message),
+		confc:    make(chan confChangeRequest),
+		readyc:   make(chan Ready),
+		advancec: make(chan struct{}),
+		tickc:    make(chan struct{}, tickBufferSize),
+		status:   make(chan chan Status),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 }
 
@@ -325,19 +331,15 @@ func (n *node) run() {
 			}
 		case m := <-n.recvc:
 			n.handle(m)
-		case cc := <-n.confc:
+		case req := <-n.confc:
 			wasMember := n.isMember()
-			cs := n.rn.ApplyConfChange(cc)
+			req.result <- *n.rn.ApplyConfChange(req.cc)
 			if n.isMember() {
 				removed = false
 			} else if wasMember {
 				n.logger.Infof("raft.node: %x was removed from the configuration; dropping its proposals", n.id)
 				removed = true
 			}
-			// NB: the sender of cc is committed to receiving the result
-			// (done cannot close while we are here), so this cannot block
-			// for long.
-			n.confstatec <- *cs
 		case <-n.tickc:
 			n.rn.Tick()
 		case readyc <- rd:
@@ -398,7 +400,7 @@ func (n *node) logLeaderChange(from, to, term uint64) {
 	case from == None:
 		n.logger.Infof("raft.node: %x learned of leader %x at term %d", n.id, to, term)
 	default:
-		n.logger.Infof("raft.node: %x changed leader from %x to %x at term %d", n.id, from, to, term)
+		n.logger.Infof("raft.node: %x follows leader %x instead of %x in term %d", n.id, to, from, term)
 	}
 }
 
@@ -504,17 +506,16 @@ func (n *node) Advance() {
 }
 
 func (n *node) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
-	var cs pb.ConfState
+	req := confChangeRequest{cc: cc.AsV2(), result: make(chan pb.ConfState, 1)}
 	select {
-	case n.confc <- cc.AsV2():
-	case <-n.done:
+	case n.confc <- req:
+		// NB: run answers a request it took before it serves anything
+		// else, so the answer comes even if Stop is called meanwhile.
+		cs := <-req.result
 		return &cs
-	}
-	select {
-	case cs = <-n.confstatec:
 	case <-n.done:
+		return &pb.ConfState{}
 	}
-	return &cs
 }
 
 func (n *node) TransferLeadership(ctx context.Context, lead, transferee uint64) {

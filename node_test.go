@@ -221,7 +221,7 @@ func TestStartNodePanics(t *testing.T) {
 	})
 	t.Run("no peers", func(t *testing.T) {
 		c := nodeTestConfig(1, NewMemoryStorage())
-		assert.PanicsWithValue(t, "no peers given; use RestartNode instead", func() { StartNode(c, nil) })
+		assert.PanicsWithValue(t, "raft: StartNode needs at least one peer; a node with state to recover starts with RestartNode", func() { StartNode(c, nil) })
 	})
 	t.Run("RestartNode with an invalid config panics with the validation error", func(t *testing.T) {
 		c := nodeTestConfig(1, NewMemoryStorage())

@@ -171,8 +171,8 @@ func newRaft(cfg *Config) (*raft, error) {
 	}
 	r.becomeFollower(r.term, None)
 	last := r.log.lastEntryID()
-	r.logger.Infof("newRaft %x [peers: %v, term: %d, commit: %d, applied: %d, lastindex: %d, lastterm: %d]",
-		r.id, appendVoters(nil, r.conf.config.Voters), r.term, r.log.committed(), r.log.applied(), last.index, last.term)
+	r.logger.Infof("%x starts: voters %v, term %d, commit %d, applied %d, last entry %v",
+		r.id, appendVoters(nil, r.conf.config.Voters), r.term, r.log.committed(), r.log.applied(), last)
 	return r, nil
 }
 
@@ -238,7 +238,7 @@ func (r *raft) changeRole(s StateType, term uint64) {
 func (r *raft) becomeFollower(term, lead uint64) {
 	r.changeRole(StateFollower, term)
 	r.lead = lead
-	r.logger.Infof("%x became follower at term %d", r.id, r.term)
+	r.logger.Infof("%x is a follower in term %d", r.id, r.term)
 }
 
 func (r *raft) becomeCandidate() {
@@ -248,7 +248,7 @@ func (r *raft) becomeCandidate() {
 	r.changeRole(StateCandidate, r.term+1)
 	r.vote = r.id
 	r.camp = newCampaign(false)
-	r.logger.Infof("%x became candidate at term %d", r.id, r.term)
+	r.logger.Infof("%x is a candidate in term %d", r.id, r.term)
 }
 
 // becomePreCandidate starts the first phase of a PreVote election (thesis
@@ -262,7 +262,7 @@ func (r *raft) becomePreCandidate() {
 	r.state = StatePreCandidate
 	r.lead = None
 	r.camp = newCampaign(true)
-	r.logger.Infof("%x became pre-candidate at term %d", r.id, r.term)
+	r.logger.Infof("%x is a pre-candidate in term %d", r.id, r.term)
 }
 
 func (r *raft) becomeLeader() {
@@ -278,7 +278,7 @@ func (r *raft) becomeLeader() {
 	if !r.appendOwn([]pb.Entry{{}}) {
 		invariantBroken("%x: the empty entry of a new leader of term %d was refused", r.id, r.term)
 	}
-	r.logger.Infof("%x became leader at term %d", r.id, r.term)
+	r.logger.Infof("%x is the leader of term %d", r.id, r.term)
 }
 
 // tick advances the peer's clocks by one tick.
@@ -293,7 +293,7 @@ func (r *raft) tick() {
 		// full timeout.
 		r.timer.heard()
 		if err := r.Step(pb.Message{From: r.id, Type: pb.MsgHup}); err != nil {
-			r.logger.Debugf("%x error occurred during election: %v", r.id, err)
+			r.logger.Debugf("%x could not campaign: %v", r.id, err)
 		}
 	}
 }

@@ -161,7 +161,7 @@ func (m matchIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
 func (r *raft) appendOwn(ents []pb.Entry) bool {
 	l := r.leading
 	if !l.repl.admit(ents, r.cfg.maxUncommittedSize) {
-		r.logger.Warningf("%x appending new entries to log would exceed uncommitted entry size limit; dropping proposal", r.id)
+		r.logger.Warningf("%x drops a proposal: it would exceed MaxUncommittedEntriesSize", r.id)
 		return false
 	}
 	next := r.log.lastIndex() + 1
@@ -260,24 +260,24 @@ func (r *raft) sendAppend(id uint64, pr *tracker.Progress, evenIfEmpty bool) boo
 // from lately is left alone: the snapshot would most likely be wasted.
 func (r *raft) sendSnapshot(id uint64, pr *tracker.Progress) bool {
 	if !pr.RecentActive {
-		r.logger.Debugf("%x ignore sending snapshot to %x since it is not recently active", r.id, id)
+		r.logger.Debugf("%x holds back a snapshot for %x: not heard from lately", r.id, id)
 		return false
 	}
 	snap, err := r.log.snapshot()
 	switch {
 	case errors.Is(err, ErrSnapshotTemporarilyUnavailable):
-		r.logger.Debugf("%x failed to send snapshot to %x because snapshot is temporarily unavailable", r.id, id)
+		r.logger.Debugf("%x cannot send a snapshot to %x yet: storage has none ready", r.id, id)
 		return false
 	case err != nil:
-		r.logger.Errorf("%x failed to send snapshot to %x: storage returned %v", r.id, id, err)
+		r.logger.Errorf("%x cannot send a snapshot to %x: storage failed: %v", r.id, id, err)
 		return false
 	case IsEmptySnap(snap):
 		invariantBroken("%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, id, pr.Next)
 	}
-	r.logger.Debugf("%x [firstindex: %d, commit: %d] sent snapshot[index: %d, term: %d] to %x [%s]",
-		r.id, r.log.firstIndex(), r.log.committed(), snap.Metadata.Index, snap.Metadata.Term, id, pr)
+	r.logger.Debugf("%x sends the snapshot at %d@%d to %x (%s); first index %d, commit %d",
+		r.id, snap.Metadata.Index, snap.Metadata.Term, id, pr, r.log.firstIndex(), r.log.committed())
 	pr.BecomeSnapshot(snap.Metadata.Index)
-	r.logger.Debugf("%x paused sending replication messages to %x [%s]", r.id, id, pr)
+	r.logger.Debugf("%x pauses appends to %x until the snapshot is reported (%s)", r.id, id, pr)
 	r.send(pb.Message{To: id, Type: pb.MsgSnap, Snapshot: &snap})
 	return true
 }

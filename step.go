@@ -1,6 +1,8 @@
 package raft
 
 import (
+	"fmt"
+
 	pb "github.com/quorate/raft/raftpb"
 )
 
@@ -100,7 +102,7 @@ func onlyFromPeers(t pb.MessageType) bool {
 // whether the message should be processed further.
 func (r *raft) stepHigherTerm(m pb.Message) bool {
 	if (m.Type == pb.MsgVote || m.Type == pb.MsgPreVote) && !isTransferCampaign(m) && r.heardFromLeaderRecently() {
-		last := r.log.lastEntryID()
+		heard := fmt.Sprintf(": leader %x was heard from %d ticks ago", r.lead, r.ticksSinceLeaderHeard())
 		if m.Type == pb.MsgPreVote {
 			// Thesis 9.6: a pre-vote is granted only by a peer that has not
 			// heard from a leader within the election timeout, whatever
@@ -109,9 +111,7 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 			// would win its pre-vote, bump its term and depose a healthy
 			// leader. NB: the rejection carries our term, so a pre-candidate
 			// of our term counts it and gives up instead of waiting.
-			r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d: leader %x was heard from within the election timeout (remaining ticks: %d)",
-				r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term, r.lead,
-				r.cfg.electionTimeout-r.ticksSinceLeaderHeard())
+			r.logVote("rejects", m, heard)
 			r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
 			return false
 		}
@@ -119,9 +119,7 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 			// Thesis 4.2.3: with CheckQuorum, a peer that heard from a
 			// current leader within the minimum election timeout neither
 			// bumps its term nor votes.
-			r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] ignored %s from %x [logterm: %d, index: %d] at term %d: lease is not expired (remaining ticks: %d)",
-				r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term,
-				r.cfg.electionTimeout-r.ticksSinceLeaderHeard())
+			r.logVote("ignores", m, heard)
 			return false
 		}
 	}
@@ -132,8 +130,7 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 		// Granted pre-votes carry the term the pre-candidate will campaign
 		// in; it only adopts it once it wins the pre-vote.
 	default:
-		r.logger.Infof("%x [term: %d] received a %s message with higher term from %x [term: %d]",
-			r.id, r.term, m.Type, m.From, m.Term)
+		r.logger.Infof("%x moves from term %d to %d: %s from %x", r.id, r.term, m.Term, m.Type, m.From)
 		if m.Type == pb.MsgApp || m.Type == pb.MsgHeartbeat || m.Type == pb.MsgSnap {
 			r.becomeFollower(m.Term, m.From)
 		} else {
@@ -161,13 +158,10 @@ func (r *raft) stepLowerTerm(m pb.Message) {
 		// NB: a pre-candidate from an older term may be a peer that started
 		// campaigning before PreVote was enabled; reject it explicitly with
 		// our term, or it would wait forever.
-		last := r.log.lastEntryID()
-		r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d",
-			r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
+		r.logVote("rejects", m, ": its term is behind")
 		r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
 	default:
-		r.logger.Infof("%x [term: %d] ignored a %s message with lower term from %x [term: %d]",
-			r.id, r.term, m.Type, m.From, m.Term)
+		r.logger.Infof("%x ignores %s from %x of term %d, behind its term %d", r.id, m.Type, m.From, m.Term, r.term)
 	}
 }
 
@@ -180,13 +174,11 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 	canVote := r.vote == m.From ||
 		(r.vote == None && r.lead == None) ||
 		(m.Type == pb.MsgPreVote && m.Term > r.term)
-	last := r.log.lastEntryID()
 	candidate := entryID{term: m.LogTerm, index: m.Index}
 	// NB: learners may vote too; a learner can be a voter in a configuration
 	// it has not applied yet, and its vote may be needed.
 	if canVote && r.log.isUpToDate(candidate) {
-		r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] cast %s for %x [logterm: %d, index: %d] at term %d",
-			r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
+		r.logVote("grants", m, "")
 		// NB: the response carries the message's term, not ours: for a
 		// pre-vote ours may be behind, and a response with the older term
 		// would be ignored by the pre-candidate.
@@ -197,14 +189,21 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 		}
 		return
 	}
-	r.logger.Infof("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d",
-		r.id, last.term, last.index, r.vote, m.Type, m.From, m.LogTerm, m.Index, r.term)
+	r.logVote("rejects", m, "")
 	if r.term == 0 {
 		// NB: only a pre-vote leaves us at term 0. A rejection carries our
 		// term, and one of term 0 would be ignored as stale anyway.
 		return
 	}
 	r.send(pb.Message{To: m.From, Term: r.term, Type: voteRespMsgType(m.Type), Reject: true})
+}
+
+// logVote logs a decision on the (pre-)vote request m, with why it was
+// taken (empty, or starting with ": ").
+func (r *raft) logVote(decision string, m pb.Message, why string) {
+	r.logger.Infof("%x %s %s from %x for term %d in term %d%s (its last entry %v; ours %v, vote %x)",
+		r.id, decision, m.Type, m.From, m.Term, r.term, why, entryID{term: m.LogTerm, index: m.Index},
+		r.log.lastEntryID(), r.vote)
 }
 
 // handleStorageAppendResp takes note that the local append thread made
@@ -221,8 +220,8 @@ func (r *raft) handleStorageAppendResp(m pb.Message) {
 			// B version. Every overwrite needs a new term, so ignore the
 			// acknowledgement: the append handed out in the current term
 			// will acknowledge everything again.
-			r.logger.Infof("%x [term: %d] ignored entry appends from a %s message with lower term [term: %d]",
-				r.id, r.term, m.Type, m.Term)
+			r.logger.Infof("%x ignores the entries acknowledged by %s of term %d, behind its term %d",
+				r.id, m.Type, m.Term, r.term)
 		}
 	}
 	if m.Snapshot != nil {

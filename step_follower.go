@@ -13,11 +13,11 @@ func (r *raft) stepFollower(m pb.Message) error {
 	switch m.Type {
 	case pb.MsgProp:
 		if r.lead == None {
-			r.logger.Infof("%x no leader at term %d; dropping proposal", r.id, r.term)
+			r.logger.Infof("%x drops a proposal: no leader in term %d", r.id, r.term)
 			return ErrProposalDropped
 		}
 		if r.cfg.disableProposalForwarding {
-			r.logger.Infof("%x not forwarding to leader %x at term %d; dropping proposal", r.id, r.lead, r.term)
+			r.logger.Infof("%x drops a proposal: forwarding to leader %x is disabled (term %d)", r.id, r.lead, r.term)
 			return ErrProposalDropped
 		}
 		r.forward(m)
@@ -35,14 +35,14 @@ func (r *raft) stepFollower(m pb.Message) error {
 		}
 	case pb.MsgTransferLeader:
 		if r.lead == None {
-			r.logger.Infof("%x no leader at term %d; dropping leader transfer msg", r.id, r.term)
+			r.logger.Infof("%x drops a leadership transfer request: no leader in term %d", r.id, r.term)
 			return nil
 		}
 		r.forward(m)
 	case pb.MsgForgetLeader:
 		r.forgetLeader()
 	case pb.MsgTimeoutNow:
-		r.logger.Infof("%x [term %d] received MsgTimeoutNow from %x and starts an election to get leadership", r.id, r.term, m.From)
+		r.logger.Infof("%x campaigns at once in term %d: %x hands leadership over", r.id, r.term, m.From)
 		// NB: a transfer never uses pre-vote: the leader asked for it, so
 		// there is no partition to guard against.
 		r.hup(campaignTransfer)
@@ -71,11 +71,11 @@ func (r *raft) forward(m pb.Message) {
 // it is refused.
 func (r *raft) forgetLeader() {
 	if r.cfg.readOnly == ReadOnlyLeaseBased {
-		r.logger.Errorf("%x ignoring MsgForgetLeader due to ReadOnlyLeaseBased", r.id)
+		r.logger.Errorf("%x keeps its leader: forgetting it would break the lease of ReadOnlyLeaseBased", r.id)
 		return
 	}
 	if r.lead != None {
-		r.logger.Infof("%x forgetting leader %x at term %d", r.id, r.lead, r.term)
+		r.logger.Infof("%x forgets leader %x in term %d", r.id, r.lead, r.term)
 		r.lead = None
 	}
 }
@@ -84,7 +84,7 @@ func (r *raft) forgetLeader() {
 func (r *raft) handleAppendEntries(m pb.Message) {
 	ls := logSlice{term: m.Term, prev: entryID{term: m.LogTerm, index: m.Index}, entries: m.Entries}
 	if err := ls.valid(); err != nil {
-		r.logger.Errorf("%x ignoring malformed %s from %x: %v", r.id, m.Type, m.From, err)
+		r.logger.Errorf("%x drops a malformed %s from %x: %v", r.id, m.Type, m.From, err)
 		return
 	}
 	r.send(r.acceptAppend(m.From, ls, m.Commit))
@@ -106,8 +106,8 @@ func (r *raft) acceptAppend(leader uint64, ls logSlice, leaderCommit uint64) pb.
 		resp.Index = last
 		return resp
 	}
-	r.logger.Debugf("%x [logterm: %d, index: %d] rejected MsgApp [logterm: %d, index: %d] from %x",
-		r.id, r.log.zeroTermOnOutOfBounds(r.log.term(ls.prev.index)), ls.prev.index, ls.prev.term, ls.prev.index, leader)
+	r.logger.Debugf("%x rejects an append from %x after %v: it holds term %d there",
+		r.id, leader, ls.prev, r.log.zeroTermOnOutOfBounds(r.log.term(ls.prev.index)))
 	// Our log lacks the leader's entry at prev. Hint at the largest
 	// (index, term) that may still match: our last entry at or below
 	// prev.index whose term is at most prev.term. Entries above it have
@@ -139,9 +139,9 @@ func (r *raft) handleSnapshot(m pb.Message) {
 	}
 	at := entryID{term: snap.Metadata.Term, index: snap.Metadata.Index}
 	if r.installSnapshot(snap) {
-		r.logger.Infof("%x [commit: %d] restored snapshot [index: %d, term: %d]", r.id, r.log.committed(), at.index, at.term)
+		r.logger.Infof("%x installs the snapshot at %v; commit %d", r.id, at, r.log.committed())
 	} else {
-		r.logger.Infof("%x [commit: %d] ignored snapshot [index: %d, term: %d]", r.id, r.log.committed(), at.index, at.term)
+		r.logger.Infof("%x ignores the snapshot at %v; commit %d", r.id, at, r.log.committed())
 	}
 	r.send(pb.Message{To: m.From, Type: pb.MsgAppResp, Index: r.log.committed()})
 }
@@ -159,21 +159,21 @@ func (r *raft) installSnapshot(snap pb.Snapshot) bool {
 	case at.index == math.MaxUint64:
 		// NB: the log would continue at an index that does not exist; no
 		// real log gets anywhere near it.
-		r.logger.Errorf("%x ignored snapshot at index %d: no entry can follow it", r.id, at.index)
+		r.logger.Errorf("%x ignores a snapshot at index %d: no entry could follow it", r.id, at.index)
 		return false
 	case r.state != StateFollower:
 		// Only a follower receives snapshots; guard anyway, and make sure
 		// this peer does not go on in a role the snapshot may contradict.
-		r.logger.Warningf("%x attempted to restore snapshot as %s; should never happen", r.id, r.state)
+		r.logger.Warningf("%x ignores a snapshot received as %s: only followers take snapshots", r.id, r.state)
 		r.becomeFollower(r.term+1, None)
 		return false
 	case !inConfState(cs, r.id):
-		r.logger.Warningf("%x attempted to restore snapshot but it is not in the ConfState %v; should never happen", r.id, cs)
+		r.logger.Warningf("%x ignores a snapshot whose configuration %v does not include it", r.id, cs)
 		return false
 	case r.log.matchTerm(at):
 		last := r.log.lastEntryID()
-		r.logger.Infof("%x [commit: %d, lastindex: %d, lastterm: %d] fast-forwarded commit to snapshot [index: %d, term: %d]",
-			r.id, r.log.committed(), last.index, last.term, at.index, at.term)
+		r.logger.Infof("%x already holds the snapshot's last entry %v: commit %d moves up to it (log ends at %v)",
+			r.id, at, r.log.committed(), last)
 		r.log.commitTo(at.index)
 		return false
 	}
@@ -182,14 +182,12 @@ func (r *raft) installSnapshot(snap pb.Snapshot) bool {
 	// produce) is dropped with the log left as it was.
 	cfg, prs, err := r.restoredConfig(cs, at.index)
 	if err != nil {
-		r.logger.Errorf("%x ignored snapshot [index: %d, term: %d] with a configuration that cannot be restored: %v",
-			r.id, at.index, at.term, err)
+		r.logger.Errorf("%x ignores the snapshot at %v: its configuration does not restore: %v", r.id, at, err)
 		return false
 	}
 	r.log.restore(snap)
 	r.switchConfig(cfg, prs)
 	last := r.log.lastEntryID()
-	r.logger.Infof("%x [commit: %d, lastindex: %d, lastterm: %d] restored snapshot [index: %d, term: %d]",
-		r.id, r.log.committed(), last.index, last.term, at.index, at.term)
+	r.logger.Infof("%x replaced its log with the snapshot at %v: commit %d, last entry %v", r.id, at, r.log.committed(), last)
 	return true
 }

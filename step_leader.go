@@ -27,7 +27,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 	}
 	pr := r.leading.repl.progress[m.From]
 	if pr == nil {
-		r.logger.Debugf("%x no progress available for %x", r.id, m.From)
+		r.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
 		return nil
 	}
 	switch m.Type {
@@ -50,7 +50,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 		if pr.State == tracker.StateReplicate {
 			pr.BecomeProbe()
 		}
-		r.logger.Debugf("%x failed to send message to %x because it is unreachable [%s]", r.id, m.From, pr)
+		r.logger.Debugf("%x probes %x again: the host reports it unreachable (%s)", r.id, m.From, pr)
 	case pb.MsgTransferLeader:
 		r.handleTransferLeader(m, pr)
 	}
@@ -67,8 +67,8 @@ func (r *raft) handleAppendRejection(m pb.Message, pr *tracker.Progress) {
 	// round trip skips at least a whole term (paper 5.3). A hint without a
 	// term (an old peer, or a follower whose log ends before the probe)
 	// is an index to probe as it is.
-	r.logger.Debugf("%x received MsgAppResp(rejected, hint: (index %d, term %d)) from %x for index %d",
-		r.id, m.RejectHint, m.LogTerm, m.From, m.Index)
+	r.logger.Debugf("%x: %x rejected the append after index %d, hinting %d@%d",
+		r.id, m.From, m.Index, m.RejectHint, m.LogTerm)
 	probe := m.RejectHint
 	if m.LogTerm != 0 {
 		probe, _ = r.log.findConflictByTerm(m.RejectHint, m.LogTerm)
@@ -76,7 +76,7 @@ func (r *raft) handleAppendRejection(m pb.Message, pr *tracker.Progress) {
 	if !pr.MaybeDecrTo(m.Index, probe) {
 		return
 	}
-	r.logger.Debugf("%x decreased progress of %x to [%s]", r.id, m.From, pr)
+	r.logger.Debugf("%x probes %x from further back (%s)", r.id, m.From, pr)
 	if pr.State == tracker.StateReplicate {
 		pr.BecomeProbe()
 	}
@@ -100,7 +100,7 @@ func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
 		r.leading.repl.markAllDue(r)
 	}
 	if m.From == r.leading.transfer.to && pr.Match == r.log.lastIndex() {
-		r.logger.Infof("%x sent MsgTimeoutNow to %x after received MsgAppResp", r.id, m.From)
+		r.logger.Infof("%x tells %x to campaign: its log caught up", r.id, m.From)
 		r.sendTimeoutNow(m.From)
 	}
 }
@@ -119,7 +119,7 @@ func (r *raft) openFlow(id uint64, pr *tracker.Progress, index uint64) {
 		// The follower caught up enough to be served from the log, whatever
 		// snapshot got it there. Pass through probe so that Next accounts
 		// for the pending snapshot.
-		r.logger.Debugf("%x recovered from needing snapshot, resumed sending replication messages to %x [%s]", r.id, id, pr)
+		r.logger.Debugf("%x resumes appends to %x, caught up past the compacted log (%s)", r.id, id, pr)
 		pr.BecomeProbe()
 		pr.BecomeReplicate()
 	case tracker.StateReplicate:
@@ -160,10 +160,10 @@ func (r *raft) handleSnapStatus(m pb.Message, pr *tracker.Progress) {
 		// never arrived.
 		pr.PendingSnapshot = 0
 		pr.BecomeProbe()
-		r.logger.Debugf("%x snapshot failed, resumed sending replication messages to %x [%s]", r.id, m.From, pr)
+		r.logger.Debugf("%x probes %x again after a failed snapshot (%s)", r.id, m.From, pr)
 	} else {
 		pr.BecomeProbe()
-		r.logger.Debugf("%x snapshot succeeded, resumed sending replication messages to %x [%s]", r.id, m.From, pr)
+		r.logger.Debugf("%x resumes appends to %x after a delivered snapshot (%s)", r.id, m.From, pr)
 	}
 	// After success, wait for the follower's MsgAppResp before the next
 	// append; after a failure, wait a heartbeat interval before retrying.
@@ -181,7 +181,7 @@ func (r *raft) handleProposal(m pb.Message) error {
 		// anything new.
 		return ErrProposalDropped
 	case l.transfer.to != None:
-		r.logger.Debugf("%x [term %d] transfer leadership to %x is in progress; dropping proposal", r.id, r.term, l.transfer.to)
+		r.logger.Debugf("%x drops a proposal: leadership is moving to %x (term %d)", r.id, l.transfer.to, r.term)
 		return ErrProposalDropped
 	}
 	next := r.log.lastIndex() + 1
@@ -195,7 +195,7 @@ func (r *raft) handleProposal(m pb.Message) error {
 			return fmt.Errorf("raft: %x refusing proposal from %x: %w", r.id, m.From, err)
 		}
 		if reason := r.confChangeRefusal(cc); reason != "" && !r.cfg.disableConfChangeValidation {
-			r.logger.Infof("%x ignoring conf change %v at config %s: %s", r.id, cc, r.conf.config, reason)
+			r.logger.Infof("%x appends conf change %v as an empty entry: %s (configuration %s)", r.id, cc, reason, r.conf.config)
 			// NB: the proposal keeps its place in the log as a no-op, so
 			// that the indexes of the entries after it are unaffected.
 			*e = pb.Entry{Type: pb.EntryNormal}

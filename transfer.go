@@ -45,25 +45,24 @@ func (r *raft) handleTransferLeader(m pb.Message, pr *tracker.Progress) {
 	to := m.From
 	switch {
 	case pr.IsLearner:
-		r.logger.Debugf("%x [term %d] ignored transferring leadership to learner %x", r.id, r.term, to)
+		r.logger.Debugf("%x keeps leadership: learner %x cannot take it (term %d)", r.id, to, r.term)
 		return
 	case t.to == to:
-		r.logger.Infof("%x [term %d] transfer leadership to %x is in progress, ignores request to same node %x",
-			r.id, r.term, to, to)
+		r.logger.Infof("%x is already handing leadership to %x (term %d)", r.id, to, r.term)
 		return
 	case t.to != None:
-		r.logger.Infof("%x [term %d] abort previous transferring leadership to %x", r.id, r.term, t.to)
+		r.logger.Infof("%x stops handing leadership to %x for a new request (term %d)", r.id, t.to, r.term)
 		t.abort()
 	}
 	if to == r.id {
-		r.logger.Debugf("%x is already leader. Ignored transferring leadership to self", r.id)
+		r.logger.Debugf("%x keeps leadership: the transfer is to itself", r.id)
 		return
 	}
-	r.logger.Infof("%x [term %d] starts to transfer leadership to %x", r.id, r.term, to)
+	r.logger.Infof("%x hands leadership to %x (term %d)", r.id, to, r.term)
 	t.start(to)
 	if pr.Match == r.log.lastIndex() {
 		r.sendTimeoutNow(to)
-		r.logger.Infof("%x sends MsgTimeoutNow to %x immediately as %x already has up-to-date log", r.id, to, to)
+		r.logger.Infof("%x tells %x to campaign at once: its log is up to date", r.id, to)
 		return
 	}
 	// Bring the transferee up to date at the next Ready; its acknowledgement

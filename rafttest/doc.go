@@ -23,15 +23,15 @@
 //	# Node 1 becomes leader of a group of three voters.
 //	add-nodes 3 voters=(1,2,3) index=10
 //	----
-//	INFO 1 switched to configuration voters=(1 2 3)
+//	INFO 1 applies configuration voters=(1 2 3)
 //	...
 //
 //	campaign 1
 //	----
-//	INFO 1 is starting a new election at term 1
-//	INFO 1 became candidate at term 2
-//	INFO 1 [logterm: 1, index: 10] sent MsgVote request to 2 at term 2
-//	INFO 1 [logterm: 1, index: 10] sent MsgVote request to 3 at term 2
+//	INFO 1 starts an election from term 1
+//	INFO 1 is a candidate in term 2
+//	INFO 1 sends MsgVote to 2 in term 2, last entry 10@1
+//	INFO 1 sends MsgVote to 3 in term 2, last entry 10@1
 //
 //	stabilize
 //	----
@@ -42,8 +42,8 @@
 //	  Messages:
 //	    1->2 MsgVote Term:2 Log:1/10
 //	    1->3 MsgVote Term:2 Log:1/10
-//	  INFO 1 received MsgVoteResp from 1 at term 2
-//	  INFO 1 has received 1 MsgVoteResp votes and 0 vote rejections
+//	  INFO 1 gets a MsgVoteResp grant from 1 in term 2
+//	  INFO 1 counts 1 grants and 0 rejections of MsgVoteResp
 //	> 2 receiving messages
 //	  1->2 MsgVote Term:2 Log:1/10
 //	  ...

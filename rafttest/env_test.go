@@ -132,9 +132,9 @@ func TestHandleReportsLibraryErrors(t *testing.T) {
 	datadriven.RunTestFromString(t, `
 add-nodes 1 voters=(1) index=5
 ----
-INFO 1 switched to configuration voters=(1)
-INFO 1 became follower at term 1
-INFO newRaft 1 [peers: [1], term: 1, commit: 5, applied: 5, lastindex: 5, lastterm: 1]
+INFO 1 applies configuration voters=(1)
+INFO 1 is a follower in term 1
+INFO 1 starts: voters [1], term 1, commit 5, applied 5, last entry 5@1
 
 log-level none
 ----
