@@ -8,6 +8,10 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
+// This file holds the raft struct, which composes the components of the
+// state machine (see its doc), its construction from Storage, the role
+// changes and the tick. The exported names here are fixed by the API.
+
 // None is the placeholder node ID used when there is no leader or no vote.
 const None uint64 = 0
 

@@ -9,6 +9,12 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
+// This file holds the leader's side of ReadIndex (thesis 6.4): the
+// readConfirmer component, which owns the requests a leader accepted and
+// the heartbeat rounds that confirm them, and the raft methods that route
+// requests to it and answers from it. The follower's side is in
+// read_forward.go.
+
 // ReadState answers a ReadIndex request: once the application has applied
 // the log up to Index, a read of its state machine reflects every write
 // committed before the request was made (thesis 6.4). RequestCtx is the
