@@ -357,3 +357,12 @@ func electLeader(t testing.TB, nodes ...*testNode) *network {
 	require.Equal(t, StateLeader, nodes[0].raft.state, "got state %v, want leader", nodes[0].raft.state)
 	return nw
 }
+
+// stepAndCollect steps m into n, runs its Ready cycles, and returns the
+// messages it sends.
+func (n *testNode) stepAndCollect(m pb.Message) []pb.Message {
+	if err := n.Step(m); err != nil {
+		panic(fmt.Sprintf("stepping %v: %v", m.Type, err))
+	}
+	return n.process()
+}

@@ -1,6 +1,9 @@
 package raft
 
 import (
+	"bytes"
+	"slices"
+
 	pb "github.com/quorate/raft/raftpb"
 )
 
@@ -98,4 +101,15 @@ func (o *outbox) pushAfterAppend(m pb.Message, self uint64) {
 // appended entries.
 func isOwnAck(m pb.Message, self uint64) bool {
 	return m.To == self && m.Type == pb.MsgAppResp && !m.Reject
+}
+
+// withdrawReadStates drops the read states for ctx that were not handed out
+// yet: they answer attempts the application has since retried.
+func (o *outbox) withdrawReadStates(ctx []byte) {
+	if len(o.readStates) == 0 {
+		return
+	}
+	o.readStates = slices.DeleteFunc(o.readStates, func(rs ReadState) bool {
+		return bytes.Equal(rs.RequestCtx, ctx)
+	})
 }

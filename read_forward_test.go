@@ -223,3 +223,44 @@ func TestReadForwarderBound(t *testing.T) {
 		assert.False(t, f.accept([]byte("once"), 9), "got the same answer accepted twice")
 	})
 }
+
+func TestReadStateNotHandedOutBeforeARetry(t *testing.T) {
+	// Found by the simulation (seeds 311, 361, 474): an answer already
+	// computed, but still waiting for the next Ready when the application
+	// retried its context, was handed out after the retry, with an index
+	// confirmed before it.
+	t.Run("on a leader", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		leader.ReadIndex([]byte("x"))
+		// Confirm the round without taking a Ready in between.
+		rd := leader.Ready()
+		for _, m := range rd.Messages {
+			for _, resp := range nw.nodes[m.To].stepAndCollect(m) {
+				require.NoError(t, leader.Step(resp))
+			}
+		}
+		leader.Advance(rd)
+		require.Len(t, leader.raft.out.readStates, 1, "the answer should wait for the next Ready")
+		leader.ReadIndex([]byte("x"))
+		assert.Empty(t, leader.raft.out.readStates, "got the first attempt's answer still queued after the retry")
+	})
+	t.Run("on a follower", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		follower := nodes[2]
+		fwd := nw.readIndex(3, "x")
+		held := holdReadIndexResps(nw)
+		nw.send(fwd...)
+		require.Len(t, *held, 1)
+		require.NoError(t, follower.Step((*held)[0]))
+		require.Len(t, follower.raft.out.readStates, 1, "the answer should wait for the next Ready")
+		follower.ReadIndex([]byte("x"))
+		assert.Empty(t, follower.raft.out.readStates, "got the first attempt's answer still queued after the retry")
+	})
+	t.Run("other contexts stay", func(t *testing.T) {
+		var o outbox
+		o.readStates = []ReadState{{Index: 1, RequestCtx: []byte("a")}, {Index: 2, RequestCtx: []byte("b")}}
+		o.withdrawReadStates([]byte("a"))
+		assert.Equal(t, []ReadState{{Index: 2, RequestCtx: []byte("b")}}, o.readStates)
+	})
+}
