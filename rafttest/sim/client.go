@@ -127,7 +127,7 @@ func (c *cluster) read(n *node) {
 	} else {
 		c.client.lastRead++
 		ctx = "n" + strconv.FormatUint(n.id, 10) + "-" + strconv.FormatUint(c.client.lastRead, 10)
-		n.reads[ctx] = &readRecord{query: c.workload.Query(c.rng)}
+		n.reads[ctx] = &readRecord{query: c.workload.Query(c.rng), firstInc: n.inc}
 		if len(n.pending) >= maxPendingReads {
 			n.pending = n.pending[1:]
 		}
@@ -137,6 +137,8 @@ func (c *cluster) read(n *node) {
 	rec.bound, rec.boundNode = c.oracle.maxApplied, c.oracle.maxAppliedBy
 	rec.issued = c.step
 	rec.answered = false
+	rec.issues++
+	rec.leaderless = n.status.Lead == 0
 	c.stats.Reads++
 	c.tracef("%d: read index %q (applied anywhere: %d)", n.id, ctx, rec.bound)
 	n.peer.ReadIndex([]byte(ctx))

@@ -89,6 +89,12 @@ type readRecord struct {
 	issued    int
 	// answered is set once a ReadState answered the latest issue.
 	answered bool
+	// issues counts the ReadIndex calls with the context, and firstInc is
+	// the node's incarnation at the first of them.
+	issues   int
+	firstInc uint32
+	// leaderless is set if the node knew no leader at the latest issue.
+	leaderless bool
 }
 
 // readToServe is a read whose ReadState has been handed out.

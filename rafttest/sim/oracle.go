@@ -256,13 +256,6 @@ func (c *cluster) checkReadState(n *node, rs raft.ReadState) {
 			rs.Index, rs.RequestCtx, rs.RequestCtx, n.id)
 		return
 	}
-	if rec.answered {
-		c.fail(ReadContext, n.id, "ReadState index %d answers context %q a second time since it was issued at step %d",
-			rs.Index, rs.RequestCtx, rec.issued)
-		return
-	}
-	rec.answered = true
-	n.removePending(string(rs.RequestCtx))
 	lease := c.plan.Config.ReadOnlyOption == raft.ReadOnlyLeaseBased
 	switch {
 	case lease && !c.plan.LockStep:
@@ -274,11 +267,20 @@ func (c *cluster) checkReadState(n *node, rs raft.ReadState) {
 			if lease {
 				o = LeaseRead
 			}
-			c.fail(o, n.id, "ReadState for %q has index %d, but node %d had applied index %d before the read was issued at step %d",
-				rs.RequestCtx, rs.Index, rec.boundNode, rec.bound, rec.issued)
-			return
+			c.fail(o, n.id, "ReadState for %q has index %d, but node %d had applied index %d before the read was issued at step %d "+
+				"(issued %d times, first by incarnation %d, now %d, lastly knowing no leader: %t; the node is %s of %s)",
+				rs.RequestCtx, rs.Index, rec.boundNode, rec.bound, rec.issued,
+				rec.issues, rec.firstInc, n.inc, rec.leaderless, n.status.RaftState, raft.DescribeConfState(n.conf))
 		}
 	}
+	// NB: checked after staleness, which is the graver fault when a retry
+	// is answered twice and the first answer predates the retry.
+	if rec.answered {
+		c.fail(ReadContext, n.id, "ReadState index %d answers context %q a second time since it was issued at step %d",
+			rs.Index, rs.RequestCtx, rec.issued)
+	}
+	rec.answered = true
+	n.removePending(string(rs.RequestCtx))
 	n.serveQ = append(n.serveQ, readToServe{ctx: string(rs.RequestCtx), index: rs.Index, query: rec.query})
 }
 

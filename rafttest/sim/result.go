@@ -78,6 +78,16 @@ func Oracles() []Oracle {
 	return all
 }
 
+// ParseOracle returns the oracle named name (see Oracle.String).
+func ParseOracle(name string) (Oracle, error) {
+	for o, n := range oracleNames {
+		if n == name {
+			return Oracle(o), nil
+		}
+	}
+	return 0, fmt.Errorf("sim: no oracle named %q", name)
+}
+
 // String returns the oracle's name, e.g. "stale-read".
 func (o Oracle) String() string {
 	if o < numOracles {
@@ -183,6 +193,8 @@ type Stats struct {
 	Crashes, Partitions, Compactions, Snapshots int
 	// Leaders counts the (term, leader) pairs seen.
 	Leaders int
+	// Tolerated counts the violations of the oracles in Options.Tolerate.
+	Tolerated [numOracles]int
 }
 
 // Result is the outcome of one run.
@@ -198,7 +210,14 @@ type Result struct {
 }
 
 // Failed reports whether the run found a violation or a liveness failure.
-func (r *Result) Failed() bool { return r.Violation != nil || r.Liveness != nil }
+func (r *Result) Failed() bool {
+	for _, n := range r.Stats.Tolerated {
+		if n > 0 {
+			return true
+		}
+	}
+	return r.Violation != nil || r.Liveness != nil
+}
 
 // String summarises the run in one line.
 func (r *Result) String() string {

@@ -47,6 +47,12 @@ type Options struct {
 	// KVWorkload.
 	Workload Workload
 
+	// Tolerate lists oracles whose violations do not stop the run: they
+	// are counted in Stats.Tolerated and traced, and the run goes on. It
+	// is a diagnostic aid, to look for other faults while a known one is
+	// not fixed; a run with tolerated violations does not pass.
+	Tolerate []Oracle
+
 	// Trace, if set, receives a line for every event of the run.
 	Trace io.Writer
 	// RaftLog adds the nodes' own log lines (raft.Logger, info level and
@@ -275,7 +281,15 @@ func (c *cluster) fail(o Oracle, id uint64, format string, args ...any) {
 	if c.violation != nil {
 		return
 	}
-	c.violation = &Violation{Oracle: o, Step: c.step, Node: id, Detail: fmt.Sprintf(format, args...)}
+	v := &Violation{Oracle: o, Step: c.step, Node: id, Detail: fmt.Sprintf(format, args...)}
+	for _, t := range c.opts.Tolerate {
+		if t == o {
+			c.stats.Tolerated[o]++
+			c.tracef("TOLERATED VIOLATION %s", v)
+			return
+		}
+	}
+	c.violation = v
 	c.tracef("VIOLATION %s", c.violation)
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,7 @@ var (
 	flagRaftLog  = flag.Bool("sim.raftlog", false, "include the nodes' log lines in the trace")
 	flagSteps    = flag.Int("sim.steps", 0, "chaos-phase steps per seed (0: the default)")
 	flagSeeds    = flag.String("sim.seeds", "", "sweep this seed range, FROM:TO (TO excluded), instead of the CI sweep")
+	flagTolerate = flag.String("sim.tolerate", "", "comma-separated oracles whose violations do not stop a run (diagnosis only)")
 	flagParallel = flag.Int("sim.parallel", 0, "runs in parallel (0: GOMAXPROCS)")
 )
 
@@ -32,7 +34,7 @@ func TestSimulation(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	s := Sweep(SweepOptions{Options: Options{Steps: *flagSteps}, From: from, To: to, Parallel: *flagParallel,
+	s := Sweep(SweepOptions{Options: Options{Steps: *flagSteps, Tolerate: tolerated(t)}, From: from, To: to, Parallel: *flagParallel,
 		OnResult: func(r *Result) {
 			if r.Failed() {
 				t.Logf("%s", r.String())
@@ -43,7 +45,7 @@ func TestSimulation(t *testing.T) {
 }
 
 func replay(t *testing.T, seed uint64) {
-	opts := Options{Seed: seed, Steps: *flagSteps, RaftLog: *flagRaftLog}
+	opts := Options{Seed: seed, Steps: *flagSteps, RaftLog: *flagRaftLog, Tolerate: tolerated(t)}
 	if *flagTrace {
 		var w *bufio.Writer
 		if *flagTraceTo != "" {
@@ -66,4 +68,19 @@ func replay(t *testing.T, seed uint64) {
 		t.Errorf("%s", r.String())
 	}
 	_ = runtime.GOMAXPROCS
+}
+
+func tolerated(t *testing.T) []Oracle {
+	if *flagTolerate == "" {
+		return nil
+	}
+	var os []Oracle
+	for _, name := range strings.Split(*flagTolerate, ",") {
+		o, err := ParseOracle(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os = append(os, o)
+	}
+	return os
 }

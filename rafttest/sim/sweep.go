@@ -31,6 +31,9 @@ type Summary struct {
 	// oracle, Liveness the liveness failures of each class.
 	Violations map[Oracle]int
 	Liveness   map[LivenessClass]int
+	// Tolerated counts the violations of the oracles in
+	// Options.Tolerate, over all runs.
+	Tolerated map[Oracle]int
 	// Failed holds the results of the runs that failed, in seed order.
 	Failed []Result
 	// Checked and Unchecked count the reads the read oracles checked and
@@ -78,7 +81,7 @@ func Sweep(opts SweepOptions) Summary {
 		}
 		close(seeds)
 	}()
-	s := Summary{Violations: make(map[Oracle]int), Liveness: make(map[LivenessClass]int)}
+	s := Summary{Violations: make(map[Oracle]int), Liveness: make(map[LivenessClass]int), Tolerated: make(map[Oracle]int)}
 	for i := range count {
 		<-done[i]
 		r := results[i]
@@ -97,6 +100,11 @@ func (s *Summary) add(r *Result) {
 	s.Steps += int64(r.Stats.Steps)
 	s.CheckedReads += r.Stats.CheckedReads
 	s.UncheckedLeaseReads += r.Stats.UncheckedLeaseReads
+	for o, n := range r.Stats.Tolerated {
+		if n > 0 {
+			s.Tolerated[Oracle(o)] += n
+		}
+	}
 	switch {
 	case r.Violation != nil:
 		s.Violations[r.Violation.Oracle]++
@@ -126,6 +134,14 @@ func (s *Summary) String() string {
 	b.WriteString("violations:")
 	for _, o := range Oracles() {
 		fmt.Fprintf(&b, " %s=%d", o, s.Violations[o])
+	}
+	if len(s.Tolerated) > 0 {
+		b.WriteString("\ntolerated violations:")
+		for _, o := range Oracles() {
+			if n := s.Tolerated[o]; n > 0 {
+				fmt.Fprintf(&b, " %s=%d", o, n)
+			}
+		}
 	}
 	b.WriteString("\nliveness failures:")
 	for _, l := range LivenessClasses() {
