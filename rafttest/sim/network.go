@@ -107,6 +107,7 @@ func (c *cluster) deliver(s int32) {
 			panic("sim: unmarshalling a message: " + err.Error())
 		}
 	}
+	c.actor = m.To
 	to := c.nodes[m.To]
 	if c.net.cut[m.From][m.To] {
 		c.lost(m, true)

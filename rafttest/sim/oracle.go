@@ -70,6 +70,11 @@ func (o *oracleState) noteLeader(c *cluster, n *node, term uint64) {
 // commit, from what n handed out.
 func (o *oracleState) noteCommit(c *cluster, n *node, commit, term uint64) {
 	for i := o.recordedUpTo + 1; i <= commit; i++ {
+		if i <= n.hlog.offset {
+			// Behind the leader's snapshot: the entry is not known here.
+			o.recordedUpTo = i
+			continue
+		}
 		e, ok := n.hlog.entry(i)
 		if !ok {
 			return
@@ -86,6 +91,27 @@ func (o *oracleState) noteCommit(c *cluster, n *node, commit, term uint64) {
 			ce.commitTerm = term
 		}
 		o.recordedUpTo = i
+		o.checkLaterLeaders(c, i)
+	}
+}
+
+// checkLaterLeaders checks that the leaders of terms after the one index i
+// was committed in hold it. NB: the commit can be seen after a later
+// leader was elected (the old leader hears the acknowledgements late), so
+// checkLeaderCompleteness, which runs when a leader starts, misses it.
+func (o *oracleState) checkLaterLeaders(c *cluster, i uint64) {
+	ce := &o.committed[i]
+	for id := uint64(1); id <= MaxNodes; id++ {
+		n := c.nodes[id]
+		if n == nil || !n.alive() || n.status.RaftState != raft.StateLeader ||
+			n.checkedLeaderTerm != n.status.Term || n.status.Term <= ce.commitTerm || i <= n.hlog.offset {
+			continue
+		}
+		if got, ok := n.hlog.term(i); !ok || got != ce.term {
+			c.fail(LeaderCompleteness, n.id, "node %d leads term %d without the entry at index %d (term %d) committed in term %d; it has term %d there (known %t), last index %d",
+				n.id, n.status.Term, i, ce.term, ce.commitTerm, got, ok, n.hlog.last())
+			return
+		}
 	}
 }
 

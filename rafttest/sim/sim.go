@@ -97,6 +97,9 @@ type cluster struct {
 
 	violation *Violation
 	stats     Stats
+	// actor is the node the current step delivers a message to, for the
+	// report of a panic.
+	actor uint64
 }
 
 // Run runs one simulation: the chaos phase, then, if no safety property was
@@ -204,6 +207,7 @@ func (c *cluster) next() {
 		return
 	}
 	c.step++
+	c.actor = 0
 	c.guard(e.node, func() { c.handle(&e) })
 	c.stats.Steps = c.step
 }
@@ -228,6 +232,9 @@ func (c *cluster) isStale(e *event) bool {
 func (c *cluster) guard(id uint64, f func()) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
+			if id == 0 {
+				id = c.actor
+			}
 			c.fail(Panic, id, "panic: %v\n%s", p, debug.Stack())
 			ok = false
 		}
