@@ -149,3 +149,24 @@ func (s *Summary) String() string {
 	}
 	return b.String()
 }
+
+// merge adds the counts of o to s.
+func (s *Summary) merge(o *Summary) {
+	if s.Violations == nil {
+		s.Violations, s.Liveness, s.Tolerated = make(map[Oracle]int), make(map[LivenessClass]int), make(map[Oracle]int)
+	}
+	s.Runs += o.Runs
+	s.Steps += o.Steps
+	s.CheckedReads += o.CheckedReads
+	s.UncheckedLeaseReads += o.UncheckedLeaseReads
+	for _, x := range Oracles() {
+		s.Violations[x] += o.Violations[x]
+		if o.Tolerated[x] > 0 {
+			s.Tolerated[x] += o.Tolerated[x]
+		}
+	}
+	for _, l := range LivenessClasses() {
+		s.Liveness[l] += o.Liveness[l]
+	}
+	s.Failed = append(s.Failed, o.Failed...)
+}
