@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
@@ -156,6 +157,10 @@ func (c *cluster) startIncarnation(n *node, applied uint64) {
 	cfg.Applied = applied
 	cfg.Logger = raftLogger{c: c, id: n.id}
 	cfg.AsyncStorageWrites = c.plan.AsyncStorageWrites[n.id]
+	// NB: every incarnation of every node draws from its own source, fixed
+	// by the run's seed: runs are reproducible, and a restarted node does
+	// not repeat the read identifiers of its previous incarnation.
+	cfg.RandomSource = rand.NewPCG(c.opts.Seed, n.id<<32|uint64(n.inc+1))
 	peer, err := c.peers(&cfg)
 	if err != nil {
 		c.fail(Panic, n.id, "the peer refused to start (Applied %d, persisted %s): %v",

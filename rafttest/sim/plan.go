@@ -30,9 +30,11 @@ type Plan struct {
 	Nodes int
 
 	// Config is the raft.Config every node starts with. ID, Storage,
-	// Applied and Logger are filled in by the simulation for each
-	// incarnation of each node; every other field is used as it is (and
-	// must be valid: the run fails if NewRawNode refuses it).
+	// Applied, Logger, AsyncStorageWrites (see below) and RandomSource (a
+	// source seeded from the run's seed, the node's ID and its incarnation)
+	// are filled in by the simulation for each incarnation of each node;
+	// every other field is used as it is (and must be valid: the run fails
+	// if NewRawNode refuses it).
 	Config raft.Config
 	// AsyncStorageWrites, indexed by node ID, overrides
 	// Config.AsyncStorageWrites per node: a cluster may mix hosts that
