@@ -19,6 +19,7 @@ var (
 	flagTraceTo  = flag.String("sim.tracefile", "", "write the trace to this file instead of stdout")
 	flagRaftLog  = flag.Bool("sim.raftlog", false, "include the nodes' own log lines in the trace")
 	flagSteps    = flag.Int("sim.steps", 0, "chaos-phase steps per seed (0: DefaultSteps)")
+	flagLive     = flag.Int("sim.livesteps", 0, "liveness-phase step budget per seed (0: DefaultLivenessSteps)")
 	flagSeeds    = flag.String("sim.seeds", "", "sweep the seeds FROM:TO (TO excluded) instead of the CI sweep")
 	flagParallel = flag.Int("sim.parallel", 0, "runs at a time in a sweep (0: GOMAXPROCS)")
 	flagTolerate = flag.String("sim.tolerate", "", "comma-separated oracles whose violations do not stop a run (diagnosis only: the test still fails)")
@@ -42,7 +43,7 @@ func TestSimulation(t *testing.T) {
 		replay(t, *flagSeed)
 		return
 	}
-	opts := Options{Steps: *flagSteps, Tolerate: tolerated(t)}
+	opts := Options{Steps: *flagSteps, LivenessSteps: *flagLive, Tolerate: tolerated(t)}
 	start := time.Now()
 	var total Summary
 	if *flagSeeds != "" {
@@ -95,12 +96,15 @@ func replayCommand(seed uint64) string {
 	if *flagSteps != 0 {
 		cmd += fmt.Sprintf(" -sim.steps=%d", *flagSteps)
 	}
+	if *flagLive != 0 {
+		cmd += fmt.Sprintf(" -sim.livesteps=%d", *flagLive)
+	}
 	return cmd
 }
 
 // replay runs one seed, traced if asked.
 func replay(t *testing.T, seed uint64) {
-	opts := Options{Seed: seed, Steps: *flagSteps, RaftLog: *flagRaftLog, Tolerate: tolerated(t)}
+	opts := Options{Seed: seed, Steps: *flagSteps, LivenessSteps: *flagLive, RaftLog: *flagRaftLog, Tolerate: tolerated(t)}
 	if *flagTrace {
 		var out io.Writer = os.Stdout
 		if *flagTraceTo != "" {
