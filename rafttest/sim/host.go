@@ -42,11 +42,9 @@ type node struct {
 	// taken and not yet finished in SplitReady mode.
 	readyScheduled bool
 	split          *raft.Ready
-	// appendQ and applyQ are the work of the storage threads (with
-	// AsyncStorageWrites), in the order it was handed out; appendBusy and
-	// applyBusy are set while the thread's next event is queued.
-	appendQ, applyQ       []pb.Message
-	appendBusy, applyBusy bool
+	// appender and applier are the storage threads (with
+	// AsyncStorageWrites).
+	appender, applier storageThread
 	// removed is set when the node has applied a configuration that
 	// removes it; stopAfter when the host then shuts it down
 	// (Plan.StopRemoved).
@@ -172,7 +170,7 @@ func (c *cluster) startIncarnation(n *node, applied uint64) {
 	n.peer = peer
 	n.async = cfg.AsyncStorageWrites
 	n.readyScheduled, n.split = false, nil
-	n.appendQ, n.applyQ, n.appendBusy, n.applyBusy = nil, nil, false, false
+	n.appender, n.applier = storageThread{kind: evAppend, maxDelay: 20}, storageThread{kind: evApply, maxDelay: 10}
 	n.stopAfter = false
 	n.hlog = n.plog.clone()
 	n.handedHS = n.persistedHS
@@ -312,17 +310,11 @@ func (c *cluster) dispatch(n *node, rd raft.Ready) {
 	for _, m := range rd.Messages {
 		switch m.To {
 		case raft.LocalAppendThread:
-			n.appendQ = append(n.appendQ, m)
-			if !n.appendBusy {
-				n.appendBusy = true
-				c.scheduleNode(n, evAppend, 1+int64(c.rng.IntN(20)))
-			}
+			n.appender.queue = append(n.appender.queue, m)
+			c.wake(n, &n.appender)
 		case raft.LocalApplyThread:
-			n.applyQ = append(n.applyQ, m)
-			if !n.applyBusy {
-				n.applyBusy = true
-				c.scheduleNode(n, evApply, 1+int64(c.rng.IntN(10)))
-			}
+			n.applier.queue = append(n.applier.queue, m)
+			c.wake(n, &n.applier)
 		default:
 			c.send(m)
 		}
@@ -332,12 +324,10 @@ func (c *cluster) dispatch(n *node, rd raft.Ready) {
 // runAppendThread does the next write of n's append thread: persist what
 // the MsgStorageAppend carries, then deliver its responses.
 func (c *cluster) runAppendThread(n *node) {
-	n.appendBusy = false
-	if len(n.appendQ) == 0 {
+	m, ok := n.appender.take()
+	if !ok {
 		return
 	}
-	m := n.appendQ[0]
-	n.appendQ = n.appendQ[1:]
 	if c.tr != nil {
 		c.tracef("%d: append thread: %s", n.id, raft.DescribeMessage(m, entryFormatter))
 	}
@@ -356,21 +346,16 @@ func (c *cluster) runAppendThread(n *node) {
 		c.restoreSnapshot(n, snap)
 	}
 	c.respond(n, m.Responses)
-	if len(n.appendQ) > 0 {
-		n.appendBusy = true
-		c.scheduleNode(n, evAppend, 1+int64(c.rng.IntN(20)))
-	}
+	c.wake(n, &n.appender)
 	c.afterWork(n)
 }
 
 // runApplyThread does the next batch of n's apply thread.
 func (c *cluster) runApplyThread(n *node) {
-	n.applyBusy = false
-	if len(n.applyQ) == 0 {
+	m, ok := n.applier.take()
+	if !ok {
 		return
 	}
-	m := n.applyQ[0]
-	n.applyQ = n.applyQ[1:]
 	if c.tr != nil {
 		c.tracef("%d: apply thread: %s", n.id, raft.DescribeMessage(m, entryFormatter))
 	}
@@ -385,11 +370,40 @@ func (c *cluster) runApplyThread(n *node) {
 			c.fail(ReadyContract, n.id, "Applied is %d after the apply thread's response, want at least %d", st.Applied, last)
 		}
 	}
-	if len(n.applyQ) > 0 {
-		n.applyBusy = true
-		c.scheduleNode(n, evApply, 1+int64(c.rng.IntN(10)))
-	}
+	c.wake(n, &n.applier)
 	c.afterWork(n)
+}
+
+// storageThread is one of a node's storage threads: the work handed to it,
+// in order, done one message per step.
+type storageThread struct {
+	queue []pb.Message
+	// busy is set while the thread's next event is queued.
+	busy bool
+	// kind is the thread's event, maxDelay the most time it takes to do
+	// one message.
+	kind     eventKind
+	maxDelay int
+}
+
+// take removes and returns the thread's next work, if any.
+func (t *storageThread) take() (pb.Message, bool) {
+	t.busy = false
+	if len(t.queue) == 0 {
+		return pb.Message{}, false
+	}
+	m := t.queue[0]
+	t.queue = t.queue[1:]
+	return m, true
+}
+
+// wake schedules the thread's next step if it has work and none is
+// scheduled.
+func (c *cluster) wake(n *node, t *storageThread) {
+	if len(t.queue) > 0 && !t.busy {
+		t.busy = true
+		c.scheduleNode(n, t.kind, 1+int64(c.rng.IntN(t.maxDelay)))
+	}
 }
 
 // respond delivers the responses of a storage thread's work: to the node
@@ -568,9 +582,9 @@ func (c *cluster) reviveReadded(cs pb.ConfState) {
 func (c *cluster) drop(n *node) {
 	n.peer, n.storage = nil, nil
 	n.split = nil
-	n.appendQ, n.applyQ = nil, nil
+	n.appender, n.applier = storageThread{}, storageThread{}
 	n.serveQ = nil
-	n.readyScheduled, n.appendBusy, n.applyBusy = false, false, false
+	n.readyScheduled = false
 }
 
 // restart starts a crashed node again from what it persisted.
