@@ -22,6 +22,7 @@ The flags of the test select longer sweeps:
 
 	-sim.seeds=FROM:TO   sweep these seeds instead of the CI sweep
 	-sim.steps=N         chaos-phase steps per seed (default 8000)
+	-sim.livesteps=N     liveness-phase budget per seed (default 30000)
 	-sim.parallel=P      runs at a time (default GOMAXPROCS)
 	-sim.seed=S          run one seed; -sim.trace writes its trace to stdout,
 	                     -sim.tracefile=F to a file, -sim.raftlog adds the

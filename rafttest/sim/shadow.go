@@ -21,8 +21,8 @@ type logShadow struct {
 	// snapshot's, or the last compacted one.
 	offset, offsetTerm uint64
 	// snapIndex is the index of the latest snapshot. Invariant:
-	// snapIndex <= offset... unless the log was compacted below the
-	// snapshot, in which case offset < snapIndex <= last().
+	// snapIndex == offset after a snapshot is installed; a compaction that
+	// keeps entries below the snapshot leaves offset < snapIndex <= last().
 	snapIndex uint64
 	// ents[i] is the entry at index offset+1+i.
 	ents []shadowEntry
