@@ -1,6 +1,6 @@
 // Package rafttest drives Raft nodes through scripted scenarios, so that
 // the behaviour of the library can be written down, read and checked as
-// text. It offers two harnesses:
+// text. It offers two harnesses, and its subpackage sim a third:
 //
 //   - InteractionEnv runs RawNodes one explicit step at a time under the
 //     control of a github.com/cockroachdb/datadriven test file. Nothing
@@ -11,6 +11,27 @@
 //   - Network runs Nodes started with raft.StartNode over simulated links
 //     that can drop, delay and partition messages, with seeded randomness
 //     and explicit steps (see NewNetwork).
+//   - Package github.com/quorate/raft/rafttest/sim runs randomized,
+//     seeded simulations of whole clusters of RawNodes under crashes,
+//     partitions, message loss and reordering, membership changes and
+//     reads, and checks safety, linearizability and liveness oracles
+//     after every step. Where a scenario file checks what someone thought
+//     to write down, the simulation looks for what nobody thought of; a
+//     failing seed replays with a trace of every event, and its story can
+//     then be kept as a scenario file here.
+//
+// # The simulation
+//
+// The simulation is a package of its own so that hosts can use it without
+// this package's datadriven machinery, and so that its types (Options,
+// Peer, Storage, StateMachine, Result) need no prefix. go test ./... runs
+// its CI sweep; a failure prints the seed and the command that replays it:
+//
+//	go test ./rafttest/sim -run 'TestSimulation$' -sim.seed=1234 -sim.trace
+//
+// and -sim.seeds=FROM:TO, -sim.steps and -sim.parallel run longer sweeps.
+// A host plugs in its own state machine, storage or raft implementation
+// through sim.Options; see the package documentation.
 //
 // # The command language
 //
