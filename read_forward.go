@@ -73,6 +73,20 @@ func (f *readForwarder) accept(ctx []byte, id uint64) bool {
 	return true
 }
 
+// supersedeRead makes a new request of the local application with context
+// ctx the only one that may be answered, whatever the peer's role: every
+// earlier attempt with that context is forgotten wherever it waits - in
+// flight to the leader, queued for a confirmation round or for the
+// leader's first commit, or answered and waiting for the next Ready - so
+// that no answer confirmed before the retry can answer it.
+func (r *raft) supersedeRead(ctx []byte) {
+	r.fwd.supersede(ctx)
+	r.out.withdrawReadStates(ctx)
+	if r.leading != nil {
+		r.leading.reads.withdraw(r.id, ctx)
+	}
+}
+
 // nextReadAttemptID draws the identifier of a forwarded read attempt.
 func (r *raft) nextReadAttemptID() uint64 {
 	for {

@@ -154,18 +154,15 @@ func TestForwardedReadCarrier(t *testing.T) {
 		nw.send(out...)
 		assert.Equal(t, []ReadState{{Index: nodes[0].raft.log.committed(), RequestCtx: []byte("x")}}, nodes[2].readStates)
 	})
-	t.Run("an own request relayed back to us as leader carries the application's context", func(t *testing.T) {
+	t.Run("an own attempt relayed back to us as leader is dropped", func(t *testing.T) {
+		// Found by the simulation (seed 956): the attempt, made as a
+		// follower and since retried and answered, was answered again.
 		nodes, nw := leaderWithFollowers(t, 3)
-		fwd := nw.readIndex(1, "unused") // a round, to settle the leader
-		nw.send(fwd...)
 		leader := nodes[0]
-		leader.readStates = nil
-		// Our earlier attempt, relayed back to us by a peer that took us
-		// for its leader.
 		bounced := pb.Message{Type: pb.MsgReadIndex, From: 1, To: 1, Entries: []pb.Entry{{Data: []byte("x"), Index: 77}}}
 		require.NoError(t, leader.raft.Step(bounced))
 		nw.send(leader.process()...)
-		assert.Equal(t, []ReadState{{Index: leader.raft.log.committed(), RequestCtx: []byte("x")}}, leader.readStates)
+		assert.Empty(t, leader.readStates, "got an answer to an attempt made in an earlier role")
 	})
 }
 

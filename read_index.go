@@ -79,21 +79,29 @@ const roundContextLen = 8
 // is answered once, with an index and a confirmation no older than the
 // retry itself.
 func (ro *readConfirmer) addRequest(index uint64, m pb.Message) {
-	ctx := m.Entries[0].Data
-	for i := range ro.pending {
-		p := &ro.pending[i]
-		if p.req.From == m.From && bytes.Equal(p.req.Entries[0].Data, ctx) {
+	ro.withdraw(m.From, m.Entries[0].Data)
+	ro.pending = append(ro.pending, readIndexRequest{req: m, index: index})
+	ro.unissued++
+}
+
+// withdraw forgets the requests of sender with context ctx, waiting or
+// pending. NB: local requests are queued with the leader's own ID as
+// sender (see handleReadIndex).
+func (ro *readConfirmer) withdraw(sender uint64, ctx []byte) {
+	same := func(from uint64, data []byte) bool {
+		return from == sender && bytes.Equal(data, ctx)
+	}
+	ro.waiting = slices.DeleteFunc(ro.waiting, func(m pb.Message) bool { return same(m.From, m.Entries[0].Data) })
+	for i := 0; i < len(ro.pending); {
+		if p := ro.pending[i]; same(p.req.From, p.req.Entries[0].Data) {
 			if p.round == 0 {
 				ro.unissued--
 			}
-			copy(ro.pending[i:], ro.pending[i+1:])
-			ro.pending[len(ro.pending)-1] = readIndexRequest{}
-			ro.pending = ro.pending[:len(ro.pending)-1]
-			break
+			ro.pending = slices.Delete(ro.pending, i, i+1)
+			continue
 		}
+		i++
 	}
-	ro.pending = append(ro.pending, readIndexRequest{req: m, index: index})
-	ro.unissued++
 }
 
 // hasUnissued reports whether requests are waiting for a round to be issued.
@@ -176,10 +184,19 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		r.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
 		return nil
 	}
-	if m.From == None {
-		// NB: one name for the local origin, so that a retry replaces an
-		// earlier attempt whichever way that attempt reached us (directly,
-		// or forwarded back to us by a peer that took us for its leader).
+	switch m.From {
+	case r.id:
+		// An attempt this peer forwarded as a follower, relayed back by a
+		// peer that took us for its leader. Whether the application has
+		// retried it since is known only to the follower's table, gone
+		// with the role; answering could answer one request twice (found
+		// by the simulation, seed 956). The application retries it as a
+		// lost request.
+		r.logger.Debugf("%x drops its own read attempt %x of %q, relayed back to it as leader", r.id, m.Entries[0].Index, m.Entries[0].Data)
+		return nil
+	case None:
+		// NB: local requests are queued under the leader's own ID, so that
+		// a retry replaces an earlier attempt (see readConfirmer.withdraw).
 		m.From = r.id
 	}
 	if !r.committedEntryInCurrentTerm() {
@@ -189,21 +206,12 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		// previous leader may have committed entries this one has not yet
 		// learned are committed.
 		reads := &r.leading.reads
-		reads.waiting = replaceOrAppendRead(reads.waiting, m)
+		reads.withdraw(m.From, m.Entries[0].Data)
+		reads.waiting = append(reads.waiting, m)
 		return nil
 	}
 	r.serveReadIndex(m)
 	return nil
-}
-
-// replaceOrAppendRead appends m to reads, first dropping an earlier request
-// from the same sender with the same context: a retry is answered once, and
-// never by the earlier attempt.
-func replaceOrAppendRead(reads []pb.Message, m pb.Message) []pb.Message {
-	reads = slices.DeleteFunc(reads, func(w pb.Message) bool {
-		return w.From == m.From && bytes.Equal(w.Entries[0].Data, m.Entries[0].Data)
-	})
-	return append(reads, m)
 }
 
 // isSoleVoter reports whether the local peer alone is the configuration's

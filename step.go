@@ -60,12 +60,7 @@ func (r *raft) Step(m pb.Message) error {
 		r.handleVoteRequest(m)
 	case pb.MsgReadIndex:
 		if m.From == None && len(m.Entries) == 1 {
-			// A new request of the local application, in whatever role:
-			// an answer to an earlier attempt with the same context, still
-			// in flight or waiting for the next Ready, must not answer
-			// this one.
-			r.fwd.supersede(m.Entries[0].Data)
-			r.out.withdrawReadStates(m.Entries[0].Data)
+			r.supersedeRead(m.Entries[0].Data)
 		}
 		return r.stepRole(m)
 	default:

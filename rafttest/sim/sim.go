@@ -15,10 +15,14 @@ import (
 const noLimit = math.MaxUint64
 
 // DefaultSteps and DefaultLivenessSteps are the lengths of the two phases
-// of a run when Options leaves them at zero.
+// of a run when Options leaves them at zero. The liveness phase ends as
+// soon as its goal is met; its budget is generous because a lagging peer
+// catching up over a network that reorders every message (with one entry
+// per append, MaxSizePerMsg 0) advances only by the in-order prefix of
+// each window of appends, which costs many delivery steps per tick.
 const (
 	DefaultSteps         = 8000
-	DefaultLivenessSteps = 30000
+	DefaultLivenessSteps = 100000
 )
 
 // Options configures Run. The zero value, but for the seed, runs the
