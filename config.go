@@ -125,6 +125,22 @@ type Config struct {
 	// configuration elects another.
 	StepDownOnRemoval bool
 
+	// LeaseGuardOnRestart makes a restarted voter refuse votes and
+	// pre-votes, other than for a leadership transfer, for an election
+	// timeout after it starts, as if it had just heard from a leader.
+	//
+	// ReadOnlyLeaseBased reads rest on the voters' promise not to vote for
+	// another leader within an election timeout of hearing from the
+	// current one; a voter that crashes and restarts forgets when it last
+	// heard, and could vote at once while the leader still serves reads
+	// from a lease that counted on it. With this set on every voter, lease
+	// reads stay linearizable across crashes (given clocks that tick at the
+	// same rate); without it, as in etcd-raft v3.6, they do not. The cost:
+	// after a restart, a peer's first vote (and so an election it does not
+	// start itself) comes no sooner than an election timeout later. (An
+	// addition to the etcd-raft v3.6 API.)
+	LeaseGuardOnRestart bool
+
 	// RandomSource supplies the peer's randomness: the election timeouts it
 	// draws (paper 5.2) and the identifiers it gives its ReadIndex requests.
 	// nil, the default, draws from a source seeded by the Go runtime's

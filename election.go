@@ -50,7 +50,8 @@ func (c *campaign) respType() pb.MessageType {
 }
 
 // heardFromLeaderRecently reports whether the peer leads, or knows a leader
-// of its term and heard from it within the last election timeout. Such a
+// of its term and heard from it within the last election timeout (or, with
+// Config.LeaseGuardOnRestart, started less than an election timeout ago). Such a
 // peer refuses pre-votes (thesis 9.6) and, with CheckQuorum, votes (thesis
 // 4.2.3). NB: ForgetLeader clears lead, so that a follower answers false at
 // once.
@@ -58,7 +59,7 @@ func (r *raft) heardFromLeaderRecently() bool {
 	if r.state == StateLeader {
 		return true
 	}
-	return r.lead != None && r.timer.withinBase()
+	return (r.lead != None || r.restartGuard) && r.timer.withinBase()
 }
 
 // ticksSinceLeaderHeard returns the ticks since the peer last heard from

@@ -10,6 +10,8 @@ type leaderState struct {
 	reads readConfirmer
 	// transfer is the leadership transfer under way, if any (transfer.go).
 	transfer leaderTransfer
+	// lease is the lease of ReadOnlyLeaseBased reads (lease.go).
+	lease leaderLease
 
 	// pendingConfIndex is the log index of the latest configuration change
 	// this leader may have appended; another is admitted only once the
@@ -34,6 +36,7 @@ func newLeaderState(r *raft) *leaderState {
 	l := &leaderState{
 		repl:             replication{progress: r.memberProgress(r.conf.config, last+1)},
 		reads:            readConfirmer{option: r.cfg.readOnly, self: r.id},
+		lease:            leaderLease{electionTimeout: uint64(r.cfg.electionTimeout)},
 		pendingConfIndex: last,
 	}
 	if self := l.repl.progress[r.id]; self != nil {
@@ -51,6 +54,8 @@ func (r *raft) tickLeader() {
 	l := r.leading
 	l.heartbeatElapsed++
 	l.quorumElapsed++
+	l.lease.now++
+	l.lease.dropStaleMarks()
 	if l.quorumElapsed >= r.cfg.electionTimeout {
 		l.quorumElapsed = 0
 		if r.cfg.checkQuorum && !r.checkQuorumActive() {
@@ -65,7 +70,9 @@ func (r *raft) tickLeader() {
 		// transfer was under way; do not wait for the next application.
 		r.maybeAutoLeaveJoint()
 	}
-	if l.heartbeatElapsed >= r.cfg.heartbeatTimeout {
+	// NB: reads held for the lease need heartbeats sent after they
+	// arrived; they get one every tick rather than every heartbeat timeout.
+	if l.heartbeatElapsed >= r.cfg.heartbeatTimeout || len(l.lease.held) > 0 {
 		l.heartbeatElapsed = 0
 		r.bcastHeartbeat()
 	}
@@ -74,6 +81,7 @@ func (r *raft) tickLeader() {
 // quiescedTick advances the leader's clocks without acting on them.
 func (l *leaderState) quiescedTick() {
 	l.quorumElapsed++
+	l.lease.now++
 	if l.transfer.to != None {
 		l.transfer.elapsed++
 	}

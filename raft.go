@@ -141,6 +141,12 @@ type raft struct {
 	// leading is the leader's state. Invariant: non-nil exactly when state
 	// is StateLeader.
 	leading *leaderState
+	// restartGuard is set from the start of a peer with
+	// Config.LeaseGuardOnRestart until its first role change: it may have
+	// promised a leader, before a crash, not to vote for another for an
+	// election timeout, and keeps that promise as if it had just heard from
+	// it (see leaderLease).
+	restartGuard bool
 }
 
 // newRaft builds a peer from a validated configuration and the state found
@@ -174,6 +180,7 @@ func newRaft(cfg *Config) (*raft, error) {
 		return nil, err
 	}
 	r.becomeFollower(r.term, None)
+	r.restartGuard = cfg.LeaseGuardOnRestart
 	last := r.log.lastEntryID()
 	r.logger.Infof("%x starts: voters %v, term %d, commit %d, applied %d, last entry %v",
 		r.id, appendVoters(nil, r.conf.config.Voters), r.term, r.log.committed(), r.log.applied(), last)
@@ -237,6 +244,7 @@ func (r *raft) changeRole(s StateType, term uint64) {
 	r.camp = nil
 	r.leading = nil
 	r.fwd = readForwarder{}
+	r.restartGuard = false
 }
 
 func (r *raft) becomeFollower(term, lead uint64) {

@@ -84,6 +84,7 @@ func (r *raft) supersedeRead(ctx []byte) {
 	r.out.withdrawReadStates(ctx)
 	if r.leading != nil {
 		r.leading.reads.withdraw(r.id, ctx)
+		r.leading.lease.withdrawHeld(r.id, ctx)
 	}
 }
 

@@ -229,11 +229,12 @@ func (r *raft) isSoleVoter() bool {
 func (r *raft) serveReadIndex(m pb.Message) {
 	commit := r.log.committed()
 	switch {
-	case r.isSoleVoter(), r.cfg.readOnly == ReadOnlyLeaseBased:
+	case r.isSoleVoter():
 		// A sole voter's own acknowledgement is a quorum: no other leader
-		// can commit anything without it. A lease relies on CheckQuorum
-		// instead (thesis 6.4.1).
+		// can commit anything without it.
 		r.answerRead(m, commit)
+	case r.cfg.readOnly == ReadOnlyLeaseBased:
+		r.serveLeaseRead(m)
 	default:
 		// The heartbeat round goes out with the next Ready, shared by every
 		// request received until then.

@@ -14,18 +14,18 @@ import (
 // owed to followers, or the heartbeats of a read round not issued yet.
 func (r *raft) hasDeferred() bool {
 	l := r.leading
-	return l != nil && (l.repl.hasDue() || l.reads.hasUnissued())
+	return l != nil && (l.repl.hasDue() || l.reads.hasUnissued() || l.lease.beatOwed)
 }
 
 // flushDeferred does the work deferred to the Ready: the appends owed to
 // followers, then the heartbeats of a new read round, shared by every read
-// request received since the last one.
+// request received since the last one, or that a held lease read needs.
 func (r *raft) flushDeferred() {
 	if r.leading == nil {
 		return
 	}
 	r.flushAppends()
-	if r.leading.reads.hasUnissued() {
+	if r.leading.reads.hasUnissued() || r.leading.lease.beatOwed {
 		r.bcastHeartbeat()
 	}
 }

@@ -210,6 +210,9 @@ func (r *raft) flushAppends() {
 	}
 	clear(due)
 	rp.due = due[:0]
+	if r.cfg.readOnly == ReadOnlyLeaseBased {
+		r.leading.lease.sentUpTo(r.log.lastIndex())
+	}
 }
 
 // cmpUint64 orders uint64s for slices.SortFunc.
@@ -286,7 +289,13 @@ func (r *raft) sendSnapshot(id uint64, pr *tracker.Progress) bool {
 // waiting for confirmation, the heartbeats carry the latest read round.
 func (r *raft) bcastHeartbeat() {
 	l := r.leading
-	ctx := l.reads.issueRound()
+	var ctx []byte
+	if r.cfg.readOnly == ReadOnlyLeaseBased {
+		ctx = l.lease.beatContext()
+		l.lease.beatOwed = false
+	} else {
+		ctx = l.reads.issueRound()
+	}
 	var buf [8]uint64
 	for _, id := range appendSortedIDs(buf[:0], l.repl.progress) {
 		if id == r.id {
@@ -299,7 +308,7 @@ func (r *raft) bcastHeartbeat() {
 		r.send(pb.Message{To: id, Type: pb.MsgHeartbeat, Commit: commit, Context: ctx})
 		pr.SentCommit(commit)
 	}
-	if ctx != nil {
+	if ctx != nil && r.cfg.readOnly == ReadOnlySafe {
 		// NB: where the leader alone is a quorum (e.g. after the others were
 		// removed), its own confirmation suffices.
 		r.releaseConfirmedReads()

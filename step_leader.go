@@ -92,6 +92,9 @@ func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
 		return
 	}
 	r.openFlow(m.From, pr, m.Index)
+	if r.cfg.readOnly == ReadOnlyLeaseBased && m.From != r.id && r.leading.lease.ackIndex(m.From, m.Index) {
+		r.releaseLeaseReads()
+	}
 	committed := r.maybeCommit()
 	if committed {
 		r.onCommit()
@@ -145,7 +148,13 @@ func (r *raft) handleHeartbeatResp(m pb.Message, pr *tracker.Progress) {
 		// flow or, after a loss, turns into a rejection and probing.
 		rp.markDue(r.id, m.From, true, r.log.lastIndex(), r.log.committed())
 	}
-	if r.cfg.readOnly == ReadOnlySafe && len(m.Context) > 0 && r.leading.reads.recvAck(m.From, m.Context) {
+	switch {
+	case len(m.Context) == 0:
+	case r.cfg.readOnly == ReadOnlyLeaseBased:
+		if r.leading.lease.ack(m.From, m.Context) {
+			r.releaseLeaseReads()
+		}
+	case r.leading.reads.recvAck(m.From, m.Context):
 		r.releaseConfirmedReads()
 	}
 }

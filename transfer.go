@@ -70,7 +70,11 @@ func (r *raft) handleTransferLeader(m pb.Message, pr *tracker.Progress) {
 	r.leading.repl.markDue(r.id, to, true, r.log.lastIndex(), r.log.committed())
 }
 
-// sendTimeoutNow tells an up-to-date peer to campaign immediately.
+// sendTimeoutNow tells an up-to-date peer to campaign immediately. From
+// then on, for the rest of this leadership, the followers' promise not to
+// vote for another leader no longer holds (the transferee's campaign
+// bypasses it), so the lease is revoked: see leaderLease.
 func (r *raft) sendTimeoutNow(to uint64) {
+	r.leading.lease.revoked = true
 	r.send(pb.Message{To: to, Type: pb.MsgTimeoutNow})
 }

@@ -131,10 +131,11 @@ a context reused on retry counts as issued at the latest ReadIndex call
 with it on that node; every ReadState must carry exactly a context issued
 on that node, and answer each ReadIndex call at most once.
 
-Lease reads (ReadOnlyLeaseBased) rely on clocks that run at the same rate.
-They are checked (as LeaseRead) only in lock-step mode, where every live
-node ticks at the same instant; in the other modes they still run but are
-only counted, as unchecked.
+Lease reads (ReadOnlyLeaseBased) rely on clocks that run at the same rate,
+and across crashes on Config.LeaseGuardOnRestart. They are checked (as
+LeaseRead) only in lock-step mode, where every live node ticks at the same
+instant, with the guard set (three seeds in four that use leases); in the
+other runs they still run but are only counted, as unchecked.
 
 # Plugging in
 

@@ -284,7 +284,9 @@ func (c *cluster) checkReadState(n *node, rs raft.ReadState) {
 	}
 	lease := c.plan.Config.ReadOnlyOption == raft.ReadOnlyLeaseBased
 	switch {
-	case lease && !c.plan.LockStep:
+	case lease && (!c.plan.LockStep || !c.plan.Config.LeaseGuardOnRestart):
+		// Leases promise nothing without clocks in step, nor across
+		// crashes without the restart guard.
 		c.stats.UncheckedLeaseReads++
 	default:
 		c.stats.CheckedReads++

@@ -150,6 +150,9 @@ func NewPlan(seed uint64) Plan {
 	c.PreVote = r.IntN(2) == 0
 	if c.CheckQuorum && r.IntN(3) == 0 {
 		c.ReadOnlyOption = raft.ReadOnlyLeaseBased
+		// NB: from the seed's bits, not r, so that adding the option did
+		// not change the plans of earlier seeds.
+		c.LeaseGuardOnRestart = seed>>4&3 != 0
 	}
 	c.MaxSizePerMsg = pick(r, []uint64{0, 64, 1024, math.MaxUint64})
 	c.MaxInflightMsgs = pick(r, []int{1, 2, 4, 256})

@@ -1,0 +1,220 @@
+package raft
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/quorate/raft/quorum"
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// leaderLease is the leader's lease under ReadOnlyLeaseBased (thesis 6.4.1):
+// how long it may answer reads without asking a quorum first.
+//
+// The lease rests on the followers' promise. A voter that heard from its
+// leader refuses to vote for anyone else (and to grant pre-votes) until an
+// election timeout has passed since (CheckQuorum, thesis 4.2.3 and 9.6). So
+// once a voter acknowledged a heartbeat sent at the leader's tick s, no new
+// leader can win that voter before tick s+ElectionTick; and once a quorum
+// has, the leader alone leads until the quorum-th smallest of those ticks.
+// Every heartbeat under ReadOnlyLeaseBased therefore carries the tick at
+// which it was sent, and followers (of this library or any other that
+// follows the protocol) echo it in their responses. Appends count too: the
+// leader notes the tick at which each stretch of its entries first went
+// out, and a follower that acknowledges one of them must have heard from
+// the leader no earlier than that tick.
+//
+// A read that arrives while the lease covers its arrival tick is answered
+// at once, at the commit index; one that arrives outside the lease waits
+// until acknowledgements extend the lease over its arrival tick, and is
+// then answered at the commit index it arrived at.
+//
+// A leadership transfer breaks the promise: the transferee's campaign
+// bypasses it, and MsgTimeoutNow may be delayed in the network for as long
+// as the leadership lasts. Once the leader has sent one, the lease is gone
+// for the rest of the leadership, and a read waits for a quorum to
+// acknowledge heartbeats sent after it arrived, as under ReadOnlySafe.
+//
+// NB: all this counts ticks. It holds when every peer's clock ticks at the
+// same rate; a follower whose clock runs faster than the leader's may vote
+// while the leader still trusts its lease.
+//
+// Invariant: heard[id] <= now for every id; held is in arrival order.
+type leaderLease struct {
+	// now counts the leader's ticks since it took office.
+	now uint64
+	// electionTimeout is Config.ElectionTick.
+	electionTimeout uint64
+	// heard maps each follower to the latest tick at which it is known to
+	// have heard from the leader: the send tick of a heartbeat, or of the
+	// first append of an entry, that it acknowledged in this leadership.
+	heard map[uint64]uint64
+	// firstSent marks when the leader's entries first went out: the
+	// entries up to firstSent[k].index and after firstSent[k-1].index
+	// first went out at firstSent[k].tick. Marks whose tick is an election
+	// timeout old can no longer extend the lease and are dropped.
+	// Invariant: index and tick increase along firstSent.
+	firstSent []sentMark
+	// revoked is set once the leader sent MsgTimeoutNow.
+	revoked bool
+	// held are the reads waiting for the lease to cover them.
+	held []heldRead
+	// beatOwed is set when a read was held and a heartbeat sent now could
+	// cover it: the next Ready carries one (see flushDeferred).
+	beatOwed bool
+}
+
+// sentMark is an entry of leaderLease.firstSent.
+type sentMark struct{ index, tick uint64 }
+
+// sentUpTo records that the leader's entries up to index have gone out.
+func (ls *leaderLease) sentUpTo(index uint64) {
+	n := len(ls.firstSent)
+	switch {
+	case n > 0 && ls.firstSent[n-1].index >= index:
+	case n > 0 && ls.firstSent[n-1].tick == ls.now:
+		ls.firstSent[n-1].index = index
+	default:
+		ls.firstSent = append(ls.firstSent, sentMark{index: index, tick: ls.now})
+	}
+}
+
+// dropStaleMarks forgets the marks that can no longer extend the lease.
+func (ls *leaderLease) dropStaleMarks() {
+	n := 0
+	for n < len(ls.firstSent) && ls.firstSent[n].tick+ls.electionTimeout <= ls.now {
+		n++
+	}
+	if n > 0 {
+		ls.firstSent = append(ls.firstSent[:0], ls.firstSent[n:]...)
+	}
+}
+
+// ackIndex records that follower id acknowledged the leader's entries up
+// to index, and reports whether that is news.
+func (ls *leaderLease) ackIndex(id, index uint64) bool {
+	for _, mark := range ls.firstSent {
+		if mark.index >= index {
+			return ls.heardAt(id, mark.tick)
+		}
+	}
+	return false
+}
+
+// heardAt records that follower id heard from the leader at tick, and
+// reports whether that is news.
+func (ls *leaderLease) heardAt(id, tick uint64) bool {
+	if prev, ok := ls.heard[id]; tick > ls.now || (ok && prev >= tick) {
+		return false
+	}
+	if ls.heard == nil {
+		ls.heard = make(map[uint64]uint64)
+	}
+	ls.heard[id] = tick
+	return true
+}
+
+// heldRead is a lease read that arrived outside the lease.
+type heldRead struct {
+	req pb.Message
+	// index is the commit index when the read arrived.
+	index uint64
+	// at is the leader's tick when the read arrived.
+	at uint64
+}
+
+// tickContextLen is the length of a heartbeat Context carrying a tick.
+const tickContextLen = 8
+
+// beatContext returns the Context of a heartbeat sent now.
+func (ls *leaderLease) beatContext() []byte {
+	ctx := make([]byte, tickContextLen)
+	binary.BigEndian.PutUint64(ctx, ls.now)
+	return ctx
+}
+
+// ack records that follower id acknowledged the heartbeat with Context ctx,
+// and reports whether that is news. A Context of another length (from a
+// heartbeat of an earlier configuration of the leader) is ignored.
+func (ls *leaderLease) ack(id uint64, ctx []byte) bool {
+	if len(ctx) != tickContextLen {
+		return false
+	}
+	return ls.heardAt(id, binary.BigEndian.Uint64(ctx))
+}
+
+// leaseIndexer reads, for the quorum arithmetic, how far each voter's
+// promise reaches: the tick before which the leader may rely on it. The
+// leader itself is never in doubt.
+type leaseIndexer struct {
+	ls   *leaderLease
+	self uint64
+}
+
+// AckedIndex implements quorum.AckedIndexer.
+func (li leaseIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
+	if id == li.self {
+		return quorum.Index(math.MaxUint64), true
+	}
+	sent, ok := li.ls.heard[id]
+	if !ok {
+		return 0, false
+	}
+	if li.ls.revoked {
+		// Only the acknowledgement itself is known: the voter was still
+		// ours after the tick it was sent at.
+		return quorum.Index(sent), true
+	}
+	return quorum.Index(sent + li.ls.electionTimeout), true
+}
+
+// covers reports whether a read that arrived at tick at may be answered:
+// no other leader can have been elected by then.
+func (ls *leaderLease) covers(at uint64, self uint64, voters quorum.JointConfig) bool {
+	if ls.revoked && len(ls.heard) == 0 {
+		return false
+	}
+	reach := uint64(voters.CommittedIndex(leaseIndexer{ls: ls, self: self}))
+	return at < reach
+}
+
+// serveLeaseRead answers m at the commit index if the lease covers it now,
+// or holds it until it does.
+func (r *raft) serveLeaseRead(m pb.Message) {
+	ls := &r.leading.lease
+	commit := r.log.committed()
+	if len(ls.held) == 0 && ls.covers(ls.now, r.id, r.conf.config.Voters) {
+		r.answerRead(m, commit)
+		return
+	}
+	ls.held = append(ls.held, heldRead{req: m, index: commit, at: ls.now})
+	// NB: without a transfer, a heartbeat of this very tick extends the
+	// lease over the read once a quorum acknowledges it.
+	ls.beatOwed = !ls.revoked
+}
+
+// releaseLeaseReads answers the held reads the lease now covers, in
+// arrival order.
+func (r *raft) releaseLeaseReads() {
+	ls := &r.leading.lease
+	n := 0
+	for n < len(ls.held) && ls.covers(ls.held[n].at, r.id, r.conf.config.Voters) {
+		r.answerRead(ls.held[n].req, ls.held[n].index)
+		n++
+	}
+	if n > 0 {
+		clear(ls.held[:n])
+		ls.held = ls.held[n:]
+	}
+}
+
+// withdrawHeld forgets the held reads of sender with context ctx.
+func (ls *leaderLease) withdrawHeld(sender uint64, ctx []byte) {
+	for i := 0; i < len(ls.held); {
+		if h := ls.held[i].req; h.From == sender && string(h.Entries[0].Data) == string(ctx) {
+			ls.held = append(ls.held[:i], ls.held[i+1:]...)
+			continue
+		}
+		i++
+	}
+}
