@@ -101,7 +101,8 @@ func (r *raft) campaignRefusal() string {
 	}
 	// NB: the configuration the votes would be counted in may be about to
 	// change; wait until the committed changes are applied.
-	pending, err := r.log.unappliedConfChange()
+	// NB: the peer's own exit, held back, does not count (see exitHold).
+	pending, err := r.log.unappliedConfChange(r.exit.index)
 	if err != nil {
 		// The entries are committed, so storage must have them.
 		r.logger.Errorf("%x cannot read its unapplied committed entries: %v", r.id, err)

@@ -371,17 +371,18 @@ func (l *raftLog) entries(i uint64, maxSize entryEncodingSize) ([]pb.Entry, erro
 }
 
 // unappliedConfChange reports whether a committed entry that the
-// application has not applied yet is a configuration change. It reads the
-// entries a page at a time, bounded like the application's batches, so
-// that a long unapplied tail is not loaded at once.
-func (l *raftLog) unappliedConfChange() (bool, error) {
+// application has not applied yet, other than the one at index skip, is a
+// configuration change. It reads the entries a page at a time, bounded
+// like the application's batches, so that a long unapplied tail is not
+// loaded at once.
+func (l *raftLog) unappliedConfChange(skip uint64) (bool, error) {
 	for lo, hi := l.apply.applied+1, l.commitIdx+1; lo < hi; {
 		page, err := l.slice(lo, hi, l.apply.maxSize)
 		if err != nil {
 			return false, err
 		}
 		for i := range page {
-			if isConfChange(&page[i]) {
+			if isConfChange(&page[i]) && page[i].Index != skip {
 				return true, nil
 			}
 		}

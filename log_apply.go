@@ -59,46 +59,48 @@ func (l *raftLog) appliedTo(i uint64, size entryEncodingSize) {
 // when the size bound is reached, or when this batch stopped short of what
 // could be applied, which means the bound cut it: the next batch then waits
 // for appliedTo.
-func (l *raftLog) acceptApplying(i uint64, size entryEncodingSize, allowUnstable bool) {
+func (l *raftLog) acceptApplying(i uint64, size entryEncodingSize, allowUnstable bool, limit uint64) {
 	if i > l.commitIdx {
 		invariantBroken("applying index %d is past the commit index %d", i, l.commitIdx)
 	}
 	a := &l.apply
 	a.applying = i
 	a.outSize += size
-	a.paused = a.full() || i < l.maxAppliableIndex(allowUnstable)
+	a.paused = a.full() || i < l.maxAppliableIndex(allowUnstable, limit)
 }
 
 // maxAppliableIndex returns the highest index that may be handed out for
-// applying: committed, and, unless allowUnstable, persisted. Applying an
-// entry this node has not persisted is safe when it is committed, since a
-// quorum holds it, but the application may want to see its own writes first.
-func (l *raftLog) maxAppliableIndex(allowUnstable bool) uint64 {
+// applying: committed, at most limit (raft holds entries back past it, see
+// exitGate), and, unless allowUnstable, persisted. Applying an entry this
+// node has not persisted is safe when it is committed, since a quorum holds
+// it, but the application may want to see its own writes first.
+func (l *raftLog) maxAppliableIndex(allowUnstable bool, limit uint64) uint64 {
+	hi := min(l.commitIdx, limit)
 	if allowUnstable {
-		return l.commitIdx
+		return hi
 	}
-	return min(l.commitIdx, l.unstable.offset-1)
+	return min(hi, l.unstable.offset-1)
 }
 
 // hasNextCommittedEnts reports whether nextCommittedEnts would return
 // entries.
-func (l *raftLog) hasNextCommittedEnts(allowUnstable bool) bool {
+func (l *raftLog) hasNextCommittedEnts(allowUnstable bool, limit uint64) bool {
 	// NB: nothing after a pending snapshot can be applied before it.
 	if l.apply.paused || l.unstable.snapshot != nil {
 		return false
 	}
-	return l.apply.applying < l.maxAppliableIndex(allowUnstable)
+	return l.apply.applying < l.maxAppliableIndex(allowUnstable, limit)
 }
 
 // nextCommittedEnts returns the committed entries to hand to the
 // application next: from applying+1 to at most maxAppliableIndex, bounded by
 // what is left of the applying size budget (but at least one entry). It
 // returns nil while a snapshot is pending or while handing out is paused.
-func (l *raftLog) nextCommittedEnts(allowUnstable bool) []pb.Entry {
-	if !l.hasNextCommittedEnts(allowUnstable) {
+func (l *raftLog) nextCommittedEnts(allowUnstable bool, limit uint64) []pb.Entry {
+	if !l.hasNextCommittedEnts(allowUnstable, limit) {
 		return nil
 	}
-	lo, hi := l.apply.applying+1, l.maxAppliableIndex(allowUnstable)+1
+	lo, hi := l.apply.applying+1, l.maxAppliableIndex(allowUnstable, limit)+1
 	ents, err := l.slice(lo, hi, l.apply.maxSize-l.apply.outSize)
 	if err != nil {
 		invariantBroken("reading committed entries [%d, %d): %v", lo, hi, err)

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -67,7 +68,7 @@ func TestLogAppliedTo(t *testing.T) {
 	})
 	t.Run("keeps a higher applying", func(t *testing.T) {
 		l := newLog()
-		l.acceptApplying(3, 0, true)
+		l.acceptApplying(3, 0, true, math.MaxUint64)
 		l.appliedTo(2, 0)
 		assert.Equal(t, uint64(3), l.apply.applying, "applying: got %v, want %v", l.apply.applying, 3)
 	})
@@ -81,7 +82,7 @@ func TestLogAppliedTo(t *testing.T) {
 	})
 	t.Run("accepting past committed panics", func(t *testing.T) {
 		l := newLog()
-		requirePanicContains(t, func() { l.acceptApplying(4, 0, true) }, "applying index 4", "commit index 3")
+		requirePanicContains(t, func() { l.acceptApplying(4, 0, true, math.MaxUint64) }, "applying index 4", "commit index 3")
 	})
 }
 
@@ -110,26 +111,26 @@ func TestLogNextCommittedEnts(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLog()
-			l.acceptApplying(tt.applying, 0, tt.allowUnstable)
+			l.acceptApplying(tt.applying, 0, tt.allowUnstable, math.MaxUint64)
 			l.apply.paused = false
 			if tt.snapshot {
 				l.unstable.snapshot = snapAt(3, 1)
 			}
-			got := l.nextCommittedEnts(tt.allowUnstable)
+			got := l.nextCommittedEnts(tt.allowUnstable, math.MaxUint64)
 			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
-			has := l.hasNextCommittedEnts(tt.allowUnstable)
+			has := l.hasNextCommittedEnts(tt.allowUnstable, math.MaxUint64)
 			assert.Equal(t, len(tt.want) != 0, has, "hasNextCommittedEnts: got %v, want %v", has, len(tt.want) != 0)
 		})
 	}
 
 	t.Run("stable only waits for persistence", func(t *testing.T) {
 		l := newLog()
-		l.acceptApplying(5, 0, false)
-		require.Nil(t, l.nextCommittedEnts(false))
+		l.acceptApplying(5, 0, false, math.MaxUint64)
+		require.Nil(t, l.nextCommittedEnts(false, math.MaxUint64))
 		require.NoError(t, l.storage.(*MemoryStorage).Append(l.nextUnstableEnts()[:1]))
 		l.acceptUnstable()
 		l.stableTo(entryID{term: 1, index: 6})
-		got := l.nextCommittedEnts(false)
+		got := l.nextCommittedEnts(false, math.MaxUint64)
 		assert.Equal(t, entriesAt(6, 1), got, "after persisting: got %v, want %v", got, entriesAt(6, 1))
 	})
 	t.Run("stale acknowledgement does not make entries appliable", func(t *testing.T) {
@@ -139,7 +140,7 @@ func TestLogNextCommittedEnts(t *testing.T) {
 		l.stableTo(entryID{term: 1, index: 7})
 		assert.Equal(t, uint64(6), l.unstable.offset, "unstable offset: got %v, want %v", l.unstable.offset, 6)
 		l.commitTo(7)
-		got := l.nextCommittedEnts(false)
+		got := l.nextCommittedEnts(false, math.MaxUint64)
 		assert.Equal(t, entriesAt(4, 1, 1), got, "got %v, want %v", got, entriesAt(4, 1, 1))
 	})
 }
@@ -161,40 +162,40 @@ func TestLogNextCommittedEntsPagedBySize(t *testing.T) {
 
 	t.Run("pauses when the budget is used up", func(t *testing.T) {
 		l := newLog(3 * size)
-		got := l.nextCommittedEnts(false)
+		got := l.nextCommittedEnts(false, math.MaxUint64)
 		require.Equal(t, ents[:3], got, "first page: got %v, want %v", got, ents[:3])
-		l.acceptApplying(3, entsSize(got), false)
+		l.acceptApplying(3, entsSize(got), false, math.MaxUint64)
 		assert.True(t, l.apply.paused, "got not paused, want paused")
-		assert.False(t, l.hasNextCommittedEnts(false), "got more entries to apply while paused")
-		assert.Nil(t, l.nextCommittedEnts(false))
+		assert.False(t, l.hasNextCommittedEnts(false, math.MaxUint64), "got more entries to apply while paused")
+		assert.Nil(t, l.nextCommittedEnts(false, math.MaxUint64))
 
 		l.appliedTo(3, entsSize(got))
 		assert.False(t, l.apply.paused, "got paused after applying, want not paused")
-		got = l.nextCommittedEnts(false)
+		got = l.nextCommittedEnts(false, math.MaxUint64)
 		assert.Equal(t, ents[3:6], got, "second page: got %v, want %v", got, ents[3:6])
 	})
 	t.Run("pauses when the bound cut the page short", func(t *testing.T) {
 		l := newLog(5*size/2 + 1)
-		got := l.nextCommittedEnts(false)
+		got := l.nextCommittedEnts(false, math.MaxUint64)
 		require.Equal(t, ents[:2], got, "first page: got %v, want %v", got, ents[:2])
-		l.acceptApplying(2, entsSize(got), false)
+		l.acceptApplying(2, entsSize(got), false, math.MaxUint64)
 		assert.True(t, l.apply.paused, "got not paused, want paused")
 
 		l.appliedTo(1, size)
-		got = l.nextCommittedEnts(false)
+		got = l.nextCommittedEnts(false, math.MaxUint64)
 		assert.Equal(t, ents[2:3], got, "page within the remaining budget: got %v, want %v", got, ents[2:3])
 	})
 	t.Run("does not pause when everything fit", func(t *testing.T) {
 		l := newLog(noSizeLimit)
-		got := l.nextCommittedEnts(false)
+		got := l.nextCommittedEnts(false, math.MaxUint64)
 		require.Len(t, got, n)
-		l.acceptApplying(n, entsSize(got), false)
+		l.acceptApplying(n, entsSize(got), false, math.MaxUint64)
 		assert.False(t, l.apply.paused, "got paused, want not paused")
 	})
 	t.Run("applying everything handed out frees the whole budget", func(t *testing.T) {
 		l := newLog(3 * size)
-		got := l.nextCommittedEnts(false)
-		l.acceptApplying(3, entsSize(got), false)
+		got := l.nextCommittedEnts(false, math.MaxUint64)
+		l.acceptApplying(3, entsSize(got), false, math.MaxUint64)
 		l.appliedTo(3, size)
 		assert.Zero(t, l.apply.outSize, "got %v bytes outstanding, want 0", l.apply.outSize)
 		assert.False(t, l.apply.paused, "got paused, want not paused")
@@ -202,16 +203,16 @@ func TestLogNextCommittedEntsPagedBySize(t *testing.T) {
 	t.Run("a zero budget hands out one entry at a time", func(t *testing.T) {
 		l := newLog(0)
 		for i := uint64(1); i <= 3; i++ {
-			got := l.nextCommittedEnts(false)
+			got := l.nextCommittedEnts(false, math.MaxUint64)
 			require.Equal(t, ents[i-1:i], got, "got %v, want %v", got, ents[i-1:i])
-			l.acceptApplying(i, entsSize(got), false)
-			assert.Nil(t, l.nextCommittedEnts(false), "got entries before the previous one was applied")
+			l.acceptApplying(i, entsSize(got), false, math.MaxUint64)
+			assert.Nil(t, l.nextCommittedEnts(false, math.MaxUint64), "got entries before the previous one was applied")
 			l.appliedTo(i, entsSize(got))
 		}
 	})
 	t.Run("an entry larger than the budget still goes out alone", func(t *testing.T) {
 		l := newLog(size / 2)
-		got := l.nextCommittedEnts(false)
+		got := l.nextCommittedEnts(false, math.MaxUint64)
 		assert.Equal(t, ents[:1], got, "got %v, want %v", got, ents[:1])
 	})
 }

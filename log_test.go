@@ -2,6 +2,7 @@ package raft
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -389,7 +390,7 @@ func TestLogRestore(t *testing.T) {
 		assert.Empty(t, ents)
 	})
 	t.Run("no committed entries to apply before the snapshot", func(t *testing.T) {
-		assert.Nil(t, l.nextCommittedEnts(true))
+		assert.Nil(t, l.nextCommittedEnts(true, math.MaxUint64))
 	})
 	t.Run("appends follow the snapshot", func(t *testing.T) {
 		l.append(entriesAt(11, 3)...)
@@ -519,7 +520,7 @@ func TestLogUnappliedConfChange(t *testing.T) {
 		{"at the last committed index", 9, 0, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := confAt(tt.at, tt.pageSize).unappliedConfChange()
+			got, err := confAt(tt.at, tt.pageSize).unappliedConfChange(0)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
 		})
@@ -527,14 +528,14 @@ func TestLogUnappliedConfChange(t *testing.T) {
 	t.Run("an applied change does not count", func(t *testing.T) {
 		l := confAt(5, noSizeLimit)
 		l.appliedTo(5, 0)
-		got, err := l.unappliedConfChange()
+		got, err := l.unappliedConfChange(0)
 		require.NoError(t, err)
 		assert.False(t, got, "got a change at 5 counted with everything up to 5 applied")
 	})
 	t.Run("an uncommitted change does not count", func(t *testing.T) {
 		l := confAt(8, noSizeLimit)
 		l.commitIdx = 7
-		got, err := l.unappliedConfChange()
+		got, err := l.unappliedConfChange(0)
 		require.NoError(t, err)
 		assert.False(t, got, "got a change at 8 counted with the commit index at 7")
 	})
@@ -584,9 +585,9 @@ func BenchmarkRaftLogAppendStableCycle(b *testing.B) {
 		l.acceptUnstable()
 		l.stableTo(entryID{term: 1, index: last})
 		l.commitTo(last)
-		applied := l.nextCommittedEnts(false)
+		applied := l.nextCommittedEnts(false, math.MaxUint64)
 		size := entsSize(applied)
-		l.acceptApplying(last, size, false)
+		l.acceptApplying(last, size, false, math.MaxUint64)
 		l.appliedTo(last, size)
 		if last%4096 == 0 {
 			if err := ms.Compact(last - 1024); err != nil {

@@ -108,13 +108,20 @@ func (r *raft) memberProgress(cfg tracker.Config, next uint64) tracker.ProgressM
 // leader's changes carry its Progress along; on other peers the Progress
 // is a placeholder that the result's is discarded with.
 func (r *raft) changer() confchange.Changer {
-	trk := tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes)
-	trk.Config = r.conf.config
 	if r.leading != nil {
-		trk.Progress = r.leading.repl.progress
-	} else {
-		trk.Progress = r.memberProgress(r.conf.config, r.log.lastIndex()+1)
+		trk := tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes)
+		trk.Config, trk.Progress = r.conf.config, r.leading.repl.progress
+		return confchange.Changer{Tracker: trk, LastIndex: r.log.lastIndex()}
 	}
+	return r.changerFor(r.conf.config)
+}
+
+// changerFor returns a confchange.Changer over cfg, with placeholder
+// Progress, for working out where changes lead.
+func (r *raft) changerFor(cfg tracker.Config) confchange.Changer {
+	trk := tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes)
+	trk.Config = cfg
+	trk.Progress = r.memberProgress(cfg, r.log.lastIndex()+1)
 	return confchange.Changer{Tracker: trk, LastIndex: r.log.lastIndex()}
 }
 

@@ -141,6 +141,9 @@ type raft struct {
 	// leading is the leader's state. Invariant: non-nil exactly when state
 	// is StateLeader.
 	leading *leaderState
+	// exit is this peer's own exit from the voters, committed and held back
+	// from the application (exit.go).
+	exit exitHold
 	// restartGuard is set from the start of a peer with
 	// Config.LeaseGuardOnRestart until its first role change: it may have
 	// promised a leader, before a crash, not to vote for another for an
@@ -245,6 +248,9 @@ func (r *raft) changeRole(s StateType, term uint64) {
 	r.leading = nil
 	r.fwd = readForwarder{}
 	r.restartGuard = false
+	// NB: the exit stays held across role changes; only a leader's marker
+	// means something.
+	r.exit.marker = 0
 }
 
 func (r *raft) becomeFollower(term, lead uint64) {
@@ -289,6 +295,11 @@ func (r *raft) becomeLeader() {
 	// uncommitted-size limit cannot refuse it.
 	if !r.appendOwn([]pb.Entry{{}}) {
 		invariantBroken("%x: the empty entry of a new leader of term %d was refused", r.id, r.term)
+	}
+	if r.exit.index != 0 {
+		// Appended after the held exit was known committed: it is the
+		// marker (see exitHold).
+		r.exit.marker = r.log.lastIndex()
 	}
 	r.logger.Infof("%x is the leader of term %d", r.id, r.term)
 }

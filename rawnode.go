@@ -166,7 +166,7 @@ func (rn *RawNode) HasReady() bool {
 		return true
 	}
 	return r.log.hasNextUnstableSnapshot() || r.log.hasNextUnstableEnts() ||
-		r.log.hasNextCommittedEnts(rn.applyUnstableEntries())
+		r.log.hasNextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit())
 }
 
 // Advance tells the peer that the application has persisted, sent and

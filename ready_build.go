@@ -36,10 +36,13 @@ func (r *raft) flushDeferred() {
 // channel) can thus commit to it only once it has been taken.
 func (rn *RawNode) readyToHandOut() Ready {
 	r := rn.raft
+	// NB: first, since holding back an exit may append a leader's marker,
+	// which the flush sends and the Ready carries.
+	committed := r.holdExit(r.log.nextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit()))
 	r.flushDeferred()
 	rd := Ready{
 		Entries:          r.log.nextUnstableEnts(),
-		CommittedEntries: r.log.nextCommittedEnts(rn.applyUnstableEntries()),
+		CommittedEntries: committed,
 		Messages:         r.out.msgs,
 	}
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
@@ -107,7 +110,7 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 	}
 	r.log.acceptUnstable()
 	if n := len(rd.CommittedEntries); n > 0 {
-		r.log.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries())
+		r.log.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries(), r.applyLimit())
 	}
 }
 

@@ -186,6 +186,10 @@ func (r *raft) installSnapshot(snap pb.Snapshot) bool {
 		return false
 	}
 	r.log.restore(snap)
+	if r.exit.index != 0 && r.exit.index <= at.index {
+		// Part of the snapshot now, whatever it did.
+		r.exit = exitHold{released: r.exit.index}
+	}
 	r.switchConfig(cfg, prs)
 	last := r.log.lastEntryID()
 	r.logger.Infof("%x replaced its log with the snapshot at %v: commit %d, last entry %v", r.id, at, r.log.committed(), last)

@@ -1,0 +1,172 @@
+package raft
+
+import (
+	"math"
+
+	"github.com/quorate/raft/quorum"
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/quorate/raft/tracker"
+)
+
+// exitHold holds back a committed configuration change that takes this
+// peer from voter to non-voter (a removal, or a demotion to learner): the
+// change and the entries after it are not handed to the application until
+// the peer knows the change cannot be lost with it.
+//
+// Without it, a peer could apply its own exit - and be stopped by its
+// host, or step down, or simply stop campaigning - while no voter of the
+// new configuration knew the change was committed. Those voters would go
+// on counting votes in the old configuration, which needs the departed
+// peer, and never elect anyone again (issue 12; found by the simulation,
+// seeds 69 and 259).
+//
+// What the peer waits for depends on its role:
+//   - A leader waits until a quorum of the new configuration knows the
+//     change is committed. A follower knows once it has acknowledged an
+//     entry appended after the leader knew of the commit: an append
+//     carrying such an entry also carries a commit index at least as high,
+//     and a follower commits up to it. So the leader appends an empty
+//     entry, the marker, and waits for a quorum of the new configuration
+//     to acknowledge it.
+//   - Any other peer waits until it knows a leader other than itself: that
+//     leader holds every committed entry (Leader Completeness) and will
+//     commit them anew with its own first entry. Meanwhile the peer may
+//     campaign under the configuration before the change, which is safe:
+//     any quorum of it overlaps every quorum of the next, as for any
+//     single-voter or joint step (thesis 4.3). Should it win, its first
+//     entry is its marker.
+//
+// Only the latest committed configuration change is held: an exit followed
+// by another committed change is history, which a restarted peer meets when
+// it replays its log.
+//
+// Invariant: index == 0 (nothing held), or index is committed and above
+// the applying index; marker is 0 unless the peer leads.
+type exitHold struct {
+	// index is the index of the change held back.
+	index uint64
+	// after are the voters of the configuration the change leads to.
+	after quorum.JointConfig
+	// marker is the index of the leader's entry appended after the change
+	// was known committed, or 0.
+	marker uint64
+	// released is the index of the last exit let go: it is not held again
+	// when it comes up for the application.
+	released uint64
+}
+
+// applyLimit returns the highest index that may be handed to the
+// application now: the entry before a held exit, or any.
+func (r *raft) applyLimit() uint64 {
+	if r.exit.index == 0 || r.exitReleased() {
+		return math.MaxUint64
+	}
+	return r.exit.index - 1
+}
+
+// exitReleased reports whether the held exit may now be handed out.
+func (r *raft) exitReleased() bool {
+	if r.state != StateLeader {
+		return r.knowsOtherLeader()
+	}
+	acked := r.exit.after.CommittedIndex(matchIndexer(r.leading.repl.progress))
+	return r.exit.marker != 0 && uint64(acked) >= r.exit.marker
+}
+
+// knowsOtherLeader reports whether the peer follows a leader other than
+// itself.
+func (r *raft) knowsOtherLeader() bool {
+	return r.state != StateLeader && r.lead != None && r.lead != r.id
+}
+
+// holdExit returns the prefix of ents, committed entries about to be handed
+// out, that may go to the application now: all of them, or those before a
+// change that takes this peer out of the voters, which it then holds back.
+func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
+	if r.exit.index != 0 && r.exitReleased() {
+		r.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
+			r.id, r.exit.index, r.exit.after)
+		r.exit = exitHold{released: r.exit.index}
+	}
+	if r.exit.index != 0 || r.knowsOtherLeader() {
+		return ents
+	}
+	// NB: the entries are walked with the configuration they lead to, so
+	// that an exit following another change in the batch (say, leaving a
+	// joint configuration entered just before) is judged against the
+	// configuration it applies to.
+	cfg := r.conf.config
+	for i := range ents {
+		if !isConfChange(&ents[i]) {
+			continue
+		}
+		next, ok := r.nextConfig(cfg, &ents[i])
+		if !ok {
+			continue
+		}
+		was, is := membership{config: cfg}, membership{config: next}
+		cfg = next
+		if ents[i].Index <= r.exit.released || !was.isVoter(r.id) || is.isVoter(r.id) {
+			continue
+		}
+		if !r.laterConfChangeCommitted(ents[i].Index) {
+			r.exit = exitHold{index: ents[i].Index, after: next.Voters}
+			if r.state == StateLeader {
+				r.appendExitMarker()
+			}
+			r.logger.Infof("%x holds back its exit at index %d until the new configuration %s can go on without it",
+				r.id, r.exit.index, r.exit.after)
+			return ents[:i]
+		}
+	}
+	return ents
+}
+
+// laterConfChangeCommitted reports whether a configuration change after
+// index is committed. Then the exit at index is history: a leader that had
+// applied it committed the later change, and the configuration has moved
+// on (a peer replaying its log after a restart meets such exits).
+func (r *raft) laterConfChangeCommitted(index uint64) bool {
+	for lo, hi := index+1, r.log.committed()+1; lo < hi; {
+		page, err := r.log.slice(lo, hi, r.log.apply.maxSize)
+		if err != nil {
+			return false
+		}
+		for i := range page {
+			if isConfChange(&page[i]) {
+				return true
+			}
+		}
+		lo += uint64(len(page))
+	}
+	return false
+}
+
+// appendExitMarker appends the leader's marker (see exitHold).
+func (r *raft) appendExitMarker() {
+	if !r.appendOwn([]pb.Entry{{}}) {
+		invariantBroken("%x: the empty marker entry after its exit at %d was refused", r.id, r.exit.index)
+	}
+	r.exit.marker = r.log.lastIndex()
+}
+
+// nextConfig returns the configuration that the change in e leads to from
+// cfg, and false if it cannot apply to cfg.
+func (r *raft) nextConfig(cfg tracker.Config, e *pb.Entry) (tracker.Config, bool) {
+	cc, err := decodeConfChange(*e)
+	if err != nil {
+		return tracker.Config{}, false
+	}
+	c := r.changerFor(cfg)
+	var next tracker.Config
+	autoLeave, joint := cc.EnterJoint()
+	switch {
+	case cc.LeaveJoint():
+		next, _, err = c.LeaveJoint()
+	case joint:
+		next, _, err = c.EnterJoint(autoLeave, cc.Changes...)
+	default:
+		next, _, err = c.Simple(cc.Changes...)
+	}
+	return next, err == nil
+}

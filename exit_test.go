@@ -1,0 +1,108 @@
+package raft
+
+import (
+	"testing"
+
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestExitHold(t *testing.T) {
+	// Issue 12 (found by the simulation, seed 69): a leader that removes
+	// itself must not hand the removal to its application - which may stop
+	// it - before a quorum of the new configuration knows it is committed.
+	t.Run("the removal waits until the new voters acknowledge the marker", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		// Node 3 hears nothing: the new configuration (2 3) cannot learn
+		// the commit from it.
+		nw.isolate(3)
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1}))
+		nw.send(leader.process()...)
+		ccIndex := leader.raft.leading.pendingConfIndex
+		require.GreaterOrEqual(t, leader.raft.log.committed(), ccIndex, "the removal should commit with 1 and 2")
+		require.NotZero(t, leader.raft.exit.index, "got no hold for the leader's own removal")
+		assert.Less(t, leader.raft.log.applied(), ccIndex, "got the removal applied while 3 cannot know it is committed")
+		assert.Equal(t, []uint64{1, 2, 3}, confStateOf(leader).Voters)
+
+		nw.heal()
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Zero(t, leader.raft.exit.index, "got the exit still held after 2 and 3 acknowledged the marker")
+		assert.GreaterOrEqual(t, leader.raft.log.applied(), ccIndex)
+		assert.Equal(t, []uint64{2, 3}, confStateOf(leader).Voters)
+		for _, n := range nodes[1:] {
+			assert.GreaterOrEqual(t, n.raft.log.committed(), ccIndex, "peer %x: got commit %d, want the removal at %d known", n.raft.id, n.raft.log.committed(), ccIndex)
+		}
+	})
+	t.Run("other changes are not held back", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		nw.isolate(3)
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 3}))
+		nw.send(leader.process()...)
+		assert.Zero(t, leader.raft.exit.index)
+		assert.Equal(t, []uint64{1, 2}, confStateOf(leader).Voters, "got the removal of another peer held back")
+	})
+	t.Run("a demotion to learner is held back too", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		nw.isolate(3)
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1}))
+		nw.send(leader.process()...)
+		require.NotZero(t, leader.raft.exit.index, "got no hold for the leader's own demotion")
+		nw.heal()
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Equal(t, []uint64{1}, confStateOf(leader).Learners)
+	})
+	t.Run("a leader that is already a learner is not held back by later changes", func(t *testing.T) {
+		// Found by the simulation (seed 1010): a demoted leader, still
+		// leading, held back a later change that added a voter, and waited
+		// forever for that voter, which it would only replicate to after
+		// applying the change.
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1})
+		require.Equal(t, []uint64{1}, confStateOf(leader).Learners)
+		require.Equal(t, StateLeader, leader.raft.state)
+		nw.nodes[4] = newTestNode(t, 4, newConfStorage(nil))
+		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 4})
+		assert.Zero(t, leader.raft.exit.index, "got a change held back that does not take a voter out")
+		assert.Equal(t, []uint64{2, 3, 4}, confStateOf(leader).Voters)
+	})
+	t.Run("a restarted follower holds its exit back until it knows a leader", func(t *testing.T) {
+		// Found by the simulation (seed 259): a leader committed its own
+		// demotion and crashed before the others learned of the commit;
+		// restarted as a follower it applied the demotion at once, could
+		// no longer campaign, and the others could not win without it.
+		nodes, nw := leaderWithFollowers(t, 3)
+		old := nodes[0]
+		nw.isolate(2)
+		nw.isolate(3)
+		require.NoError(t, old.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1}))
+		old.process()
+		// 3 alone acknowledges the change, so that it commits; then the
+		// leader crashes before telling anyone.
+		last := old.raft.log.lastIndex()
+		require.NoError(t, old.Step(pb.Message{From: 3, To: 1, Type: pb.MsgAppResp, Term: old.raft.term, Index: last}))
+		old.process()
+		require.GreaterOrEqual(t, old.storage.hardState.Commit, last, "the change should be committed and persisted")
+
+		restarted := newTestNode(t, 1, old.storage)
+		nw.nodes[1] = restarted
+		restarted.process()
+		assert.Less(t, restarted.raft.log.applied(), last, "got the exit applied before any other voter knows it is committed")
+		assert.True(t, restarted.raft.promotable(), "got a peer that can no longer campaign")
+		assert.Empty(t, restarted.raft.campaignRefusal(), "got the held exit counted as a pending change")
+
+		nw.heal()
+		nw.campaign(1)
+		require.Equal(t, StateLeader, restarted.raft.state, "the peer should win under the configuration before its exit")
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Zero(t, restarted.raft.exit.index, "got the exit still held once the others know it is committed")
+		assert.Equal(t, []uint64{1}, confStateOf(restarted).Learners)
+		for _, n := range nodes[1:] {
+			assert.GreaterOrEqual(t, n.raft.log.committed(), last, "peer %x: got commit %d, want the exit at %d known", n.raft.id, n.raft.log.committed(), last)
+		}
+	})
+}
