@@ -142,14 +142,18 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 // about the current term.
 func (r *raft) stepLowerTerm(m pb.Message) {
 	switch {
-	case (r.cfg.checkQuorum || r.cfg.preVote) && (m.Type == pb.MsgHeartbeat || m.Type == pb.MsgApp):
+	case (r.cfg.checkQuorum || r.cfg.preVote || !r.promotable()) && (m.Type == pb.MsgHeartbeat || m.Type == pb.MsgApp):
 		// The sender believes it leads an older term. It may just be a delayed
 		// message, or a leader cut off by a partition while this peer moved
 		// on. Under CheckQuorum or PreVote this peer's own vote requests may
 		// never reach that leader's followers with effect (they ignore
 		// them), so tell the old leader about the new term; it steps down
 		// and the cluster can converge. Without these options, the higher
-		// term spreads through vote requests instead.
+		// term spreads through vote requests instead - except from a peer
+		// that cannot campaign (a learner in its own view), which must tell
+		// the leader itself: otherwise a removed peer that pushed its term
+		// up could leave it and the leader apart forever (found by the
+		// simulation, seed 584).
 		r.send(pb.Message{To: m.From, Type: pb.MsgAppResp})
 	case m.Type == pb.MsgPreVote:
 		// NB: a pre-candidate from an older term may be a peer that started

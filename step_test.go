@@ -113,6 +113,27 @@ func TestStepLowerTerm(t *testing.T) {
 	}
 }
 
+func TestStepLowerTermAtAPeerThatCannotCampaign(t *testing.T) {
+	// Found by the simulation (seed 584): without CheckQuorum or PreVote, a
+	// learner (in its own view) whose term a removed peer had pushed up
+	// ignored the lower-term leader, and neither could ever reach the
+	// other: it cannot campaign to spread its term.
+	s := newConfStorage([]uint64{2, 3}, 1)
+	require.NoError(t, s.Append([]pb.Entry{{Index: 1, Term: 5}}))
+	require.NoError(t, s.SetHardState(pb.HardState{Term: 5, Commit: 1}))
+	r := newTestNode(t, 1, s).raft
+	require.False(t, r.promotable())
+	for _, typ := range []pb.MessageType{pb.MsgApp, pb.MsgHeartbeat} {
+		t.Run(typ.String(), func(t *testing.T) {
+			require.NoError(t, r.Step(pb.Message{From: 3, To: 1, Type: typ, Term: 4}))
+			msgs := sentMessages(r)
+			require.Len(t, msgs, 1, "got %v, want the stale leader told of term 5", msgs)
+			assert.Equal(t, pb.MsgAppResp, msgs[0].Type)
+			assert.Equal(t, uint64(5), msgs[0].Term, "got term %d, want our 5", msgs[0].Term)
+		})
+	}
+}
+
 func TestStaleLeaderLearnsNewTermUnderCheckQuorum(t *testing.T) {
 	// Paper 5.1 with CheckQuorum: the followers of a new leader ignore the
 	// old leader's votes, so the old leader learns of the new term through
