@@ -296,7 +296,16 @@ func (c *cluster) finishReady(n *node, rd raft.Ready) {
 // node is shut down, and the node is observed.
 func (c *cluster) afterWork(n *node) {
 	c.serveReads(n)
-	if n.stopAfter {
+	if n.stopAfter && isMember(n.conf, n.id) {
+		// Re-added by a later change before the host acted.
+		n.stopAfter, n.removed = false, false
+	}
+	// NB: a host acts on its removal only once it has applied everything
+	// it knows to be committed: a node replaying its log after a restart
+	// meets removals that later changes undid (found by seed 1548, where
+	// stopping at such a removal lost the only node that knew of a later
+	// commit).
+	if n.stopAfter && n.peer.BasicStatus().Applied >= n.peer.BasicStatus().Commit {
 		c.stop(n)
 		return
 	}
