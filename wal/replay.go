@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
 )
 
 // dirListing is what recover finds in the directory.

@@ -617,3 +617,42 @@ func (f *file) Close() error {
 	f.closed = true
 	return nil
 }
+
+// Clone returns an independent copy of fs in its current state, durable
+// and unsynced parts alike, without the fault hook. Files opened on fs are
+// not valid on the copy. A test can thus run a workload once and try many
+// crash plans on copies of the result.
+func (fs *FS) Clone() *FS {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	c := &FS{gen: fs.gen + 1, dirs: make(map[string]*dir, len(fs.dirs))}
+	nodes := map[*inode]*inode{}
+	cp := func(n *inode) *inode {
+		if n == nil {
+			return nil
+		}
+		if m, ok := nodes[n]; ok {
+			return m
+		}
+		// NB: the byte slices are never written in place (writes append
+		// to a capped slice or copy), so sharing them is safe.
+		m := &inode{data: n.data[:len(n.data):len(n.data)], synced: n.synced, log: append([]fileOp(nil), n.log...)}
+		nodes[n] = m
+		return m
+	}
+	for p, d := range fs.dirs {
+		nd := &dir{names: map[string]*inode{}, durable: map[string]*inode{}}
+		for n, node := range d.names {
+			nd.names[n] = cp(node)
+		}
+		for n, node := range d.durable {
+			nd.durable[n] = cp(node)
+		}
+		for _, op := range d.pending {
+			op.node = cp(op.node)
+			nd.pending = append(nd.pending, op)
+		}
+		c.dirs[p] = nd
+	}
+	return c
+}
