@@ -57,9 +57,11 @@ func (o Options) validated() (Options, error) {
 var ErrClosed = errors.New("wal: store is closed")
 
 // ErrFailed is wrapped by the error of every write to a Store after an I/O
-// error: what reached the disk is then unknown, so the store refuses to
-// write more. Reads keep answering the state as of the last successful
-// call. Close the store and Open it again to recover what is on disk.
+// error (and by that error itself): what reached the disk is then unknown,
+// so the store refuses to write more. Reads keep answering the state of
+// the writes that reached the files: the last successful call's, or the
+// failed call's if only its sync (or a file removal after it) failed.
+// Close the store and Open it again to recover what is on disk.
 var ErrFailed = errors.New("wal: store failed after an I/O error; reopen it")
 
 // CorruptError reports damage in the store's files: which file, at which

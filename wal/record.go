@@ -342,3 +342,5 @@ func decodeBase(p []byte) (baseRecord, error) {
 	}
 	return b, nil
 }
+
+func crc32c(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }

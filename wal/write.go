@@ -311,6 +311,16 @@ func (s *Store) check(u *update) error {
 				return invalid("entry %d has unknown type %d", ents[k].Index, ents[k].Type)
 			}
 		}
+		// Committed entries are never replaced (Raft paper 5.4: the Log
+		// Matching and Leader Completeness properties); rewriting them
+		// unchanged is harmless.
+		if u.snap == nil {
+			for k := 0; k < len(ents) && ents[k].Index <= min(s.hardState.Commit, last); k++ {
+				if t, _ := termAt(ents[k].Index); t != ents[k].Term {
+					return invalid("entry %d of term %d would replace a committed entry of term %d", ents[k].Index, ents[k].Term, t)
+				}
+			}
+		}
 		newLast = ents[len(ents)-1].Index
 	}
 	hs := s.hardState
