@@ -123,7 +123,8 @@ func (s *Store) readSnapFile(m *pb.SnapshotMetadata, dataToo bool) ([]byte, erro
 	if err != nil {
 		return nil, corrupt(0, err)
 	}
-	if uint64(size) != snapHeaderSize+uint64(info.metaLen)+info.dataLen {
+	// NB: compared without sums, which damaged lengths could overflow.
+	if body := uint64(size) - snapHeaderSize; uint64(info.metaLen) > body || info.dataLen != body-uint64(info.metaLen) {
 		return nil, corrupt(0, fmt.Errorf("file of %d bytes, header says %d of metadata and %d of data", size, info.metaLen, info.dataLen))
 	}
 	body := make([]byte, int(info.metaLen))
