@@ -195,28 +195,43 @@ func mustEntries(ms *raft.MemoryStorage) []pb.Entry {
 // read after each write and after each reopening.
 func TestStoreMatchesMemoryStorage(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		opts Options
+		name  string
+		opts  Options
+		disk  bool
+		steps int
 	}{
-		{"defaults", Options{}},
-		{"small segments, no cache", Options{SegmentBytes: MinSegmentBytes, CacheBytes: -1}},
-		{"small segments, small cache", Options{SegmentBytes: MinSegmentBytes, CacheBytes: 300}},
+		{"defaults", Options{}, false, 400},
+		{"small segments, no cache", Options{SegmentBytes: MinSegmentBytes, CacheBytes: -1}, false, 400},
+		{"small segments, small cache", Options{SegmentBytes: MinSegmentBytes, CacheBytes: 300}, false, 400},
+		{"on disk", Options{SegmentBytes: MinSegmentBytes, CacheBytes: 300}, true, 60},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for seed := range uint64(4) {
 				t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 					rng := rand.New(rand.NewPCG(seed, 1))
 					w := &workload{rng: rng, term: 1, dataSize: 100}
-					fs := faultfs.New()
-					s := openFault(t, fs, tc.opts)
+					open := func() *Store {
+						if !tc.disk {
+							return openFault(t, faultfs.New(), tc.opts)
+						}
+						s, err := Open(t.TempDir(), tc.opts)
+						require.NoError(t, err)
+						return s
+					}
+					s := open()
+					reopen := func() *Store {
+						require.NoError(t, s.Close())
+						s2, err := Open(s.dir, Options{FS: s.fs, SegmentBytes: tc.opts.SegmentBytes, CacheBytes: tc.opts.CacheBytes})
+						require.NoError(t, err)
+						return s2
+					}
 					ms := raft.NewMemoryStorage()
-					for step := range 400 {
+					for step := range tc.steps {
 						o := w.next()
 						require.NoError(t, applyStore(s, o), "step %d: %v", step, o)
 						applyModel(t, ms, o)
-						if step%50 == 49 {
-							require.NoError(t, s.Close())
-							s = openFault(t, fs, tc.opts)
+						if step%50 == 49 || tc.disk && step%20 == 19 {
+							s = reopen()
 						}
 						require.Equal(t, readState(t, ms), readState(t, s), "step %d: after %v", step, o)
 						compareReads(t, rng, s, ms)
