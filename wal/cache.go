@@ -8,7 +8,7 @@ import (
 const cacheChunk = 512
 
 // entryCache holds the most recent entries in memory, up to maxBytes of
-// them (by Entry.Size), so that followers and the apply loop read them
+// them (by cachedSize), so that followers and the apply loop read them
 // without touching the disk.
 //
 // The entries are kept in chunks: arrays of up to cacheChunk consecutive
@@ -24,7 +24,7 @@ const cacheChunk = 512
 // array.
 type entryCache struct {
 	maxBytes uint64
-	// bytes is the sum of Size() of the cached entries.
+	// bytes is the sum of cachedSize of the cached entries.
 	bytes uint64
 	// chunks hold consecutive entries and, when not empty, end at the
 	// log's last entry. Invariant: no chunk is empty, and every chunk but
@@ -101,7 +101,7 @@ func (c *entryCache) append(ents []pb.Entry) {
 		}
 	}
 	for i := range ents {
-		c.bytes += uint64(ents[i].Size())
+		c.bytes += cachedSize(&ents[i])
 		n := len(c.chunks)
 		switch {
 		case n == 0 || len(c.chunks[n-1]) == cacheChunk:
@@ -124,7 +124,7 @@ func (c *entryCache) truncate(at uint64) {
 	for _, ch := range c.chunks[k:] {
 		for i := range ch {
 			if ch[i].Index >= at {
-				c.bytes -= uint64(ch[i].Size())
+				c.bytes -= cachedSize(&ch[i])
 			}
 		}
 	}
@@ -151,7 +151,7 @@ func (c *entryCache) evict() {
 // dropFirst drops the oldest cached entry.
 func (c *entryCache) dropFirst() {
 	ch := c.chunks[0]
-	c.bytes -= uint64(ch[0].Size())
+	c.bytes -= cachedSize(&ch[0])
 	if len(ch) > 1 {
 		c.chunks[0] = ch[1:]
 		return
@@ -172,3 +172,9 @@ func (c *entryCache) reset() {
 	clear(c.chunks)
 	c.chunks, c.bytes = c.chunks[:0], 0
 }
+
+// entryStructSize is the memory an Entry takes besides its data.
+const entryStructSize = 48
+
+// cachedSize is the memory the cache spends on e: its struct and its data.
+func cachedSize(e *pb.Entry) uint64 { return entryStructSize + uint64(len(e.Data)) }

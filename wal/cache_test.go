@@ -61,7 +61,7 @@ func TestEntryCache(t *testing.T) {
 				if f, ok := c.first(); ok {
 					require.Equal(t, uint64(len(log)), c.last(), "step %d: cache does not end at the last entry", step)
 					for _, e := range log[f-1:] {
-						size += uint64(e.Size())
+						size += cachedSize(&e)
 					}
 				}
 				require.Equal(t, size, c.bytes, "step %d: got %d bytes accounted, want %d", step, c.bytes, size)

@@ -26,9 +26,10 @@ type Options struct {
 	// allowed). 0 means DefaultSegmentBytes; otherwise it must lie in
 	// [MinSegmentBytes, MaxSegmentBytes].
 	SegmentBytes int64
-	// CacheBytes bounds the recent entries kept in memory (by
-	// Entry.Size); reads of them do not touch the disk. 0 means
-	// DefaultCacheBytes; a negative value disables the cache.
+	// CacheBytes bounds the memory of the recent entries kept in memory
+	// (their data plus 48 bytes each); reads of them do not touch the
+	// disk. 0 means DefaultCacheBytes; a negative value disables the
+	// cache.
 	CacheBytes int64
 }
 

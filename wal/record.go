@@ -219,7 +219,7 @@ func decodeEntry(p []byte) (pb.Entry, error) {
 		return pb.Entry{}, err
 	}
 	typ := pb.EntryType(int32(binary.LittleEndian.Uint32(p[16:20])))
-	if _, known := pb.EntryType_name[int32(typ)]; !known {
+	if !knownEntryType(typ) {
 		return pb.Entry{}, fmt.Errorf("unknown entry type %d", int32(typ))
 	}
 	e := pb.Entry{Index: index, Term: term, Type: typ}
@@ -227,6 +227,11 @@ func decodeEntry(p []byte) (pb.Entry, error) {
 		e.Data = p[entryHeaderSize:len(p):len(p)]
 	}
 	return e, nil
+}
+
+// knownEntryType reports whether t is an entry type raftpb defines.
+func knownEntryType(t pb.EntryType) bool {
+	return t >= pb.EntryNormal && t <= pb.EntryConfChangeV2
 }
 
 // HardState payload: term, vote, commit.

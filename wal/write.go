@@ -307,7 +307,7 @@ func (s *Store) check(u *update) error {
 			if len(ents[k].Data) > maxEntryData {
 				return invalid("entry %d has %d bytes of data, more than %d", ents[k].Index, len(ents[k].Data), maxEntryData)
 			}
-			if _, known := pb.EntryType_name[int32(ents[k].Type)]; !known {
+			if !knownEntryType(ents[k].Type) {
 				return invalid("entry %d has unknown type %d", ents[k].Index, ents[k].Type)
 			}
 		}
