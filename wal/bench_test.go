@@ -27,6 +27,16 @@ func appendName(size, batch int) string {
 	return fmt.Sprintf("entry=%dB/batch=%d", size, batch)
 }
 
+// nextReady fills batch with the entries after *index, all holding data,
+// and returns a synced Ready that appends and commits them.
+func nextReady(batch []pb.Entry, index *uint64, data []byte) raft.Ready {
+	for i := range batch {
+		*index++
+		batch[i] = pb.Entry{Index: *index, Term: 1, Data: data}
+	}
+	return raft.Ready{Entries: batch, HardState: pb.HardState{Term: 1, Vote: 1, Commit: *index}, MustSync: true}
+}
+
 // BenchmarkAppend measures Save of Readys of batch entries of size bytes
 // each, synced, on the real disk (under b.TempDir()). Compare with
 // BenchmarkAppendFloor, run in the same invocation.
@@ -44,12 +54,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportAllocs()
 			index := uint64(0)
 			for b.Loop() {
-				for i := range batch {
-					index++
-					batch[i] = pb.Entry{Index: index, Term: 1, Data: data}
-				}
-				rd := raft.Ready{Entries: batch, HardState: pb.HardState{Term: 1, Vote: 1, Commit: index}, MustSync: true}
-				if err := s.Save(rd); err != nil {
+				if err := s.Save(nextReady(batch, &index, data)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -108,11 +113,7 @@ func BenchmarkAppendPaired(b *testing.B) {
 			var written int64
 			index := uint64(0)
 			for b.Loop() {
-				for i := range batch {
-					index++
-					batch[i] = pb.Entry{Index: index, Term: 1, Data: data}
-				}
-				rd := raft.Ready{Entries: batch, HardState: pb.HardState{Term: 1, Vote: 1, Commit: index}, MustSync: true}
+				rd := nextReady(batch, &index, data)
 				seg, size := s.active(), s.active().size
 				start := time.Now()
 				if err := s.Save(rd); err != nil {
@@ -192,25 +193,19 @@ func BenchmarkTerm(b *testing.B) {
 
 // BenchmarkEntriesCached reads 64 recent entries that the cache holds: no
 // allocation, no read.
-func BenchmarkEntriesCached(b *testing.B) {
-	s, reads := benchStore(b, DefaultCacheBytes)
-	b.ReportAllocs()
-	for b.Loop() {
-		es, err := s.Entries(99000, 99064, noLimit)
-		if err != nil || len(es) != 64 {
-			b.Fatal(len(es), err)
-		}
-	}
-	b.ReportMetric(float64(*reads)/float64(b.N), "reads/op")
-}
+func BenchmarkEntriesCached(b *testing.B) { benchEntries(b, 99000) }
 
 // BenchmarkEntriesUncached reads 64 old entries from their segment, for
 // comparison with BenchmarkEntriesCached.
-func BenchmarkEntriesUncached(b *testing.B) {
+func BenchmarkEntriesUncached(b *testing.B) { benchEntries(b, 1000) }
+
+// benchEntries reads the 64 entries from lo on, again and again, reporting
+// how many reads reach the file system per call.
+func benchEntries(b *testing.B, lo uint64) {
 	s, reads := benchStore(b, DefaultCacheBytes)
 	b.ReportAllocs()
 	for b.Loop() {
-		es, err := s.Entries(1000, 1064, noLimit)
+		es, err := s.Entries(lo, lo+64, noLimit)
 		if err != nil || len(es) != 64 {
 			b.Fatal(len(es), err)
 		}

@@ -80,6 +80,15 @@ func send(msgs []pb.Message) {
 	}
 }
 
+// drain handles Readys with handle until there is none.
+func (n *node) drain(handle func() error) {
+	for n.rn.HasReady() {
+		if err := handle(); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
 // handleReady is one turn of the synchronous Ready loop: persist (Save
 // syncs when the Ready needs it), then send, then apply, then Advance.
 func (n *node) handleReady() error {
@@ -112,29 +121,17 @@ func Example_readyLoop() {
 		log.Fatal(err)
 	}
 	// Apply the bootstrap configuration, then campaign.
-	for n.rn.HasReady() {
-		if err := n.handleReady(); err != nil {
-			log.Fatal(err)
-		}
-	}
+	n.drain(n.handleReady)
 	if err := n.rn.Campaign(); err != nil {
 		log.Fatal(err)
 	}
 	for _, p := range []string{"a", "b", "c"} {
-		for n.rn.HasReady() {
-			if err := n.handleReady(); err != nil {
-				log.Fatal(err)
-			}
-		}
+		n.drain(n.handleReady)
 		if err := n.rn.Propose([]byte(p)); err != nil {
 			log.Fatal(err)
 		}
 	}
-	for n.rn.HasReady() {
-		if err := n.handleReady(); err != nil {
-			log.Fatal(err)
-		}
-	}
+	n.drain(n.handleReady)
 	fmt.Println("applied", n.applied, "up to index", n.index)
 
 	// Snapshot the state machine at what it applied, and drop the log
@@ -229,29 +226,17 @@ func Example_asyncStorageWrites() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for n.rn.HasReady() {
-		if err := n.handleAsyncReady(); err != nil {
-			log.Fatal(err)
-		}
-	}
+	n.drain(n.handleAsyncReady)
 	if err := n.rn.Campaign(); err != nil {
 		log.Fatal(err)
 	}
 	for _, p := range []string{"x", "y"} {
-		for n.rn.HasReady() {
-			if err := n.handleAsyncReady(); err != nil {
-				log.Fatal(err)
-			}
-		}
+		n.drain(n.handleAsyncReady)
 		if err := n.rn.Propose([]byte(p)); err != nil {
 			log.Fatal(err)
 		}
 	}
-	for n.rn.HasReady() {
-		if err := n.handleAsyncReady(); err != nil {
-			log.Fatal(err)
-		}
-	}
+	n.drain(n.handleAsyncReady)
 	fmt.Println("applied", n.applied, "up to index", n.index)
 	n.store.Close()
 
@@ -261,11 +246,7 @@ func Example_asyncStorageWrites() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for n.rn.HasReady() {
-		if err := n.handleAsyncReady(); err != nil {
-			log.Fatal(err)
-		}
-	}
+	n.drain(n.handleAsyncReady)
 	fmt.Println("after restart, applied", n.applied, "up to index", n.index)
 	n.store.Close()
 	// Output:
