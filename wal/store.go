@@ -229,15 +229,16 @@ func (s *Store) Entries(lo, hi, maxSize uint64) ([]pb.Entry, error) {
 	return ents[:len(ents):len(ents)], nil
 }
 
-// limitSize returns the longest prefix of ents whose total Size does not
-// exceed maxSize, but at least one entry.
+// limitSize keeps the entries of ents while their running total Size
+// stays within maxSize; the first entry is always kept, so that a reader
+// makes progress.
 func limitSize(ents []pb.Entry, maxSize uint64) []pb.Entry {
-	if maxSize == math.MaxUint64 || len(ents) == 0 {
+	if maxSize == math.MaxUint64 {
 		return ents
 	}
-	size := uint64(ents[0].Size())
-	for n := 1; n < len(ents); n++ {
-		if size += uint64(ents[n].Size()); size > maxSize {
+	var total uint64
+	for n := range ents {
+		if total += uint64(ents[n].Size()); n > 0 && total > maxSize {
 			return ents[:n:n]
 		}
 	}
