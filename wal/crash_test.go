@@ -323,3 +323,62 @@ func TestCrashAtEveryStep(t *testing.T) {
 	}
 	t.Logf("%d crash points, %d recoveries", total, recoveries)
 }
+
+// TestCrashDuringRecovery crashes the machine after every write of the
+// script with half the write kept, then crashes again after each
+// file-system operation of the Open that recovers from it (cutting the
+// torn tail, restarting a segment, removing leftovers), and checks what the
+// next Open recovers.
+func TestCrashDuringRecovery(t *testing.T) {
+	states, ends := scriptStates(t, crashScript)
+	total := countOps(t, crashScript, ends)
+	recoveries := 0
+	defer func() { t.Logf("%d recoveries interrupted", recoveries) }()
+	for n := 1; n <= total; n++ {
+		run := runScript(t, crashScript, ends, func(k int, _ faultfs.Op) error {
+			if k > n {
+				return errCrash
+			}
+			return nil
+		})
+		last := run.lastOp
+		if last.Kind != faultfs.OpWrite {
+			continue
+		}
+		torn := faultfs.CrashPlan{
+			KeepBytes: func(path string, unsynced int) int {
+				if path == last.Path {
+					return unsynced - last.Bytes/2
+				}
+				return unsynced
+			},
+			KeepDirOps: faultfs.KeepAll.KeepDirOps,
+		}
+		for k := 1; ; k++ {
+			fs := run.fs.Clone()
+			fs.Crash(torn)
+			ops := 0
+			fs.SetFault(func(op faultfs.Op) error {
+				if isMutation(op.Kind) {
+					if ops++; ops > k {
+						return errCrash
+					}
+				}
+				return nil
+			})
+			s, err := Open(testDir, Options{FS: fs, SegmentBytes: crashOpts.SegmentBytes, CacheBytes: crashOpts.CacheBytes})
+			fs.SetFault(nil)
+			fs.Crash(faultfs.CrashPlan{})
+			what := fmt.Sprintf("crash after op %d with its write torn, then after op %d of the recovery", n, k)
+			checkRecovered(t, fs, states, run.durableEnd, run.attemptEnd, what)
+			if err == nil {
+				s.Close()
+				break
+			}
+			if !errors.Is(err, errCrash) {
+				t.Fatalf("%s: Open: got %v, want the crash", what, err)
+			}
+			recoveries++
+		}
+	}
+}
