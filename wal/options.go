@@ -75,8 +75,10 @@ type CorruptError struct {
 	Err    error
 }
 
+// Error names the file, the offset and the damage.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("wal: corrupt %s at offset %d: %v", e.Path, e.Offset, e.Err)
 }
 
+// Unwrap returns the damage found.
 func (e *CorruptError) Unwrap() error { return e.Err }

@@ -54,6 +54,7 @@ const (
 
 var opNames = [...]string{"create", "open", "read", "write", "truncate", "sync", "remove", "rename", "list", "mkdir", "syncdir"}
 
+// String returns the operation's name, as used in error messages.
 func (k OpKind) String() string {
 	if k >= 0 && int(k) < len(opNames) {
 		return opNames[k]
@@ -78,7 +79,9 @@ type ShortWrite struct {
 	Err error
 }
 
+// Error describes the short write.
 func (e *ShortWrite) Error() string { return fmt.Sprintf("short write of %d bytes: %v", e.N, e.Err) }
+// Unwrap returns Err.
 func (e *ShortWrite) Unwrap() error { return e.Err }
 
 // CrashPlan decides what of the unsynced state survives a Crash. The zero
