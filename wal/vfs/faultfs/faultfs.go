@@ -81,6 +81,7 @@ type ShortWrite struct {
 
 // Error describes the short write.
 func (e *ShortWrite) Error() string { return fmt.Sprintf("short write of %d bytes: %v", e.N, e.Err) }
+
 // Unwrap returns Err.
 func (e *ShortWrite) Unwrap() error { return e.Err }
 
