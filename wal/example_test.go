@@ -180,13 +180,15 @@ func (n *node) handleAsyncReady() error {
 			if err != nil {
 				return err
 			}
+			// A snapshot from the leader replaces the state machine.
+			if m.Snapshot != nil && !raft.IsEmptySnap(*m.Snapshot) {
+				n.index = m.Snapshot.Metadata.Index
+				n.cs = m.Snapshot.Metadata.ConfState
+			}
 			if err := n.deliver(resps); err != nil {
 				return err
 			}
 		case raft.LocalApplyThread:
-			if m.Snapshot != nil && !raft.IsEmptySnap(*m.Snapshot) {
-				n.index = m.Snapshot.Metadata.Index
-			}
 			n.apply(m.Entries)
 			if err := n.deliver(m.Responses); err != nil {
 				return err
