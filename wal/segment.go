@@ -10,9 +10,12 @@ import (
 	"github.com/quorate/raft/wal/vfs"
 )
 
-// readChunk is how much readEntries reads from a segment at a time when it
-// does not know how long the records are.
-const readChunk = 64 << 10
+// readPage is the least readEntries reads from a segment at a time, and
+// maxReadAhead the most it reads beyond the record it needs.
+const (
+	readPage     = 4 << 10
+	maxReadAhead = 1 << 20
+)
 
 func (s *Store) segment(seq uint64) *segment {
 	// Few segments are retained, and the recent ones are read most.
@@ -47,7 +50,7 @@ func (s *Store) readEntries(lo, hi, maxSize uint64) ([]pb.Entry, uint64, error) 
 	var size uint64
 	var r chunkReader
 	for i := lo; i < hi; i++ {
-		seq, off, _ := s.log.locate(i)
+		seq, off, more := s.log.locate(i)
 		seg := s.segment(seq)
 		if r.seg != seg {
 			f, err := seg.file(s.fs)
@@ -56,6 +59,11 @@ func (s *Store) readEntries(lo, hi, maxSize uint64) ([]pb.Entry, uint64, error) 
 			}
 			r = chunkReader{seg: seg, f: f}
 		}
+		// Should the window need filling, read up to the last wanted entry
+		// of this segment (and a page for that entry's record), within
+		// maxSize.
+		_, lastOff, _ := s.log.locate(min(i+more, hi-1))
+		r.hint = min(int64(lastOff)-int64(off)+readPage, int64(min(maxSize, maxReadAhead)))
 		e, err := r.entryAt(int64(off), i)
 		if err != nil {
 			return nil, 0, err
@@ -76,10 +84,13 @@ type chunkReader struct {
 	// win holds the segment's bytes from winOff on.
 	win    []byte
 	winOff int64
+	// hint is how many bytes to read when the window misses.
+	hint int64
 }
 
-// window returns the segment's bytes [off, off+n), reading at least
-// readChunk bytes (within the segment) when they are not in the window.
+// window returns the segment's bytes [off, off+n), reading hint bytes (at
+// least n and readPage, at most what the segment has) when they are not in
+// the window.
 func (r *chunkReader) window(off int64, n int) ([]byte, error) {
 	if off >= r.winOff && off+int64(n) <= r.winOff+int64(len(r.win)) {
 		return r.win[off-r.winOff : off-r.winOff+int64(n)], nil
@@ -87,7 +98,7 @@ func (r *chunkReader) window(off int64, n int) ([]byte, error) {
 	if off+int64(n) > r.seg.size {
 		return nil, &CorruptError{Path: r.seg.path, Offset: off, Err: errShortRecord}
 	}
-	want := min(max(int64(n), readChunk), r.seg.size-off)
+	want := min(max(int64(n), r.hint, readPage), r.seg.size-off)
 	buf := make([]byte, want)
 	if _, err := r.f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
