@@ -180,6 +180,14 @@ func (c *cluster) handleReady(n *clusterNode) {
 // to persist, and that the cluster makes progress once the faults stop.
 func TestClusterWithCrashes(t *testing.T) {
 	for _, async := range []bool{false, true} {
+		restores := 0
+		defer func() {
+			// Whether a peer falls behind the compacted log depends on
+			// the seed; across seeds some must.
+			if restores == 0 {
+				t.Errorf("async=%v: got no snapshot received in any run, want some", async)
+			}
+		}()
 		for seed := range uint64(4) {
 			t.Run(fmt.Sprintf("async=%v/seed=%d", async, seed), func(t *testing.T) {
 				c := &cluster{t: t, rng: rand.New(rand.NewPCG(seed, 11)), nodes: map[uint64]*clusterNode{}, committed: map[uint64]string{}}
@@ -226,9 +234,10 @@ func TestClusterWithCrashes(t *testing.T) {
 					t.Fatalf("got no entry committed in 3000 steps without faults (%d before)", before)
 				}
 				t.Logf("%d entries committed, %d proposals, %d crashes, %d snapshots received", len(c.committed), proposals, c.crashes, c.restores)
-				if c.crashes == 0 || c.restores == 0 {
-					t.Fatalf("got %d crashes and %d snapshots received, want some of each", c.crashes, c.restores)
+				if c.crashes == 0 {
+					t.Fatalf("got no crash, want some")
 				}
+				restores += c.restores
 			})
 		}
 	}
