@@ -19,14 +19,10 @@ import (
 // payloads it applied. The state machine survives a crash only through the
 // store's snapshot.
 type clusterNode struct {
-	id      uint64
-	fs      *faultfs.FS
-	store   *wal.Store
-	rn      *raft.RawNode
-	async   bool
-	cs      pb.ConfState
-	applied []string // payloads of the applied normal entries
-	index   uint64   // last applied index
+	node  // the examples' host: RawNode, Store and state machine
+	id    uint64
+	fs    *faultfs.FS
+	async bool
 }
 
 type cluster struct {
@@ -75,7 +71,7 @@ func (c *cluster) start(id uint64, bootstrap bool) {
 }
 
 func (c *cluster) apply(n *clusterNode, ents []pb.Entry) {
-	for _, e := range ents {
+	for i, e := range ents {
 		if e.Index != n.index+1 {
 			c.t.Fatalf("node %d: applying entry %d after %d", n.id, e.Index, n.index)
 		}
@@ -84,19 +80,7 @@ func (c *cluster) apply(n *clusterNode, ents []pb.Entry) {
 			c.t.Fatalf("node %d applied %s at index %d, another peer applied %s", n.id, key, e.Index, prev)
 		}
 		c.committed[e.Index] = key
-		switch e.Type {
-		case pb.EntryNormal:
-			if len(e.Data) > 0 {
-				n.applied = append(n.applied, string(e.Data))
-			}
-		case pb.EntryConfChange:
-			var cc pb.ConfChange
-			if err := cc.Unmarshal(e.Data); err != nil {
-				c.t.Fatal(err)
-			}
-			n.cs = *n.rn.ApplyConfChange(cc)
-		}
-		n.index = e.Index
+		n.node.apply(ents[i : i+1])
 	}
 	// Snapshot now and then, keeping a few entries for slow followers.
 	if n.index > 0 && c.rng.IntN(8) == 0 {
