@@ -93,7 +93,8 @@ type Config struct {
 	ReconnectMax time.Duration
 
 	// SnapshotChunkSize is the size of the pieces snapshot data is sent
-	// in; at most MaxFrameSize. Default 1 MiB.
+	// in; at most MaxFrameSize. Default 1 MiB, or MaxFrameSize if that is
+	// smaller.
 	SnapshotChunkSize int
 	// MaxSnapshotSize bounds the snapshot data accepted from a peer; the
 	// receiver allocates the announced size at once. Default 1 GiB.
@@ -162,7 +163,6 @@ func (c Config) validate() (Config, error) {
 		{"MaxFrameSize", &c.MaxFrameSize, defaultMaxFrameSize},
 		{"QueueMessages", &c.QueueMessages, defaultQueueMessages},
 		{"QueueBytes", &c.QueueBytes, defaultQueueBytes},
-		{"SnapshotChunkSize", &c.SnapshotChunkSize, defaultSnapshotChunkSize},
 	}
 	for _, f := range ints {
 		if *f.v < 0 {
@@ -200,6 +200,12 @@ func (c Config) validate() (Config, error) {
 	}
 	if c.MaxFrameSize < minMaxFrameSize || c.MaxFrameSize > maxMaxFrameSize {
 		return bad("MaxFrameSize %d outside [%d, %d]", c.MaxFrameSize, minMaxFrameSize, maxMaxFrameSize)
+	}
+	if c.SnapshotChunkSize < 0 {
+		return bad("SnapshotChunkSize is negative (%d)", c.SnapshotChunkSize)
+	}
+	if c.SnapshotChunkSize == 0 {
+		c.SnapshotChunkSize = min(defaultSnapshotChunkSize, c.MaxFrameSize)
 	}
 	if c.SnapshotChunkSize > c.MaxFrameSize {
 		return bad("SnapshotChunkSize %d exceeds MaxFrameSize %d", c.SnapshotChunkSize, c.MaxFrameSize)

@@ -225,7 +225,7 @@ func startNode(t *testing.T, cfg Config, addr string) *testNode {
 	t.Cleanup(func() {
 		n.stop(t)
 		if t.Failed() {
-			n.log.dump(t, fmt.Sprintf("node %x", n.id))
+			n.log.dump(t, fmt.Sprintf("node %x at %s", n.id, n.addr))
 		}
 	})
 	return n

@@ -139,6 +139,10 @@ func (p *peer) setAddress(addr string) {
 	old := p.addr
 	p.addr = addr
 	if p.conn != nil {
+		// NB: down from now on, not when the writer notices the close, so
+		// that nothing is queued for (and Connected does not describe)
+		// the stream being torn down.
+		p.up.Store(false)
 		p.conn.Close()
 	}
 	p.mu.Unlock()
