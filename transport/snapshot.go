@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -139,6 +140,9 @@ func (t *Transport) receiveSnapshot(conn net.Conn, fr *frameReader, from uint64)
 	for off := 0; off < len(data); {
 		conn.SetReadDeadline(time.Now().Add(t.cfg.SnapshotTimeout))
 		h, err := fr.readHeader()
+		if errors.Is(err, io.EOF) {
+			err = errTruncated // a clean end between frames is still too early
+		}
 		if err != nil {
 			return fmt.Errorf("snapshot data at offset %d of %d: %w", off, len(data), err)
 		}
