@@ -53,7 +53,7 @@ func (c *counter) ReportSnapshot(_ uint64, s raft.SnapshotStatus) {
 }
 
 // waitBelow blocks until fewer than window of sent messages are unreceived.
-func (c *counter) waitBelow(b *testing.B, sent, window int64) {
+func (c *counter) waitBelow(sent, window int64) {
 	for sent-c.n.Load() >= window {
 		<-c.progress
 	}
@@ -84,21 +84,27 @@ func benchTransport(b *testing.B, m raftpb.Message) {
 	for i := range batch {
 		batch[i] = m
 	}
+	pump(b, m, recv, func(k int) { a.Send(batch[:k]) })
+	if st := a.Peers()[0]; st.Dropped != 0 {
+		b.Fatalf("got %d messages dropped, want none", st.Dropped)
+	}
+}
+
+// pump sends b.N copies of m in batches through send, keeping at most
+// benchWindow unreceived, and reports the rate once recv has them all.
+func pump(b *testing.B, m raftpb.Message, recv *counter, send func(k int)) {
 	b.SetBytes(int64(m.Size()))
 	b.ResetTimer()
 	sent := int64(0)
 	for sent < int64(b.N) {
-		k := min(int64(benchBatch), int64(b.N)-sent)
-		recv.waitBelow(b, sent, benchWindow)
-		a.Send(batch[:k])
+		k := min(benchBatch, int64(b.N)-sent)
+		recv.waitBelow(sent, benchWindow)
+		send(int(k))
 		sent += k
 	}
-	recv.waitBelow(b, sent, 1)
+	recv.waitBelow(sent, 1)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	if st := a.Peers()[0]; st.Dropped != 0 {
-		b.Fatalf("got %d messages dropped, want none", st.Dropped)
-	}
 }
 
 type benchNode struct {
@@ -178,12 +184,7 @@ func benchRawTCP(b *testing.B, m raftpb.Message) {
 		b.Fatal(err)
 	}
 	var buf []byte
-	b.SetBytes(int64(m.Size()))
-	b.ResetTimer()
-	sent := int64(0)
-	for sent < int64(b.N) {
-		k := min(int64(benchBatch), int64(b.N)-sent)
-		recv.waitBelow(b, sent, benchWindow)
+	pump(b, m, recv, func(k int) {
 		buf = buf[:0]
 		for range k {
 			buf = append(buf, record...)
@@ -191,11 +192,7 @@ func benchRawTCP(b *testing.B, m raftpb.Message) {
 		if _, err := c.Write(buf); err != nil {
 			b.Fatal(err)
 		}
-		sent += k
-	}
-	recv.waitBelow(b, sent, 1)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
 	c.Close()
 	if err := <-done; err != nil {
 		b.Fatal(err)

@@ -155,57 +155,27 @@ func (c Config) validate() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = &raft.DefaultLogger{Logger: log.New(os.Stderr, "transport ", log.LstdFlags)}
 	}
-	ints := []struct {
-		name string
-		v    *int
-		def  int
-	}{
-		{"MaxFrameSize", &c.MaxFrameSize, defaultMaxFrameSize},
-		{"QueueMessages", &c.QueueMessages, defaultQueueMessages},
-		{"QueueBytes", &c.QueueBytes, defaultQueueBytes},
-	}
-	for _, f := range ints {
-		if *f.v < 0 {
-			return bad("%s is negative (%d)", f.name, *f.v)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
-	}
-	durations := []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
-	}{
-		{"DialTimeout", &c.DialTimeout, defaultDialTimeout},
-		{"HandshakeTimeout", &c.HandshakeTimeout, defaultHandshakeTimeout},
-		{"WriteTimeout", &c.WriteTimeout, defaultWriteTimeout},
-		{"ReconnectMin", &c.ReconnectMin, defaultReconnectMin},
-		{"ReconnectMax", &c.ReconnectMax, defaultReconnectMax},
-		{"SnapshotTimeout", &c.SnapshotTimeout, defaultSnapshotTimeout},
-	}
-	for _, f := range durations {
-		if *f.v < 0 {
-			return bad("%s is negative (%v)", f.name, *f.v)
-		}
-		if *f.v == 0 {
-			*f.v = f.def
-		}
-	}
-	if c.MaxSnapshotSize < 0 {
-		return bad("MaxSnapshotSize is negative (%d)", c.MaxSnapshotSize)
-	}
-	if c.MaxSnapshotSize == 0 {
-		c.MaxSnapshotSize = defaultMaxSnapshotSize
+	err := errors.Join(
+		withDefault("MaxFrameSize", &c.MaxFrameSize, defaultMaxFrameSize),
+		withDefault("QueueMessages", &c.QueueMessages, defaultQueueMessages),
+		withDefault("QueueBytes", &c.QueueBytes, defaultQueueBytes),
+		withDefault("DialTimeout", &c.DialTimeout, defaultDialTimeout),
+		withDefault("HandshakeTimeout", &c.HandshakeTimeout, defaultHandshakeTimeout),
+		withDefault("WriteTimeout", &c.WriteTimeout, defaultWriteTimeout),
+		withDefault("ReconnectMin", &c.ReconnectMin, defaultReconnectMin),
+		withDefault("ReconnectMax", &c.ReconnectMax, defaultReconnectMax),
+		withDefault("SnapshotTimeout", &c.SnapshotTimeout, defaultSnapshotTimeout),
+		withDefault("MaxSnapshotSize", &c.MaxSnapshotSize, defaultMaxSnapshotSize),
+	)
+	if err != nil {
+		return Config{}, err
 	}
 	if c.MaxFrameSize < minMaxFrameSize || c.MaxFrameSize > maxMaxFrameSize {
 		return bad("MaxFrameSize %d outside [%d, %d]", c.MaxFrameSize, minMaxFrameSize, maxMaxFrameSize)
 	}
-	if c.SnapshotChunkSize < 0 {
-		return bad("SnapshotChunkSize is negative (%d)", c.SnapshotChunkSize)
-	}
-	if c.SnapshotChunkSize == 0 {
-		c.SnapshotChunkSize = min(defaultSnapshotChunkSize, c.MaxFrameSize)
+	// NB: after MaxFrameSize has its value, which bounds this default.
+	if err := withDefault("SnapshotChunkSize", &c.SnapshotChunkSize, min(defaultSnapshotChunkSize, c.MaxFrameSize)); err != nil {
+		return Config{}, err
 	}
 	if c.SnapshotChunkSize > c.MaxFrameSize {
 		return bad("SnapshotChunkSize %d exceeds MaxFrameSize %d", c.SnapshotChunkSize, c.MaxFrameSize)
@@ -214,4 +184,16 @@ func (c Config) validate() (Config, error) {
 		return bad("ReconnectMin %v exceeds ReconnectMax %v", c.ReconnectMin, c.ReconnectMax)
 	}
 	return c, nil
+}
+
+// withDefault sets *v to def when it is zero, and returns an error naming
+// the field when it is negative.
+func withDefault[T ~int | ~int64](name string, v *T, def T) error {
+	if *v < 0 {
+		return fmt.Errorf("%w: %s is negative (%v)", ErrInvalidConfig, name, *v)
+	}
+	if *v == 0 {
+		*v = def
+	}
+	return nil
 }

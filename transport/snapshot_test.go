@@ -26,6 +26,28 @@ func snapMsg(from, to uint64, data []byte) raftpb.Message {
 	}}
 }
 
+// startSnapshotGate starts node id whose Raft runs gate before taking a
+// MsgSnap and refuses the snapshot if gate fails.
+func startSnapshotGate(t *testing.T, id uint64, gate func(ctx context.Context) error) *testNode {
+	host := newRecorder()
+	host.stepHook = func(ctx context.Context, m raftpb.Message) error {
+		if m.Type == raftpb.MsgSnap {
+			return gate(ctx)
+		}
+		return nil
+	}
+	cfg := testConfig(id)
+	cfg.Raft = host
+	return startNode(t, cfg, "127.0.0.1:0")
+}
+
+func wantReports(t *testing.T, r *recorder, want []snapReport) {
+	t.Helper()
+	if got := r.snapshotReports(); !reflect.DeepEqual(got, want) {
+		t.Errorf("got snapshot reports %v, want %v", got, want)
+	}
+}
+
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -69,28 +91,15 @@ func TestSnapshotFailures(t *testing.T) {
 		a.tr.AddPeer(2, "127.0.0.1:1")
 		a.tr.Send([]raftpb.Message{snapMsg(1, 2, []byte("data"))})
 		a.host.waitFor(t, "the snapshot report", func(r *recorder) bool { return len(r.snapshots) > 0 })
-		if got, want := a.host.snapshotReports(), []snapReport{{2, raft.SnapshotFailure}}; !reflect.DeepEqual(got, want) {
-			t.Errorf("got reports %v, want %v", got, want)
-		}
+		wantReports(t, a.host, []snapReport{{2, raft.SnapshotFailure}})
 	})
 	t.Run("raft refuses it", func(t *testing.T) {
 		a := startNode(t, testConfig(1), "127.0.0.1:0")
-		host := newRecorder()
-		host.stepHook = func(ctx context.Context, m raftpb.Message) error {
-			if m.Type == raftpb.MsgSnap {
-				return errors.New("no thanks")
-			}
-			return nil
-		}
-		cfg := testConfig(2)
-		cfg.Raft = host
-		b := startNode(t, cfg, "127.0.0.1:0")
+		b := startSnapshotGate(t, 2, func(ctx context.Context) error { return errors.New("no thanks") })
 		link(t, a, b)
 		a.tr.Send([]raftpb.Message{snapMsg(1, 2, []byte("data"))})
 		a.host.waitFor(t, "the snapshot report", func(r *recorder) bool { return len(r.snapshots) > 0 })
-		if got, want := a.host.snapshotReports(), []snapReport{{2, raft.SnapshotFailure}}; !reflect.DeepEqual(got, want) {
-			t.Errorf("got reports %v, want %v", got, want)
-		}
+		wantReports(t, a.host, []snapReport{{2, raft.SnapshotFailure}})
 		eventually(t, "the refusal logged by the sender", func() bool { return a.log.contains("snapshot", "no thanks") })
 	})
 	t.Run("no snapshot in MsgSnap", func(t *testing.T) {
@@ -98,29 +107,21 @@ func TestSnapshotFailures(t *testing.T) {
 		a.tr.AddPeer(2, "127.0.0.1:1")
 		a.tr.Send([]raftpb.Message{{Type: raftpb.MsgSnap, From: 1, To: 2}})
 		a.host.waitFor(t, "the snapshot report", func(r *recorder) bool { return len(r.snapshots) > 0 })
-		if got, want := a.host.snapshotReports(), []snapReport{{2, raft.SnapshotFailure}}; !reflect.DeepEqual(got, want) {
-			t.Errorf("got reports %v, want %v", got, want)
-		}
+		wantReports(t, a.host, []snapReport{{2, raft.SnapshotFailure}})
 	})
 }
 
 func TestSecondSnapshotWhileOneIsSentFails(t *testing.T) {
 	a := startNode(t, testConfig(1), "127.0.0.1:0")
 	release := make(chan struct{})
-	host := newRecorder()
-	host.stepHook = func(ctx context.Context, m raftpb.Message) error {
-		if m.Type == raftpb.MsgSnap {
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+	b := startSnapshotGate(t, 2, func(ctx context.Context) error {
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		return nil
-	}
-	cfg := testConfig(2)
-	cfg.Raft = host
-	b := startNode(t, cfg, "127.0.0.1:0")
+	})
 	link(t, a, b)
 	a.tr.Send([]raftpb.Message{snapMsg(1, 2, []byte("first"))})
 	eventually(t, "the first snapshot under way", func() bool {
