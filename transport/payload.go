@@ -109,8 +109,10 @@ type queued struct {
 // raftpb.Message) records.
 type batchEncoder struct {
 	group uint64
-	// maxPayload bounds each frame's payload. Every queued message fits:
-	// Send drops those with size + maxUvarintLen > maxPayload.
+	// maxPayload is the payload size at which a frame is closed and the
+	// next one opened. A message that alone exceeds it gets a frame of its
+	// own, which the reader accepts as long as it is within MaxFrameSize
+	// (Send drops messages for which it would not be).
 	maxPayload int
 	buf        []byte
 }

@@ -309,7 +309,7 @@ func (p *peer) stream(c *clientConn) error {
 		defer p.t.wg.Done()
 		watch <- watchStream(c)
 	}()
-	enc := batchEncoder{maxPayload: p.t.cfg.MaxFrameSize}
+	enc := batchEncoder{maxPayload: min(frameTarget, p.t.cfg.MaxFrameSize)}
 	var batch []queued
 	for {
 		select {
@@ -320,22 +320,43 @@ func (p *peer) stream(c *clientConn) error {
 			return p.ctx.Err()
 		}
 		batch = p.queue.drain(batch)
-		if len(batch) == 0 {
-			continue
-		}
-		out := enc.encode(batch)
-		n := len(batch)
+		err := p.writeBatch(c.conn, &enc, batch)
 		clear(batch) // the messages are no longer ours to keep alive
 		batch = batch[:0]
-		c.conn.SetWriteDeadline(time.Now().Add(p.t.cfg.WriteTimeout))
-		_, err := c.conn.Write(out)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Batching targets. Frames of about frameTarget let the receiver decode
+// one while the next is on the wire; writes of about writeTarget carry
+// many frames while keeping the encoding buffer small.
+const (
+	frameTarget = 256 << 10
+	writeTarget = 1 << 20
+)
+
+// writeBatch writes batch to conn in writes of about writeTarget bytes.
+// On an error, the messages not written are counted as dropped.
+func (p *peer) writeBatch(conn net.Conn, enc *batchEncoder, batch []queued) error {
+	for i := 0; i < len(batch); {
+		j, bytes := i+1, batch[i].size
+		for j < len(batch) && bytes+batch[j].size <= writeTarget {
+			bytes += batch[j].size
+			j++
+		}
+		conn.SetWriteDeadline(time.Now().Add(p.t.cfg.WriteTimeout))
+		_, err := conn.Write(enc.encode(batch[i:j]))
 		enc.release()
 		if err != nil {
-			p.dropped.Add(uint64(n))
-			return fmt.Errorf("writing %d messages: %w", n, err)
+			p.dropped.Add(uint64(len(batch) - i))
+			return fmt.Errorf("writing %d messages: %w", j-i, err)
 		}
-		p.sent.Add(uint64(n))
+		p.sent.Add(uint64(j - i))
+		i = j
 	}
+	return nil
 }
 
 // watchStream waits for the far end of a message stream to speak, which

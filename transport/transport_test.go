@@ -115,9 +115,14 @@ func TestDeliversMessagesInOrderBothWays(t *testing.T) {
 			if got := dir.to.host.received(); !reflect.DeepEqual(got, want) {
 				t.Errorf("got %d messages, first %v; want %d, first %v", len(got), got[0], len(want), want[0])
 			}
-			st, _ := peerStatus(dir.from, dir.to.id)
-			if st.Sent != count || st.Dropped != 0 {
-				t.Errorf("got Sent=%d Dropped=%d, want %d and 0", st.Sent, st.Dropped, count)
+			// Sent is counted when the write returns, which may be after
+			// the peer has read it.
+			eventually(t, "the writes counted", func() bool {
+				st, _ := peerStatus(dir.from, dir.to.id)
+				return st.Sent == count
+			})
+			if st, _ := peerStatus(dir.from, dir.to.id); st.Dropped != 0 {
+				t.Errorf("got Dropped=%d, want 0", st.Dropped)
 			}
 			if n := dir.from.host.unreachableCount(dir.to.id); n != 0 {
 				t.Errorf("got %d unreachable reports, want 0", n)
