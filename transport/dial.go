@@ -11,8 +11,12 @@ import (
 // clientConn is an outgoing connection whose handshake has succeeded: the
 // far end is node `to` of our cluster and has accepted us.
 type clientConn struct {
-	conn   net.Conn
+	conn   net.Conn // TLS over raw, or raw itself
 	reader *frameReader
+	// raw is the TCP connection. Closing it, rather than conn, ends the
+	// stream at once: a TLS close would first try to send an alert to a
+	// peer that may not be reading.
+	raw net.Conn
 }
 
 // dial connects to addr, expecting node to, and opens a stream of the given
@@ -33,8 +37,9 @@ func (t *Transport) dial(ctx context.Context, addr string, to uint64, stream str
 	return c, nil
 }
 
-func (t *Transport) handshake(ctx context.Context, conn net.Conn, addr string, to uint64, stream streamKind) (*clientConn, error) {
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+func (t *Transport) handshake(ctx context.Context, raw net.Conn, addr string, to uint64, stream streamKind) (*clientConn, error) {
+	conn := raw
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	conn.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
 	if t.cfg.ClientTLS != nil {
@@ -43,7 +48,7 @@ func (t *Transport) handshake(ctx context.Context, conn net.Conn, addr string, t
 			cfg = cfg.Clone()
 			cfg.ServerName, _, _ = net.SplitHostPort(addr)
 		}
-		tc := tls.Client(conn, cfg)
+		tc := tls.Client(raw, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, fmt.Errorf("TLS handshake: %w", err)
 		}
@@ -77,5 +82,5 @@ func (t *Transport) handshake(ctx context.Context, conn net.Conn, addr string, t
 		return nil, ctx.Err() // ctx ended as the handshake finished
 	}
 	conn.SetDeadline(time.Time{})
-	return &clientConn{conn: conn, reader: fr}, nil
+	return &clientConn{conn: conn, reader: fr, raw: raw}, nil
 }

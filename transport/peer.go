@@ -102,7 +102,8 @@ type peer struct {
 
 	mu   sync.Mutex
 	addr string
-	// conn is the current message stream, nil while down.
+	// conn is the current message stream's TCP connection (beneath TLS,
+	// if any), nil while down. Closing it ends the stream.
 	conn net.Conn
 }
 
@@ -232,8 +233,8 @@ func (p *peer) run() {
 			p.pause(&b)
 			continue
 		}
-		if !p.connected(c.conn, addr) {
-			c.conn.Close() // the address changed while dialing
+		if !p.connected(c.raw, addr) {
+			c.raw.Close() // the address changed while dialing
 			continue
 		}
 		p.t.log.Infof("transport %x: connected to peer %x at %s", p.t.cfg.ID, p.id, addr)

@@ -69,8 +69,8 @@ func (p *peer) streamSnapshot(m *raftpb.Message) error {
 	if err != nil {
 		return err
 	}
-	defer c.conn.Close()
-	stop := context.AfterFunc(p.ctx, func() { c.conn.Close() })
+	defer c.raw.Close()
+	stop := context.AfterFunc(p.ctx, func() { c.raw.Close() })
 	defer stop()
 
 	head, err := encodeSnapHeader(m)
