@@ -87,8 +87,9 @@ type Config struct {
 	WriteTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the pause between attempts to
 	// reach a peer. It doubles from ReconnectMin up to ReconnectMax after
-	// each failure, with random jitter, and starts again from ReconnectMin
-	// after a successful handshake. Defaults 100ms and 5s.
+	// each failure or short-lived stream, with random jitter, and starts
+	// again from ReconnectMin once a stream has stayed up for ReconnectMax
+	// (or the peer's address changes). Defaults 100ms and 5s.
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
 
