@@ -509,6 +509,7 @@ func TestNewStreamFromSenderReplacesTheOld(t *testing.T) {
 	second := rawDial(t, b.addr)
 	rawHello(t, second, hello{0xc1, 1, 2, streamMessages})
 	expectClosed(t, first)
+	eventually(t, "the replacement logged", func() bool { return b.log.contains("newer message stream from peer 1") })
 	m := appMsg(1, 2, 1, nil)
 	second.Write(messagesFrame(m))
 	b.host.waitFor(t, "the message on the new stream", func(r *recorder) bool { return len(r.msgs) == 1 })

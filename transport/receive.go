@@ -104,6 +104,8 @@ func (t *Transport) serveConn(raw net.Conn) {
 	}
 	switch {
 	case err == nil, t.ctx.Err() != nil:
+	case t.replaced(raw, h):
+		t.log.Infof("transport %x: a newer message stream from peer %x replaced the one from %s", t.cfg.ID, h.from, remote)
 	case errors.Is(err, io.EOF):
 		t.log.Infof("transport %x: peer %x closed its %s stream from %s", t.cfg.ID, h.from, h.stream, remote)
 	default:
@@ -186,6 +188,15 @@ func (t *Transport) register(raw net.Conn, h hello) error {
 		t.streams[h.from] = raw
 	}
 	return nil
+}
+
+// replaced reports whether raw, a stream from h.from, has been closed
+// because the peer opened a newer one.
+func (t *Transport) replaced(raw net.Conn, h hello) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	cur := t.streams[h.from]
+	return h.stream == streamMessages && cur != nil && cur != raw
 }
 
 // checkMessage refuses a message that the stream of peer from may not
