@@ -14,15 +14,15 @@ import (
 )
 
 // outQueue is a peer's bounded queue of messages waiting for its writer.
-// Producers (Send) push; the peer's writer drains the whole queue at once.
+// Producers (Send) push and then signal; the peer's writer drains the
+// whole queue at once after each signal.
 //
 // Invariant: bytes is the sum of the sizes in items, len(items) <= maxMsgs
 // and bytes <= maxBytes.
 type outQueue struct {
 	maxMsgs, maxBytes int
-	// ready has room for one signal; push sends one when it makes the
-	// queue non-empty, so a writer that drains after every signal misses
-	// nothing.
+	// ready has room for one signal, so a writer that drains after every
+	// signal misses nothing pushed before one.
 	ready chan struct{}
 
 	mu    sync.Mutex
@@ -31,23 +31,25 @@ type outQueue struct {
 }
 
 // push queues m, whose encoded size is size, and reports whether it fit.
+// It does not wake the writer: the caller signals once it has pushed all
+// it has, so that what is handed over together is written together.
 func (q *outQueue) push(m *raftpb.Message, size int) bool {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if len(q.items) >= q.maxMsgs || q.bytes+size > q.maxBytes {
-		q.mu.Unlock()
 		return false
 	}
-	wasEmpty := len(q.items) == 0
 	q.items = append(q.items, queued{m: *m, size: size})
 	q.bytes += size
-	q.mu.Unlock()
-	if wasEmpty {
-		select {
-		case q.ready <- struct{}{}:
-		default:
-		}
-	}
 	return true
+}
+
+// signal wakes the writer; it never blocks.
+func (q *outQueue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
 }
 
 // drain returns everything queued and empties the queue, which takes over
@@ -181,8 +183,9 @@ func (p *peer) status() PeerStatus {
 // maxUvarintLen64 is the longest length prefix of a message in a frame.
 const maxUvarintLen64 = 10
 
-// enqueue queues m for the writer, or drops it with a report.
-func (p *peer) enqueue(m *raftpb.Message) {
+// enqueue queues m for the writer and reports whether it did; otherwise
+// it drops m with a report. The caller must signal the queue afterwards.
+func (p *peer) enqueue(m *raftpb.Message) bool {
 	size := m.Size()
 	switch {
 	case size+maxUvarintLen64 > p.t.cfg.MaxFrameSize:
@@ -194,7 +197,10 @@ func (p *peer) enqueue(m *raftpb.Message) {
 		p.dropWithWarning(1, "not connected")
 	case !p.queue.push(m, size):
 		p.dropWithWarning(1, "outbound queue full")
+	default:
+		return true
 	}
+	return false
 }
 
 func (p *peer) dropWithWarning(n int, why string) {

@@ -31,21 +31,26 @@ func TestOutQueueBoundsMessagesAndBytes(t *testing.T) {
 			}
 		})
 	}
-	t.Run("drain empties and signals once", func(t *testing.T) {
+	t.Run("drain empties it", func(t *testing.T) {
 		q := outQueue{maxMsgs: 10, maxBytes: 100, ready: make(chan struct{}, 1)}
 		q.push(m, 1)
 		q.push(m, 1)
-		if got := len(q.ready); got != 1 {
-			t.Errorf("got %d signals, want 1", got)
-		}
-		<-q.ready
-		batch := q.drain(nil)
+		spare := make([]queued, 0, 4)
+		batch := q.drain(spare)
 		if msgs, bytes := q.size(); len(batch) != 2 || msgs != 0 || bytes != 0 {
 			t.Errorf("got %d drained and %d/%d left, want 2 and 0/0", len(batch), msgs, bytes)
 		}
 		q.push(m, 1)
+		if next := q.drain(batch); len(next) != 1 || &next[0] != &spare[:1][0] {
+			t.Errorf("got %d drained, from a new array: %v; want 1 in the spare", len(next), &next[0] != &spare[:1][0])
+		}
+	})
+	t.Run("signals do not pile up", func(t *testing.T) {
+		q := outQueue{maxMsgs: 10, maxBytes: 100, ready: make(chan struct{}, 1)}
+		q.signal()
+		q.signal()
 		if got := len(q.ready); got != 1 {
-			t.Errorf("after a drain: got %d signals, want 1", got)
+			t.Errorf("got %d signals waiting, want 1", got)
 		}
 	})
 }

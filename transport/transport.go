@@ -179,6 +179,15 @@ func (t *Transport) Send(msgs []raftpb.Message) {
 	if t.closed {
 		return
 	}
+	// The writers are woken once everything is queued, so that the
+	// messages of one call to the same peer go out in one write.
+	var wakeBuf [8]*peer
+	wake := wakeBuf[:0]
+	defer func() {
+		for _, p := range wake {
+			p.queue.signal()
+		}
+	}()
 	for i := range msgs {
 		m := &msgs[i]
 		p := t.peers[m.To]
@@ -192,7 +201,9 @@ func (t *Transport) Send(msgs []raftpb.Message) {
 		case m.Type == raftpb.MsgSnap:
 			p.sendSnapshot(*m)
 		default:
-			p.enqueue(m)
+			if p.enqueue(m) && !slices.Contains(wake, p) {
+				wake = append(wake, p)
+			}
 		}
 	}
 }
