@@ -164,6 +164,17 @@ func TestSplitFilter(t *testing.T) {
 	})
 }
 
+func TestExactPattern(t *testing.T) {
+	name := "BenchmarkProposeCycle/voters=3/entry=128B/batch=1"
+	pattern := exactPattern(name)
+	if want := "^BenchmarkProposeCycle$/^voters=3$/^entry=128B$/^batch=1$"; pattern != want {
+		t.Errorf("got %q, want %q", pattern, want)
+	}
+	if got, want := exactPattern("BenchmarkA/x.y+z"), `^BenchmarkA$/^x\.y\+z$`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 func TestShapeKey(t *testing.T) {
 	tests := []struct {
 		name, key string

@@ -9,13 +9,15 @@
 //
 //	go run ./cmd/compare [-rounds 5] [-benchtime 500ms] [-count 1] [-bench regexp] [-out dir]
 //
-// The machine is shared and noisy, so the libraries run in alternating
-// rounds: in each round every top-level benchmark runs for one library and
-// then at once for the other, the order flipping from one benchmark and
-// round to the next. A ratio is taken per round, between runs seconds
-// apart, and the table reports the median of those ratios with their
-// minimum and maximum. Raw `go test` output is kept in the -out directory
-// (one file per library, benchstat's input format).
+// The machine is shared and noisy, so the libraries alternate benchmark by
+// benchmark: every selected benchmark is first run once per library (which
+// lists them and fails early), then in each round each benchmark runs in
+// its own process for one library and at once for the other, the order
+// flipping from one benchmark and round to the next. A ratio is taken per
+// round, between runs about a second apart, and the report gives the
+// median of those ratios with their minimum and maximum. Raw `go test`
+// output is kept in the -out directory (one file per library, benchstat's
+// input format).
 package main
 
 import (

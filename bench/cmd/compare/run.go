@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,18 +33,11 @@ const (
 	floor = "floor"
 )
 
-// unit is what one process runs: the benchmarks of one top-level function
-// that the filter selects, or all of them when the filter cannot be split.
-type unit struct {
-	// label names the unit in progress lines.
-	label string
-	// pattern is the -test.bench argument.
-	pattern string
-}
-
-// run builds the suite for both libraries and the floor, runs the rounds
-// and returns the report. On a failed run it still returns the report of
-// what succeeded, with the error.
+// run builds the suite for both libraries and the floor, runs every
+// selected benchmark once to list them (and to fail early), then runs the
+// rounds and returns the report. Once the rounds have started, a failed
+// run does not stop them: run returns the report of what succeeded with
+// the error.
 func run(cfg config) (*report, error) {
 	if cfg.rounds < 1 || cfg.count < 1 {
 		return nil, fmt.Errorf("got -rounds %d and -count %d, want both at least 1", cfg.rounds, cfg.count)
@@ -71,7 +65,9 @@ func run(cfg config) (*report, error) {
 	if cfg.floor {
 		libs = append(libs, floor)
 	}
+	filters := map[string]string{ours: cfg.bench, etcd: cfg.bench, floor: floorFilter(cfg.bench)}
 	bins := make(map[string]string)
+	leaves := make(map[string][]string)
 	for _, lib := range libs {
 		fmt.Fprintf(progress, "compare: building %s\n", lib)
 		bin := filepath.Join(outDir, lib+".test")
@@ -79,22 +75,21 @@ func run(cfg config) (*report, error) {
 			return nil, fmt.Errorf("building %s: %w", lib, err)
 		}
 		bins[lib] = bin
-	}
-
-	units := make(map[string][]unit)
-	for _, lib := range libs {
-		filter := cfg.bench
-		if lib == floor {
-			filter = floorFilter(cfg.bench)
+		fmt.Fprintf(progress, "compare: listing %s by running each selected benchmark once\n", lib)
+		out, err := runBench(bin, filepath.Join(root, lib), filters[lib], "1x", 1)
+		results, perr := parseResults(out)
+		if err = errors.Join(err, perr); err != nil {
+			return nil, fmt.Errorf("listing %s: %w\n%s", lib, err, tail(out, 20))
 		}
-		if units[lib], err = listUnits(bins[lib], filepath.Join(root, lib), filter); err != nil {
-			return nil, err
+		for _, r := range results {
+			leaves[lib] = append(leaves[lib], r.name)
 		}
 	}
-	if !sameUnits(units[ours], units[etcd]) {
-		return nil, fmt.Errorf("the two copies of the suite list different benchmarks (%v and %v); run go generate in %s", labels(units[ours]), labels(units[etcd]), root)
+	if !slices.Equal(leaves[ours], leaves[etcd]) {
+		return nil, fmt.Errorf("the two copies of the suite run different benchmarks (%d and %d); run go generate in %s",
+			len(leaves[ours]), len(leaves[etcd]), root)
 	}
-	if len(units[ours]) == 0 {
+	if len(leaves[ours]) == 0 {
 		return nil, fmt.Errorf("-bench %q selects no benchmark", cfg.bench)
 	}
 
@@ -109,41 +104,48 @@ func run(cfg config) (*report, error) {
 		raw[lib] = f
 	}
 	var failures []error
-	runUnit := func(round int, lib string, u unit) {
+	// runOnce runs pattern for lib and records its results under round.
+	// want, when set, is the one benchmark the pattern must select.
+	runOnce := func(round int, lib, pattern, want string) time.Duration {
 		start := time.Now()
-		out, err := runBench(bins[lib], filepath.Join(root, lib), u.pattern, cfg)
+		out, err := runBench(bins[lib], filepath.Join(root, lib), pattern, cfg.benchtime, cfg.count)
 		raw[lib].Write(out)
 		results, perr := parseResults(out)
+		err = errors.Join(err, perr)
 		for _, r := range results {
+			if want != "" && r.name != want {
+				err = errors.Join(err, fmt.Errorf("got a result for %s, want only %s", r.name, want))
+				continue
+			}
 			rep.add(lib, round, r)
-		}
-		status := "ok"
-		if err == nil {
-			err = perr
 		}
 		if err == nil && len(results) == 0 {
 			err = errors.New("got no benchmark results")
 		}
 		if err != nil {
-			status = "FAILED"
-			failures = append(failures, fmt.Errorf("round %d, %s, %s: %w\n%s", round+1, lib, u.label, err, tail(out, 20)))
+			failures = append(failures, fmt.Errorf("round %d, %s, -bench %s: %w\n%s", round+1, lib, pattern, err, tail(out, 20)))
 		}
-		fmt.Fprintf(progress, "compare: round %d/%d %-32s %-5s %6.1fs %s\n", round+1, cfg.rounds, u.label, lib, time.Since(start).Seconds(), status)
+		return time.Since(start)
 	}
 	for round := range cfg.rounds {
 		if cfg.floor {
-			for _, u := range units[floor] {
-				runUnit(round, floor, u)
-			}
+			took := runOnce(round, floor, filters[floor], "")
+			fmt.Fprintf(progress, "compare: round %d/%d floor %.1fs\n", round+1, cfg.rounds, took.Seconds())
 		}
-		for i, u := range units[ours] {
+		for i, name := range leaves[ours] {
+			// NB: the order flips from one benchmark to the next and from
+			// one round to the next, so that neither library is always
+			// the one to run first, right after another benchmark.
 			order := []string{ours, etcd}
 			if (round+i)%2 == 1 {
 				order = []string{etcd, ours}
 			}
+			took := make(map[string]time.Duration)
 			for _, lib := range order {
-				runUnit(round, lib, u)
+				took[lib] = runOnce(round, lib, exactPattern(name), name)
 			}
+			fmt.Fprintf(progress, "compare: round %d/%d [%d/%d] %s: ours %.1fs, etcd %.1fs\n",
+				round+1, cfg.rounds, i+1, len(leaves[ours]), name, took[ours].Seconds(), took[etcd].Seconds())
 		}
 	}
 	rep.finish()
@@ -153,6 +155,16 @@ func run(cfg config) (*report, error) {
 		failures = append(failures, err)
 	}
 	return rep, errors.Join(failures...)
+}
+
+// exactPattern returns the -test.bench pattern that selects the benchmark
+// name and nothing else.
+func exactPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
 }
 
 // moduleRoot returns the directory of the bench module, which must be the
@@ -180,11 +192,12 @@ func command(dir, name string, args ...string) error {
 	return nil
 }
 
-// runBench runs one unit of a test binary and returns its standard output.
-func runBench(bin, dir, pattern string, cfg config) ([]byte, error) {
+// runBench runs the benchmarks pattern selects in a test binary and
+// returns its standard output, followed by its standard error on failure.
+func runBench(bin, dir, pattern, benchtime string, count int) ([]byte, error) {
 	cmd := exec.Command(bin,
 		"-test.run=^$", "-test.bench="+pattern, "-test.benchmem",
-		"-test.benchtime="+cfg.benchtime, fmt.Sprintf("-test.count=%d", cfg.count))
+		"-test.benchtime="+benchtime, fmt.Sprintf("-test.count=%d", count))
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -193,37 +206,6 @@ func runBench(bin, dir, pattern string, cfg config) ([]byte, error) {
 		return append(out, stderr.Bytes()...), err
 	}
 	return out, nil
-}
-
-// listUnits returns the units that run the benchmarks filter selects in a
-// test binary: one per top-level benchmark function when the filter splits
-// into a first element and the rest, else one for the whole filter.
-func listUnits(bin, dir, filter string) ([]unit, error) {
-	first, rest, ok := splitFilter(filter)
-	if !ok {
-		first = filter
-	}
-	cmd := exec.Command(bin, "-test.list="+first)
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", bin, err)
-	}
-	var units []unit
-	for _, name := range strings.Fields(string(out)) {
-		if !strings.HasPrefix(name, "Benchmark") {
-			continue
-		}
-		if !ok {
-			return []unit{{label: "-bench " + filter, pattern: filter}}, nil
-		}
-		pattern := "^" + regexp.QuoteMeta(name) + "$"
-		if rest != "" {
-			pattern += "/" + rest
-		}
-		units = append(units, unit{label: name, pattern: pattern})
-	}
-	return units, nil
 }
 
 // splitFilter splits a -bench regexp at its first slash that testing
@@ -271,26 +253,6 @@ func floorFilter(filter string) string {
 		return "^BenchmarkFloor$/" + rest
 	}
 	return "^BenchmarkFloor$"
-}
-
-func sameUnits(a, b []unit) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func labels(us []unit) []string {
-	var out []string
-	for _, u := range us {
-		out = append(out, u.label)
-	}
-	return out
 }
 
 // tail returns the last n lines of out.
