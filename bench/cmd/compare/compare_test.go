@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSmoke runs the whole comparison once, every benchmark of both
@@ -13,7 +14,8 @@ import (
 // suite still compiles and runs against the current core; it takes some
 // seconds plus the build.
 func TestSmoke(t *testing.T) {
-	rep, err := run(config{rounds: 1, count: 1, benchtime: "1x", bench: ".", floor: true, out: t.TempDir()})
+	cfg := config{rounds: 1, count: 1, benchtime: "1x", bench: ".", floor: true, out: t.TempDir(), timeout: 2 * time.Minute}
+	rep, err := run(cfg)
 	if err != nil {
 		t.Fatalf("run: got %v, want nil", err)
 	}

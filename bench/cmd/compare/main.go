@@ -34,6 +34,7 @@ func main() {
 	flag.StringVar(&cfg.benchtime, "benchtime", "500ms", "go test -benchtime of every run, a duration or Nx")
 	flag.StringVar(&cfg.bench, "bench", ".", "go test -bench regexp selecting the benchmarks (the floor's are selected by the same elements after the first)")
 	flag.BoolVar(&cfg.floor, "floor", true, "also run the floor benchmarks and report ratios to them")
+	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "bound on each benchmark process (0: none)")
 	flag.StringVar(&cfg.out, "out", "", "directory for the raw go test output and the report (default: a new temporary directory)")
 	flag.Parse()
 	if flag.NArg() > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -22,6 +24,8 @@ type config struct {
 	bench     string
 	floor     bool
 	out       string
+	// timeout bounds each benchmark process; zero means no bound.
+	timeout time.Duration
 	// progress receives a line per run; nil discards them.
 	progress io.Writer
 }
@@ -76,10 +80,14 @@ func run(cfg config) (*report, error) {
 		}
 		bins[lib] = bin
 		fmt.Fprintf(progress, "compare: listing %s by running each selected benchmark once\n", lib)
-		out, err := runBench(bin, filepath.Join(root, lib), filters[lib], "1x", 1)
+		out, err := runBench(bin, filepath.Join(root, lib), filters[lib], "1x", 1, cfg.timeout)
+		listing := filepath.Join(outDir, lib+"-listing.txt")
+		if werr := os.WriteFile(listing, out, 0o644); werr != nil {
+			return nil, werr
+		}
 		results, perr := parseResults(out)
 		if err = errors.Join(err, perr); err != nil {
-			return nil, fmt.Errorf("listing %s: %w\n%s", lib, err, tail(out, 20))
+			return nil, fmt.Errorf("listing %s: %w (full output in %s)\n%s", lib, err, listing, tail(out, 20))
 		}
 		for _, r := range results {
 			leaves[lib] = append(leaves[lib], r.name)
@@ -108,7 +116,7 @@ func run(cfg config) (*report, error) {
 	// want, when set, is the one benchmark the pattern must select.
 	runOnce := func(round int, lib, pattern, want string) time.Duration {
 		start := time.Now()
-		out, err := runBench(bins[lib], filepath.Join(root, lib), pattern, cfg.benchtime, cfg.count)
+		out, err := runBench(bins[lib], filepath.Join(root, lib), pattern, cfg.benchtime, cfg.count, cfg.timeout)
 		raw[lib].Write(out)
 		results, perr := parseResults(out)
 		err = errors.Join(err, perr)
@@ -123,7 +131,8 @@ func run(cfg config) (*report, error) {
 			err = errors.New("got no benchmark results")
 		}
 		if err != nil {
-			failures = append(failures, fmt.Errorf("round %d, %s, -bench %s: %w\n%s", round+1, lib, pattern, err, tail(out, 20)))
+			failures = append(failures, fmt.Errorf("round %d, %s, -bench %s: %w (full output in %s)\n%s",
+				round+1, lib, pattern, err, raw[lib].Name(), tail(out, 20)))
 		}
 		return time.Since(start)
 	}
@@ -194,14 +203,27 @@ func command(dir, name string, args ...string) error {
 
 // runBench runs the benchmarks pattern selects in a test binary and
 // returns its standard output, followed by its standard error on failure.
-func runBench(bin, dir, pattern, benchtime string, count int) ([]byte, error) {
-	cmd := exec.Command(bin,
-		"-test.run=^$", "-test.bench="+pattern, "-test.benchmem",
+// A run still going after timeout (when not zero) fails: it gets SIGQUIT,
+// so that the Go runtime prints every goroutine's stack before it exits,
+// and is killed if it is still there ten seconds later.
+func runBench(bin, dir, pattern, benchtime string, count int, timeout time.Duration) ([]byte, error) {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, bin, "-test.run=^$", "-test.bench="+pattern, "-test.benchmem",
 		"-test.benchtime="+benchtime, fmt.Sprintf("-test.count=%d", count))
 	cmd.Dir = dir
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 10 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("still running after %v: %w", timeout, err)
+	}
 	if err != nil {
 		return append(out, stderr.Bytes()...), err
 	}
