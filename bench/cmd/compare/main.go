@@ -15,7 +15,8 @@
 // its own process for one library and at once for the other, the order
 // flipping from one benchmark and round to the next. A ratio is taken per
 // round, between runs about a second apart, and the report gives the
-// median of those ratios with their minimum and maximum. Raw `go test`
+// median of those ratios with their minimum and maximum. The floor
+// benchmark of a replication benchmark's shape runs right before it. Raw `go test`
 // output is kept in the -out directory (one file per library, benchstat's
 // input format).
 package main

@@ -136,12 +136,20 @@ func run(cfg config) (*report, error) {
 		}
 		return time.Since(start)
 	}
+	floors := make(map[string]bool)
+	for _, name := range leaves[floor] {
+		floors[name] = true
+	}
 	for round := range cfg.rounds {
-		if cfg.floor {
-			took := runOnce(round, floor, filters[floor], "")
-			fmt.Fprintf(progress, "compare: round %d/%d floor %.1fs\n", round+1, cfg.rounds, took.Seconds())
-		}
 		for i, name := range leaves[ours] {
+			took := make(map[string]time.Duration)
+			// NB: the floor of a replication benchmark's shape runs right
+			// before it, so that their ratio, too, compares runs seconds
+			// apart. A round's floor value is the median of these runs.
+			if key, ok := shapeKey(name); ok && floors["BenchmarkFloor/"+key] {
+				fl := "BenchmarkFloor/" + key
+				took[floor] = runOnce(round, floor, exactPattern(fl), fl)
+			}
 			// NB: the order flips from one benchmark to the next and from
 			// one round to the next, so that neither library is always
 			// the one to run first, right after another benchmark.
@@ -149,12 +157,11 @@ func run(cfg config) (*report, error) {
 			if (round+i)%2 == 1 {
 				order = []string{etcd, ours}
 			}
-			took := make(map[string]time.Duration)
 			for _, lib := range order {
 				took[lib] = runOnce(round, lib, exactPattern(name), name)
 			}
-			fmt.Fprintf(progress, "compare: round %d/%d [%d/%d] %s: ours %.1fs, etcd %.1fs\n",
-				round+1, cfg.rounds, i+1, len(leaves[ours]), name, took[ours].Seconds(), took[etcd].Seconds())
+			fmt.Fprintf(progress, "compare: round %d/%d [%d/%d] %s: ours %.1fs, etcd %.1fs, floor %.1fs\n",
+				round+1, cfg.rounds, i+1, len(leaves[ours]), name, took[ours].Seconds(), took[etcd].Seconds(), took[floor].Seconds())
 		}
 	}
 	rep.finish()
