@@ -1,0 +1,37 @@
+package suite
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkReadIndex issues one ReadIndex per op under ReadOnlySafe, at the
+// leader or at a follower (which forwards it to the leader), and runs the
+// group until the ReadState is handed out: one heartbeat round per read.
+func BenchmarkReadIndex(b *testing.B) {
+	cases := []struct {
+		at     string
+		voters int
+	}{
+		{"leader", 1}, {"leader", 3}, {"leader", 5},
+		{"follower", 3}, {"follower", 5},
+	}
+	for _, tc := range cases {
+		b.Run(fmt.Sprintf("at=%s/voters=%d", tc.at, tc.voters), func(b *testing.B) {
+			c := newCluster(b, tc.voters, clusterOptions{ticks: liveTicks})
+			r := c.leader()
+			if tc.at == "follower" {
+				r = c.replicas[1]
+			}
+			rctx := []byte("read")
+			b.ReportAllocs()
+			for b.Loop() {
+				r.rn.ReadIndex(rctx)
+				c.stabilize()
+			}
+			if r.reads != b.N {
+				b.Fatalf("replica %d: got %d read states, want %d", r.id, r.reads, b.N)
+			}
+		})
+	}
+}
