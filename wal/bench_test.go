@@ -1,0 +1,262 @@
+package wal
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/quorate/raft"
+	pb "github.com/quorate/raft/raftpb"
+	"github.com/quorate/raft/wal/vfs"
+	"github.com/quorate/raft/wal/vfs/faultfs"
+)
+
+var openLogBytes = flag.Int64("wal.openlog", 64<<20, "bytes of log BenchmarkOpen writes and then opens (try 1073741824)")
+
+var appendCases = []struct {
+	size, batch int
+}{
+	{128, 1}, {128, 16}, {128, 256},
+	{4096, 1}, {4096, 16}, {4096, 256},
+}
+
+func appendName(size, batch int) string {
+	return fmt.Sprintf("entry=%dB/batch=%d", size, batch)
+}
+
+// nextReady fills batch with the entries after *index, all holding data,
+// and returns a synced Ready that appends and commits them.
+func nextReady(batch []pb.Entry, index *uint64, data []byte) raft.Ready {
+	for i := range batch {
+		*index++
+		batch[i] = pb.Entry{Index: *index, Term: 1, Data: data}
+	}
+	return raft.Ready{Entries: batch, HardState: pb.HardState{Term: 1, Vote: 1, Commit: *index}, MustSync: true}
+}
+
+// BenchmarkAppend measures Save of Readys of batch entries of size bytes
+// each, synced, on the real disk (under b.TempDir()). Compare with
+// BenchmarkAppendFloor, run in the same invocation.
+func BenchmarkAppend(b *testing.B) {
+	for _, c := range appendCases {
+		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
+			s, err := Open(b.TempDir(), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			data := make([]byte, c.size)
+			batch := make([]pb.Entry, c.batch)
+			b.SetBytes(int64(c.size * c.batch))
+			b.ReportAllocs()
+			index := uint64(0)
+			for b.Loop() {
+				if err := s.Save(nextReady(batch, &index, data)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAppendFloor is the least a durable append can cost: writing the
+// same payload bytes as BenchmarkAppend to one file and fdatasyncing it.
+func BenchmarkAppendFloor(b *testing.B) {
+	for _, c := range appendCases {
+		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
+			f, err := vfs.OS.Create(filepath.Join(b.TempDir(), "floor"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			buf := make([]byte, c.size*c.batch)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+				if err := f.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAppendPaired alternates, in each iteration, one Save of
+// BenchmarkAppend and a write and fdatasync to one file of as many bytes as
+// that Save wrote (records, headers and all), so that both see the same
+// disk load, and reports the mean time of each and their ratio. On a disk
+// shared with other work this is the comparison to quote.
+func BenchmarkAppendPaired(b *testing.B) {
+	for _, c := range appendCases {
+		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
+			dir := b.TempDir()
+			s, err := Open(filepath.Join(dir, "store"), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			f, err := vfs.OS.Create(filepath.Join(dir, "floor"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			data := make([]byte, c.size)
+			batch := make([]pb.Entry, c.batch)
+			buf := make([]byte, 0, c.size*c.batch*2)
+			var storeTime, floorTime time.Duration
+			var written int64
+			index := uint64(0)
+			for b.Loop() {
+				rd := nextReady(batch, &index, data)
+				seg, size := s.active(), s.active().size
+				start := time.Now()
+				if err := s.Save(rd); err != nil {
+					b.Fatal(err)
+				}
+				mid := time.Now()
+				n := s.active().size - size
+				if s.active() != seg {
+					n = s.active().size
+				}
+				written += n
+				if _, err := f.Write(buf[:n]); err != nil {
+					b.Fatal(err)
+				}
+				if err := f.Sync(); err != nil {
+					b.Fatal(err)
+				}
+				end := time.Now()
+				storeTime += mid.Sub(start)
+				floorTime += end.Sub(mid)
+			}
+			b.ReportMetric(float64(storeTime.Microseconds())/float64(b.N), "store-us/op")
+			b.ReportMetric(float64(floorTime.Microseconds())/float64(b.N), "floor-us/op")
+			b.ReportMetric(float64(storeTime)/float64(floorTime), "store/floor")
+			b.ReportMetric(float64(written)/float64(b.N), "disk-B/op")
+		})
+	}
+}
+
+// readCounter is a faultfs.FS that counts reads, to show which reads reach
+// the file system.
+func readCounter() (*faultfs.FS, *int) {
+	fs := faultfs.New()
+	reads := new(int)
+	fs.SetFault(func(op faultfs.Op) error {
+		if op.Kind == faultfs.OpRead {
+			*reads++
+		}
+		return nil
+	})
+	return fs, reads
+}
+
+// benchStore returns a store on an in-memory file system holding 100,000
+// entries of 128 bytes over many terms, with the given cache.
+func benchStore(b *testing.B, cacheBytes int64) (*Store, *int) {
+	fs, reads := readCounter()
+	s := openFault(b, fs, Options{CacheBytes: cacheBytes})
+	data := make([]byte, 128)
+	es := make([]pb.Entry, 1000)
+	for i := uint64(0); i < 100; i++ {
+		for k := range es {
+			es[k] = pb.Entry{Index: i*1000 + uint64(k) + 1, Term: i + 1, Data: data}
+		}
+		if err := s.Save(raft.Ready{Entries: es, MustSync: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	*reads = 0
+	return s, reads
+}
+
+// BenchmarkTerm looks up the terms of entries all over a 100,000-entry log
+// of 100 terms, none of them cached: no allocation, no read.
+func BenchmarkTerm(b *testing.B) {
+	s, reads := benchStore(b, -1)
+	b.ReportAllocs()
+	i := uint64(0)
+	for b.Loop() {
+		i = (i + 7919) % 100000
+		if _, err := s.Term(i + 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(*reads)/float64(b.N), "reads/op")
+}
+
+// BenchmarkEntriesCached reads 64 recent entries that the cache holds: no
+// allocation, no read.
+func BenchmarkEntriesCached(b *testing.B) { benchEntries(b, 99000) }
+
+// BenchmarkEntriesUncached reads 64 old entries from their segment, for
+// comparison with BenchmarkEntriesCached.
+func BenchmarkEntriesUncached(b *testing.B) { benchEntries(b, 1000) }
+
+// benchEntries reads the 64 entries from lo on, again and again, reporting
+// how many reads reach the file system per call.
+func benchEntries(b *testing.B, lo uint64) {
+	s, reads := benchStore(b, DefaultCacheBytes)
+	b.ReportAllocs()
+	for b.Loop() {
+		es, err := s.Entries(lo, lo+64, noLimit)
+		if err != nil || len(es) != 64 {
+			b.Fatal(len(es), err)
+		}
+	}
+	b.ReportMetric(float64(*reads)/float64(b.N), "reads/op")
+}
+
+// BenchmarkOpen writes a log of -wal.openlog bytes (4 KiB entries, in
+// synced batches of 256) on the real disk, then measures Open, which reads
+// and checks every record once.
+func BenchmarkOpen(b *testing.B) {
+	dir := b.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 4096)
+	es := make([]pb.Entry, 256)
+	index := uint64(0)
+	var written int64
+	for written < *openLogBytes {
+		for k := range es {
+			index++
+			es[k] = pb.Entry{Index: index, Term: 1, Data: data}
+		}
+		if err := s.Save(raft.Ready{Entries: es, HardState: pb.HardState{Term: 1, Commit: index}, MustSync: true}); err != nil {
+			b.Fatal(err)
+		}
+		written += int64(len(es) * len(data))
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	var size int64
+	names, _ := os.ReadDir(dir)
+	for _, n := range names {
+		if info, err := n.Info(); err == nil {
+			size += info.Size()
+		}
+	}
+	b.SetBytes(size)
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := Open(dir, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if last, _ := s.LastIndex(); last != index {
+			b.Fatalf("got last index %d, want %d", last, index)
+		}
+		s.Close()
+	}
+	b.ReportMetric(float64(index), "entries")
+}
