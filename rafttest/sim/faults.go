@@ -152,6 +152,7 @@ func (c *cluster) compact(n *node) {
 		return
 	}
 	n.plog.snapIndex = i
+	n.durableCommit = n.persistedHS.Commit
 	to := min(i-min(uint64(c.rng.IntN(8)), i-1), n.peer.BasicStatus().Applied)
 	if to > n.plog.offset {
 		if err := n.storage.Compact(to); err != nil {

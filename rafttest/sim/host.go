@@ -66,6 +66,10 @@ type node struct {
 	handedHS          pb.HardState
 	handedApplied     uint64
 	checkedLeaderTerm uint64
+	// durableCommit is the commit index a crash cannot lose: persistedHS's,
+	// unless the storage is a LazyCommitStorage, whose writes of the commit
+	// index alone are durable only once a later write syncs them.
+	durableCommit uint64
 
 	// reads records the contexts issued on this node (over all its
 	// incarnations); pending lists those not answered yet, which clients
@@ -433,6 +437,7 @@ func (c *cluster) respond(n *node, resps []pb.Message) {
 // storage, in the order the contract requires: snapshot, entries,
 // HardState.
 func (c *cluster) persist(n *node, hs pb.HardState, ents []pb.Entry, snap pb.Snapshot) {
+	prev := n.persistedHS
 	if !raft.IsEmptySnap(snap) {
 		if err := n.storage.ApplySnapshot(snap); err != nil {
 			c.fail(ReadyContract, n.id, "persisting snapshot %s: %v", raft.DescribeSnapshot(snap), err)
@@ -463,6 +468,9 @@ func (c *cluster) persist(n *node, hs pb.HardState, ents []pb.Entry, snap pb.Sna
 			return
 		}
 		n.persistedHS = hs
+	}
+	if !lazyCommit(n.storage) || !raft.IsEmptySnap(snap) || raft.MustSync(n.persistedHS, prev, len(ents)) {
+		n.durableCommit = n.persistedHS.Commit
 	}
 }
 
@@ -612,6 +620,9 @@ func (c *cluster) restart(n *node) {
 		return
 	}
 	hs, _, _ := st.InitialState()
+	// NB: a LazyCommitStorage may have lost writes of the commit index
+	// alone; raft starts from the commit index it finds.
+	n.persistedHS, n.durableCommit = hs, hs.Commit
 	snap, err := st.Snapshot()
 	if err != nil {
 		c.fail(Durability, n.id, "reading the snapshot: %v", err)
@@ -682,8 +693,8 @@ func (c *cluster) checkRecovered(n *node) {
 			hs.Term, hs.Vote, p.Term, p.Vote)
 		return
 	}
-	if hs.Commit < p.Commit {
-		c.fail(CommitIndex, n.id, "storage holds commit index %d after a crash, below the persisted %d", hs.Commit, p.Commit)
+	if hs.Commit < n.durableCommit {
+		c.fail(CommitIndex, n.id, "storage holds commit index %d after a crash, below the persisted %d", hs.Commit, n.durableCommit)
 		return
 	}
 	first, err1 := st.FirstIndex()

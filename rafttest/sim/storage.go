@@ -28,6 +28,27 @@ type Storage interface {
 
 var _ Storage = (*raft.MemoryStorage)(nil)
 
+// LazyCommitStorage is a Storage that, as a host following Ready.MustSync
+// does, does not sync a write that only moves the commit index: a crash may
+// lose it, together with every later write that was not synced, since raft
+// learns the commit index again from the leader. A write that must be
+// synced (entries, a snapshot, a new term or vote), CreateSnapshot and
+// Compact make every earlier write durable. After a crash the simulation
+// then expects the commit index of the last such write, not of the last
+// write.
+type LazyCommitStorage interface {
+	Storage
+	// LazyCommit reports whether writes of the commit index alone may be
+	// lost in a crash.
+	LazyCommit() bool
+}
+
+// lazyCommit reports whether st may lose writes of the commit index alone.
+func lazyCommit(st Storage) bool {
+	l, ok := st.(LazyCommitStorage)
+	return ok && l.LazyCommit()
+}
+
 // StorageFactory opens the storage of the nodes of one run. The simulation
 // calls Open when a node starts for the first time, and again each time it
 // restarts after a crash; the Storage of the crashed incarnation is not used
