@@ -20,6 +20,9 @@ func (rn *RawNode) Bootstrap(peers []Peer) error {
 	if len(peers) == 0 {
 		return errors.New("raft: must provide at least one peer to Bootstrap")
 	}
+	if err := validPeers(peers); err != nil {
+		return err
+	}
 	r := rn.raft
 	lastIndex, err := r.log.storage.LastIndex()
 	if err != nil {
@@ -33,9 +36,6 @@ func (rn *RawNode) Bootstrap(peers []Peer) error {
 	}
 	ents := make([]pb.Entry, len(peers))
 	for i, peer := range peers {
-		if peer.ID == None {
-			return errors.New("raft: Bootstrap peer with ID None (0)")
-		}
 		cc := pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: peer.ID, Context: peer.Context}
 		data, err := cc.Marshal()
 		if err != nil {
@@ -55,6 +55,24 @@ func (rn *RawNode) Bootstrap(peers []Peer) error {
 		if _, err := r.tryApplyConfChange(cc.AsV2()); err != nil {
 			return fmt.Errorf("raft: applying bootstrap configuration: %w", err)
 		}
+	}
+	return nil
+}
+
+// validPeers returns an error if peers name no node (ID None), or one node
+// twice.
+func validPeers(peers []Peer) error {
+	seen := make(map[uint64]bool, len(peers))
+	for _, p := range peers {
+		switch {
+		case p.ID == None:
+			return errors.New("raft: a peer has ID None (0)")
+		case IsLocalMsgTarget(p.ID):
+			return fmt.Errorf("raft: peer ID %#x is reserved for a local storage thread", p.ID)
+		case seen[p.ID]:
+			return fmt.Errorf("raft: peer %x is listed twice", p.ID)
+		}
+		seen[p.ID] = true
 	}
 	return nil
 }

@@ -10,6 +10,10 @@ import (
 // noLimit stands for "unbounded" in the size and count limits of Config.
 const noLimit = math.MaxUint64
 
+// maxElectionTick is the largest Config.ElectionTick whose timeouts, drawn
+// from [ElectionTick, 2*ElectionTick), are ints.
+const maxElectionTick = math.MaxInt / 2
+
 // ReadOnlyOption selects how a leader confirms that it is still the leader
 // before it answers a ReadIndex request.
 type ReadOnlyOption int
@@ -176,6 +180,10 @@ func (c *Config) validatedConfig() (Config, error) {
 	case cfg.ElectionTick <= cfg.HeartbeatTick:
 		return cfg, fmt.Errorf("raft: Config.ElectionTick (%d) must be greater than HeartbeatTick (%d)",
 			cfg.ElectionTick, cfg.HeartbeatTick)
+	case cfg.ElectionTick > maxElectionTick:
+		// NB: election timeouts are drawn from [ElectionTick, 2*ElectionTick),
+		// which must not overflow an int.
+		return cfg, fmt.Errorf("raft: Config.ElectionTick (%d) must be at most %d", cfg.ElectionTick, maxElectionTick)
 	case cfg.Storage == nil:
 		return cfg, errors.New("raft: Config.Storage must not be nil")
 	case cfg.MaxInflightMsgs <= 0:

@@ -250,13 +250,22 @@ func decodeConfChange(e pb.Entry) (pb.ConfChangeV2, error) {
 	return cc, validConfChangeTransition(cc)
 }
 
-// validConfChangeTransition rejects transitions outside the defined values.
+// validConfChangeTransition rejects transitions and change types outside
+// the defined values.
 func validConfChangeTransition(cc pb.ConfChangeV2) error {
 	switch cc.Transition {
 	case pb.ConfChangeTransitionAuto, pb.ConfChangeTransitionJointImplicit, pb.ConfChangeTransitionJointExplicit:
-		return nil
+	default:
+		return fmt.Errorf("ConfChangeV2 has unknown transition %d", int32(cc.Transition))
 	}
-	return fmt.Errorf("ConfChangeV2 has unknown transition %d", int32(cc.Transition))
+	for i, c := range cc.Changes {
+		switch c.Type {
+		case pb.ConfChangeAddNode, pb.ConfChangeRemoveNode, pb.ConfChangeUpdateNode, pb.ConfChangeAddLearnerNode:
+		default:
+			return fmt.Errorf("change %d of node %x has unknown type %d", i, c.NodeID, int32(c.Type))
+		}
+	}
+	return nil
 }
 
 // isConfChange reports whether e carries a configuration change.

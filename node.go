@@ -188,14 +188,18 @@ const tickBufferSize = 128
 // and starts its goroutine. The configuration entries for peers are appended
 // to the log (term 1) and committed, so the first Ready asks the application
 // to persist and apply them. StartNode panics with NewRawNode's error when c
-// is invalid, and when peers is empty: to restart a node from its storage,
-// or to join an existing cluster, use RestartNode.
+// is invalid; when peers is empty (to restart a node from its storage, or to
+// join an existing cluster, use RestartNode); and with an error when a peer
+// has ID None or is listed twice (etcd-raft v3.6 only logs a warning then).
 func StartNode(c *Config, peers []Peer) Node {
 	if len(peers) == 0 {
 		panic("raft: StartNode needs at least one peer; a node with state to recover starts with RestartNode")
 	}
 	rn, err := NewRawNode(c)
 	if err != nil {
+		panic(err)
+	}
+	if err := validPeers(peers); err != nil {
 		panic(err)
 	}
 	n := newNode(rn, c)
@@ -422,11 +426,11 @@ func (n *node) Propose(ctx context.Context, data []byte) error {
 }
 
 func (n *node) ProposeConfChange(ctx context.Context, cc pb.ConfChangeI) error {
-	typ, data, err := pb.MarshalConfChange(cc)
+	m, err := confChangeProposal(cc)
 	if err != nil {
 		return err
 	}
-	return n.propose(ctx, pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Type: typ, Data: data}}})
+	return n.propose(ctx, m)
 }
 
 func (n *node) Step(ctx context.Context, m pb.Message) error {
