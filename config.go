@@ -129,6 +129,37 @@ type Config struct {
 	// configuration elects another.
 	StepDownOnRemoval bool
 
+	// ReportRefusedConfChanges makes the leader report the configuration
+	// changes it refuses (another change still pending, a change that does
+	// not fit the active configuration's joint state): ProposeConfChange on
+	// the leader returns ErrConfChangeRefused with the reason and appends
+	// nothing, and a change forwarded by a follower is committed as a
+	// record that RefusedConfChange decodes, instead of an empty entry, so
+	// that the host that proposed it learns the outcome. Set it on every
+	// peer: the records are committed on all of them, and the application
+	// must skip them. (An addition to the etcd-raft v3.6 API, which turns
+	// every refused change into an empty entry.)
+	ReportRefusedConfChanges bool
+
+	// ReportDroppedReads makes the peer report, in Ready.DroppedReads, every
+	// ReadIndex request of the application that will never be answered: no
+	// leader to serve it, or the leadership it was sent to (or queued at)
+	// ended before confirming it. The application can then retry at once
+	// instead of waiting for a timeout. A retried context is not reported:
+	// the retry replaces the earlier attempt. Requests lost in the network
+	// are not reported either. (An addition to the etcd-raft v3.6 API.)
+	ReportDroppedReads bool
+
+	// ReportLostLog makes a follower whose leader shows that its log lost
+	// entries it had acknowledged - the leader asks it to commit beyond its
+	// last index, or to replace a committed entry - stop taking part
+	// instead of panicking: it votes no more, acknowledges nothing, does not
+	// campaign and drops proposals and reads, and it reports a
+	// *LostLogError, once, in Ready.Fault. The process stays up, so that
+	// the host can alert, drain or rebuild the peer (its storage cannot be
+	// trusted). Without it, as in etcd-raft v3.6, the peer panics.
+	ReportLostLog bool
+
 	// LeaseGuardOnRestart makes a restarted voter refuse votes and
 	// pre-votes, other than for a leadership transfer, for an election
 	// timeout after it starts, as if it had just heard from a leader.

@@ -306,6 +306,21 @@ func DescribeReady(rd Ready, f EntryFormatter) string {
 			b.WriteByte('\n')
 		}
 	}
+	if len(rd.DroppedReads) > 0 {
+		b.WriteString("DroppedReads:\n")
+		for _, dr := range rd.DroppedReads {
+			b.WriteString("  RequestCtx:")
+			writeData(&b, dr.RequestCtx, f)
+			b.WriteString(" Reason:")
+			b.WriteString(strconv.Quote(errorText(dr.Reason)))
+			b.WriteByte('\n')
+		}
+	}
+	if rd.Fault != nil {
+		b.WriteString("Fault: ")
+		b.WriteString(rd.Fault.Error())
+		b.WriteByte('\n')
+	}
 	writeEntrySection(&b, "Entries:\n", rd.Entries, f)
 	if !IsEmptySnap(rd.Snapshot) {
 		b.WriteString("Snapshot ")
@@ -404,4 +419,12 @@ func writeIDs(b *strings.Builder, ids []uint64) {
 		writeID(b, id)
 	}
 	b.WriteByte(']')
+}
+
+// errorText returns err's text, or "<nil>".
+func errorText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
 }

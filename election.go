@@ -165,6 +165,10 @@ func (r *raft) stepCandidate(m pb.Message) error {
 		r.countVote(m)
 	case pb.MsgTimeoutNow:
 		r.logger.Debugf("%x ignores MsgTimeoutNow from %x as %v of term %d", r.id, m.From, r.state, r.term)
+	case pb.MsgReadIndex:
+		if m.From == None && len(m.Entries) == 1 {
+			r.dropRead(m.Entries[0].Data, ErrReadNoLeader)
+		}
 	}
 	return nil
 }

@@ -172,6 +172,21 @@ func (l *raftLog) findConflict(ents []pb.Entry) uint64 {
 	return at.index
 }
 
+// committedConflict returns the index of the first entry of ls that
+// conflicts with an entry the log has committed, or 0. A leader never asks
+// for that unless this log lost entries it acknowledged (Leader
+// Completeness, paper 5.4); maybeAppend would panic.
+func (l *raftLog) committedConflict(ls logSlice) uint64 {
+	if !l.matchTerm(ls.prev) {
+		return 0
+	}
+	n := l.heldPrefix(ls.entries)
+	if n == len(ls.entries) || ls.entries[n].Index > l.commitIdx {
+		return 0
+	}
+	return ls.entries[n].Index
+}
+
 // heldPrefix returns how many of ents, from the first on, the log holds.
 // NB: by Log Matching (paper 5.3) these are all the ones it holds; the scan
 // still checks each, so that a malformed append cannot make it skip one.

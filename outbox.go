@@ -30,11 +30,14 @@ type outbox struct {
 	afterAppend []pb.Message
 	// readStates answer ReadIndex requests, in the order they were served.
 	readStates []ReadState
+	// droppedReads are the application's reads that will never be
+	// answered (Config.ReportDroppedReads).
+	droppedReads []DroppedRead
 }
 
 // isEmpty reports whether nothing waits to be handed out.
 func (o *outbox) isEmpty() bool {
-	return len(o.msgs) == 0 && len(o.afterAppend) == 0 && len(o.readStates) == 0
+	return len(o.msgs) == 0 && len(o.afterAppend) == 0 && len(o.readStates) == 0 && len(o.droppedReads) == 0
 }
 
 // send queues m. It fills in From and, for messages other than votes (which

@@ -96,6 +96,9 @@ type settings struct {
 	disableConfChangeValidation bool
 	stepDownOnRemoval           bool
 	asyncStorageWrites          bool
+	reportRefusedConfChanges    bool
+	reportDroppedReads          bool
+	reportLostLog               bool
 
 	maxMsgSize         entryEncodingSize
 	maxUncommittedSize entryPayloadSize
@@ -141,6 +144,8 @@ type raft struct {
 	// leading is the leader's state. Invariant: non-nil exactly when state
 	// is StateLeader.
 	leading *leaderState
+	// fault is set once the peer stopped taking part (fault.go).
+	fault faultState
 	// exit is this peer's own exit from the voters, committed and held back
 	// from the application (exit.go).
 	exit exitHold
@@ -202,6 +207,9 @@ func settingsOf(c *Config) settings {
 		disableConfChangeValidation: c.DisableConfChangeValidation,
 		stepDownOnRemoval:           c.StepDownOnRemoval,
 		asyncStorageWrites:          c.AsyncStorageWrites,
+		reportRefusedConfChanges:    c.ReportRefusedConfChanges,
+		reportDroppedReads:          c.ReportDroppedReads,
+		reportLostLog:               c.ReportLostLog,
 		maxMsgSize:                  entryEncodingSize(c.MaxSizePerMsg),
 		maxUncommittedSize:          entryPayloadSize(c.MaxUncommittedEntriesSize),
 		maxInflight:                 c.MaxInflightMsgs,
@@ -241,6 +249,7 @@ func (r *raft) hardState() pb.HardState {
 // given term (the same or a later one), its election clock restarts, and
 // whatever belonged to the role it leaves is dropped.
 func (r *raft) changeRole(s StateType, term uint64) {
+	r.dropOutstandingReads()
 	r.enterTerm(term)
 	r.state = s
 	r.timer.restart()
@@ -306,6 +315,9 @@ func (r *raft) becomeLeader() {
 
 // tick advances the peer's clocks by one tick.
 func (r *raft) tick() {
+	if r.fault.err != nil {
+		return
+	}
 	if r.state == StateLeader {
 		r.tickLeader()
 		return

@@ -156,7 +156,7 @@ func (rn *RawNode) Ready() Ready {
 // nothing: work deferred to the Ready is only looked at.
 func (rn *RawNode) HasReady() bool {
 	r := rn.raft
-	if !r.out.isEmpty() || r.hasDeferred() {
+	if !r.out.isEmpty() || r.hasDeferred() || (r.fault.err != nil && !r.fault.reported) {
 		return true
 	}
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {

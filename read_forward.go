@@ -1,6 +1,8 @@
 package raft
 
 import (
+	"slices"
+
 	pb "github.com/quorate/raft/raftpb"
 )
 
@@ -48,8 +50,9 @@ func (f *readForwarder) supersede(ctx []byte) {
 	}
 }
 
-// begin records id as the latest attempt for ctx.
-func (f *readForwarder) begin(ctx []byte, id uint64) {
+// begin records id as the latest attempt for ctx. If that would exceed the
+// bound, it first forgets every other request, and returns their contexts.
+func (f *readForwarder) begin(ctx []byte, id uint64) (forgotten []string) {
 	if id == 0 {
 		invariantBroken("forwarded read of %q with identifier 0", ctx)
 	}
@@ -57,9 +60,21 @@ func (f *readForwarder) begin(ctx []byte, id uint64) {
 		f.latest = make(map[string]uint64)
 	}
 	if _, ok := f.latest[string(ctx)]; !ok && len(f.latest) >= maxForwardedReads {
+		forgotten = f.pending()
 		clear(f.latest)
 	}
 	f.latest[string(ctx)] = id
+	return forgotten
+}
+
+// pending returns the contexts of the requests waiting for an answer, in
+// no particular order.
+func (f *readForwarder) pending() []string {
+	ctxs := make([]string, 0, len(f.latest))
+	for ctx := range f.latest {
+		ctxs = append(ctxs, ctx)
+	}
+	return ctxs
 }
 
 // accept reports whether id is the latest attempt for ctx, and forgets ctx
@@ -88,6 +103,21 @@ func (r *raft) supersedeRead(ctx []byte) {
 	}
 }
 
+// dropOutstandingReads reports the application's reads that the role
+// change about to happen drops: those a leader holds, and those a follower
+// forwarded and has not seen answered.
+func (r *raft) dropOutstandingReads() {
+	if !r.cfg.reportDroppedReads {
+		return
+	}
+	r.dropLeaderReads()
+	ctxs := r.fwd.pending()
+	slices.Sort(ctxs)
+	for _, ctx := range ctxs {
+		r.dropRead([]byte(ctx), ErrReadLeadershipEnded)
+	}
+}
+
 // nextReadAttemptID draws the identifier of a forwarded read attempt.
 func (r *raft) nextReadAttemptID() uint64 {
 	for {
@@ -108,12 +138,17 @@ func (r *raft) forwardReadIndex(m pb.Message) {
 	}
 	if r.lead == None {
 		r.logger.Infof("%x dropped a read request at term %d: no leader to forward it to", r.id, r.term)
+		if m.From == None {
+			r.dropRead(m.Entries[0].Data, ErrReadNoLeader)
+		}
 		return
 	}
 	if m.From == None {
 		ctx := m.Entries[0].Data
 		id := r.nextReadAttemptID()
-		r.fwd.begin(ctx, id)
+		for _, forgotten := range r.fwd.begin(ctx, id) {
+			r.dropRead([]byte(forgotten), ErrReadForgotten)
+		}
 		// NB: a fresh slice; the caller's entries may live in a reused
 		// buffer, and the message outlives the call.
 		m.Entries = []pb.Entry{{Data: ctx, Index: id}}

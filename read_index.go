@@ -2,6 +2,7 @@ package raft
 
 import (
 	"bytes"
+	"errors"
 	"encoding/binary"
 	"slices"
 
@@ -25,6 +26,60 @@ type ReadState struct {
 	Index uint64
 	// RequestCtx is the context passed to ReadIndex.
 	RequestCtx []byte
+}
+
+// DroppedRead reports a ReadIndex request of the application that will
+// never be answered (see Config.ReportDroppedReads).
+type DroppedRead struct {
+	// RequestCtx is the context passed to ReadIndex.
+	RequestCtx []byte
+	// Reason says why: ErrReadNoLeader, ErrReadLeadershipEnded,
+	// ErrReadForgotten, or the peer's fault (see Config.ReportLostLog).
+	Reason error
+}
+
+// The reasons of a DroppedRead.
+var (
+	// ErrReadNoLeader: the peer knew no leader to serve or forward the read.
+	ErrReadNoLeader = errors.New("raft: read dropped: no leader to serve it")
+	// ErrReadLeadershipEnded: the leadership the read was queued at, or
+	// forwarded to, ended before confirming it.
+	ErrReadLeadershipEnded = errors.New("raft: read dropped: the leadership it was sent to ended")
+	// ErrReadForgotten: too many reads forwarded by the peer were waiting
+	// for an answer, and it forgot them (see maxForwardedReads).
+	ErrReadForgotten = errors.New("raft: read dropped: too many forwarded reads were waiting")
+)
+
+// dropRead reports the application's read with context ctx as dropped, if
+// the host asked for such reports.
+func (r *raft) dropRead(ctx []byte, reason error) {
+	if r.cfg.reportDroppedReads {
+		r.out.droppedReads = append(r.out.droppedReads, DroppedRead{RequestCtx: ctx, Reason: reason})
+	}
+}
+
+// dropLeaderReads reports the application's reads a leader holds as
+// dropped: the leadership is ending.
+func (r *raft) dropLeaderReads() {
+	l := r.leading
+	if l == nil || !r.cfg.reportDroppedReads {
+		return
+	}
+	for _, m := range l.reads.waiting {
+		if m.From == r.id {
+			r.dropRead(m.Entries[0].Data, ErrReadLeadershipEnded)
+		}
+	}
+	for _, p := range l.reads.pending {
+		if p.req.From == r.id {
+			r.dropRead(p.req.Entries[0].Data, ErrReadLeadershipEnded)
+		}
+	}
+	for _, h := range l.lease.held {
+		if h.req.From == r.id {
+			r.dropRead(h.req.Entries[0].Data, ErrReadLeadershipEnded)
+		}
+	}
 }
 
 // readIndexRequest is a ReadIndex request a leader is confirming.

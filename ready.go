@@ -48,6 +48,11 @@ type Ready struct {
 	// becomes usable once the application has applied up to its Index.
 	ReadStates []ReadState
 
+	// DroppedReads are ReadIndex requests that will never be answered,
+	// with the reason; only with Config.ReportDroppedReads. (An addition to
+	// the etcd-raft v3.6 API.)
+	DroppedReads []DroppedRead
+
 	// Entries are to be persisted before Messages are sent.
 	Entries []pb.Entry
 
@@ -63,6 +68,11 @@ type Ready struct {
 	// persisted. With AsyncStorageWrites they include the MsgStorageAppend
 	// and MsgStorageApply messages for the local threads.
 	Messages []pb.Message
+
+	// Fault is set, once, when the peer stops taking part in the group
+	// (a *LostLogError, with Config.ReportLostLog). (An addition to the
+	// etcd-raft v3.6 API.)
+	Fault error
 
 	// MustSync says whether HardState and Entries must be written
 	// synchronously (fsynced) rather than buffered.

@@ -61,6 +61,12 @@ func (rn *RawNode) readyToHandOut() Ready {
 	if len(r.out.readStates) != 0 {
 		rd.ReadStates = r.out.readStates
 	}
+	if len(r.out.droppedReads) != 0 {
+		rd.DroppedReads = r.out.droppedReads
+	}
+	if !r.fault.reported {
+		rd.Fault = r.fault.err
+	}
 	rd.MustSync = MustSync(hs, rn.prevHardSt, len(rd.Entries))
 	if rn.asyncStorageWrites {
 		// NB: without AsyncStorageWrites, the messages that wait for
@@ -97,6 +103,12 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 	}
 	if len(rd.ReadStates) != 0 {
 		r.out.readStates = nil
+	}
+	if len(rd.DroppedReads) != 0 {
+		r.out.droppedReads = nil
+	}
+	if rd.Fault != nil {
+		r.fault.reported = true
 	}
 	r.out.msgs = nil
 	if rn.asyncStorageWrites {

@@ -13,6 +13,9 @@ import (
 // messages common to all roles and hands the rest to the role's step
 // function.
 func (r *raft) Step(m pb.Message) error {
+	if r.fault.err != nil {
+		return r.stepFaulted(m)
+	}
 	if m.Type == pb.MsgStorageAppendResp {
 		// NB: handled before the term checks, which it does not belong to:
 		// its Term is the term at which the append was handed out.

@@ -87,6 +87,11 @@ func (r *raft) handleAppendEntries(m pb.Message) {
 		r.logger.Errorf("%x drops a malformed %s from %x: %v", r.id, m.Type, m.From, err)
 		return
 	}
+	if r.cfg.reportLostLog {
+		if at := r.log.committedConflict(ls); at != 0 && r.lostLog(m.From, at) {
+			return
+		}
+	}
 	r.send(r.acceptAppend(m.From, ls, m.Commit))
 }
 
@@ -125,6 +130,9 @@ func (r *raft) acceptAppend(leader uint64, ls logSlice, leaderCommit uint64) pb.
 // (it never sends more than our Match, so this stays within our log) and
 // echoes the context, which identifies the read round being confirmed.
 func (r *raft) handleHeartbeat(m pb.Message) {
+	if m.Commit > r.log.lastIndex() && r.lostLog(m.From, m.Commit) {
+		return
+	}
 	r.log.commitTo(m.Commit)
 	r.send(pb.Message{To: m.From, Type: pb.MsgHeartbeatResp, Context: m.Context})
 }

@@ -204,10 +204,9 @@ func (r *raft) handleProposal(m pb.Message) error {
 			return fmt.Errorf("raft: %x refusing proposal from %x: %w", r.id, m.From, err)
 		}
 		if reason := r.confChangeRefusal(cc); reason != "" && !r.cfg.disableConfChangeValidation {
-			r.logger.Infof("%x appends conf change %v as an empty entry: %s (configuration %s)", r.id, cc, reason, r.conf.config)
-			// NB: the proposal keeps its place in the log as a no-op, so
-			// that the indexes of the entries after it are unaffected.
-			*e = pb.Entry{Type: pb.EntryNormal}
+			if err := r.refuseConfChange(e, cc, m.From, reason); err != nil {
+				return err
+			}
 			continue
 		}
 		l.pendingConfIndex = next + uint64(i)
