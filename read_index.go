@@ -2,8 +2,8 @@ package raft
 
 import (
 	"bytes"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"slices"
 
 	"github.com/quorate/raft/quorum"
