@@ -106,13 +106,18 @@ func isOwnAck(m pb.Message, self uint64) bool {
 	return m.To == self && m.Type == pb.MsgAppResp && !m.Reject
 }
 
-// withdrawReadStates drops the read states for ctx that were not handed out
-// yet: they answer attempts the application has since retried.
-func (o *outbox) withdrawReadStates(ctx []byte) {
-	if len(o.readStates) == 0 {
-		return
+// withdrawReads drops the read states and dropped-read reports for ctx that
+// were not handed out yet: they are about attempts the application has
+// since retried.
+func (o *outbox) withdrawReads(ctx []byte) {
+	if len(o.readStates) > 0 {
+		o.readStates = slices.DeleteFunc(o.readStates, func(rs ReadState) bool {
+			return bytes.Equal(rs.RequestCtx, ctx)
+		})
 	}
-	o.readStates = slices.DeleteFunc(o.readStates, func(rs ReadState) bool {
-		return bytes.Equal(rs.RequestCtx, ctx)
-	})
+	if len(o.droppedReads) > 0 {
+		o.droppedReads = slices.DeleteFunc(o.droppedReads, func(dr DroppedRead) bool {
+			return bytes.Equal(dr.RequestCtx, ctx)
+		})
+	}
 }

@@ -92,11 +92,12 @@ func (f *readForwarder) accept(ctx []byte, id uint64) bool {
 // ctx the only one that may be answered, whatever the peer's role: every
 // earlier attempt with that context is forgotten wherever it waits - in
 // flight to the leader, queued for a confirmation round or for the
-// leader's first commit, or answered and waiting for the next Ready - so
-// that no answer confirmed before the retry can answer it.
+// leader's first commit, or answered (or reported dropped) and waiting for
+// the next Ready - so that no answer confirmed before the retry can answer
+// it.
 func (r *raft) supersedeRead(ctx []byte) {
 	r.fwd.supersede(ctx)
-	r.out.withdrawReadStates(ctx)
+	r.out.withdrawReads(ctx)
 	if r.leading != nil {
 		r.leading.reads.withdraw(r.id, ctx)
 		r.leading.lease.withdrawHeld(r.id, ctx)

@@ -257,7 +257,7 @@ func TestReadStateNotHandedOutBeforeARetry(t *testing.T) {
 	t.Run("other contexts stay", func(t *testing.T) {
 		var o outbox
 		o.readStates = []ReadState{{Index: 1, RequestCtx: []byte("a")}, {Index: 2, RequestCtx: []byte("b")}}
-		o.withdrawReadStates([]byte("a"))
+		o.withdrawReads([]byte("a"))
 		assert.Equal(t, []ReadState{{Index: 2, RequestCtx: []byte("b")}}, o.readStates)
 	})
 }

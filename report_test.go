@@ -191,3 +191,14 @@ func TestLostLogReport(t *testing.T) {
 		assert.Equal(t, uint64(4), lost.Commit, "got %d, want the replaced committed index 4", lost.Commit)
 	})
 }
+
+func TestDroppedReadRetriedBeforeTheReadyIsReportedOnce(t *testing.T) {
+	// Found by the simulation's dropped-read oracle: two attempts with one
+	// context, both without a leader, were both reported, though the retry
+	// replaces the first.
+	n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}), withReportDroppedReads())
+	n.ReadIndex([]byte("a"))
+	n.ReadIndex([]byte("a"))
+	rd := n.Ready()
+	assert.Len(t, rd.DroppedReads, 1, "got %d reports for one read, want 1", len(rd.DroppedReads))
+}

@@ -136,7 +136,7 @@ func (c *cluster) read(n *node) {
 	rec := n.reads[ctx]
 	rec.bound, rec.boundNode = c.oracle.maxApplied, c.oracle.maxAppliedBy
 	rec.issued = c.step
-	rec.answered = false
+	rec.answered, rec.dropped = false, false
 	rec.issues++
 	rec.leaderless = n.status.Lead == 0
 	c.stats.Reads++

@@ -90,8 +90,9 @@ type readRecord struct {
 	bound     uint64
 	boundNode uint64
 	issued    int
-	// answered is set once a ReadState answered the latest issue.
-	answered bool
+	// answered is set once a ReadState answered the latest issue, and
+	// dropped once a DroppedRead reported it (Config.ReportDroppedReads).
+	answered, dropped bool
 	// issues counts the ReadIndex calls with the context, and firstInc is
 	// the node's incarnation at the first of them.
 	issues   int

@@ -258,6 +258,30 @@ func (c *cluster) checkReady(n *node, rd *raft.Ready) {
 	for _, rs := range rd.ReadStates {
 		c.checkReadState(n, rs)
 	}
+	for _, dr := range rd.DroppedReads {
+		c.checkDroppedRead(n, dr)
+	}
+}
+
+// checkDroppedRead checks a report that a read n was asked for will never
+// be answered: it must name a context issued on n, whose latest issue was
+// neither answered nor reported before.
+func (c *cluster) checkDroppedRead(n *node, dr raft.DroppedRead) {
+	c.stats.DroppedReads++
+	rec := n.reads[string(dr.RequestCtx)]
+	switch {
+	case rec == nil:
+		c.fail(ReadContext, n.id, "reports a dropped read with context %q (%x), which no ReadIndex call on node %d passed",
+			dr.RequestCtx, dr.RequestCtx, n.id)
+	case rec.answered:
+		c.fail(ReadContext, n.id, "reports the read %q dropped (%v), after answering it since it was issued at step %d",
+			dr.RequestCtx, dr.Reason, rec.issued)
+	case rec.dropped:
+		c.fail(ReadContext, n.id, "reports the read %q dropped a second time (%v) since it was issued at step %d",
+			dr.RequestCtx, dr.Reason, rec.issued)
+	default:
+		rec.dropped = true
+	}
 }
 
 // checkMessage checks one message of a Ready handed out by n.
@@ -303,6 +327,10 @@ func (c *cluster) checkReadState(n *node, rs raft.ReadState) {
 	}
 	// NB: checked after staleness, which is the graver fault when a retry
 	// is answered twice and the first answer predates the retry.
+	if rec.dropped {
+		c.fail(ReadContext, n.id, "ReadState index %d answers context %q, reported dropped since it was issued at step %d",
+			rs.Index, rs.RequestCtx, rec.issued)
+	}
 	if rec.answered {
 		c.fail(ReadContext, n.id, "ReadState index %d answers context %q a second time since it was issued at step %d",
 			rs.Index, rs.RequestCtx, rec.issued)

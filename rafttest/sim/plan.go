@@ -162,6 +162,10 @@ func NewPlan(seed uint64) Plan {
 	c.MaxUncommittedEntriesSize = pick(r, []uint64{0, 0, 128, 2048})
 	c.MaxCommittedSizePerReady = pick(r, []uint64{0, 0, 64, 4096})
 	c.DisableProposalForwarding = r.IntN(5) == 0
+	// NB: from the seed's bits, not r, so that adding the options did not
+	// change the plans of earlier seeds.
+	c.ReportDroppedReads = seed>>6&1 != 0
+	c.ReportRefusedConfChanges = seed>>7&1 != 0
 	c.StepDownOnRemoval = r.IntN(2) == 0
 	if r.IntN(5) == 0 {
 		c.DisableConfChangeValidation = true

@@ -183,8 +183,9 @@ type Stats struct {
 	Proposals, Applied int
 	// Reads counts ReadIndex calls (Retries of them reused a context),
 	// ReadStates the answers, CheckedReads those the read oracle checked,
-	// UncheckedLeaseReads the lease reads outside lock-step mode.
-	Reads, Retries, ReadStates, CheckedReads, UncheckedLeaseReads int
+	// UncheckedLeaseReads the lease reads outside lock-step mode, and
+	// DroppedReads the reads reported dropped (Config.ReportDroppedReads).
+	Reads, Retries, ReadStates, CheckedReads, UncheckedLeaseReads, DroppedReads int
 	// ConfChanges counts the configuration changes proposed, Transfers
 	// the leadership transfers asked for.
 	ConfChanges, Transfers int

@@ -38,7 +38,7 @@ type Summary struct {
 	Failed []Result
 	// Checked and Unchecked count the reads the read oracles checked and
 	// the lease reads they could not (outside lock-step mode).
-	CheckedReads, UncheckedLeaseReads int
+	CheckedReads, UncheckedLeaseReads, DroppedReads int
 }
 
 // Sweep runs the seeds of opts in parallel and aggregates the results. The
@@ -99,6 +99,7 @@ func (s *Summary) add(r *Result) {
 	s.Runs++
 	s.Steps += int64(r.Stats.Steps)
 	s.CheckedReads += r.Stats.CheckedReads
+	s.DroppedReads += r.Stats.DroppedReads
 	s.UncheckedLeaseReads += r.Stats.UncheckedLeaseReads
 	for o, n := range r.Stats.Tolerated {
 		if n > 0 {
@@ -130,7 +131,8 @@ func (s *Summary) Safe() bool {
 // class, in a fixed order.
 func (s *Summary) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d runs, %d steps; reads checked %d, lease reads unchecked %d\n", s.Runs, s.Steps, s.CheckedReads, s.UncheckedLeaseReads)
+	fmt.Fprintf(&b, "%d runs, %d steps; reads checked %d, lease reads unchecked %d, reads reported dropped %d\n",
+		s.Runs, s.Steps, s.CheckedReads, s.UncheckedLeaseReads, s.DroppedReads)
 	b.WriteString("violations:")
 	for _, o := range Oracles() {
 		fmt.Fprintf(&b, " %s=%d", o, s.Violations[o])
@@ -158,6 +160,7 @@ func (s *Summary) merge(o *Summary) {
 	s.Runs += o.Runs
 	s.Steps += o.Steps
 	s.CheckedReads += o.CheckedReads
+	s.DroppedReads += o.DroppedReads
 	s.UncheckedLeaseReads += o.UncheckedLeaseReads
 	for _, x := range Oracles() {
 		s.Violations[x] += o.Violations[x]
