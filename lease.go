@@ -62,6 +62,10 @@ type leaderLease struct {
 	// beatOwed is set when a read was held and a heartbeat sent now could
 	// cover it: the next Ready carries one (see flushDeferred).
 	beatOwed bool
+	// beaten is set when heartbeats went out in the current tick; beatAt
+	// is that tick.
+	beaten bool
+	beatAt uint64
 }
 
 // sentMark is an entry of leaderLease.firstSent.
@@ -126,8 +130,10 @@ type heldRead struct {
 // tickContextLen is the length of a heartbeat Context carrying a tick.
 const tickContextLen = 8
 
-// beatContext returns the Context of a heartbeat sent now.
+// beatContext returns the Context of a heartbeat sent now, and notes that
+// one went out.
 func (ls *leaderLease) beatContext() []byte {
+	ls.beaten, ls.beatAt, ls.beatOwed = true, ls.now, false
 	ctx := make([]byte, tickContextLen)
 	binary.BigEndian.PutUint64(ctx, ls.now)
 	return ctx
@@ -189,8 +195,9 @@ func (r *raft) serveLeaseRead(m pb.Message) {
 	}
 	ls.held = append(ls.held, heldRead{req: m, index: commit, at: ls.now})
 	// NB: without a transfer, a heartbeat of this very tick extends the
-	// lease over the read once a quorum acknowledges it.
-	ls.beatOwed = !ls.revoked
+	// lease over the read once a quorum acknowledges it - one that went out
+	// earlier in the tick as well as a new one.
+	ls.beatOwed = !ls.revoked && !(ls.beaten && ls.beatAt == ls.now)
 }
 
 // releaseLeaseReads answers the held reads the lease now covers, in

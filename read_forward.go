@@ -169,7 +169,7 @@ func (r *raft) handleReadIndexResp(m pb.Message) {
 	}
 	e := m.Entries[0]
 	if !r.fwd.accept(e.Data, e.Index) {
-		r.logger.Debugf("%x dropped the answer [index: %d] from %x to read attempt %x of %q: superseded, forgotten or not ours",
+		r.logger.Debugf("%x dropped the answer [index: %d] from %x to read attempt %d of %q: superseded, forgotten or not ours",
 			r.id, m.Index, m.From, e.Index, e.Data)
 		return
 	}

@@ -247,7 +247,7 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		// with the role; answering could answer one request twice (found
 		// by the simulation, seed 956). The application retries it as a
 		// lost request.
-		r.logger.Debugf("%x drops its own read attempt %x of %q, relayed back to it as leader", r.id, m.Entries[0].Index, m.Entries[0].Data)
+		r.logger.Debugf("%x drops its own read attempt %d of %q, relayed back to it as leader", r.id, m.Entries[0].Index, m.Entries[0].Data)
 		return nil
 	case None:
 		// NB: local requests are queued under the leader's own ID, so that

@@ -292,7 +292,6 @@ func (r *raft) bcastHeartbeat() {
 	var ctx []byte
 	if r.cfg.readOnly == ReadOnlyLeaseBased {
 		ctx = l.lease.beatContext()
-		l.lease.beatOwed = false
 	} else {
 		ctx = l.reads.issueRound()
 	}
