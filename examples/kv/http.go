@@ -278,9 +278,29 @@ type statusResponse struct {
 	Removed           bool   `json:"removed"`
 	// Conf is the applied configuration; Members the raft addresses of
 	// its nodes; Peers the transport's view of each peer.
-	Conf    pb.ConfState           `json:"conf"`
-	Members map[uint64]string      `json:"members"`
-	Peers   []transport.PeerStatus `json:"peers"`
+	Conf    pb.ConfState      `json:"conf"`
+	Members map[uint64]string `json:"members"`
+	Peers   []peerStatus      `json:"peers"`
+}
+
+// peerStatus is a transport.PeerStatus in the JSON of GET /status.
+type peerStatus struct {
+	ID              uint64 `json:"id"`
+	Addr            string `json:"addr"`
+	Connected       bool   `json:"connected"`
+	QueuedMessages  int    `json:"queued_messages"`
+	Sent            uint64 `json:"sent"`
+	Dropped         uint64 `json:"dropped"`
+	SendingSnapshot bool   `json:"sending_snapshot"`
+}
+
+func peerStatuses(ps []transport.PeerStatus) []peerStatus {
+	out := make([]peerStatus, len(ps))
+	for i, p := range ps {
+		out[i] = peerStatus{ID: p.ID, Addr: p.Addr, Connected: p.Connected, QueuedMessages: p.QueuedMessages,
+			Sent: p.Sent, Dropped: p.Dropped, SendingSnapshot: p.SendingSnapshot}
+	}
+	return out
 }
 
 func (s *server) status() statusResponse {
@@ -304,7 +324,7 @@ func (s *server) status() statusResponse {
 		Removed:           s.removed,
 		Conf:              s.conf,
 		Members:           maps.Clone(s.state.members),
-		Peers:             s.tr.Peers(),
+		Peers:             peerStatuses(s.tr.Peers()),
 	}
 }
 

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -213,9 +211,4 @@ func unmarshalKVState(b []byte) (*kvState, error) {
 		return nil, errors.New("decoding a snapshot: repeated request IDs")
 	}
 	return s, nil
-}
-
-// keys returns the keys in order.
-func (s *kvState) keys() []string {
-	return slices.Sorted(maps.Keys(s.data))
 }
