@@ -614,7 +614,10 @@ func (s *server) Err() error {
 func (s *server) stop() {
 	s.stopOnce.Do(func() {
 		s.waiters.stop()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// NB: the handlers waiting for raft have been released, so a
+		// second is enough for them to answer; Shutdown would wait longer
+		// for connections a client opened and never used.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := s.httpSrv.Shutdown(ctx); err != nil {
 			s.httpSrv.Close()
 		}
