@@ -167,9 +167,9 @@ func TestKVStateSnapshot(t *testing.T) {
 
 	t.Run("malformed", func(t *testing.T) {
 		for name, data := range map[string]string{
-			"not JSON":      "snapshot",
-			"repeated IDs":  `{"data":{},"members":{},"recent":[1,1]}`,
-			"wrong types":   `{"data":[1,2]}`,
+			"not JSON":     "snapshot",
+			"repeated IDs": `{"data":{},"members":{},"recent":[1,1]}`,
+			"wrong types":  `{"data":[1,2]}`,
 			"too many IDs": fmt.Sprintf(`{"recent":[%s]}`, idList(dedupWindow+1)),
 		} {
 			if _, err := unmarshalKVState([]byte(data)); err == nil {
