@@ -67,9 +67,12 @@ func ExampleMemoryStorage() {
 	// entries 2 and 3: requested index is unavailable due to compaction
 }
 
-// newSingleNode returns a RawNode that is the only member of a new
-// cluster, over storage.
-func newSingleNode(storage *raft.MemoryStorage) *raft.RawNode {
+// This example runs a single-node cluster with RawNode: it bootstraps the
+// configuration, campaigns, proposes two entries and asks for a
+// linearizable read point, handling the Readys in between in the order the
+// Ready contract asks for.
+func ExampleRawNode() {
+	storage := raft.NewMemoryStorage()
 	rn, err := raft.NewRawNode(&raft.Config{
 		ID:              1,
 		ElectionTick:    10,
@@ -85,53 +88,46 @@ func newSingleNode(storage *raft.MemoryStorage) *raft.RawNode {
 	if err := rn.Bootstrap([]raft.Peer{{ID: 1}}); err != nil {
 		log.Fatal(err)
 	}
-	return rn
-}
 
-// handleReadys is a RawNode Ready loop: persist, (send,) apply, Advance,
-// for as long as there is a Ready. A single node has no messages to send.
-func handleReadys(rn *raft.RawNode, storage *raft.MemoryStorage) {
-	for rn.HasReady() {
-		rd := rn.Ready()
-		if rd.SoftState != nil {
-			fmt.Printf("now %s, leader %d\n", rd.SoftState.RaftState, rd.SoftState.Lead)
-		}
-		if !raft.IsEmptySnap(rd.Snapshot) {
-			storage.ApplySnapshot(rd.Snapshot)
-		}
-		storage.Append(rd.Entries)
-		if !raft.IsEmptyHardState(rd.HardState) {
-			storage.SetHardState(rd.HardState)
-		}
-		for _, e := range rd.CommittedEntries {
-			switch {
-			case e.Type == pb.EntryConfChange:
-				var cc pb.ConfChange
-				if err := cc.Unmarshal(e.Data); err != nil {
-					log.Fatal(err)
-				}
-				cs := rn.ApplyConfChange(cc)
-				fmt.Printf("applied %d: %s node %d, voters now %v\n", e.Index, cc.Type, cc.NodeID, cs.Voters)
-			case len(e.Data) == 0:
-				fmt.Printf("applied %d: the new leader's empty entry\n", e.Index)
-			default:
-				fmt.Printf("applied %d: %s\n", e.Index, e.Data)
+	// The Ready loop: persist, send (a single node has no one to send to),
+	// apply, Advance; for as long as there is a Ready.
+	handleReadys := func() {
+		for rn.HasReady() {
+			rd := rn.Ready()
+			if rd.SoftState != nil {
+				fmt.Printf("now %s, leader %d\n", rd.SoftState.RaftState, rd.SoftState.Lead)
 			}
+			if !raft.IsEmptySnap(rd.Snapshot) {
+				storage.ApplySnapshot(rd.Snapshot)
+			}
+			storage.Append(rd.Entries)
+			if !raft.IsEmptyHardState(rd.HardState) {
+				storage.SetHardState(rd.HardState)
+			}
+			for _, e := range rd.CommittedEntries {
+				switch {
+				case e.Type == pb.EntryConfChange:
+					var cc pb.ConfChange
+					if err := cc.Unmarshal(e.Data); err != nil {
+						log.Fatal(err)
+					}
+					cs := rn.ApplyConfChange(cc)
+					fmt.Printf("applied %d: %s node %d, voters now %v\n", e.Index, cc.Type, cc.NodeID, cs.Voters)
+				case len(e.Data) == 0:
+					fmt.Printf("applied %d: the new leader's empty entry\n", e.Index)
+				default:
+					fmt.Printf("applied %d: %s\n", e.Index, e.Data)
+				}
+			}
+			// A read may be served once its index is applied, which here
+			// it already is.
+			for _, rs := range rd.ReadStates {
+				fmt.Printf("read %q may be served at index %d\n", rs.RequestCtx, rs.Index)
+			}
+			rn.Advance(rd)
 		}
-		for _, rs := range rd.ReadStates {
-			fmt.Printf("read %q may be served once index %d is applied\n", rs.RequestCtx, rs.Index)
-		}
-		rn.Advance(rd)
 	}
-}
-
-// This example runs a single-node cluster with RawNode: it bootstraps the
-// configuration, campaigns, proposes two entries and handles the Readys in
-// between, in the order the Ready contract asks for.
-func ExampleRawNode() {
-	storage := raft.NewMemoryStorage()
-	rn := newSingleNode(storage)
-	handleReadys(rn, storage) // commits and applies the bootstrap configuration
+	handleReadys() // commits and applies the bootstrap configuration
 
 	// The node becomes a candidate and votes for itself; once the vote is
 	// persisted (the Ready loop's Advance) that vote is a majority of one,
@@ -140,14 +136,21 @@ func ExampleRawNode() {
 	if err := rn.Campaign(); err != nil {
 		log.Fatal(err)
 	}
-	handleReadys(rn, storage)
+	handleReadys()
 
 	for _, data := range []string{"x=1", "y=2"} {
 		if err := rn.Propose([]byte(data)); err != nil {
 			log.Fatal(err)
 		}
 	}
-	handleReadys(rn, storage)
+	handleReadys()
+
+	// A linearizable read: the answer comes back in a Ready, carrying the
+	// request's context, which should be unique per request (a retry
+	// reuses it).
+	rn.ReadIndex([]byte("read-1"))
+	handleReadys()
+
 	st := rn.BasicStatus()
 	fmt.Printf("term %d, commit %d, applied %d\n", st.Term, st.Commit, st.Applied)
 	// Output:
@@ -157,36 +160,8 @@ func ExampleRawNode() {
 	// applied 2: the new leader's empty entry
 	// applied 3: x=1
 	// applied 4: y=2
+	// read "read-1" may be served at index 4
 	// term 2, commit 4, applied 4
-}
-
-// This example asks a leader for a linearizable read point. The
-// ReadState comes back in a Ready, carrying the request's context: the
-// read may be served from the state machine once it has applied the
-// ReadState's index.
-func ExampleRawNode_ReadIndex() {
-	storage := raft.NewMemoryStorage()
-	rn := newSingleNode(storage)
-	handleReadys(rn, storage)
-	if err := rn.Campaign(); err != nil {
-		log.Fatal(err)
-	}
-	handleReadys(rn, storage)
-	if err := rn.Propose([]byte("x=1")); err != nil {
-		log.Fatal(err)
-	}
-	handleReadys(rn, storage)
-
-	// The context should be unique per request; a retry reuses it.
-	rn.ReadIndex([]byte("read-1"))
-	handleReadys(rn, storage)
-	// Output:
-	// applied 1: ConfChangeAddNode node 1, voters now [1]
-	// now StateCandidate, leader 0
-	// now StateLeader, leader 1
-	// applied 2: the new leader's empty entry
-	// applied 3: x=1
-	// read "read-1" may be served once index 3 is applied
 }
 
 // This example runs a single-node cluster with Node. The Ready loop runs on

@@ -60,18 +60,24 @@ func newWaiters() *waiters {
 	}
 }
 
+// register adds a channel with room for one value under key to m, which
+// mu guards, and returns it with a function that removes it again.
+func register[K comparable, V any](mu *sync.Mutex, m map[K]chan V, key K) (<-chan V, func()) {
+	ch := make(chan V, 1)
+	mu.Lock()
+	m[key] = ch
+	mu.Unlock()
+	return ch, func() {
+		mu.Lock()
+		delete(m, key)
+		mu.Unlock()
+	}
+}
+
 // waitApply registers id and returns the channel its result will arrive on,
 // and a function to call when the caller stops waiting.
 func (w *waiters) waitApply(id uint64) (<-chan applyResult, func()) {
-	ch := make(chan applyResult, 1)
-	w.mu.Lock()
-	w.applies[id] = ch
-	w.mu.Unlock()
-	return ch, func() {
-		w.mu.Lock()
-		delete(w.applies, id)
-		w.mu.Unlock()
-	}
+	return register(&w.mu, w.applies, id)
 }
 
 // applied hands res to the request waiting for id, if any is.
@@ -95,16 +101,7 @@ func newReadContext() []byte {
 // waitRead registers rctx and returns the channel its read index will
 // arrive on, and a function to call when the caller stops waiting.
 func (w *waiters) waitRead(rctx []byte) (<-chan uint64, func()) {
-	ch := make(chan uint64, 1)
-	key := string(rctx)
-	w.mu.Lock()
-	w.reads[key] = ch
-	w.mu.Unlock()
-	return ch, func() {
-		w.mu.Lock()
-		delete(w.reads, key)
-		w.mu.Unlock()
-	}
+	return register(&w.mu, w.reads, string(rctx))
 }
 
 // readState hands the index of rs to the read waiting for its context, if
