@@ -235,7 +235,17 @@ func newServer(cfg serverConfig, store *wal.Store) (*server, error) {
 		s.node = raft.RestartNode(rc)
 	}
 
-	s.tr, err = transport.New(transport.Config{ID: cfg.ID, ClusterID: cfg.ClusterID, Raft: s.node, Logger: cfg.Logger})
+	s.tr, err = transport.New(transport.Config{
+		ID:        cfg.ID,
+		ClusterID: cfg.ClusterID,
+		Raft:      s.node,
+		Logger:    cfg.Logger,
+		// NB: a peer that was down is redialled after at most this pause.
+		// The default (5s) would leave a restarted follower without its
+		// leader's heartbeats, and its clients without answers, for up to
+		// five election timeouts.
+		ReconnectMax: time.Duration(cfg.ElectionTicks) * cfg.TickInterval,
+	})
 	if err != nil {
 		s.node.Stop()
 		return nil, err
