@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
@@ -182,6 +185,94 @@ func (a *appliedIndex) wait(ctx context.Context, index uint64, stopped <-chan st
 			return ctx.Err()
 		case <-stopped:
 			return errStopped
+		}
+	}
+}
+
+// propose proposes data, a command or configuration change carrying the
+// request ID id, and waits until the entry is applied. A command is
+// proposed again every RetryInterval until then (the state machine skips
+// the copies), since a proposal forwarded to a leader that failed is lost
+// without a word. A configuration change is proposed once: raft would
+// apply a second copy as a second change.
+func (s *server) propose(ctx context.Context, id uint64, prop func(context.Context) error, retry bool) (applyResult, error) {
+	ch, done := s.waiters.waitApply(id)
+	defer done()
+	proposed := false
+	for attempt := 0; ; attempt++ {
+		if attempt == 0 || retry {
+			actx, cancel := context.WithTimeout(ctx, s.cfg.RetryInterval)
+			err := prop(actx)
+			cancel()
+			switch {
+			case err == nil:
+				proposed = true
+			case errors.Is(err, raft.ErrProposalDropped):
+				// Not in any log: the node had no way to take it.
+				if !retry {
+					return applyResult{}, s.outcome(proposed, err)
+				}
+			case errors.Is(err, raft.ErrStopped):
+				return applyResult{}, s.outcome(proposed, errStopped)
+			default:
+				// The attempt timed out waiting for a leader; the proposal
+				// may or may not have been handed over.
+				proposed = true
+			}
+		}
+		select {
+		case res := <-ch:
+			return res, nil
+		case <-time.After(s.cfg.RetryInterval):
+		case <-ctx.Done():
+			return applyResult{}, s.outcome(proposed, fmt.Errorf("not applied within %v", s.cfg.RequestTimeout))
+		case <-s.waiters.stopped:
+			return applyResult{}, s.outcome(proposed, errStopped)
+		}
+	}
+}
+
+// outcome wraps why a proposal was not seen applied in what the client can
+// conclude from it.
+func (s *server) outcome(proposed bool, why error) error {
+	if proposed {
+		return fmt.Errorf("%w: %w; the write may still be applied", errUnknownOutcome, why)
+	}
+	return fmt.Errorf("%w: %w", errNotDone, why)
+}
+
+// readIndex returns an index at which a read of the state machine is
+// linearizable (thesis 6.4): the leader's commit index, confirmed by a
+// quorum, at some point after readIndex was called. It waits until the
+// state machine has applied that index. An unanswered request is made
+// again every RetryInterval with the same context: raft then answers the
+// latest attempt only.
+func (s *server) readIndex(ctx context.Context) (uint64, error) {
+	rctx := newReadContext()
+	ch, done := s.waiters.waitRead(rctx)
+	defer done()
+	for {
+		actx, cancel := context.WithTimeout(ctx, s.cfg.RetryInterval)
+		err := s.node.ReadIndex(actx, rctx)
+		if errors.Is(err, raft.ErrStopped) {
+			cancel()
+			return 0, errStopped
+		}
+		select {
+		case index := <-ch:
+			cancel()
+			if err := s.applied.wait(ctx, index, s.waiters.stopped); err != nil {
+				return 0, fmt.Errorf("%w: read index %d confirmed but not applied within %v", errUnknownOutcome, index, s.cfg.RequestTimeout)
+			}
+			return index, nil
+		case <-actx.Done():
+			cancel()
+			if ctx.Err() != nil {
+				return 0, fmt.Errorf("%w: no read index confirmed within %v (no leader?)", errUnknownOutcome, s.cfg.RequestTimeout)
+			}
+		case <-s.waiters.stopped:
+			cancel()
+			return 0, errStopped
 		}
 	}
 }
