@@ -7,7 +7,7 @@
 // and checks that every replica ends with the same data. It exits with a
 // non-zero status if any of that does not happen.
 //
-//	go run ./examples/cluster
+//	cd examples && go run ./cluster
 package main
 
 import (
