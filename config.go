@@ -123,10 +123,15 @@ type Config struct {
 	// turns out to be invalid when applied is logged and has no effect.
 	DisableConfChangeValidation bool
 
-	// StepDownOnRemoval makes a leader step down to follower when it is
-	// removed from the configuration or demoted to learner. Without it, such
-	// a leader keeps leading (without accepting proposals) until the new
-	// configuration elects another.
+	// StepDownOnRemoval makes a leader step down to follower when it applies
+	// its removal from the configuration or its demotion to learner. Without
+	// it, such a leader keeps leading: a demoted one as before, a removed
+	// one without accepting proposals. NB: as long as a removed leader runs
+	// and sends heartbeats, the remaining voters do not elect another, so a
+	// host that does not set this must stop a removed leader once it has
+	// applied its removal. Either way the leader applies its removal only
+	// once the new configuration can go on without it (see
+	// RawNode.ApplyConfChange).
 	StepDownOnRemoval bool
 
 	// ReportRefusedConfChanges makes the leader report the configuration

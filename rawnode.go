@@ -124,6 +124,14 @@ func confChangeProposal(cc pb.ConfChangeI) (pb.Message, error) {
 // configurations, so all of them skip such a change alike, and an
 // application that takes its membership from the returned ConfState stays
 // in agreement with raft rather than crash-looping on a committed entry.
+//
+// A change that takes this peer out of the voters (its removal, or its
+// demotion to learner) reaches CommittedEntries only once the new
+// configuration can go on without it: on a leader, once a quorum of the new
+// configuration knows the change is committed; on another peer, once it
+// follows a leader other than itself. Until then the peer holds it, and the
+// entries after it, back. A host may thus stop a peer as soon as it applies
+// its removal.
 func (rn *RawNode) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
 	cs := rn.raft.applyConfChange(cc.AsV2())
 	return &cs
