@@ -39,6 +39,7 @@ func newLeaderState(r *raft) *leaderState {
 		lease:            leaderLease{electionTimeout: uint64(r.cfg.electionTimeout)},
 		pendingConfIndex: last,
 	}
+	r.out.msgsHint = len(l.repl.progress) - 1
 	if self := l.repl.progress[r.id]; self != nil {
 		self.BecomeReplicate()
 		// NB: the leader is always active; checkQuorumActive keeps it so.

@@ -23,8 +23,13 @@ import (
 type outbox struct {
 	// async is Config.AsyncStorageWrites.
 	async bool
-	// msgs may leave with the Ready that carries them.
+	// msgs may leave with the Ready that carries them. A Ready hands the
+	// slice to the application, so each Ready's is a new one.
 	msgs []pb.Message
+	// msgsHint is the capacity a new msgs gets: one message per follower
+	// for a leader, which most often broadcasts, one otherwise. It saves
+	// the growth steps of appending to an empty slice.
+	msgsHint int
 	// afterAppend may leave only once the writes before them are durable.
 	// Invariant: unless async, only messages to the peer itself.
 	afterAppend []pb.Message
@@ -79,6 +84,9 @@ func (r *raft) send(m pb.Message) {
 
 // push queues m to leave with the next Ready.
 func (o *outbox) push(m pb.Message) {
+	if o.msgs == nil {
+		o.msgs = make([]pb.Message, 0, max(o.msgsHint, 1))
+	}
 	o.msgs = append(o.msgs, m)
 }
 

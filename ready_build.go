@@ -158,12 +158,15 @@ func (rn *RawNode) needStorageAppendResp(rd Ready) bool {
 	return rn.raft.log.hasUnstableEnts() || !IsEmptySnap(rd.Snapshot)
 }
 
-// snapshotRef returns a pointer to a copy of s, or nil if s is empty.
-func snapshotRef(s pb.Snapshot) *pb.Snapshot {
-	if IsEmptySnap(s) {
+// snapshotRef returns a pointer to a copy of *s, or nil if it is empty.
+// NB: the copy is made only when there is a snapshot; taking the address of
+// a parameter would move it to the heap on every call.
+func snapshotRef(s *pb.Snapshot) *pb.Snapshot {
+	if IsEmptySnap(*s) {
 		return nil
 	}
-	return &s
+	c := *s
+	return &c
 }
 
 // appendThreadMsg builds the MsgStorageAppend: what to persist, and the
@@ -174,7 +177,7 @@ func snapshotRef(s pb.Snapshot) *pb.Snapshot {
 // in the unstable log, where their terms are cheapest to look up.
 func (rn *RawNode) appendThreadMsg(rd Ready) pb.Message {
 	m := pb.Message{Type: pb.MsgStorageAppend, From: rn.raft.id, To: LocalAppendThread,
-		Entries: rd.Entries, Snapshot: snapshotRef(rd.Snapshot)}
+		Entries: rd.Entries, Snapshot: snapshotRef(&rd.Snapshot)}
 	if hs := rd.HardState; !IsEmptyHardState(hs) {
 		m.Term, m.Vote, m.Commit = hs.Term, hs.Vote, hs.Commit
 	}
@@ -191,7 +194,7 @@ func (rn *RawNode) appendThreadMsg(rd Ready) pb.Message {
 func (rn *RawNode) appendThreadAck(rd Ready) pb.Message {
 	r := rn.raft
 	ack := pb.Message{Type: pb.MsgStorageAppendResp, From: LocalAppendThread, To: r.id, Term: r.term,
-		Snapshot: snapshotRef(rd.Snapshot)}
+		Snapshot: snapshotRef(&rd.Snapshot)}
 	if r.log.hasUnstableEnts() {
 		last := r.log.lastEntryID()
 		ack.Index, ack.LogTerm = last.index, last.term
