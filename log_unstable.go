@@ -42,16 +42,21 @@ type unstable struct {
 	// dropped from the front of entries but whose array the slice still
 	// keeps alive. shrinkEntriesArray uses it to release that memory.
 	retained entryPayloadSize
+	// lastCap is the capacity of the array allocated last, or 0 after the
+	// array was released. Each new array doubles it, up to steadyUnstableCap,
+	// so that a steady flow of appends soon allocates rarely while a group
+	// that appended a single entry and fell idle keeps a small array.
+	lastCap int
 
 	logger Logger
 }
 
 const (
-	// minUnstableCap is the smallest array unstable allocates for its
-	// entries. Since array positions are never reused, a steady flow of
-	// single-entry appends and acknowledgements allocates one such array per
-	// minUnstableCap entries rather than one per entry.
-	minUnstableCap = 64
+	// steadyUnstableCap is the capacity the arrays of a steady flow of
+	// appends grow to. Since array positions are never reused, such a flow
+	// of single-entry appends and acknowledgements then allocates one array
+	// per steadyUnstableCap entries rather than one per entry.
+	steadyUnstableCap = 64
 	// maxRetainedPayload bounds the payload bytes of persisted entries that
 	// an empty unstable keeps alive through its backing array.
 	maxRetainedPayload entryPayloadSize = 64 << 10
@@ -151,7 +156,7 @@ func (u *unstable) stableTo(id entryID) {
 // maxRetainedPayload bytes of persisted payloads alive.
 func (u *unstable) shrinkEntriesArray() {
 	n := len(u.entries)
-	if c := cap(u.entries); c > minUnstableCap && n*4 < c {
+	if c := cap(u.entries); c > steadyUnstableCap && n*4 < c {
 		u.reallocate(n)
 		return
 	}
@@ -165,12 +170,30 @@ func (u *unstable) shrinkEntriesArray() {
 func (u *unstable) reallocate(extra int) {
 	u.retained = 0
 	if len(u.entries) == 0 && extra == 0 {
-		u.entries = nil
+		u.release()
 		return
 	}
-	fresh := make([]pb.Entry, len(u.entries), max(2*(len(u.entries)+extra), minUnstableCap))
+	u.lastCap = max(2*(len(u.entries)+extra), min(2*u.lastCap, steadyUnstableCap))
+	fresh := make([]pb.Entry, len(u.entries), u.lastCap)
 	copy(fresh, u.entries)
 	u.entries = fresh
+}
+
+// release drops the array of an empty unstable, and with it the growth of
+// the next one.
+func (u *unstable) release() {
+	u.entries = nil
+	u.retained = 0
+	u.lastCap = 0
+}
+
+// releaseIdle drops the array if unstable is empty: called once per tick, so
+// that a group that fell idle keeps no spare capacity around, while a busy
+// one reallocates at most once per tick for it.
+func (u *unstable) releaseIdle() {
+	if len(u.entries) == 0 && u.entries != nil {
+		u.release()
+	}
 }
 
 // stableSnapTo records that the snapshot at index i is persisted and drops
@@ -187,8 +210,7 @@ func (u *unstable) stableSnapTo(i uint64) {
 func (u *unstable) restore(s pb.Snapshot) {
 	u.offset = s.Metadata.Index + 1
 	u.offsetInProgress = u.offset
-	u.entries = nil
-	u.retained = 0
+	u.release()
 	u.snapshot = &s
 	u.snapshotInProgress = false
 }
@@ -214,8 +236,7 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry) {
 				from, u.snapshot.Metadata.Index)
 		}
 		u.logger.Infof("replacing the unstable entries from index %d", from)
-		u.entries = nil
-		u.retained = 0
+		u.release()
 		u.offset = from
 		u.offsetInProgress = from
 		u.appendInPlace(ents)

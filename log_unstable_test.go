@@ -381,6 +381,54 @@ func TestUnstableShrinksAfterPersisting(t *testing.T) {
 	})
 }
 
+func TestUnstableArrayGrowth(t *testing.T) {
+	// appendAcked appends one entry at next and acknowledges it, as a steady
+	// flow of single proposals does, and returns the array's capacity
+	// while the entry was unstable.
+	appendAcked := func(u *unstable, next uint64) int {
+		u.truncateAndAppend([]pb.Entry{{Index: next, Term: 1}})
+		c := cap(u.entries)
+		u.acceptInProgress()
+		u.stableTo(entryID{term: 1, index: next})
+		return c
+	}
+
+	t.Run("a single entry gets a small array", func(t *testing.T) {
+		u := newTestUnstable(nil, 5, nil)
+		assert.Equal(t, 2, appendAcked(&u, 5), "got a cap of %v for one entry, want 2", cap(u.entries))
+	})
+	t.Run("a steady flow doubles the array up to steadyUnstableCap", func(t *testing.T) {
+		u := newTestUnstable(nil, 5, nil)
+		// Within an array the capacity left shrinks by one per entry, so a
+		// rise means a fresh array.
+		var fresh []int
+		prev := 0
+		// 2+4+8+16+32 entries, then five arrays of 64.
+		for i := range uint64(62 + 5*64) {
+			if c := appendAcked(&u, 5+i); c > prev {
+				fresh = append(fresh, c)
+			}
+			prev = cap(u.entries)
+		}
+		want := []int{2, 4, 8, 16, 32, 64, 64, 64, 64, 64}
+		assert.Equal(t, want, fresh, "got arrays of capacities %v as the flow went on, want %v", fresh, want)
+	})
+	t.Run("an idle tick releases an empty array and the growth", func(t *testing.T) {
+		u := newTestUnstable(nil, 5, nil)
+		for i := range uint64(100) {
+			appendAcked(&u, 5+i)
+		}
+		u.releaseIdle()
+		assert.Nil(t, u.entries, "got an array of cap %v kept, want none", cap(u.entries))
+		assert.Equal(t, 2, appendAcked(&u, 105), "got cap %v after the release, want the growth restarted at 2", cap(u.entries))
+	})
+	t.Run("an idle tick keeps unpersisted entries", func(t *testing.T) {
+		u := newTestUnstable(nil, 5, entriesAt(5, 1, 1))
+		u.releaseIdle()
+		assert.Equal(t, entriesAt(5, 1, 1), u.entries)
+	})
+}
+
 func TestUnstableSlice(t *testing.T) {
 	u := newTestUnstable(nil, 5, entriesAt(5, 1, 2, 3))
 	t.Run("within bounds", func(t *testing.T) {

@@ -319,6 +319,7 @@ func (r *raft) tick() {
 	if r.fault.err != nil {
 		return
 	}
+	r.log.unstable.releaseIdle()
 	if r.state == StateLeader {
 		r.tickLeader()
 		return
