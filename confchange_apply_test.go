@@ -8,15 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// proposeConfChange proposes cc at peer id and runs the network to quiet.
-func (nw *network) proposeConfChange(t *testing.T, id uint64, cc pb.ConfChangeI) {
-	t.Helper()
-	require.NoError(t, nw.nodes[id].ProposeConfChange(cc))
-	nw.send(nw.nodes[id].process()...)
-}
-
-func confStateOf(n *testNode) pb.ConfState { return confState(n.raft.conf.config) }
-
 func TestConfChangeV1(t *testing.T) {
 	t.Run("add a voter", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)

@@ -10,21 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// storageWithLog returns a storage for voters holding entries of the given
-// terms at indexes 1, 2, ..., with HardState term set to the last term.
-func storageWithLog(t *testing.T, voters []uint64, terms ...uint64) *MemoryStorage {
-	s := newConfStorage(voters)
-	ents := make([]pb.Entry, len(terms))
-	for i, term := range terms {
-		ents[i] = pb.Entry{Index: uint64(i + 1), Term: term}
-	}
-	require.NoError(t, s.Append(ents))
-	if len(terms) > 0 {
-		require.NoError(t, s.SetHardState(pb.HardState{Term: terms[len(terms)-1]}))
-	}
-	return s
-}
-
 func TestNewLeaderCommitsOnlyItsOwnTermByCounting(t *testing.T) {
 	// Paper 5.4.2: entries of earlier terms are committed only indirectly,
 	// once an entry of the leader's term is.
@@ -72,14 +57,6 @@ func TestLeaderSelfAcknowledgementsAreMerged(t *testing.T) {
 	require.Len(t, r.out.afterAppend, 1, "got %d pending self acknowledgements, want 1", len(r.out.afterAppend))
 	assert.Equal(t, r.log.lastIndex(), r.out.afterAppend[0].Index, "got ack of %d, want the last index %d",
 		r.out.afterAppend[0].Index, r.log.lastIndex())
-}
-
-// leaderWithFollowers elects 1 in a cluster of n, returns the nodes and the
-// network, with opts applied to every peer.
-func leaderWithFollowers(t *testing.T, n int, opts ...testOption) ([]*testNode, *network) {
-	nodes := newTestCluster(t, n, opts...)
-	nw := electLeader(t, nodes...)
-	return nodes, nw
 }
 
 func TestFlowControl(t *testing.T) {
@@ -184,6 +161,7 @@ func TestRejectHintFindsDivergenceInOneRoundTrip(t *testing.T) {
 			n2 := newTestNode(t, 2, storageWithLog(t, []uint64{1, 2, 3}, tc.other...))
 			n3 := newTestNode(t, 3, storageWithLog(t, []uint64{1, 2, 3}, tc.leader...))
 			nw := newNetwork(n1, n2, n3)
+			nw.recordDelivered = true
 			nw.campaign(1)
 			require.Equal(t, StateLeader, n1.raft.state)
 			rejections := 0
@@ -274,6 +252,7 @@ func TestSnapshotToLaggingFollower(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, leader.storage.Compact(applied))
 	nw.heal()
+	nw.recordDelivered = true
 	nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
 	var snaps int
 	for _, m := range nw.delivered {
