@@ -150,6 +150,32 @@ func TestRawNodeTickQuiesced(t *testing.T) {
 	assert.Equal(t, StateCandidate, n.raft.state, "got %v on the first tick, want candidate", n.raft.state)
 }
 
+// TestRawNodeTickQuiescedLeaderSendsNothingAndKeepsLeading checks the
+// leader's side of TickQuiesced (TestRawNodeTickQuiesced covers a
+// follower): a quiesced leader's clock moves, but it sends no heartbeats
+// and, even with CheckQuorum, does not step down for lack of responses it
+// never asked for.
+func TestRawNodeTickQuiescedLeaderSendsNothingAndKeepsLeading(t *testing.T) {
+	nodes, _ := leaderWithFollowers(t, 3, withCheckQuorum())
+	leader := nodes[0]
+	require.False(t, leader.HasReady(), "the leader should have nothing pending")
+	for range 10 * leader.raft.cfg.electionTimeout {
+		leader.TickQuiesced()
+	}
+	t.Run("no heartbeats", func(t *testing.T) {
+		msgs := leader.process()
+		assert.Empty(t, msgs, "got %v, want no messages", msgTypes(msgs))
+	})
+	t.Run("no CheckQuorum step-down", func(t *testing.T) {
+		assert.Equal(t, StateLeader, leader.raft.state, "got %v, want leader", leader.raft.state)
+	})
+	t.Run("the next tick resumes heartbeats", func(t *testing.T) {
+		leader.Tick()
+		got := msgTypes(leader.process())
+		assert.Contains(t, got, pb.MsgHeartbeat, "got %v, want heartbeats", got)
+	})
+}
+
 func TestRawNodeBootstrap(t *testing.T) {
 	t.Run("refuses no peers", func(t *testing.T) {
 		rn, err := NewRawNode(newTestConfig(1, NewMemoryStorage()))

@@ -1,5 +1,8 @@
 package raft
 
+// Node tests of membership changes: proposing and applying them, and what a
+// node removed from the configuration does with proposals.
+
 import (
 	"context"
 	"testing"
@@ -8,14 +11,56 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
 )
 
-// These tests pin the Node behaviours a host written for etcd-raft v3.6
-// relies on around membership changes and the Ready/Advance handshake, and
-// the one deliberate difference: a removed node fails proposals instead of
-// leaving them blocked.
+func TestNodeProposeConfChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startSingleLeader(t)
+		cc := pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 2}
+		require.NoError(t, h.n.ProposeConfChange(context.Background(), cc))
+		h.drain()
+		want := DescribeConfState(pb.ConfState{Voters: []uint64{1}, Learners: []uint64{2}})
+		got := DescribeConfState(h.cs)
+		assert.Equal(t, want, got, "got %s, want %s", got, want)
+	})
+}
 
+func TestNodeApplyConfChange(t *testing.T) {
+	start := func(t *testing.T) *nodeHarness {
+		h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}})
+		h.drain()
+		return h
+	}
+	t.Run("v1 change", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := start(t)
+			got := DescribeConfState(*h.n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 2}))
+			want := DescribeConfState(pb.ConfState{Voters: []uint64{1, 2}})
+			assert.Equal(t, want, got, "got %s, want %s", got, want)
+		})
+	})
+	t.Run("v2 change entering a joint configuration", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := start(t)
+			cc := pb.ConfChangeV2{
+				Transition: pb.ConfChangeTransitionJointExplicit,
+				Changes:    []pb.ConfChangeSingle{{Type: pb.ConfChangeAddLearnerNode, NodeID: 3}, {Type: pb.ConfChangeAddNode, NodeID: 2}},
+			}
+			got := DescribeConfState(*h.n.ApplyConfChange(cc))
+			want := DescribeConfState(pb.ConfState{Voters: []uint64{1, 2}, VotersOutgoing: []uint64{1}, Learners: []uint64{3}})
+			assert.Equal(t, want, got, "got %s, want %s", got, want)
+			st := h.n.Status()
+			assert.Equal(t, quorum.MajorityConfig{1: {}}, st.Config.Voters[1], "got outgoing voters %v, want [1]", st.Config.Voters[1])
+		})
+	})
+}
+
+// TestNodeProposeAfterRemoval pins what a host written for etcd-raft v3.6
+// relies on when a node leaves the configuration, and the one deliberate
+// difference: a removed node fails proposals at once instead of leaving
+// them blocked.
 func TestNodeProposeAfterRemoval(t *testing.T) {
 	t.Run("a removed follower drops proposals instead of forwarding them", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
@@ -78,85 +123,6 @@ func TestNodeProposeAfterRemoval(t *testing.T) {
 				}
 			}
 			assert.Len(t, props, 1, "got %v, want the proposal forwarded to the leader", props)
-		})
-	})
-}
-
-func TestNodeHandshake(t *testing.T) {
-	t.Run("ApplyConfChange is served while a Ready waits to be received", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}})
-			synctest.Wait()
-			// The bootstrap Ready is on offer and nobody receives it.
-			w := goCall(func() *pb.ConfState {
-				return h.n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 2})
-			})
-			synctest.Wait()
-			cs, done := w.result()
-			require.True(t, done, "ApplyConfChange blocked while a Ready was on offer")
-			assert.Equal(t, []uint64{1, 2}, cs.Voters, "got voters %v, want [1 2]", cs.Voters)
-		})
-	})
-	t.Run("ApplyConfChange is served between Ready and Advance", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}, {ID: 2}})
-			rd := <-h.n.Ready()
-			h.handle(rd) // applies the bootstrap conf changes before Advance
-			h.n.Advance()
-			assert.Equal(t, []uint64{1, 2}, h.cs.Voters, "got voters %v, want [1 2]", h.cs.Voters)
-		})
-	})
-	t.Run("no second Ready is offered before Advance", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := startSingleLeader(t)
-			require.NoError(t, h.n.Propose(context.Background(), []byte("a")))
-			synctest.Wait()
-			rd := <-h.n.Ready()
-			require.NoError(t, h.n.Propose(context.Background(), []byte("b")))
-			synctest.Wait()
-			select {
-			case <-h.n.Ready():
-				t.Fatal("got a second Ready before Advance, want none")
-			default:
-			}
-			h.handle(rd)
-			h.n.Advance()
-			h.drain()
-			assert.Equal(t, []string{"a", "b"}, h.appliedData(), "got applied %q, want [a b]", h.appliedData())
-		})
-	})
-	t.Run("Advance without an outstanding Ready blocks until Stop", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := startSingleLeader(t)
-			w := goCall(func() bool { h.n.Advance(); return true })
-			synctest.Wait()
-			_, done := w.result()
-			require.False(t, done, "Advance returned without a Ready, want it blocked")
-			// The node keeps serving other requests meanwhile.
-			require.NoError(t, h.n.Propose(context.Background(), []byte("x")))
-			h.n.Stop()
-			synctest.Wait()
-			_, done = w.result()
-			assert.True(t, done, "Advance still blocked after Stop")
-		})
-	})
-	t.Run("Stop while a proposal is stepped reports its outcome or ErrStopped", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := startSingleLeader(t)
-			ctx := context.Background()
-			var ws []callResult[error]
-			for range 4 {
-				ws = append(ws, goCall(func() error { return h.n.Propose(ctx, []byte("x")) }))
-			}
-			h.n.Stop()
-			synctest.Wait()
-			for i, w := range ws {
-				err, done := w.result()
-				require.True(t, done, "Propose %d still blocked after Stop", i)
-				if err != nil {
-					assert.ErrorIs(t, err, ErrStopped, "Propose %d: got %v, want nil or %v", i, err, ErrStopped)
-				}
-			}
 		})
 	})
 }
