@@ -128,7 +128,7 @@ func TestDescribeEntry(t *testing.T) {
 func describeUndecodableErr(t testing.TB, data []byte) string {
 	var cc pb.ConfChange
 	err := cc.Unmarshal(data)
-	require.Error(t, err)
+	require.Error(t, err, "got no error, want one")
 	return err.Error()
 }
 

@@ -170,7 +170,7 @@ func TestVoteGranting(t *testing.T) {
 	vote := func(r *raft, from, term, logTerm, index uint64) pb.Message {
 		require.NoError(t, r.Step(pb.Message{From: from, To: 1, Type: pb.MsgVote, Term: term, LogTerm: logTerm, Index: index}))
 		msgs := sentMessages(r)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		return msgs[0]
 	}
 	for _, tc := range []struct {
@@ -204,7 +204,7 @@ func TestVoteGranting(t *testing.T) {
 		require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgVote, Term: 3, LogTerm: 2, Index: 3}))
 		appends, _, others := storageWork(n.Ready().Messages)
 		assert.Empty(t, others, "got %v sent before persisting", msgTypes(others))
-		require.Len(t, appends, 1)
+		require.Len(t, appends, 1, "appends: got %d, want 1", len(appends))
 		assert.Equal(t, uint64(2), appends[0].Vote, "got vote %d persisted, want 2", appends[0].Vote)
 		require.Len(t, appends[0].Responses, 1, "got responses %v", msgTypes(appends[0].Responses))
 		assert.Equal(t, pb.MsgVoteResp, appends[0].Responses[0].Type, "got %v after the append, want the vote", appends[0].Responses[0].Type)
@@ -224,7 +224,7 @@ func TestLearners(t *testing.T) {
 		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}, 4))
 		nw := newNetwork(n)
 		nw.campaign(1)
-		require.Equal(t, StateCandidate, n.raft.state)
+		require.Equal(t, StateCandidate, n.raft.state, "n.raft.state: got %v, want StateCandidate", n.raft.state)
 		nw.send(pb.Message{From: 4, To: 1, Type: pb.MsgVoteResp, Term: 1})
 		assert.Equal(t, StateCandidate, n.raft.state, "got %v after a learner's vote, want candidate", n.raft.state)
 		nw.send(pb.Message{From: 2, To: 1, Type: pb.MsgVoteResp, Term: 1})
@@ -276,7 +276,7 @@ func TestCandidateStepsDownOnLeaderOfItsTerm(t *testing.T) {
 			n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))
 			nw := newNetwork(n)
 			nw.campaign(1)
-			require.Equal(t, StateCandidate, n.raft.state)
+			require.Equal(t, StateCandidate, n.raft.state, "n.raft.state: got %v, want StateCandidate", n.raft.state)
 			nw.send(pb.Message{From: 2, To: 1, Type: typ, Term: 1})
 			assert.Equal(t, StateFollower, n.raft.state, "got %v, want follower", n.raft.state)
 			assert.Equal(t, uint64(2), n.raft.lead, "got lead %d, want 2", n.raft.lead)
@@ -296,7 +296,7 @@ func TestPreVote(t *testing.T) {
 			assert.Equal(t, pb.MsgPreVote, m.Type, "got %v, want MsgPreVote", m.Type)
 			assert.Equal(t, uint64(1), m.Term, "got term %d, want 1", m.Term)
 		}
-		assert.Len(t, msgs, 2)
+		assert.Len(t, msgs, 2, "msgs: got %d, want 2", len(msgs))
 	})
 	t.Run("winning the pre-vote starts the real election", func(t *testing.T) {
 		nodes := newTestCluster(t, 3, withPreVote())
@@ -311,7 +311,7 @@ func TestPreVote(t *testing.T) {
 		assert.Equal(t, uint64(0), n.raft.term, "got term %d, want 0", n.raft.term)
 		assert.Equal(t, None, n.raft.vote, "got vote %d, want none", n.raft.vote)
 		msgs := sentMessages(n.raft)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		resp := msgs[0]
 		assert.False(t, resp.Reject, "got the pre-vote rejected")
 		assert.Equal(t, uint64(5), resp.Term, "got response term %d, want the request's 5", resp.Term)
@@ -323,7 +323,7 @@ func TestPreVote(t *testing.T) {
 		n := newTestNode(t, 2, s, withPreVote())
 		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 2}))
 		msgs := sentMessages(n.raft)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		assert.True(t, msgs[0].Reject, "got the pre-vote granted to an empty log")
 	})
 	t.Run("with CheckQuorum a pre-vote is refused while the leader is fresh", func(t *testing.T) {
@@ -353,7 +353,7 @@ func TestPreVote(t *testing.T) {
 		n := newTestNode(t, 2, s, withPreVote())
 		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 3}))
 		msgs := sentMessages(n.raft)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		resp := msgs[0]
 		assert.True(t, resp.Reject, "got the pre-vote granted")
 		assert.Equal(t, uint64(4), resp.Term, "got term %d, want 4", resp.Term)

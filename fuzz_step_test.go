@@ -261,7 +261,7 @@ func TestStepVoteMessageWithoutTerm(t *testing.T) {
 				msgs := len(r.out.msgs) + len(r.out.afterAppend)
 				require.NotPanics(t, func() {
 					require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: typ, Index: 11, LogTerm: 9}))
-				})
+				}, "got a panic, want the message handled")
 				assert.Equal(t, state, r.state, "got state %v, want %v", r.state, state)
 				assert.Equal(t, term, r.term, "got term %d, want %d", r.term, term)
 				assert.Equal(t, vote, r.vote, "got vote %d, want %d", r.vote, vote)
@@ -294,7 +294,7 @@ func TestStepMessageFromSelf(t *testing.T) {
 					require.NotPanics(t, func() {
 						require.NoError(t, fn.rn.Step(m))
 						fn.handleReady()
-					})
+					}, "got a panic, want the message handled")
 					assert.Equal(t, state, r.state, "got state %v, want %v", r.state, state)
 					assert.Equal(t, term, r.term, "got term %d, want %d", r.term, term)
 					assert.Equal(t, lead, r.lead, "got lead %d, want %d", r.lead, lead)
@@ -324,7 +324,7 @@ func TestStepSnapshotWithInvalidConfState(t *testing.T) {
 			last, committed, cfg := r.log.lastEntryID(), r.log.committed(), confState(r.conf.config)
 			m := pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: r.term,
 				Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 20, Term: r.term, ConfState: cs}}}
-			require.NotPanics(t, func() { require.NoError(t, fn.rn.Step(m)) })
+			require.NotPanics(t, func() { require.NoError(t, fn.rn.Step(m)) }, "got a panic, want the message handled")
 			assert.Equal(t, last, r.log.lastEntryID(), "got last entry %v, want %v", r.log.lastEntryID(), last)
 			assert.Equal(t, committed, r.log.committed(), "got commit %d, want %d", r.log.committed(), committed)
 			assert.Equal(t, cfg, confState(r.conf.config), "got configuration %v, want %v", confState(r.conf.config), cfg)
@@ -350,7 +350,7 @@ func TestStepSnapshotAtMaxIndex(t *testing.T) {
 	require.NotPanics(t, func() {
 		require.NoError(t, fn.rn.Step(m))
 		fn.handleReady()
-	})
+	}, "got a panic, want the message handled")
 	assert.Equal(t, last, r.log.lastEntryID(), "got last entry %v, want %v", r.log.lastEntryID(), last)
 	assert.Equal(t, committed, r.log.committed(), "got commit %d, want %d", r.log.committed(), committed)
 }

@@ -82,17 +82,17 @@ func TestLogEntries(t *testing.T) {
 	t.Run("from a stable index", func(t *testing.T) {
 		got, err := l.entries(6, noSizeLimit)
 		require.NoError(t, err)
-		assert.Equal(t, append(entriesAt(6, 4), entriesAt(7, 5, 5, 5)...), got)
+		assert.Equal(t, append(entriesAt(6, 4), entriesAt(7, 5, 5, 5)...), got, "got %v, want %v", got, append(entriesAt(6, 4), entriesAt(7, 5, 5, 5)...))
 	})
 	t.Run("bounded", func(t *testing.T) {
 		got, err := l.entries(6, 2*s)
 		require.NoError(t, err)
-		assert.Equal(t, append(entriesAt(6, 4), entriesAt(7, 5)...), got)
+		assert.Equal(t, append(entriesAt(6, 4), entriesAt(7, 5)...), got, "got %v, want %v", got, append(entriesAt(6, 4), entriesAt(7, 5)...))
 	})
 	t.Run("past the end", func(t *testing.T) {
 		got, err := l.entries(10, noSizeLimit)
 		require.NoError(t, err)
-		assert.Nil(t, got)
+		assert.Nil(t, got, "got %v, want nil", got)
 	})
 	t.Run("compacted", func(t *testing.T) {
 		_, err := l.entries(3, noSizeLimit)

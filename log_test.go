@@ -54,15 +54,15 @@ func TestLogNew(t *testing.T) {
 		})
 	}
 	t.Run("no size limit", func(t *testing.T) {
-		assert.Equal(t, noSizeLimit, l.apply.maxSize)
+		assert.Equal(t, noSizeLimit, l.apply.maxSize, "l.apply.maxSize: got %v, want %v", l.apply.maxSize, noSizeLimit)
 	})
 	t.Run("with size limit", func(t *testing.T) {
 		l := newLogWithSize(NewMemoryStorage(), discardLogger, 100)
-		assert.Equal(t, entryEncodingSize(100), l.apply.maxSize)
+		assert.Equal(t, entryEncodingSize(100), l.apply.maxSize, "got %v, want 100", l.apply.maxSize)
 	})
 	t.Run("String", func(t *testing.T) {
 		want := "committed=3, applied=3, applying=3, unstable.offset=6, unstable.offsetInProgress=6, len(unstable.entries)=0"
-		assert.Equal(t, want, l.String())
+		assert.Equal(t, want, l.String(), "l.String(): got %v, want %v", l.String(), want)
 	})
 }
 
@@ -269,7 +269,7 @@ func TestLogMaybeAppend(t *testing.T) {
 	t.Run("only the new suffix goes to unstable", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1, 2), nil)
 		_, ok := l.maybeAppend(logSlice{term: 3, prev: id(1, 1), entries: entriesAt(2, 2, 3)}, 0)
-		require.True(t, ok)
+		require.True(t, ok, "got the append refused, want it accepted")
 		assert.Equal(t, entriesAt(3, 3), l.nextUnstableEnts(), "got %v, want %v", l.nextUnstableEnts(), entriesAt(3, 3))
 	})
 	t.Run("conflict with a committed entry panics", func(t *testing.T) {
@@ -286,7 +286,7 @@ func TestLogAppend(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1), nil)
 		last := l.append(entriesAt(2, 2, 2)...)
 		assert.Equal(t, uint64(3), last, "got %v, want %v", last, 3)
-		assert.Equal(t, entriesAt(1, 1, 2, 2), l.allEntries())
+		assert.Equal(t, entriesAt(1, 1, 2, 2), l.allEntries(), "l.allEntries(): got %v, want %v", l.allEntries(), entriesAt(1, 1, 2, 2))
 	})
 	t.Run("nothing", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1), nil)
@@ -296,7 +296,7 @@ func TestLogAppend(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1, 1, 1), nil)
 		last := l.append(entriesAt(2, 3)...)
 		assert.Equal(t, uint64(2), last, "got %v, want %v", last, 2)
-		assert.Equal(t, entriesAt(1, 1, 3), l.allEntries())
+		assert.Equal(t, entriesAt(1, 1, 3), l.allEntries(), "l.allEntries(): got %v, want %v", l.allEntries(), entriesAt(1, 1, 3))
 		assert.Equal(t, uint64(2), l.unstable.offset, "unstable offset: got %v, want %v", l.unstable.offset, 2)
 	})
 	t.Run("truncating a committed entry panics", func(t *testing.T) {
@@ -312,11 +312,13 @@ func TestLogUnstableEnts(t *testing.T) {
 
 	l.append(entriesAt(2, 1, 1)...)
 	assert.True(t, l.hasNextUnstableEnts(), "got no unstable entries after append")
-	assert.Equal(t, entriesAt(2, 1, 1), l.nextUnstableEnts())
+	unstable := l.nextUnstableEnts()
+	assert.Equal(t, entriesAt(2, 1, 1), unstable, "got %v, want %v", unstable, entriesAt(2, 1, 1))
 
 	l.acceptUnstable()
 	assert.False(t, l.hasNextUnstableEnts(), "got unstable entries after acceptUnstable")
-	assert.Nil(t, l.nextUnstableEnts())
+	unstable = l.nextUnstableEnts()
+	assert.Nil(t, unstable, "got %v after acceptUnstable, want nothing", unstable)
 
 	l.append(entriesAt(4, 1)...)
 	assert.Equal(t, entriesAt(4, 1), l.nextUnstableEnts(), "only the entries appended since are next")
@@ -341,7 +343,8 @@ func TestLogUnstableSnapshot(t *testing.T) {
 
 	l.restore(snap)
 	assert.True(t, l.hasNextUnstableSnapshot(), "got no snapshot to persist after restore")
-	assert.Equal(t, &snap.Metadata, &l.nextUnstableSnapshot().Metadata)
+	next := l.nextUnstableSnapshot()
+	assert.Equal(t, &snap.Metadata, &next.Metadata, "got %v, want %v", next.Metadata, snap.Metadata)
 	assert.True(t, l.hasPendingSnapshot(), "got no pending snapshot after restore")
 	got, err = l.snapshot()
 	require.NoError(t, err)
@@ -387,14 +390,15 @@ func TestLogRestore(t *testing.T) {
 	t.Run("no entries after", func(t *testing.T) {
 		ents, err := l.entries(11, noSizeLimit)
 		require.NoError(t, err)
-		assert.Empty(t, ents)
+		assert.Empty(t, ents, "ents: got %v, want none", ents)
 	})
 	t.Run("no committed entries to apply before the snapshot", func(t *testing.T) {
-		assert.Nil(t, l.nextCommittedEnts(true, math.MaxUint64))
+		got := l.nextCommittedEnts(true, math.MaxUint64)
+		assert.Nil(t, got, "got %v, want nothing", got)
 	})
 	t.Run("appends follow the snapshot", func(t *testing.T) {
 		l.append(entriesAt(11, 3)...)
-		assert.Equal(t, entriesAt(11, 3), l.allEntries())
+		assert.Equal(t, entriesAt(11, 3), l.allEntries(), "l.allEntries(): got %v, want %v", l.allEntries(), entriesAt(11, 3))
 	})
 	t.Run("older than the commit index panics", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1, 1), nil)

@@ -59,12 +59,12 @@ func TestDefaultLoggerDebug(t *testing.T) {
 func TestDefaultLoggerPanic(t *testing.T) {
 	t.Run("Panic", func(t *testing.T) {
 		l, buf := newBufferLogger()
-		assert.PanicsWithValue(t, "boom 1", func() { l.Panic("boom ", 1) })
+		assert.PanicsWithValue(t, "boom 1", func() { l.Panic("boom ", 1) }, "want a panic with the message")
 		assert.Equal(t, "PANIC: boom 1\n", buf.String(), "got %q, want %q", buf.String(), "PANIC: boom 1\n")
 	})
 	t.Run("Panicf", func(t *testing.T) {
 		l, buf := newBufferLogger()
-		assert.PanicsWithValue(t, "boom 2", func() { l.Panicf("boom %d", 2) })
+		assert.PanicsWithValue(t, "boom 2", func() { l.Panicf("boom %d", 2) }, "want a panic with the message")
 		assert.Equal(t, "PANIC: boom 2\n", buf.String(), "got %q, want %q", buf.String(), "PANIC: boom 2\n")
 	})
 }
@@ -89,13 +89,13 @@ func TestSetLogger(t *testing.T) {
 
 	t.Run("SetLogger replaces the package logger", func(t *testing.T) {
 		SetLogger(l)
-		require.Same(t, Logger(l), getLogger())
+		require.Same(t, Logger(l), getLogger(), "got %p, want the logger set, %p", getLogger(), l)
 		getLogger().Infof("via %s", "package logger")
 		assert.Equal(t, "INFO: via package logger\n", buf.String(), "got %q", buf.String())
 	})
 	t.Run("ResetDefaultLogger restores the default", func(t *testing.T) {
 		ResetDefaultLogger()
-		assert.Same(t, Logger(defaultLogger), getLogger())
+		assert.Same(t, Logger(defaultLogger), getLogger(), "got %p, want the default logger, %p", getLogger(), defaultLogger)
 	})
 }
 
@@ -111,8 +111,8 @@ func TestDefaultLoggerReportsTheCaller(t *testing.T) {
 		"Warningf": func(l *DefaultLogger) { l.Warningf("x") },
 		"Error":    func(l *DefaultLogger) { l.Error("x") },
 		"Errorf":   func(l *DefaultLogger) { l.Errorf("x") },
-		"Panic":    func(l *DefaultLogger) { assert.Panics(t, func() { l.Panic("x") }) },
-		"Panicf":   func(l *DefaultLogger) { assert.Panics(t, func() { l.Panicf("x") }) },
+		"Panic":    func(l *DefaultLogger) { assert.Panics(t, func() { l.Panic("x") }, "got no panic, want one") },
+		"Panicf":   func(l *DefaultLogger) { assert.Panics(t, func() { l.Panicf("x") }, "got no panic, want one") },
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

@@ -132,7 +132,7 @@ func TestNodeAsyncStorageWrites(t *testing.T) {
 		drainAsync()
 		require.NoError(t, h.n.Campaign(context.Background()))
 		drainAsync()
-		require.Equal(t, StateLeader, h.n.Status().RaftState)
+		require.Equal(t, StateLeader, h.n.Status().RaftState, "h.n.Status().RaftState: got %v, want StateLeader", h.n.Status().RaftState)
 		require.NoError(t, h.n.Propose(context.Background(), []byte("foo")))
 		drainAsync()
 		assert.Equal(t, []string{"foo"}, h.appliedData(), "got applied %q, want [foo]", h.appliedData())

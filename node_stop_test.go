@@ -106,7 +106,8 @@ func TestNodeStop(t *testing.T) {
 				assert.ErrorIs(t, err, ErrStopped, "%s: got %v, want %v", name, err, ErrStopped)
 			}
 			assert.Equal(t, Status{}, h.n.Status(), "got a non-zero Status after Stop")
-			assert.Equal(t, &pb.ConfState{}, h.n.ApplyConfChange(pb.ConfChange{NodeID: 2}))
+			cs := h.n.ApplyConfChange(pb.ConfChange{NodeID: 2})
+			assert.Equal(t, &pb.ConfState{}, cs, "got %v after Stop, want an empty ConfState", cs)
 			// These have no result; they must simply not block.
 			h.n.Tick()
 			h.n.Advance()

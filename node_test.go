@@ -175,7 +175,7 @@ func TestStartNodeBootstrapsConfState(t *testing.T) {
 	t.Run("the peers are committed as conf changes at term 1", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := start(t)
-			require.Len(t, h.applied, len(peers))
+			require.Len(t, h.applied, len(peers), "h.applied: got %d, want %d", len(h.applied), len(peers))
 			for i, e := range h.applied {
 				assert.Equal(t, pb.EntryConfChange, e.Type, "entry %d: got type %v, want %v", i, e.Type, pb.EntryConfChange)
 				assert.Equal(t, entryID{term: 1, index: uint64(i + 1)}, pbEntryID(&e), "entry %d: got %v", i, pbEntryID(&e))
@@ -221,7 +221,7 @@ func TestStartNodePanics(t *testing.T) {
 	})
 	t.Run("no peers", func(t *testing.T) {
 		c := nodeTestConfig(1, NewMemoryStorage())
-		assert.PanicsWithValue(t, "raft: StartNode needs at least one peer; a node with state to recover starts with RestartNode", func() { StartNode(c, nil) })
+		assert.PanicsWithValue(t, "raft: StartNode needs at least one peer; a node with state to recover starts with RestartNode", func() { StartNode(c, nil) }, "want StartNode without peers to panic")
 	})
 	t.Run("RestartNode with an invalid config panics with the validation error", func(t *testing.T) {
 		c := nodeTestConfig(1, NewMemoryStorage())
@@ -346,7 +346,7 @@ func TestNodePropose(t *testing.T) {
 			}
 			require.Len(t, forwarded, 1, "got %v, want one MsgProp", forwarded)
 			assert.Equal(t, uint64(2), forwarded[0].To, "got To %x, want 2", forwarded[0].To)
-			assert.Equal(t, "foo", string(forwarded[0].Entries[0].Data))
+			assert.Equal(t, "foo", string(forwarded[0].Entries[0].Data), "forwarded data: got %q, want foo", string(forwarded[0].Entries[0].Data))
 		})
 	})
 	t.Run("without a leader Propose waits until the context ends", func(t *testing.T) {

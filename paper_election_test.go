@@ -55,7 +55,7 @@ func TestPaper5_2_ServersStartAsFollowers(t *testing.T) {
 	}
 	t.Run("fresh node", func(t *testing.T) {
 		n := newBootNode(t, 1, []uint64{1, 2, 3})
-		assert.Equal(t, raft.StateFollower, n.BasicStatus().RaftState)
+		assert.Equal(t, raft.StateFollower, n.BasicStatus().RaftState, "n.BasicStatus().RaftState: got %v, want StateFollower", n.BasicStatus().RaftState)
 	})
 }
 
@@ -195,7 +195,7 @@ func TestPaper5_2_CandidateWinsWithMajority(t *testing.T) {
 			for _, id := range tt.denied {
 				stepAndProcess(t, n, pb.Message{Type: pb.MsgVoteResp, From: id, Term: term, Reject: true})
 			}
-			assert.Equal(t, tt.want, n.BasicStatus().RaftState)
+			assert.Equal(t, tt.want, n.BasicStatus().RaftState, "n.BasicStatus().RaftState: got %v, want %v", n.BasicStatus().RaftState, tt.want)
 		})
 	}
 }

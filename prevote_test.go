@@ -36,7 +36,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				r := nodes[1].raft
 				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.Equal(t, pb.MsgPreVoteResp, msgs[0].Type, "got %v, want MsgPreVoteResp", msgs[0].Type)
 				assert.True(t, msgs[0].Reject, "got the pre-vote granted, want it rejected")
 				assert.Equal(t, uint64(1), msgs[0].Term, "got response term %d, want our 1", msgs[0].Term)
@@ -48,7 +48,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				r := nodes[0].raft
 				require.NoError(t, r.Step(upToDatePreVote(3, 1, r.log.lastEntryID())))
 				msgs := msgsOf(sentMessages(r), pb.MsgPreVoteResp, 3)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.True(t, msgs[0].Reject, "got the pre-vote granted, want it rejected")
 				assert.Equal(t, StateLeader, r.state, "got %v, want leader", r.state)
 				assert.Equal(t, uint64(1), r.term, "got term %d, want 1", r.term)
@@ -62,7 +62,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				}
 				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.True(t, msgs[0].Reject, "got the pre-vote granted, want it rejected")
 			})
 			t.Run("after an election timeout without the leader a follower grants", func(t *testing.T) {
@@ -75,7 +75,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				}
 				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.False(t, msgs[0].Reject, "got the pre-vote rejected, want it granted")
 				assert.Equal(t, uint64(2), msgs[0].Term, "got response term %d, want the request's 2", msgs[0].Term)
 				assert.Equal(t, uint64(1), r.term, "got term %d, want 1", r.term)
@@ -86,7 +86,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				require.NoError(t, nodes[1].ForgetLeader())
 				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.False(t, msgs[0].Reject, "got the pre-vote rejected, want it granted")
 			})
 			t.Run("the transfer context bypasses the rule", func(t *testing.T) {
@@ -96,7 +96,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				m.Context = []byte(campaignTransfer)
 				require.NoError(t, r.Step(m))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.False(t, msgs[0].Reject, "got the pre-vote rejected, want it granted")
 			})
 			t.Run("a pre-candidate of the voters' term gives up on their rejections", func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestPreCandidateCountsOnlyGrantsForItsNextTerm(t *testing.T) {
 	n := newTestNode(t, 1, s, withPreVote())
 	require.NoError(t, n.Campaign())
 	n.process() // the self-vote
-	require.Equal(t, StatePreCandidate, n.raft.state)
+	require.Equal(t, StatePreCandidate, n.raft.state, "n.raft.state: got %v, want StatePreCandidate", n.raft.state)
 
 	require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgPreVoteResp, Term: 2}))
 	assert.Equal(t, StatePreCandidate, n.raft.state, "got %v after a stale grant, want pre-candidate", n.raft.state)

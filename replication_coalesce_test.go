@@ -94,7 +94,7 @@ func TestHeartbeatResponsesShareOneProbe(t *testing.T) {
 	leader := nodes[0]
 	leader.ReportUnreachable(2)
 	pr := leader.raft.leading.repl.progress[2]
-	require.Equal(t, tracker.StateProbe, pr.State)
+	require.Equal(t, tracker.StateProbe, pr.State, "pr.State: got %v, want StateProbe", pr.State)
 	require.Equal(t, leader.raft.log.lastIndex(), pr.Match, "follower 2 has everything")
 	hbResp := pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: leader.raft.term}
 	for range 3 {
@@ -123,7 +123,7 @@ func TestRejectionsShareOneProbe(t *testing.T) {
 		require.NoError(t, leader.Propose([]byte("lost")))
 	}
 	apps := msgsOf(leader.process(), pb.MsgApp, 2)
-	require.Len(t, apps, 3)
+	require.Len(t, apps, 3, "apps: got %d, want 3", len(apps))
 	// All three were lost but the last; the follower rejects it, and a
 	// duplicate of the rejection arrives too.
 	last := apps[2]

@@ -65,7 +65,7 @@ func TestFlowControl(t *testing.T) {
 		leader := nodes[0]
 		leader.ReportUnreachable(2)
 		pr := leader.raft.leading.repl.progress[2]
-		require.Equal(t, tracker.StateProbe, pr.State)
+		require.Equal(t, tracker.StateProbe, pr.State, "pr.State: got %v, want StateProbe", pr.State)
 		require.NoError(t, leader.Propose([]byte("a")))
 		assert.Len(t, msgsOf(leader.process(), pb.MsgApp, 2), 1, "got no probe")
 		require.NoError(t, leader.Propose([]byte("b")))
@@ -82,7 +82,7 @@ func TestFlowControl(t *testing.T) {
 			c.MaxSizePerMsg = 1 // one entry per message
 		}))
 		leader := nodes[0]
-		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State)
+		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State, "state of 2: got %v, want StateReplicate", leader.raft.leading.repl.progress[2].State)
 		for range 10 {
 			require.NoError(t, leader.Propose([]byte("x")))
 		}
@@ -141,7 +141,7 @@ func TestFlowControl(t *testing.T) {
 	t.Run("unreachable: replicate falls back to probe", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
-		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State)
+		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State, "state of 2: got %v, want StateReplicate", leader.raft.leading.repl.progress[2].State)
 		leader.ReportUnreachable(2)
 		assert.Equal(t, tracker.StateProbe, leader.raft.leading.repl.progress[2].State, "got %v, want probe", leader.raft.leading.repl.progress[2].State)
 	})
@@ -204,7 +204,7 @@ func TestRejectHintFindsDivergenceInOneRoundTrip(t *testing.T) {
 			nw := newNetwork(n1, n2, n3)
 			nw.recordDelivered = true
 			nw.campaign(1)
-			require.Equal(t, StateLeader, n1.raft.state)
+			require.Equal(t, StateLeader, n1.raft.state, "n1.raft.state: got %v, want StateLeader", n1.raft.state)
 			rejections := 0
 			for _, m := range nw.delivered {
 				if m.Type == pb.MsgAppResp && m.Reject && m.From == 2 {
@@ -223,7 +223,7 @@ func TestFollowerRejectsNonMatchingAppend(t *testing.T) {
 	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 5, LogTerm: 5, Index: 3,
 		Entries: []pb.Entry{{Index: 4, Term: 5}}}))
 	msgs := sentMessages(r)
-	require.Len(t, msgs, 1)
+	require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 	assert.True(t, msgs[0].Reject, "got the append accepted")
 	assert.Equal(t, uint64(1), msgs[0].RejectHint, "got hint %d, want our last index 1", msgs[0].RejectHint)
 	assert.Equal(t, uint64(5), msgs[0].LogTerm, "got hint term %d, want 5", msgs[0].LogTerm)
@@ -243,7 +243,7 @@ func TestCommitIndexCatchUp(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
 		nw.filter = func(m pb.Message) bool { return !(m.Type == pb.MsgApp && m.To == 3) }
 		nw.propose(1, "x")
-		require.Empty(t, nodes[2].appliedData())
+		require.Empty(t, nodes[2].appliedData(), "nodes[2].appliedData(): got %v, want none", nodes[2].appliedData())
 		nw.filter = nil
 		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
 		assert.Equal(t, []string{"x"}, nodes[2].appliedData(), "got %v applied on 3 after a heartbeat, want [x]", nodes[2].appliedData())
@@ -311,7 +311,7 @@ func TestSnapshotToLaggingFollower(t *testing.T) {
 	assert.Equal(t, tracker.StateReplicate, pr.State, "got %v, want replicate after the snapshot", pr.State)
 	nw.propose(1, "d")
 	assert.Equal(t, []string{"d"}, follower.appliedData(), "got %v applied on 3, want [d]", follower.appliedData())
-	assert.Equal(t, leader.raft.log.committed(), follower.raft.log.committed())
+	assert.Equal(t, leader.raft.log.committed(), follower.raft.log.committed(), "follower's commit: got %d, want the leader's %d", follower.raft.log.committed(), leader.raft.log.committed())
 }
 
 func TestSnapshotNotSentToInactivePeer(t *testing.T) {
@@ -338,7 +338,7 @@ func TestFollowerRestoreSnapshot(t *testing.T) {
 		assert.Equal(t, uint64(11), r.log.committed(), "got commit %d, want 11", r.log.committed())
 		assert.Equal(t, uint64(11), r.log.lastIndex(), "got last index %d, want 11", r.log.lastIndex())
 		msgs := sentMessages(r)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		assert.Equal(t, uint64(11), msgs[0].Index, "got ack of %d, want 11", msgs[0].Index)
 	})
 	t.Run("a snapshot not newer than the commit index is ignored", func(t *testing.T) {
@@ -347,7 +347,7 @@ func TestFollowerRestoreSnapshot(t *testing.T) {
 		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &old}))
 		assert.False(t, r.log.hasPendingSnapshot(), "got the old snapshot pending")
 		msgs := sentMessages(r)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		assert.Equal(t, uint64(1), msgs[0].Index, "got ack of %d, want the commit index 1", msgs[0].Index)
 	})
 	t.Run("a snapshot of a configuration without us is ignored", func(t *testing.T) {
@@ -458,7 +458,7 @@ func TestReportSnapshot(t *testing.T) {
 		before := *pr
 		nodes[0].ReportSnapshot(2, SnapshotFinish)
 		assert.Equal(t, before.State, pr.State, "got %v, want unchanged", pr.State)
-		assert.Equal(t, before.MsgAppFlowPaused, pr.MsgAppFlowPaused)
+		assert.Equal(t, before.MsgAppFlowPaused, pr.MsgAppFlowPaused, "pr.MsgAppFlowPaused: got %v, want %v", pr.MsgAppFlowPaused, before.MsgAppFlowPaused)
 	})
 }
 
@@ -498,6 +498,6 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	r.sendAppend(2, pr, true)
 	snaps := msgsOf(sentMessages(r), pb.MsgSnap, 2)
 	require.Len(t, snaps, 1, "got no snapshot once available")
-	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index)
+	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index, "snaps[0].Snapshot.Metadata.Index: got %v, want 3", snaps[0].Snapshot.Metadata.Index)
 	assert.Equal(t, tracker.StateSnapshot, pr.State, "got %v, want snapshot", pr.State)
 }
