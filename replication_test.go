@@ -29,36 +29,6 @@ func TestNewLeaderCommitsOnlyItsOwnTermByCounting(t *testing.T) {
 	assert.Equal(t, uint64(3), r.log.committed(), "got commit %d, want 3", r.log.committed())
 }
 
-func TestProposalsShareOneAppendPerFollowerPerReady(t *testing.T) {
-	nodes := newTestCluster(t, 3)
-	electLeader(t, nodes...)
-	leader := nodes[0]
-	for i := range 10 {
-		require.NoError(t, leader.Propose([]byte{byte(i)}))
-	}
-	rd := leader.Ready()
-	assert.Len(t, rd.Entries, 10, "got %d entries to persist, want 10", len(rd.Entries))
-	for _, to := range []uint64{2, 3} {
-		apps := msgsOf(rd.Messages, pb.MsgApp, to)
-		require.Len(t, apps, 1, "got %d MsgApp to %d, want 1", len(apps), to)
-		assert.Len(t, apps[0].Entries, 10, "got %d entries to %d, want 10", len(apps[0].Entries), to)
-	}
-	assert.Len(t, rd.Messages, 2, "got %v, want only the two appends", msgTypes(rd.Messages))
-	leader.Advance(rd)
-}
-
-func TestLeaderSelfAcknowledgementsAreMerged(t *testing.T) {
-	nodes := newTestCluster(t, 3)
-	electLeader(t, nodes...)
-	r := nodes[0].raft
-	for range 5 {
-		require.NoError(t, nodes[0].Propose([]byte("x")))
-	}
-	require.Len(t, r.out.afterAppend, 1, "got %d pending self acknowledgements, want 1", len(r.out.afterAppend))
-	assert.Equal(t, r.log.lastIndex(), r.out.afterAppend[0].Index, "got ack of %d, want the last index %d",
-		r.out.afterAppend[0].Index, r.log.lastIndex())
-}
-
 func TestFlowControl(t *testing.T) {
 	t.Run("probe: one append outstanding", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)

@@ -157,7 +157,7 @@ func TestStaleLeaderLearnsNewTermUnderCheckQuorum(t *testing.T) {
 	assert.Equal(t, nodes[1].raft.term, nodes[0].raft.term, "got term %d, want %d", nodes[0].raft.term, nodes[1].raft.term)
 }
 
-func TestStepLocalMessagesHaveNoTerm(t *testing.T) {
+func TestStepAcceptsLocalMessagesWithoutTerm(t *testing.T) {
 	r := termPeer(t)
 	require.NoError(t, r.Step(pb.Message{Type: pb.MsgHup}))
 	assert.Equal(t, StateCandidate, r.state, "got %v after MsgHup, want candidate", r.state)
