@@ -116,12 +116,7 @@ func TestNodeProposeAfterRemoval(t *testing.T) {
 			h.followLeader(2, 2)
 			require.NoError(t, h.n.Propose(context.Background(), []byte("foo")))
 			h.drain()
-			var props []pb.Message
-			for _, m := range h.messages() {
-				if m.Type == pb.MsgProp {
-					props = append(props, m)
-				}
-			}
+			props := h.messagesOfType(pb.MsgProp)
 			assert.Len(t, props, 1, "got %v, want the proposal forwarded to the leader", props)
 		})
 	})

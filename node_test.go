@@ -109,6 +109,17 @@ func (h *nodeHarness) messages() []pb.Message {
 	return msgs
 }
 
+// messagesOfType returns the messages of type typ among messages().
+func (h *nodeHarness) messagesOfType(typ pb.MessageType) []pb.Message {
+	var msgs []pb.Message
+	for _, m := range h.messages() {
+		if m.Type == typ {
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs
+}
+
 // appliedData returns the payloads of the normal entries applied so far,
 // leaving out the empty entries leaders append on election.
 func (h *nodeHarness) appliedData() []string {
@@ -338,12 +349,7 @@ func TestNodePropose(t *testing.T) {
 			h.followLeader(2, 2)
 			require.NoError(t, h.n.Propose(context.Background(), []byte("foo")))
 			h.drain()
-			var forwarded []pb.Message
-			for _, m := range h.messages() {
-				if m.Type == pb.MsgProp {
-					forwarded = append(forwarded, m)
-				}
-			}
+			forwarded := h.messagesOfType(pb.MsgProp)
 			require.Len(t, forwarded, 1, "got %v, want one MsgProp", forwarded)
 			assert.Equal(t, uint64(2), forwarded[0].To, "got To %x, want 2", forwarded[0].To)
 			assert.Equal(t, "foo", string(forwarded[0].Entries[0].Data), "forwarded data: got %q, want foo", string(forwarded[0].Entries[0].Data))
@@ -491,12 +497,7 @@ func TestNodeTransferLeadershipForwardedByFollower(t *testing.T) {
 		h.followLeader(2, 2)
 		h.n.TransferLeadership(context.Background(), 2, 3)
 		h.drain()
-		var got []pb.Message
-		for _, m := range h.messages() {
-			if m.Type == pb.MsgTransferLeader {
-				got = append(got, m)
-			}
-		}
+		got := h.messagesOfType(pb.MsgTransferLeader)
 		require.Len(t, got, 1, "got %v, want one MsgTransferLeader", got)
 		assert.Equal(t, uint64(2), got[0].To, "got To %x, want the leader 2", got[0].To)
 		assert.Equal(t, uint64(3), got[0].From, "got From %x, want the transferee 3", got[0].From)
