@@ -5,7 +5,9 @@ package raft
 // and the benchmarks) use it under the exported names of export_test.go.
 // The datadriven scenarios of testdata/ run on rafttest's InteractionEnv
 // instead, which prints the story of a run; this harness is for tests that
-// assert on state.
+// assert on state. Two single-peer drivers with narrower jobs stay with
+// their tests: nodeHarness (node_test.go) drives a Node through its
+// channels, fuzzNode (fuzz_step_test.go) a RawNode from fuzz input.
 //
 // A testNode is one peer: a RawNode over a MemoryStorage, driven by the
 // Ready loop of a careful application - persist, apply (configuration
@@ -129,6 +131,7 @@ type testNode struct {
 	readStates []ReadState
 }
 
+// newTestNode returns peer id over s, configured by newTestConfig and opts.
 func newTestNode(t testing.TB, id uint64, s *MemoryStorage, opts ...testOption) *testNode {
 	t.Helper()
 	cfg := newTestConfig(id, s, opts...)
