@@ -31,11 +31,11 @@ func TestAsyncStorageWritesMessages(t *testing.T) {
 	t.Run("the vote goes to the append thread with its acknowledgement", func(t *testing.T) {
 		rd := n.Ready()
 		appends, applies, others := storageWork(rd.Messages)
-		require.Len(t, appends, 1)
-		assert.Empty(t, applies)
-		assert.Empty(t, others)
+		require.Len(t, appends, 1, "appends: got %d, want 1", len(appends))
+		assert.Empty(t, applies, "applies: got %v, want none", applies)
+		assert.Empty(t, others, "others: got %v, want none", others)
 		app := appends[0]
-		assert.Equal(t, uint64(1), app.From)
+		assert.Equal(t, uint64(1), app.From, "app.From: got %v, want 1", app.From)
 		assert.Equal(t, uint64(1), app.Term, "got term %d, want the HardState's 1", app.Term)
 		assert.Equal(t, uint64(1), app.Vote, "got vote %d, want 1", app.Vote)
 		// NB: with no entries or snapshot to persist, there is nothing for
@@ -49,12 +49,12 @@ func TestAsyncStorageWritesMessages(t *testing.T) {
 	t.Run("entries are applied only once durable", func(t *testing.T) {
 		rd := n.Ready()
 		appends, applies, _ := storageWork(rd.Messages)
-		require.Len(t, appends, 1)
+		require.Len(t, appends, 1, "appends: got %d, want 1", len(appends))
 		assert.Empty(t, applies, "got entries to apply before they are durable")
 		app := appends[0]
 		require.Len(t, app.Entries, 1, "got %d entries, want the leader's empty entry", len(app.Entries))
 		resp := app.Responses[len(app.Responses)-1]
-		assert.Equal(t, pb.MsgStorageAppendResp, resp.Type)
+		assert.Equal(t, pb.MsgStorageAppendResp, resp.Type, "resp.Type: got %v, want MsgStorageAppendResp", resp.Type)
 		assert.Equal(t, app.Entries[0].Index, resp.Index, "got ack of index %d, want %d", resp.Index, app.Entries[0].Index)
 		assert.Equal(t, app.Entries[0].Term, resp.LogTerm, "got ack of term %d, want %d", resp.LogTerm, app.Entries[0].Term)
 		n.deliverResponses(n.persistAppend(app))
@@ -63,10 +63,10 @@ func TestAsyncStorageWritesMessages(t *testing.T) {
 		appends, applies, _ = storageWork(rd.Messages)
 		require.Len(t, applies, 1, "got no MsgStorageApply once durable and committed")
 		apply := applies[0]
-		assert.Equal(t, rd.CommittedEntries, apply.Entries)
-		require.Len(t, apply.Responses, 1)
-		assert.Equal(t, pb.MsgStorageApplyResp, apply.Responses[0].Type)
-		assert.Equal(t, LocalApplyThread, apply.Responses[0].From)
+		assert.Equal(t, rd.CommittedEntries, apply.Entries, "apply.Entries: got %v, want %v", apply.Entries, rd.CommittedEntries)
+		require.Len(t, apply.Responses, 1, "apply.Responses: got %d, want 1", len(apply.Responses))
+		assert.Equal(t, pb.MsgStorageApplyResp, apply.Responses[0].Type, "response type: got %v, want MsgStorageApplyResp", apply.Responses[0].Type)
+		assert.Equal(t, LocalApplyThread, apply.Responses[0].From, "apply.Responses[0].From: got %v, want LocalApplyThread", apply.Responses[0].From)
 		for _, a := range appends {
 			n.deliverResponses(n.persistAppend(a))
 		}
@@ -77,7 +77,7 @@ func TestAsyncStorageWritesMessages(t *testing.T) {
 		require.NoError(t, n.Propose([]byte("x")))
 		before := n.raft.log.committed()
 		rd := n.Ready()
-		assert.NotPanics(t, func() { n.Advance(rd) })
+		assert.NotPanics(t, func() { n.Advance(rd) }, "got a panic from Advance under AsyncStorageWrites, want it ignored")
 		assert.Equal(t, before, n.raft.log.committed(), "got commit %d, want Advance not to acknowledge the write", n.raft.log.committed())
 	})
 }
@@ -116,7 +116,8 @@ func TestAsyncStorageWritesLeaderCommitsWithoutItsOwnWrite(t *testing.T) {
 		return applies
 	}
 	require.NoError(t, leader.Propose([]byte("x")))
-	require.Empty(t, ready())
+	applies := ready()
+	require.Empty(t, applies, "got %v to apply before the followers acknowledged, want nothing", msgTypes(applies))
 	for _, m := range toLeader {
 		require.NoError(t, leader.Step(m))
 	}
@@ -125,10 +126,10 @@ func TestAsyncStorageWritesLeaderCommitsWithoutItsOwnWrite(t *testing.T) {
 	for _, m := range queued {
 		leader.deliverResponses(leader.persistAppend(m))
 	}
-	applies := ready()
+	applies = ready()
 	require.Len(t, applies, 1, "got nothing applied once the write is durable")
 	ents := applies[0].Entries
-	assert.Equal(t, "x", string(ents[len(ents)-1].Data))
+	assert.Equal(t, "x", string(ents[len(ents)-1].Data), "string(ents[len(ents)-1].Data): got %v, want x", string(ents[len(ents)-1].Data))
 }
 
 func TestAsyncStorageWritesStaleAcknowledgement(t *testing.T) {
@@ -140,7 +141,7 @@ func TestAsyncStorageWritesStaleAcknowledgement(t *testing.T) {
 	r := n.raft
 	write := func() pb.Message {
 		appends, _, _ := storageWork(n.Ready().Messages)
-		require.Len(t, appends, 1)
+		require.Len(t, appends, 1, "appends: got %d, want 1", len(appends))
 		return appends[0]
 	}
 	require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 1,
@@ -172,10 +173,10 @@ func TestAsyncStorageWritesSnapshot(t *testing.T) {
 	snap := pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 10, Term: 2, ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}
 	require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 2, Snapshot: &snap}))
 	appends, _, _ := storageWork(n.Ready().Messages)
-	require.Len(t, appends, 1)
+	require.Len(t, appends, 1, "appends: got %d, want 1", len(appends))
 	require.NotNil(t, appends[0].Snapshot, "got no snapshot to persist")
 	resp := appends[0].Responses[len(appends[0].Responses)-1]
-	require.Equal(t, pb.MsgStorageAppendResp, resp.Type)
+	require.Equal(t, pb.MsgStorageAppendResp, resp.Type, "resp.Type: got %v, want MsgStorageAppendResp", resp.Type)
 	require.NotNil(t, resp.Snapshot, "got no snapshot in the acknowledgement")
 	// A term change before the acknowledgement does not lose it.
 	require.NoError(t, n.Step(pb.Message{From: 3, To: 1, Type: pb.MsgHeartbeat, Term: 3, Commit: 10}))

@@ -31,7 +31,7 @@ func TestBootstrapErrors(t *testing.T) {
 			require.NoError(t, err)
 			before := rn.BasicStatus()
 			err = rn.Bootstrap(tt.peers)
-			require.Error(t, err)
+			require.Error(t, err, "got no error, want one")
 			assert.Contains(t, err.Error(), tt.want, "got %v, want it to say %q", err, tt.want)
 			assert.Equal(t, before, rn.BasicStatus(), "got the state changed by a refused Bootstrap")
 		})
@@ -44,14 +44,14 @@ func TestBootstrapEntries(t *testing.T) {
 	require.NoError(t, rn.Bootstrap([]Peer{{ID: 1}, {ID: 2}, {ID: 3, Context: []byte("c3")}}))
 	rd := rn.Ready()
 	t.Run("one committed AddNode per peer at term 1", func(t *testing.T) {
-		require.Len(t, rd.Entries, 3)
+		require.Len(t, rd.Entries, 3, "rd.Entries: got %d, want 3", len(rd.Entries))
 		for i, e := range rd.Entries {
 			assert.Equal(t, pb.EntryConfChange, e.Type, "entry %d: got %v, want EntryConfChange", i, e.Type)
 			assert.Equal(t, uint64(1), e.Term, "entry %d: got term %d, want 1", i, e.Term)
 			assert.Equal(t, uint64(i+1), e.Index, "entry %d: got index %d, want %d", i, e.Index, i+1)
 		}
 		assert.Equal(t, rd.Entries, rd.CommittedEntries, "got committed %v, want all bootstrap entries", rd.CommittedEntries)
-		assert.Equal(t, pb.HardState{Term: 1, Commit: 3}, rd.HardState)
+		assert.Equal(t, pb.HardState{Term: 1, Commit: 3}, rd.HardState, "rd.HardState: got %v, want %v", rd.HardState, pb.HardState{Term: 1, Commit: 3})
 		assert.True(t, rd.MustSync, "got MustSync false for the bootstrap Ready")
 	})
 	t.Run("the configuration is in effect before the application applies it", func(t *testing.T) {

@@ -8,15 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// proposeConfChange proposes cc at peer id and runs the network to quiet.
-func (nw *network) proposeConfChange(t *testing.T, id uint64, cc pb.ConfChangeI) {
-	t.Helper()
-	require.NoError(t, nw.nodes[id].ProposeConfChange(cc))
-	nw.send(nw.nodes[id].process()...)
-}
-
-func confStateOf(n *testNode) pb.ConfState { return confState(n.raft.conf.config) }
-
 func TestConfChangeV1(t *testing.T) {
 	t.Run("add a voter", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
@@ -160,7 +151,7 @@ func TestAutoLeaveRetriedAfterAbortedTransfer(t *testing.T) {
 	leader.TransferLeader(3) // 3 is unreachable: the transfer hangs
 	nw.send(held...)
 	require.NotEmpty(t, leader.raft.conf.config.Voters[1], "the change should have entered the joint configuration")
-	require.True(t, leader.raft.conf.config.AutoLeave)
+	require.True(t, leader.raft.conf.config.AutoLeave, "got a joint configuration to leave by hand, want AutoLeave")
 	assert.NotEmpty(t, leader.raft.conf.config.Voters[1], "got the joint configuration left during the transfer")
 	for range 10 {
 		leader.Tick()
@@ -244,7 +235,7 @@ func TestApplyConfChangeRemovingEveryVoter(t *testing.T) {
 	n := newTestNode(t, 1, newConfStorage([]uint64{1}))
 	nw := newNetwork(n)
 	nw.campaign(1)
-	require.Equal(t, StateLeader, n.raft.state)
+	require.Equal(t, StateLeader, n.raft.state, "n.raft.state: got %v, want StateLeader", n.raft.state)
 	nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
 	assert.Equal(t, []uint64{1}, confStateOf(n).Voters, "got voters %v, want the configuration unchanged", confStateOf(n).Voters)
 	cs := n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})

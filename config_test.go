@@ -105,7 +105,7 @@ func TestNewRawNodeStoredState(t *testing.T) {
 		rn, err := NewRawNode(c)
 		require.NoError(t, err)
 		rd := rn.Ready()
-		require.Len(t, rd.CommittedEntries, 2)
+		require.Len(t, rd.CommittedEntries, 2, "rd.CommittedEntries: got %d, want 2", len(rd.CommittedEntries))
 		assert.Equal(t, uint64(3), rd.CommittedEntries[0].Index, "got first committed entry %d, want 3", rd.CommittedEntries[0].Index)
 		assert.True(t, IsEmptyHardState(rd.HardState), "got HardState %v handed out again", rd.HardState)
 		assert.Empty(t, rd.Entries, "got persisted entries handed out again")

@@ -170,7 +170,7 @@ func TestVoteGranting(t *testing.T) {
 	vote := func(r *raft, from, term, logTerm, index uint64) pb.Message {
 		require.NoError(t, r.Step(pb.Message{From: from, To: 1, Type: pb.MsgVote, Term: term, LogTerm: logTerm, Index: index}))
 		msgs := sentMessages(r)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		return msgs[0]
 	}
 	for _, tc := range []struct {
@@ -204,7 +204,7 @@ func TestVoteGranting(t *testing.T) {
 		require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgVote, Term: 3, LogTerm: 2, Index: 3}))
 		appends, _, others := storageWork(n.Ready().Messages)
 		assert.Empty(t, others, "got %v sent before persisting", msgTypes(others))
-		require.Len(t, appends, 1)
+		require.Len(t, appends, 1, "appends: got %d, want 1", len(appends))
 		assert.Equal(t, uint64(2), appends[0].Vote, "got vote %d persisted, want 2", appends[0].Vote)
 		require.Len(t, appends[0].Responses, 1, "got responses %v", msgTypes(appends[0].Responses))
 		assert.Equal(t, pb.MsgVoteResp, appends[0].Responses[0].Type, "got %v after the append, want the vote", appends[0].Responses[0].Type)
@@ -224,7 +224,7 @@ func TestLearners(t *testing.T) {
 		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}, 4))
 		nw := newNetwork(n)
 		nw.campaign(1)
-		require.Equal(t, StateCandidate, n.raft.state)
+		require.Equal(t, StateCandidate, n.raft.state, "n.raft.state: got %v, want StateCandidate", n.raft.state)
 		nw.send(pb.Message{From: 4, To: 1, Type: pb.MsgVoteResp, Term: 1})
 		assert.Equal(t, StateCandidate, n.raft.state, "got %v after a learner's vote, want candidate", n.raft.state)
 		nw.send(pb.Message{From: 2, To: 1, Type: pb.MsgVoteResp, Term: 1})
@@ -276,101 +276,12 @@ func TestCandidateStepsDownOnLeaderOfItsTerm(t *testing.T) {
 			n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))
 			nw := newNetwork(n)
 			nw.campaign(1)
-			require.Equal(t, StateCandidate, n.raft.state)
+			require.Equal(t, StateCandidate, n.raft.state, "n.raft.state: got %v, want StateCandidate", n.raft.state)
 			nw.send(pb.Message{From: 2, To: 1, Type: typ, Term: 1})
 			assert.Equal(t, StateFollower, n.raft.state, "got %v, want follower", n.raft.state)
 			assert.Equal(t, uint64(2), n.raft.lead, "got lead %d, want 2", n.raft.lead)
 		})
 	}
-}
-
-func TestPreVote(t *testing.T) {
-	t.Run("a pre-candidate keeps its term and asks for the next", func(t *testing.T) {
-		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}), withPreVote())
-		require.NoError(t, n.Campaign())
-		assert.Equal(t, StatePreCandidate, n.raft.state, "got %v, want pre-candidate", n.raft.state)
-		assert.Equal(t, uint64(0), n.raft.term, "got term %d, want 0", n.raft.term)
-		assert.Equal(t, None, n.raft.vote, "got vote %d, want none", n.raft.vote)
-		msgs := n.process()
-		for _, m := range msgs {
-			assert.Equal(t, pb.MsgPreVote, m.Type, "got %v, want MsgPreVote", m.Type)
-			assert.Equal(t, uint64(1), m.Term, "got term %d, want 1", m.Term)
-		}
-		assert.Len(t, msgs, 2)
-	})
-	t.Run("winning the pre-vote starts the real election", func(t *testing.T) {
-		nodes := newTestCluster(t, 3, withPreVote())
-		nw := newNetwork(nodes...)
-		nw.campaign(1)
-		assert.Equal(t, StateLeader, nodes[0].raft.state, "got %v, want leader", nodes[0].raft.state)
-		assert.Equal(t, uint64(1), nodes[0].raft.term, "got term %d, want 1", nodes[0].raft.term)
-	})
-	t.Run("a pre-vote does not change the voter's term or vote", func(t *testing.T) {
-		n := newTestNode(t, 2, newConfStorage([]uint64{1, 2, 3}), withPreVote())
-		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 5}))
-		assert.Equal(t, uint64(0), n.raft.term, "got term %d, want 0", n.raft.term)
-		assert.Equal(t, None, n.raft.vote, "got vote %d, want none", n.raft.vote)
-		msgs := sentMessages(n.raft)
-		require.Len(t, msgs, 1)
-		resp := msgs[0]
-		assert.False(t, resp.Reject, "got the pre-vote rejected")
-		assert.Equal(t, uint64(5), resp.Term, "got response term %d, want the request's 5", resp.Term)
-	})
-	t.Run("a pre-vote is refused to a log that is not up to date", func(t *testing.T) {
-		s := newConfStorage([]uint64{1, 2, 3})
-		require.NoError(t, s.Append([]pb.Entry{{Index: 1, Term: 1}}))
-		require.NoError(t, s.SetHardState(pb.HardState{Term: 1}))
-		n := newTestNode(t, 2, s, withPreVote())
-		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 2}))
-		msgs := sentMessages(n.raft)
-		require.Len(t, msgs, 1)
-		assert.True(t, msgs[0].Reject, "got the pre-vote granted to an empty log")
-	})
-	t.Run("with CheckQuorum a pre-vote is refused while the leader is fresh", func(t *testing.T) {
-		nodes := newTestCluster(t, 3, withPreVote(), withCheckQuorum())
-		nw := electLeader(t, nodes...)
-		nw.isolate(1)
-		// 3 has just heard from leader 1; 2 campaigns.
-		nw.campaign(2)
-		assert.Equal(t, StatePreCandidate, nodes[1].raft.state, "got %v for 2, want pre-candidate (no pre-vote granted)", nodes[1].raft.state)
-		assert.Equal(t, uint64(1), nodes[1].raft.term, "got term %d for 2, want 1", nodes[1].raft.term)
-		assert.Equal(t, uint64(1), nodes[2].raft.term, "got term %d for 3, want 1", nodes[2].raft.term)
-		// Once 3's lease on leader 1 runs out, 2 can win.
-		for range 20 {
-			nw.tick()
-		}
-		leaders := 0
-		for _, n := range nodes[1:] {
-			if n.raft.state == StateLeader {
-				leaders++
-			}
-		}
-		assert.Equal(t, 1, leaders, "got %d leaders among 2 and 3, want 1", leaders)
-	})
-	t.Run("a lower-term pre-vote is rejected with our term", func(t *testing.T) {
-		s := newConfStorage([]uint64{1, 2, 3})
-		require.NoError(t, s.SetHardState(pb.HardState{Term: 4}))
-		n := newTestNode(t, 2, s, withPreVote())
-		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 3}))
-		msgs := sentMessages(n.raft)
-		require.Len(t, msgs, 1)
-		resp := msgs[0]
-		assert.True(t, resp.Reject, "got the pre-vote granted")
-		assert.Equal(t, uint64(4), resp.Term, "got term %d, want 4", resp.Term)
-	})
-	t.Run("a partitioned pre-candidate does not inflate its term", func(t *testing.T) {
-		nodes := newTestCluster(t, 3, withPreVote())
-		nw := electLeader(t, nodes...)
-		nw.isolate(3)
-		for range 50 {
-			nw.tick()
-		}
-		assert.Equal(t, uint64(1), nodes[2].raft.term, "got term %d for isolated 3, want 1", nodes[2].raft.term)
-		nw.heal()
-		nw.propose(1, "x")
-		assert.Equal(t, StateLeader, nodes[0].raft.state, "got %v for 1 after the partition healed, want leader", nodes[0].raft.state)
-		assert.Equal(t, []string{"x"}, nodes[2].appliedData(), "got %v applied on 3, want [x]", nodes[2].appliedData())
-	})
 }
 
 func TestCheckQuorum(t *testing.T) {
@@ -454,4 +365,39 @@ func TestCampaignRefusedWithUnappliedConfChange(t *testing.T) {
 	n.process() // applies the change
 	require.NoError(t, n.Campaign())
 	assert.Equal(t, StateCandidate, n.raft.state, "got %v once applied, want candidate", n.raft.state)
+}
+
+// TestGrantingAVoteRestartsTheElectionTimer checks the rule for
+// followers of the paper's figure 2: a follower converts to candidate only
+// if its election timeout elapses "without receiving AppendEntries RPC from
+// current leader or granting vote to candidate". The vote here is of the
+// follower's own term, so no term change resets the timer on the side.
+func TestGrantingAVoteRestartsTheElectionTimer(t *testing.T) {
+	s := newConfStorage([]uint64{1, 2, 3})
+	require.NoError(t, s.SetHardState(pb.HardState{Term: 5}))
+	n := newTestNode(t, 2, s)
+	r := n.raft
+	r.setRandomizedElectionTimeout(r.cfg.electionTimeout)
+	for range r.cfg.electionTimeout - 1 {
+		n.Tick()
+	}
+	require.Equal(t, StateFollower, r.state, "got %v one tick before the timeout, want follower", r.state)
+
+	require.NoError(t, n.Step(pb.Message{From: 3, To: 2, Type: pb.MsgVote, Term: 5}))
+	require.Equal(t, uint64(3), r.vote, "got vote %x, want the vote granted to 3", r.vote)
+	resps := msgsOf(n.process(), pb.MsgVoteResp, 3)
+	require.Len(t, resps, 1, "got %d vote responses, want 1", len(resps))
+	require.False(t, resps[0].Reject, "got a rejection, want the vote granted")
+
+	t.Run("the tick that would have timed out does not", func(t *testing.T) {
+		n.Tick()
+		assert.Equal(t, StateFollower, r.state, "got %v, want follower", r.state)
+		assert.Equal(t, uint64(5), r.term, "got term %d, want 5", r.term)
+	})
+	t.Run("a full timeout after the vote does", func(t *testing.T) {
+		for range r.cfg.electionTimeout - 1 {
+			n.Tick()
+		}
+		assert.Equal(t, StateCandidate, r.state, "got %v, want candidate", r.state)
+	})
 }

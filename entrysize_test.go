@@ -20,7 +20,8 @@ func TestEntrySizes(t *testing.T) {
 		assert.Equal(t, want, got, "got %v, want %v", got, want)
 	})
 	t.Run("encoding size of nothing", func(t *testing.T) {
-		assert.Zero(t, entsSize(nil))
+		got := entsSize(nil)
+		assert.Zero(t, got, "got %v, want 0", got)
 	})
 	t.Run("payload size of one entry", func(t *testing.T) {
 		got := payloadSize(ents[2])
@@ -56,6 +57,7 @@ func TestLimitSize(t *testing.T) {
 		})
 	}
 	t.Run("nothing", func(t *testing.T) {
-		assert.Empty(t, limitSize(nil, 0))
+		got := limitSize(nil, 0)
+		assert.Empty(t, got, "got %v, want nothing", got)
 	})
 }

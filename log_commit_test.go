@@ -126,7 +126,8 @@ func TestLogNextCommittedEnts(t *testing.T) {
 	t.Run("stable only waits for persistence", func(t *testing.T) {
 		l := newLog()
 		l.acceptApplying(5, 0, false, math.MaxUint64)
-		require.Nil(t, l.nextCommittedEnts(false, math.MaxUint64))
+		early := l.nextCommittedEnts(false, math.MaxUint64)
+		require.Nil(t, early, "got %v to apply before they are persisted, want nothing", early)
 		require.NoError(t, l.storage.(*MemoryStorage).Append(l.nextUnstableEnts()[:1]))
 		l.acceptUnstable()
 		l.stableTo(entryID{term: 1, index: 6})
@@ -167,7 +168,8 @@ func TestLogNextCommittedEntsPagedBySize(t *testing.T) {
 		l.acceptApplying(3, entsSize(got), false, math.MaxUint64)
 		assert.True(t, l.apply.paused, "got not paused, want paused")
 		assert.False(t, l.hasNextCommittedEnts(false, math.MaxUint64), "got more entries to apply while paused")
-		assert.Nil(t, l.nextCommittedEnts(false, math.MaxUint64))
+		paused := l.nextCommittedEnts(false, math.MaxUint64)
+		assert.Nil(t, paused, "got %v to apply while paused, want nothing", paused)
 
 		l.appliedTo(3, entsSize(got))
 		assert.False(t, l.apply.paused, "got paused after applying, want not paused")
@@ -188,7 +190,7 @@ func TestLogNextCommittedEntsPagedBySize(t *testing.T) {
 	t.Run("does not pause when everything fit", func(t *testing.T) {
 		l := newLog(noSizeLimit)
 		got := l.nextCommittedEnts(false, math.MaxUint64)
-		require.Len(t, got, n)
+		require.Len(t, got, n, "got %d, want %d", len(got), n)
 		l.acceptApplying(n, entsSize(got), false, math.MaxUint64)
 		assert.False(t, l.apply.paused, "got paused, want not paused")
 	})

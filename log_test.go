@@ -54,15 +54,15 @@ func TestLogNew(t *testing.T) {
 		})
 	}
 	t.Run("no size limit", func(t *testing.T) {
-		assert.Equal(t, noSizeLimit, l.apply.maxSize)
+		assert.Equal(t, noSizeLimit, l.apply.maxSize, "l.apply.maxSize: got %v, want %v", l.apply.maxSize, noSizeLimit)
 	})
 	t.Run("with size limit", func(t *testing.T) {
 		l := newLogWithSize(NewMemoryStorage(), discardLogger, 100)
-		assert.Equal(t, entryEncodingSize(100), l.apply.maxSize)
+		assert.Equal(t, entryEncodingSize(100), l.apply.maxSize, "got %v, want 100", l.apply.maxSize)
 	})
 	t.Run("String", func(t *testing.T) {
 		want := "committed=3, applied=3, applying=3, unstable.offset=6, unstable.offsetInProgress=6, len(unstable.entries)=0"
-		assert.Equal(t, want, l.String())
+		assert.Equal(t, want, l.String(), "l.String(): got %v, want %v", l.String(), want)
 	})
 }
 
@@ -269,7 +269,7 @@ func TestLogMaybeAppend(t *testing.T) {
 	t.Run("only the new suffix goes to unstable", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1, 2), nil)
 		_, ok := l.maybeAppend(logSlice{term: 3, prev: id(1, 1), entries: entriesAt(2, 2, 3)}, 0)
-		require.True(t, ok)
+		require.True(t, ok, "got the append refused, want it accepted")
 		assert.Equal(t, entriesAt(3, 3), l.nextUnstableEnts(), "got %v, want %v", l.nextUnstableEnts(), entriesAt(3, 3))
 	})
 	t.Run("conflict with a committed entry panics", func(t *testing.T) {
@@ -286,7 +286,7 @@ func TestLogAppend(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1), nil)
 		last := l.append(entriesAt(2, 2, 2)...)
 		assert.Equal(t, uint64(3), last, "got %v, want %v", last, 3)
-		assert.Equal(t, entriesAt(1, 1, 2, 2), l.allEntries())
+		assert.Equal(t, entriesAt(1, 1, 2, 2), l.allEntries(), "l.allEntries(): got %v, want %v", l.allEntries(), entriesAt(1, 1, 2, 2))
 	})
 	t.Run("nothing", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1), nil)
@@ -296,7 +296,7 @@ func TestLogAppend(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1, 1, 1), nil)
 		last := l.append(entriesAt(2, 3)...)
 		assert.Equal(t, uint64(2), last, "got %v, want %v", last, 2)
-		assert.Equal(t, entriesAt(1, 1, 3), l.allEntries())
+		assert.Equal(t, entriesAt(1, 1, 3), l.allEntries(), "l.allEntries(): got %v, want %v", l.allEntries(), entriesAt(1, 1, 3))
 		assert.Equal(t, uint64(2), l.unstable.offset, "unstable offset: got %v, want %v", l.unstable.offset, 2)
 	})
 	t.Run("truncating a committed entry panics", func(t *testing.T) {
@@ -312,11 +312,13 @@ func TestLogUnstableEnts(t *testing.T) {
 
 	l.append(entriesAt(2, 1, 1)...)
 	assert.True(t, l.hasNextUnstableEnts(), "got no unstable entries after append")
-	assert.Equal(t, entriesAt(2, 1, 1), l.nextUnstableEnts())
+	unstable := l.nextUnstableEnts()
+	assert.Equal(t, entriesAt(2, 1, 1), unstable, "got %v, want %v", unstable, entriesAt(2, 1, 1))
 
 	l.acceptUnstable()
 	assert.False(t, l.hasNextUnstableEnts(), "got unstable entries after acceptUnstable")
-	assert.Nil(t, l.nextUnstableEnts())
+	unstable = l.nextUnstableEnts()
+	assert.Nil(t, unstable, "got %v after acceptUnstable, want nothing", unstable)
 
 	l.append(entriesAt(4, 1)...)
 	assert.Equal(t, entriesAt(4, 1), l.nextUnstableEnts(), "only the entries appended since are next")
@@ -341,7 +343,8 @@ func TestLogUnstableSnapshot(t *testing.T) {
 
 	l.restore(snap)
 	assert.True(t, l.hasNextUnstableSnapshot(), "got no snapshot to persist after restore")
-	assert.Equal(t, &snap.Metadata, &l.nextUnstableSnapshot().Metadata)
+	next := l.nextUnstableSnapshot()
+	assert.Equal(t, &snap.Metadata, &next.Metadata, "got %v, want %v", next.Metadata, snap.Metadata)
 	assert.True(t, l.hasPendingSnapshot(), "got no pending snapshot after restore")
 	got, err = l.snapshot()
 	require.NoError(t, err)
@@ -387,178 +390,20 @@ func TestLogRestore(t *testing.T) {
 	t.Run("no entries after", func(t *testing.T) {
 		ents, err := l.entries(11, noSizeLimit)
 		require.NoError(t, err)
-		assert.Empty(t, ents)
+		assert.Empty(t, ents, "ents: got %v, want none", ents)
 	})
 	t.Run("no committed entries to apply before the snapshot", func(t *testing.T) {
-		assert.Nil(t, l.nextCommittedEnts(true, math.MaxUint64))
+		got := l.nextCommittedEnts(true, math.MaxUint64)
+		assert.Nil(t, got, "got %v, want nothing", got)
 	})
 	t.Run("appends follow the snapshot", func(t *testing.T) {
 		l.append(entriesAt(11, 3)...)
-		assert.Equal(t, entriesAt(11, 3), l.allEntries())
+		assert.Equal(t, entriesAt(11, 3), l.allEntries(), "l.allEntries(): got %v, want %v", l.allEntries(), entriesAt(11, 3))
 	})
 	t.Run("older than the commit index panics", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1, 1), nil)
 		l.commitTo(2)
 		requirePanicContains(t, func() { l.restore(*snapAt(1, 1)) }, "index 1", "commit index 2")
-	})
-}
-
-// sliceTestLog returns a log compacted up to 3@3 with stable entries 4..6 of
-// term 4 and unstable entries 7..9 of term 5, all of the same size.
-func sliceTestLog() (*raftLog, entryEncodingSize) {
-	l := newTestRaftLog(entriesAt(3, 3, 4, 4, 4), entriesAt(7, 5, 5, 5))
-	return l, entryEncodingSize((&pb.Entry{Index: 4, Term: 4}).Size())
-}
-
-func TestLogSlice(t *testing.T) {
-	l, s := sliceTestLog()
-	all := append(entriesAt(4, 4, 4, 4), entriesAt(7, 5, 5, 5)...)
-	for _, tt := range []struct {
-		name    string
-		lo, hi  uint64
-		maxSize entryEncodingSize
-		want    []pb.Entry
-		error   error
-	}{
-		{"compacted", 3, 5, noSizeLimit, nil, ErrCompacted},
-		{"empty", 5, 5, noSizeLimit, nil, nil},
-		{"stable only", 4, 6, noSizeLimit, all[0:2], nil},
-		{"up to the last stable", 4, 7, noSizeLimit, all[0:3], nil},
-		{"unstable only", 7, 9, noSizeLimit, all[3:5], nil},
-		{"spanning", 5, 9, noSizeLimit, all[1:5], nil},
-		{"everything", 4, 10, noSizeLimit, all, nil},
-		{"size 0 gives one entry", 5, 9, 0, all[1:2], nil},
-		{"size of the stable part", 5, 9, 2 * s, all[1:3], nil},
-		{"size just over the stable part", 5, 9, 2*s + 1, all[1:3], nil},
-		{"size reaching into the unstable part", 5, 9, 3 * s, all[1:4], nil},
-		{"size of the whole range", 5, 9, 4 * s, all[1:5], nil},
-		{"size 0 in the unstable part", 7, 10, 0, all[3:4], nil},
-		{"size limit in the unstable part", 7, 10, 2*s + 1, all[3:5], nil},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := l.slice(tt.lo, tt.hi, tt.maxSize)
-			assert.Equal(t, tt.error, err, "got %v, want %v", err, tt.error)
-			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
-		})
-	}
-
-	t.Run("past the last index panics", func(t *testing.T) {
-		requirePanicContains(t, func() { _, _ = l.slice(5, 11, noSizeLimit) }, "[5, 11)", "[4, 9]")
-	})
-	t.Run("inverted range panics", func(t *testing.T) {
-		requirePanicContains(t, func() { _, _ = l.slice(6, 5, noSizeLimit) }, "[6, 5)")
-	})
-	for _, tt := range []struct {
-		name   string
-		lo, hi uint64
-	}{
-		{"stable", 4, 6},
-		{"unstable", 7, 9},
-		{"spanning", 5, 9},
-	} {
-		t.Run("appending to a "+tt.name+" result leaves the log alone", func(t *testing.T) {
-			l, _ := sliceTestLog()
-			got, err := l.slice(tt.lo, tt.hi, noSizeLimit)
-			require.NoError(t, err)
-			_ = append(got, pb.Entry{Index: tt.hi, Term: 99})
-			assert.Equal(t, all, l.allEntries(), "log changed by appending to a slice of it")
-		})
-	}
-}
-
-func TestLogEntries(t *testing.T) {
-	l, s := sliceTestLog()
-	t.Run("from a stable index", func(t *testing.T) {
-		got, err := l.entries(6, noSizeLimit)
-		require.NoError(t, err)
-		assert.Equal(t, append(entriesAt(6, 4), entriesAt(7, 5, 5, 5)...), got)
-	})
-	t.Run("bounded", func(t *testing.T) {
-		got, err := l.entries(6, 2*s)
-		require.NoError(t, err)
-		assert.Equal(t, append(entriesAt(6, 4), entriesAt(7, 5)...), got)
-	})
-	t.Run("past the end", func(t *testing.T) {
-		got, err := l.entries(10, noSizeLimit)
-		require.NoError(t, err)
-		assert.Nil(t, got)
-	})
-	t.Run("compacted", func(t *testing.T) {
-		_, err := l.entries(3, noSizeLimit)
-		assert.Equal(t, ErrCompacted, err, "got %v, want %v", err, ErrCompacted)
-	})
-}
-
-func TestLogUnappliedConfChange(t *testing.T) {
-	// confAt returns a log holding stable entries 4..6 and unstable 7..9,
-	// all committed and applied up to 3, with a configuration change at
-	// index at (or none when at is 0).
-	confAt := func(at uint64, pageSize entryEncodingSize) *raftLog {
-		ents := entriesAt(4, 4, 4, 4, 5, 5, 5)
-		for i := range ents {
-			if ents[i].Index == at {
-				ents[i].Type = pb.EntryConfChange
-			}
-		}
-		l := newLogWithSize(newTestStorage(append(entriesAt(3, 3), ents[:3]...)), discardLogger, pageSize)
-		l.append(ents[3:]...)
-		l.commitTo(9)
-		return l
-	}
-	s := entryEncodingSize((&pb.Entry{Index: 4, Term: 4}).Size())
-	for _, tt := range []struct {
-		name     string
-		at       uint64
-		pageSize entryEncodingSize
-		want     bool
-	}{
-		{"none", 0, noSizeLimit, false},
-		{"none, one entry per page", 0, 0, false},
-		{"in the stable part", 5, noSizeLimit, true},
-		{"in the unstable part", 8, noSizeLimit, true},
-		{"on a later page", 9, 2 * s, true},
-		{"at the last committed index", 9, 0, true},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := confAt(tt.at, tt.pageSize).unappliedConfChange(0)
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
-		})
-	}
-	t.Run("an applied change does not count", func(t *testing.T) {
-		l := confAt(5, noSizeLimit)
-		l.appliedTo(5, 0)
-		got, err := l.unappliedConfChange(0)
-		require.NoError(t, err)
-		assert.False(t, got, "got a change at 5 counted with everything up to 5 applied")
-	})
-	t.Run("an uncommitted change does not count", func(t *testing.T) {
-		l := confAt(8, noSizeLimit)
-		l.commitIdx = 7
-		got, err := l.unappliedConfChange(0)
-		require.NoError(t, err)
-		assert.False(t, got, "got a change at 8 counted with the commit index at 7")
-	})
-}
-
-func TestLogZeroTermOnOutOfBounds(t *testing.T) {
-	l := newTestRaftLog(entriesAt(0, 0), nil)
-	for _, tt := range []struct {
-		name string
-		err  error
-		want uint64
-	}{
-		{"no error", nil, 5},
-		{"compacted", ErrCompacted, 0},
-		{"unavailable", ErrUnavailable, 0},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got := l.zeroTermOnOutOfBounds(5, tt.err)
-			assert.Equal(t, tt.want, got, "got %v, want %v", got, tt.want)
-		})
-	}
-	t.Run("other error panics", func(t *testing.T) {
-		requirePanicContains(t, func() { l.zeroTermOnOutOfBounds(5, errors.New("disk on fire")) }, "disk on fire")
 	})
 }
 
@@ -594,28 +439,6 @@ func BenchmarkRaftLogAppendStableCycle(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	}
-}
-
-// BenchmarkRaftLogTerm looks up the term of a stable and of an unstable
-// entry; neither allocates.
-func BenchmarkRaftLogTerm(b *testing.B) {
-	l := newTestRaftLog(entriesAt(3, 3, 4, 4, 4), entriesAt(7, 5, 5, 5))
-	for _, bb := range []struct {
-		name string
-		i    uint64
-	}{
-		{"stable", 5},
-		{"unstable", 8},
-	} {
-		b.Run(bb.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				if _, err := l.term(bb.i); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }
 

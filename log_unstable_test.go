@@ -78,9 +78,9 @@ func TestUnstableRestore(t *testing.T) {
 
 	assert.Equal(t, uint64(11), u.offset, "offset: got %v, want %v", u.offset, 11)
 	assert.Equal(t, uint64(11), u.offsetInProgress, "offsetInProgress: got %v, want %v", u.offsetInProgress, 11)
-	assert.Empty(t, u.entries)
-	require.NotNil(t, u.snapshot)
-	assert.Equal(t, s, *u.snapshot)
+	assert.Empty(t, u.entries, "u.entries: got %v, want none", u.entries)
+	require.NotNil(t, u.snapshot, "got no snapshot, want the restored one")
+	assert.Equal(t, s, *u.snapshot, "snapshot: got %v, want %v", *u.snapshot, s)
 	assert.False(t, u.snapshotInProgress, "got snapshot in progress, want it pending")
 	assert.Equal(t, &s.Metadata, &u.nextSnapshot().Metadata, "restored snapshot is not the next one to persist")
 }
@@ -110,16 +110,19 @@ func TestUnstableNextEntries(t *testing.T) {
 func TestUnstableNextSnapshot(t *testing.T) {
 	t.Run("none", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, nil)
-		assert.Nil(t, u.nextSnapshot())
+		got := u.nextSnapshot()
+		assert.Nil(t, got, "got %v, want nil", got)
 	})
 	t.Run("pending", func(t *testing.T) {
 		u := newTestUnstable(snapAt(4, 1), 5, nil)
-		assert.Equal(t, snapAt(4, 1), u.nextSnapshot())
+		got := u.nextSnapshot()
+		assert.Equal(t, snapAt(4, 1), got, "got %v, want %v", got, snapAt(4, 1))
 	})
 	t.Run("in progress", func(t *testing.T) {
 		u := newTestUnstable(snapAt(4, 1), 5, nil)
 		u.snapshotInProgress = true
-		assert.Nil(t, u.nextSnapshot())
+		got := u.nextSnapshot()
+		assert.Nil(t, got, "got %v while in progress, want nil", got)
 	})
 }
 
@@ -281,7 +284,8 @@ func TestUnstableStaleAcknowledgementAfterOverwrite(t *testing.T) {
 	u := newTestUnstable(nil, 5, nil)
 	// A leader of term 1 appends 5..7; they are handed out for persisting.
 	u.truncateAndAppend(entriesAt(5, 1, 1, 1))
-	require.Equal(t, entriesAt(5, 1, 1, 1), u.nextEntries())
+	first := u.nextEntries()
+	require.Equal(t, entriesAt(5, 1, 1, 1), first, "to persist: got %v, want %v", first, entriesAt(5, 1, 1, 1))
 	u.acceptInProgress()
 
 	// Before the write completes, a leader of term 2 overwrites 6..7.
@@ -308,7 +312,7 @@ func TestUnstableStableSnapTo(t *testing.T) {
 		u := newTestUnstable(snapAt(4, 1), 5, entriesAt(5, 1))
 		u.acceptInProgress()
 		u.stableSnapTo(4)
-		assert.Nil(t, u.snapshot)
+		assert.Nil(t, u.snapshot, "u.snapshot: got %v, want nil", u.snapshot)
 		assert.False(t, u.snapshotInProgress, "got snapshot in progress, want none")
 		assert.Equal(t, entriesAt(5, 1), u.entries, "entries must stay: got %v", u.entries)
 	})
@@ -316,13 +320,13 @@ func TestUnstableStableSnapTo(t *testing.T) {
 		u := newTestUnstable(snapAt(4, 1), 5, nil)
 		u.acceptInProgress()
 		u.stableSnapTo(3)
-		assert.Equal(t, snapAt(4, 1), u.snapshot)
+		assert.Equal(t, snapAt(4, 1), u.snapshot, "u.snapshot: got %v, want %v", u.snapshot, snapAt(4, 1))
 		assert.True(t, u.snapshotInProgress, "got snapshot not in progress, want it still in progress")
 	})
 	t.Run("no snapshot", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, nil)
 		u.stableSnapTo(4)
-		assert.Nil(t, u.snapshot)
+		assert.Nil(t, u.snapshot, "u.snapshot: got %v, want nil", u.snapshot)
 	})
 }
 
@@ -347,9 +351,9 @@ func TestUnstableShrinksAfterPersisting(t *testing.T) {
 		u.truncateAndAppend(burst(1000, nil))
 		u.acceptInProgress()
 		u.stableTo(entryID{term: 1, index: 904})
-		require.Len(t, u.entries, 100)
+		require.Len(t, u.entries, 100, "u.entries: got %d, want 100", len(u.entries))
 		assert.LessOrEqual(t, cap(u.entries), 4*len(u.entries), "got cap %v for %v entries", cap(u.entries), len(u.entries))
-		assert.Equal(t, burst(1000, nil)[900:], u.entries)
+		assert.Equal(t, burst(1000, nil)[900:], u.entries, "got entries %d to %d, want 901 to 1000", u.entries[0].Index, u.entries[len(u.entries)-1].Index)
 	})
 	t.Run("burst partly persisted keeps the array", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, nil)
@@ -433,11 +437,12 @@ func TestUnstableSlice(t *testing.T) {
 	u := newTestUnstable(nil, 5, entriesAt(5, 1, 2, 3))
 	t.Run("within bounds", func(t *testing.T) {
 		got := u.slice(6, 8)
-		assert.Equal(t, entriesAt(6, 2, 3), got)
+		assert.Equal(t, entriesAt(6, 2, 3), got, "got %v, want %v", got, entriesAt(6, 2, 3))
 		assert.Equal(t, len(got), cap(got), "got cap %v, want %v", cap(got), len(got))
 	})
 	t.Run("empty", func(t *testing.T) {
-		assert.Empty(t, u.slice(8, 8))
+		got := u.slice(8, 8)
+		assert.Empty(t, got, "got %v, want nothing", got)
 	})
 	for _, tt := range []struct {
 		name   string

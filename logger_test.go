@@ -3,6 +3,8 @@ package raft
 import (
 	"bytes"
 	"log"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -57,12 +59,12 @@ func TestDefaultLoggerDebug(t *testing.T) {
 func TestDefaultLoggerPanic(t *testing.T) {
 	t.Run("Panic", func(t *testing.T) {
 		l, buf := newBufferLogger()
-		assert.PanicsWithValue(t, "boom 1", func() { l.Panic("boom ", 1) })
+		assert.PanicsWithValue(t, "boom 1", func() { l.Panic("boom ", 1) }, "want a panic with the message")
 		assert.Equal(t, "PANIC: boom 1\n", buf.String(), "got %q, want %q", buf.String(), "PANIC: boom 1\n")
 	})
 	t.Run("Panicf", func(t *testing.T) {
 		l, buf := newBufferLogger()
-		assert.PanicsWithValue(t, "boom 2", func() { l.Panicf("boom %d", 2) })
+		assert.PanicsWithValue(t, "boom 2", func() { l.Panicf("boom %d", 2) }, "want a panic with the message")
 		assert.Equal(t, "PANIC: boom 2\n", buf.String(), "got %q, want %q", buf.String(), "PANIC: boom 2\n")
 	})
 }
@@ -87,12 +89,64 @@ func TestSetLogger(t *testing.T) {
 
 	t.Run("SetLogger replaces the package logger", func(t *testing.T) {
 		SetLogger(l)
-		require.Same(t, Logger(l), getLogger())
+		require.Same(t, Logger(l), getLogger(), "got %p, want the logger set, %p", getLogger(), l)
 		getLogger().Infof("via %s", "package logger")
 		assert.Equal(t, "INFO: via package logger\n", buf.String(), "got %q", buf.String())
 	})
 	t.Run("ResetDefaultLogger restores the default", func(t *testing.T) {
 		ResetDefaultLogger()
-		assert.Same(t, Logger(defaultLogger), getLogger())
+		assert.Same(t, Logger(defaultLogger), getLogger(), "got %p, want the default logger, %p", getLogger(), defaultLogger)
 	})
+}
+
+func TestDefaultLoggerReportsTheCaller(t *testing.T) {
+	// With Lshortfile each line must name the file that called the Logger
+	// method, not logger.go.
+	calls := map[string]func(l *DefaultLogger){
+		"Debug":    func(l *DefaultLogger) { l.Debug("x") },
+		"Debugf":   func(l *DefaultLogger) { l.Debugf("x") },
+		"Info":     func(l *DefaultLogger) { l.Info("x") },
+		"Infof":    func(l *DefaultLogger) { l.Infof("x") },
+		"Warning":  func(l *DefaultLogger) { l.Warning("x") },
+		"Warningf": func(l *DefaultLogger) { l.Warningf("x") },
+		"Error":    func(l *DefaultLogger) { l.Error("x") },
+		"Errorf":   func(l *DefaultLogger) { l.Errorf("x") },
+		"Panic":    func(l *DefaultLogger) { assert.Panics(t, func() { l.Panic("x") }, "got no panic, want one") },
+		"Panicf":   func(l *DefaultLogger) { assert.Panics(t, func() { l.Panicf("x") }, "got no panic, want one") },
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			l := &DefaultLogger{Logger: log.New(&buf, "", log.Lshortfile)}
+			l.EnableDebug()
+			call(l)
+			got := buf.String()
+			assert.True(t, strings.HasPrefix(got, "logger_test.go:"), "got %q, want the line to name logger_test.go", got)
+		})
+	}
+}
+
+func TestSetLoggerConcurrentUse(t *testing.T) {
+	// Run with -race: SetLogger, ResetDefaultLogger and the library's reads
+	// of the package logger may happen on different goroutines.
+	prev := getLogger()
+	t.Cleanup(func() { SetLogger(prev) })
+	l := &DefaultLogger{Logger: log.New(&bytes.Buffer{}, "", 0)}
+	ResetDefaultLogger()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				if i%2 == 0 {
+					SetLogger(l)
+					ResetDefaultLogger()
+				} else if got := getLogger(); got != Logger(l) && got != Logger(defaultLogger) {
+					t.Errorf("got logger %v, want one of those set", got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

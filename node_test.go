@@ -109,6 +109,17 @@ func (h *nodeHarness) messages() []pb.Message {
 	return msgs
 }
 
+// messagesOfType returns the messages of type typ among messages().
+func (h *nodeHarness) messagesOfType(typ pb.MessageType) []pb.Message {
+	var msgs []pb.Message
+	for _, m := range h.messages() {
+		if m.Type == typ {
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs
+}
+
 // appliedData returns the payloads of the normal entries applied so far,
 // leaving out the empty entries leaders append on election.
 func (h *nodeHarness) appliedData() []string {
@@ -175,7 +186,7 @@ func TestStartNodeBootstrapsConfState(t *testing.T) {
 	t.Run("the peers are committed as conf changes at term 1", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := start(t)
-			require.Len(t, h.applied, len(peers))
+			require.Len(t, h.applied, len(peers), "h.applied: got %d, want %d", len(h.applied), len(peers))
 			for i, e := range h.applied {
 				assert.Equal(t, pb.EntryConfChange, e.Type, "entry %d: got type %v, want %v", i, e.Type, pb.EntryConfChange)
 				assert.Equal(t, entryID{term: 1, index: uint64(i + 1)}, pbEntryID(&e), "entry %d: got %v", i, pbEntryID(&e))
@@ -221,7 +232,7 @@ func TestStartNodePanics(t *testing.T) {
 	})
 	t.Run("no peers", func(t *testing.T) {
 		c := nodeTestConfig(1, NewMemoryStorage())
-		assert.PanicsWithValue(t, "raft: StartNode needs at least one peer; a node with state to recover starts with RestartNode", func() { StartNode(c, nil) })
+		assert.PanicsWithValue(t, "raft: StartNode needs at least one peer; a node with state to recover starts with RestartNode", func() { StartNode(c, nil) }, "want StartNode without peers to panic")
 	})
 	t.Run("RestartNode with an invalid config panics with the validation error", func(t *testing.T) {
 		c := nodeTestConfig(1, NewMemoryStorage())
@@ -338,15 +349,10 @@ func TestNodePropose(t *testing.T) {
 			h.followLeader(2, 2)
 			require.NoError(t, h.n.Propose(context.Background(), []byte("foo")))
 			h.drain()
-			var forwarded []pb.Message
-			for _, m := range h.messages() {
-				if m.Type == pb.MsgProp {
-					forwarded = append(forwarded, m)
-				}
-			}
+			forwarded := h.messagesOfType(pb.MsgProp)
 			require.Len(t, forwarded, 1, "got %v, want one MsgProp", forwarded)
 			assert.Equal(t, uint64(2), forwarded[0].To, "got To %x, want 2", forwarded[0].To)
-			assert.Equal(t, "foo", string(forwarded[0].Entries[0].Data))
+			assert.Equal(t, "foo", string(forwarded[0].Entries[0].Data), "forwarded data: got %q, want foo", string(forwarded[0].Entries[0].Data))
 		})
 	})
 	t.Run("without a leader Propose waits until the context ends", func(t *testing.T) {
@@ -381,48 +387,6 @@ func TestNodePropose(t *testing.T) {
 	})
 }
 
-func TestNodeProposeConfChange(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := startSingleLeader(t)
-		cc := pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 2}
-		require.NoError(t, h.n.ProposeConfChange(context.Background(), cc))
-		h.drain()
-		want := DescribeConfState(pb.ConfState{Voters: []uint64{1}, Learners: []uint64{2}})
-		got := DescribeConfState(h.cs)
-		assert.Equal(t, want, got, "got %s, want %s", got, want)
-	})
-}
-
-func TestNodeApplyConfChange(t *testing.T) {
-	start := func(t *testing.T) *nodeHarness {
-		h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}})
-		h.drain()
-		return h
-	}
-	t.Run("v1 change", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := start(t)
-			got := DescribeConfState(*h.n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 2}))
-			want := DescribeConfState(pb.ConfState{Voters: []uint64{1, 2}})
-			assert.Equal(t, want, got, "got %s, want %s", got, want)
-		})
-	})
-	t.Run("v2 change entering a joint configuration", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := start(t)
-			cc := pb.ConfChangeV2{
-				Transition: pb.ConfChangeTransitionJointExplicit,
-				Changes:    []pb.ConfChangeSingle{{Type: pb.ConfChangeAddLearnerNode, NodeID: 3}, {Type: pb.ConfChangeAddNode, NodeID: 2}},
-			}
-			got := DescribeConfState(*h.n.ApplyConfChange(cc))
-			want := DescribeConfState(pb.ConfState{Voters: []uint64{1, 2}, VotersOutgoing: []uint64{1}, Learners: []uint64{3}})
-			assert.Equal(t, want, got, "got %s, want %s", got, want)
-			st := h.n.Status()
-			assert.Equal(t, quorum.MajorityConfig{1: {}}, st.Config.Voters[1], "got outgoing voters %v, want [1]", st.Config.Voters[1])
-		})
-	})
-}
-
 func TestNodeReadIndex(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startSingleLeader(t)
@@ -435,25 +399,6 @@ func TestNodeReadIndex(t *testing.T) {
 		}
 		want := []ReadState{{Index: commit, RequestCtx: []byte("req-1")}}
 		assert.Equal(t, want, got, "got %v, want %v", got, want)
-	})
-}
-
-func TestNodeStatusFromOtherGoroutines(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := startSingleLeader(t)
-		var ws []callResult[Status]
-		for range 4 {
-			ws = append(ws, goCall(h.n.Status))
-		}
-		// Keep the node busy meanwhile.
-		require.NoError(t, h.n.Propose(context.Background(), []byte("x")))
-		h.drain()
-		for i, w := range ws {
-			st, done := w.result()
-			require.True(t, done, "Status call %d did not return", i)
-			assert.Equal(t, uint64(1), st.ID, "call %d: got ID %x, want 1", i, st.ID)
-			assert.Equal(t, StateLeader, st.RaftState, "call %d: got %v, want %v", i, st.RaftState, StateLeader)
-		}
 	})
 }
 
@@ -552,12 +497,7 @@ func TestNodeTransferLeadershipForwardedByFollower(t *testing.T) {
 		h.followLeader(2, 2)
 		h.n.TransferLeadership(context.Background(), 2, 3)
 		h.drain()
-		var got []pb.Message
-		for _, m := range h.messages() {
-			if m.Type == pb.MsgTransferLeader {
-				got = append(got, m)
-			}
-		}
+		got := h.messagesOfType(pb.MsgTransferLeader)
 		require.Len(t, got, 1, "got %v, want one MsgTransferLeader", got)
 		assert.Equal(t, uint64(2), got[0].To, "got To %x, want the leader 2", got[0].To)
 		assert.Equal(t, uint64(3), got[0].From, "got From %x, want the transferee 3", got[0].From)
@@ -586,172 +526,6 @@ func TestNodeReportUnreachable(t *testing.T) {
 		got := h.n.Status().Progress[2].State
 		assert.Equal(t, tracker.StateProbe, got, "got %v, want %v", got, tracker.StateProbe)
 	})
-}
-
-func TestNodeAsyncStorageWrites(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c := nodeTestConfig(1, NewMemoryStorage())
-		c.AsyncStorageWrites = true
-		h := startTestNode(t, c, []Peer{{ID: 1}})
-		// drainAsync plays the append and apply threads inline: it persists
-		// or applies what each storage message asks and steps its responses
-		// back, never calling Advance.
-		drainAsync := func() {
-			for {
-				synctest.Wait()
-				var rd Ready
-				select {
-				case rd = <-h.n.Ready():
-				default:
-					return
-				}
-				for _, m := range rd.Messages {
-					switch m.To {
-					case LocalAppendThread:
-						h.handle(Ready{HardState: pb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit},
-							Entries: m.Entries, Snapshot: snapshotOrEmpty(m.Snapshot)})
-					case LocalApplyThread:
-						h.handle(Ready{CommittedEntries: m.Entries})
-					default:
-						continue
-					}
-					for _, resp := range m.Responses {
-						require.NoError(t, h.n.Step(context.Background(), resp))
-					}
-				}
-			}
-		}
-		drainAsync()
-		require.NoError(t, h.n.Campaign(context.Background()))
-		drainAsync()
-		require.Equal(t, StateLeader, h.n.Status().RaftState)
-		require.NoError(t, h.n.Propose(context.Background(), []byte("foo")))
-		drainAsync()
-		assert.Equal(t, []string{"foo"}, h.appliedData(), "got applied %q, want [foo]", h.appliedData())
-		st := h.n.Status()
-		assert.Equal(t, st.Commit, st.Applied, "got applied %d, want it to catch up with commit %d", st.Applied, st.Commit)
-	})
-}
-
-func snapshotOrEmpty(s *pb.Snapshot) pb.Snapshot {
-	if s == nil {
-		return pb.Snapshot{}
-	}
-	return *s
-}
-
-func TestNodeStop(t *testing.T) {
-	t.Run("Stop is idempotent and safe from many goroutines", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}})
-			var ws []callResult[struct{}]
-			for range 3 {
-				ws = append(ws, goCall(func() struct{} { h.n.Stop(); return struct{}{} }))
-			}
-			synctest.Wait()
-			for i, w := range ws {
-				_, done := w.result()
-				assert.True(t, done, "concurrent Stop %d did not return", i)
-			}
-			h.n.Stop()
-		})
-	})
-	t.Run("blocked callers return when the node stops", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}, {ID: 2}, {ID: 3}})
-			h.drain()
-			propose := goCall(func() error { return h.n.Propose(context.Background(), []byte("x")) })
-			advance := goCall(func() bool { h.n.Advance(); return true })
-			synctest.Wait()
-			for name, done := range map[string]bool{"Propose": hasReturned(propose), "Advance": hasReturned(advance)} {
-				require.False(t, done, "%s returned before Stop, want it blocked", name)
-			}
-
-			h.n.Stop()
-			synctest.Wait()
-			err, ok := propose.result()
-			require.True(t, ok, "Propose still blocked after Stop")
-			assert.ErrorIs(t, err, ErrStopped, "got %v, want %v", err, ErrStopped)
-			_, ok = advance.result()
-			assert.True(t, ok, "Advance still blocked after Stop")
-			// As in v3.6, the Ready channel is neither closed nor fed after
-			// Stop: a host loop selecting on it must not spin on zero Readies.
-			select {
-			case rd, open := <-h.n.Ready():
-				t.Errorf("got a Ready (%v, open=%t) after Stop, want none", DescribeReady(rd, nil), open)
-			default:
-			}
-		})
-	})
-	t.Run("callers waiting for the node's goroutine return when it exits", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			c := nodeTestConfig(1, NewMemoryStorage())
-			rn, err := NewRawNode(c)
-			require.NoError(t, err)
-			// Without its goroutine the node serves nothing: every call
-			// waits until done is closed, as run does on its way out.
-			n := newNode(rn, c)
-			ctx := context.Background()
-			status := goCall(n.Status)
-			step := goCall(func() error { return n.Step(ctx, pb.Message{Type: pb.MsgApp, From: 2}) })
-			campaign := goCall(func() error { return n.Campaign(ctx) })
-			readIndex := goCall(func() error { return n.ReadIndex(ctx, []byte("r")) })
-			forget := goCall(func() error { return n.ForgetLeader(ctx) })
-			apply := goCall(func() *pb.ConfState { return n.ApplyConfChange(pb.ConfChange{NodeID: 2}) })
-			synctest.Wait()
-			_, blocked := status.result()
-			require.False(t, blocked, "Status returned without the node's goroutine")
-
-			close(n.done)
-			synctest.Wait()
-			st, ok := status.result()
-			require.True(t, ok, "Status still blocked")
-			assert.Equal(t, Status{}, st, "got %v, want the zero Status", st)
-			for name, w := range map[string]callResult[error]{"Step": step, "Campaign": campaign, "ReadIndex": readIndex, "ForgetLeader": forget} {
-				err, ok := w.result()
-				require.True(t, ok, "%s still blocked", name)
-				assert.ErrorIs(t, err, ErrStopped, "%s: got %v, want %v", name, err, ErrStopped)
-			}
-			cs, ok := apply.result()
-			require.True(t, ok, "ApplyConfChange still blocked")
-			assert.Equal(t, &pb.ConfState{}, cs, "got %v, want the zero ConfState", cs)
-		})
-	})
-	t.Run("calls after Stop return at once", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			h := startSingleLeader(t)
-			h.n.Stop()
-			ctx := context.Background()
-			for name, err := range map[string]error{
-				"Propose":           h.n.Propose(ctx, []byte("x")),
-				"ProposeConfChange": h.n.ProposeConfChange(ctx, pb.ConfChange{NodeID: 2}),
-				"Campaign":          h.n.Campaign(ctx),
-				"Step":              h.n.Step(ctx, pb.Message{Type: pb.MsgHeartbeat, From: 2}),
-				"ReadIndex":         h.n.ReadIndex(ctx, []byte("r")),
-				"ForgetLeader":      h.n.ForgetLeader(ctx),
-			} {
-				assert.ErrorIs(t, err, ErrStopped, "%s: got %v, want %v", name, err, ErrStopped)
-			}
-			assert.Equal(t, Status{}, h.n.Status(), "got a non-zero Status after Stop")
-			assert.Equal(t, &pb.ConfState{}, h.n.ApplyConfChange(pb.ConfChange{NodeID: 2}))
-			// These have no result; they must simply not block.
-			h.n.Tick()
-			h.n.Advance()
-			h.n.ReportUnreachable(2)
-			h.n.ReportSnapshot(2, SnapshotFailure)
-			h.n.TransferLeadership(ctx, 1, 2)
-		})
-	})
-}
-
-// hasReturned reports whether w's function has returned, without consuming
-// its result for good (the result is put back).
-func hasReturned[T any](w callResult[T]) bool {
-	v, ok := w.result()
-	if ok {
-		w.c <- v
-	}
-	return ok
 }
 
 // BenchmarkNodePropose proposes 128-byte entries to a one-voter cluster

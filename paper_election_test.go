@@ -17,17 +17,17 @@ import (
 // ticksUntilNewTerm ticks n until its term grows, which is when it starts an
 // election, and returns how many ticks that took. It fails the test if the
 // node is still waiting after twice the election timeout.
-func ticksUntilNewTerm(t *testing.T, n *testNode) int {
+func ticksUntilNewTerm(t *testing.T, n *raft.TestNode) int {
 	t.Helper()
-	term := n.status().Term
+	term := n.BasicStatus().Term
 	for ticks := 1; ticks <= 2*testElectionTick; ticks++ {
-		n.rn.Tick()
-		if n.status().Term > term {
+		n.Tick()
+		if n.BasicStatus().Term > term {
 			return ticks
 		}
 	}
 	t.Fatalf("node %d: no election after %d ticks, want one within [%d, %d)",
-		n.id, 2*testElectionTick, testElectionTick, 2*testElectionTick)
+		n.ID(), 2*testElectionTick, testElectionTick, 2*testElectionTick)
 	return 0
 }
 
@@ -46,16 +46,16 @@ func TestPaper5_2_ServersStartAsFollowers(t *testing.T) {
 	for _, role := range testRoles {
 		t.Run("restart of a "+role.String(), func(t *testing.T) {
 			n := nodeInRole(t, role)
-			require.Equal(t, role, n.status().RaftState, "state before the restart")
-			term := n.status().Term
-			n.start()
-			assert.Equal(t, raft.StateFollower, n.status().RaftState, "state after the restart")
-			assert.Equal(t, term, n.status().Term, "term after the restart")
+			require.Equal(t, role, n.BasicStatus().RaftState, "state before the restart")
+			term := n.BasicStatus().Term
+			n.Restart()
+			assert.Equal(t, raft.StateFollower, n.BasicStatus().RaftState, "state after the restart")
+			assert.Equal(t, term, n.BasicStatus().Term, "term after the restart")
 		})
 	}
 	t.Run("fresh node", func(t *testing.T) {
-		n := newTestNode(t, 1, []uint64{1, 2, 3})
-		assert.Equal(t, raft.StateFollower, n.status().RaftState)
+		n := newBootNode(t, 1, []uint64{1, 2, 3})
+		assert.Equal(t, raft.StateFollower, n.BasicStatus().RaftState, "n.BasicStatus().RaftState: got %v, want StateFollower", n.BasicStatus().RaftState)
 	})
 }
 
@@ -65,20 +65,20 @@ func TestPaper5_2_ServersStartAsFollowers(t *testing.T) {
 // every follower each HeartbeatTick ticks, and none in between.
 func TestPaper5_2_LeaderSendsHeartbeats(t *testing.T) {
 	const heartbeatTick = 3
-	n := newTestNode(t, 1, []uint64{1, 2, 3, 4, 5}, withConfig(func(c *raft.Config) { c.HeartbeatTick = heartbeatTick }))
-	n.campaignAndWin()
+	n := newBootNode(t, 1, []uint64{1, 2, 3, 4, 5}, withConfig(func(c *raft.Config) { c.HeartbeatTick = heartbeatTick }))
+	campaignAndWin(t, n)
 	for interval := 1; interval <= 3; interval++ {
 		t.Run(fmt.Sprintf("interval %d", interval), func(t *testing.T) {
 			for range heartbeatTick - 1 {
-				n.rn.Tick()
+				n.Tick()
 			}
-			assert.Empty(t, ofType(n.drain(), pb.MsgHeartbeat), "heartbeats before the interval elapsed")
-			n.rn.Tick()
-			beats := ofType(n.drain(), pb.MsgHeartbeat)
+			assert.Empty(t, ofType(n.Process(), pb.MsgHeartbeat), "heartbeats before the interval elapsed")
+			n.Tick()
+			beats := ofType(n.Process(), pb.MsgHeartbeat)
 			assert.Equal(t, map[uint64]int{2: 1, 3: 1, 4: 1, 5: 1}, byRecipient(beats), "heartbeats per follower")
 			for _, m := range beats {
 				assert.Empty(t, m.Entries, "entries in the heartbeat to %d", m.To)
-				assert.Equal(t, n.status().Term, m.Term, "term of the heartbeat to %d", m.To)
+				assert.Equal(t, n.BasicStatus().Term, m.Term, "term of the heartbeat to %d", m.To)
 			}
 		})
 	}
@@ -92,18 +92,18 @@ func TestPaper5_2_LeaderSendsHeartbeats(t *testing.T) {
 // votes for itself and issues RequestVote RPCs in parallel to each of the
 // other servers in the cluster."
 func TestPaper5_2_FollowerStartsElectionAfterTimeout(t *testing.T) {
-	n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2))
+	n := newBootNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2))
 	ticks := ticksUntilNewTerm(t, n)
-	msgs := n.drain()
+	msgs := n.Process()
 	t.Run("after the election timeout", func(t *testing.T) {
 		assertElectionTimeout(t, ticks)
 	})
 	t.Run("increments its term and becomes candidate", func(t *testing.T) {
-		assert.Equal(t, uint64(3), n.status().Term, "term")
-		assert.Equal(t, raft.StateCandidate, n.status().RaftState, "state")
+		assert.Equal(t, uint64(3), n.BasicStatus().Term, "term")
+		assert.Equal(t, raft.StateCandidate, n.BasicStatus().RaftState, "state")
 	})
 	t.Run("votes for itself", func(t *testing.T) {
-		hs := n.hardState()
+		hs := hardState(t, n)
 		assert.Equal(t, uint64(1), hs.Vote, "persisted vote")
 		assert.Equal(t, uint64(3), hs.Term, "persisted term")
 	})
@@ -125,9 +125,9 @@ func TestPaper5_2_FollowerStartsElectionAfterTimeout(t *testing.T) {
 func TestPaper5_2_CandidateStartsNewElectionAfterTimeout(t *testing.T) {
 	n := nodeInRole(t, raft.StateCandidate)
 	assertElectionTimeout(t, ticksUntilNewTerm(t, n))
-	assert.Equal(t, uint64(3), n.status().Term, "term")
-	assert.Equal(t, raft.StateCandidate, n.status().RaftState, "state")
-	reqs := ofType(n.drain(), pb.MsgVote)
+	assert.Equal(t, uint64(3), n.BasicStatus().Term, "term")
+	assert.Equal(t, raft.StateCandidate, n.BasicStatus().RaftState, "state")
+	reqs := ofType(n.Process(), pb.MsgVote)
 	assert.Equal(t, map[uint64]int{2: 1, 3: 1}, byRecipient(reqs), "vote requests per server")
 }
 
@@ -144,14 +144,14 @@ func TestPaper5_2_FollowerRemainsFollowerWhileLeaderIsHeard(t *testing.T) {
 		{"appends", pb.Message{Type: pb.MsgApp, From: 2, Term: 2, Index: bootIndex, LogTerm: bootTerm, Commit: bootIndex}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newTestNode(t, 1, []uint64{1, 2, 3}, withHardState(2, 0, bootIndex))
+			n := newBootNode(t, 1, []uint64{1, 2, 3}, withHardState(2, 0, bootIndex))
 			for tick := range 5 * testElectionTick {
 				if tick%(testElectionTick-1) == 0 {
-					n.stepAndDrain(tt.msg)
+					stepAndProcess(t, n, tt.msg)
 				}
-				n.rn.Tick()
-				require.Equal(t, raft.StateFollower, n.status().RaftState, "state after %d ticks", tick+1)
-				require.Equal(t, uint64(2), n.status().Term, "term after %d ticks", tick+1)
+				n.Tick()
+				require.Equal(t, raft.StateFollower, n.BasicStatus().RaftState, "state after %d ticks", tick+1)
+				require.Equal(t, uint64(2), n.BasicStatus().Term, "term after %d ticks", tick+1)
 			}
 		})
 	}
@@ -185,17 +185,17 @@ func TestPaper5_2_CandidateWinsWithMajority(t *testing.T) {
 			for i := range voters {
 				voters[i] = uint64(i + 1)
 			}
-			n := newTestNode(t, 1, voters)
-			require.NoError(t, n.rn.Campaign())
-			n.drain()
-			term := n.status().Term
+			n := newBootNode(t, 1, voters)
+			require.NoError(t, n.Campaign())
+			n.Process()
+			term := n.BasicStatus().Term
 			for _, id := range tt.granted {
-				n.stepAndDrain(pb.Message{Type: pb.MsgVoteResp, From: id, Term: term})
+				stepAndProcess(t, n, pb.Message{Type: pb.MsgVoteResp, From: id, Term: term})
 			}
 			for _, id := range tt.denied {
-				n.stepAndDrain(pb.Message{Type: pb.MsgVoteResp, From: id, Term: term, Reject: true})
+				stepAndProcess(t, n, pb.Message{Type: pb.MsgVoteResp, From: id, Term: term, Reject: true})
 			}
-			assert.Equal(t, tt.want, n.status().RaftState)
+			assert.Equal(t, tt.want, n.BasicStatus().RaftState, "n.BasicStatus().RaftState: got %v, want %v", n.BasicStatus().RaftState, tt.want)
 		})
 	}
 }
@@ -219,9 +219,9 @@ func TestPaper5_2_VoteAtMostOncePerTerm(t *testing.T) {
 		{"other candidate, next term", []req{{2, 2}}, req{3, 3}, true, 3},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newTestNode(t, 1, []uint64{1, 2, 3})
+			n := newBootNode(t, 1, []uint64{1, 2, 3})
 			vote := func(r req) []pb.Message {
-				return n.stepAndDrain(pb.Message{Type: pb.MsgVote, From: r.from, Term: r.term, Index: bootIndex, LogTerm: bootTerm})
+				return stepAndProcess(t, n, pb.Message{Type: pb.MsgVote, From: r.from, Term: r.term, Index: bootIndex, LogTerm: bootTerm})
 			}
 			for _, r := range tt.earlier {
 				vote(r)
@@ -231,7 +231,7 @@ func TestPaper5_2_VoteAtMostOncePerTerm(t *testing.T) {
 			assert.Equal(t, tt.last.from, resps[0].To, "recipient of the response")
 			assert.Equal(t, tt.last.term, resps[0].Term, "term of the response")
 			assert.Equal(t, tt.wantGrant, !resps[0].Reject, "vote granted")
-			hs := n.hardState()
+			hs := hardState(t, n)
 			assert.Equal(t, tt.wantVote, hs.Vote, "persisted vote")
 			assert.Equal(t, tt.last.term, hs.Term, "persisted term")
 		})
@@ -263,8 +263,8 @@ func TestPaper5_2_CandidateStepsDownOnLeaderAppend(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			n := nodeInRole(t, raft.StateCandidate)
-			n.stepAndDrain(tt.msg)
-			st := n.status()
+			stepAndProcess(t, n, tt.msg)
+			st := n.BasicStatus()
 			assert.Equal(t, tt.wantState, st.RaftState, "state")
 			assert.Equal(t, tt.wantTerm, st.Term, "term")
 			assert.Equal(t, tt.wantLead, st.Lead, "leader")
@@ -296,16 +296,16 @@ func TestPaper5_2_RandomizedElectionTimeouts(t *testing.T) {
 		ticks := make([]int, samples)
 		for i := range ticks {
 			id := uint64(i + 1)
-			ticks[i] = ticksUntilNewTerm(t, newTestNode(t, id, []uint64{id, 1000, 1001}))
+			ticks[i] = ticksUntilNewTerm(t, newBootNode(t, id, []uint64{id, 1000, 1001}))
 		}
 		checkSpread(t, ticks)
 	})
 	t.Run("across elections of one server", func(t *testing.T) {
-		n := newTestNode(t, 1, []uint64{1, 2, 3})
+		n := newBootNode(t, 1, []uint64{1, 2, 3})
 		ticks := make([]int, samples)
 		for i := range ticks {
 			ticks[i] = ticksUntilNewTerm(t, n)
-			n.drain()
+			n.Process()
 		}
 		checkSpread(t, ticks)
 	})
@@ -318,10 +318,10 @@ func TestPaper5_2_RandomizedElectionTimeouts(t *testing.T) {
 // new leader's empty entry (section 8), which serves the same purpose.
 func TestPaper5_2_NewLeaderAssertsAuthority(t *testing.T) {
 	t.Run("messages every other server at once", func(t *testing.T) {
-		n := newTestNode(t, 1, []uint64{1, 2, 3})
-		require.NoError(t, n.rn.Campaign())
-		n.drain()
-		msgs := n.stepAndDrain(pb.Message{Type: pb.MsgVoteResp, From: 2, Term: 2})
+		n := newBootNode(t, 1, []uint64{1, 2, 3})
+		require.NoError(t, n.Campaign())
+		n.Process()
+		msgs := stepAndProcess(t, n, pb.Message{Type: pb.MsgVoteResp, From: 2, Term: 2})
 		got := make(map[uint64]int)
 		for _, m := range msgs {
 			if (m.Type == pb.MsgApp || m.Type == pb.MsgHeartbeat) && m.Term == 2 {
@@ -333,11 +333,11 @@ func TestPaper5_2_NewLeaderAssertsAuthority(t *testing.T) {
 		}
 	})
 	t.Run("every server then follows it", func(t *testing.T) {
-		c := newCluster(t, 5)
-		c.campaign(3)
-		for _, id := range c.ids {
-			assert.Equal(t, uint64(3), c.node(id).status().Lead, "leader known to %d", id)
-			assert.Equal(t, uint64(2), c.node(id).status().Term, "term of %d", id)
+		c := newBootNetwork(t, 5)
+		c.Campaign(3)
+		for _, id := range c.IDs() {
+			assert.Equal(t, uint64(3), c.Node(id).BasicStatus().Lead, "leader known to %d", id)
+			assert.Equal(t, uint64(2), c.Node(id).BasicStatus().Term, "term of %d", id)
 		}
 	})
 }
@@ -349,25 +349,24 @@ func TestPaper5_2_NewLeaderAssertsAuthority(t *testing.T) {
 // tick, no two servers lead in the same term.
 func TestPaper5_2_AtMostOneLeaderPerTerm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 2))
-	c := newCluster(t, 5)
+	c := newBootNetwork(t, 5)
 	isolated := uint64(raft.None)
-	c.filter = func(m pb.Message) bool {
-		return m.From == isolated || m.To == isolated || rng.IntN(10) == 0
-	}
+	c.SetFilter(func(m pb.Message) bool {
+		return m.From != isolated && m.To != isolated && rng.IntN(10) != 0
+	})
 	leaderOf := make(map[uint64]uint64) // term -> leader
 	for tick := range 3000 {
 		switch tick % 300 {
 		case 150:
-			if ls := c.leaders(); len(ls) > 0 {
+			if ls := c.Leaders(); len(ls) > 0 {
 				isolated = ls[0]
 			}
 		case 250:
 			isolated = raft.None
 		}
-		c.tick(c.ids...)
-		c.stabilize()
-		for _, id := range c.leaders() {
-			term := c.node(id).status().Term
+		c.TickPeers(c.IDs()...)
+		for _, id := range c.Leaders() {
+			term := c.Node(id).BasicStatus().Term
 			if prev, ok := leaderOf[term]; ok && prev != id {
 				t.Fatalf("tick %d: term %d has leaders %d and %d, want one", tick, term, prev, id)
 			}

@@ -22,41 +22,39 @@ import (
 // complete successfully." No new proposal is needed for the restarted
 // follower to catch up: the leader's periodic messages suffice.
 func TestPaper5_5_LeaderRetriesUntilCrashedFollowerRecovers(t *testing.T) {
-	c := newCluster(t, 3)
-	c.campaign(1)
-	c.crash(3)
+	c := newBootNetwork(t, 3)
+	c.Campaign(1)
+	c.Crash(3)
 	sentTo3 := 0
-	c.filter = func(m pb.Message) bool {
+	c.SetFilter(func(m pb.Message) bool {
 		if m.To == 3 {
 			sentTo3++
 		}
-		return false
-	}
-	c.propose(1, []byte("a"))
-	c.propose(1, []byte("b"))
+		return true
+	})
+	propose(t, c, 1, "a")
+	propose(t, c, 1, "b")
 	t.Run("keeps sending while the follower is down", func(t *testing.T) {
 		for interval := range 5 {
 			before := sentTo3
 			for range testHeartbeatTick {
-				c.tick(1)
+				c.TickPeers(1)
 			}
-			c.stabilize()
 			assert.Greater(t, sentTo3, before,
 				"messages to the crashed follower in heartbeat interval %d: got none, want some", interval)
 		}
 	})
 	t.Run("restarted follower catches up", func(t *testing.T) {
-		require.Equal(t, []uint64{2}, c.node(3).logTerms(), "crashed follower's log terms")
-		c.restart(3)
-		want := describeLog(c.node(1).entries())
-		for interval := 0; interval < 5 && !slices.Equal(describeLog(c.node(3).entries()), want); interval++ {
+		require.Equal(t, []uint64{2}, logTerms(t, c.Node(3)), "crashed follower's log terms")
+		c.Restart(3)
+		want := describeLog(entries(t, c.Node(1)))
+		for interval := 0; interval < 5 && !slices.Equal(describeLog(entries(t, c.Node(3))), want); interval++ {
 			for range testHeartbeatTick {
-				c.tick(1)
+				c.TickPeers(1)
 			}
-			c.stabilize()
 		}
-		assert.Equal(t, want, describeLog(c.node(3).entries()), "follower's log after 5 heartbeat intervals")
-		assert.Equal(t, []string{"2@2:", "3@2:a", "4@2:b"}, describeLog(c.node(3).applied), "follower's applied entries")
+		assert.Equal(t, want, describeLog(entries(t, c.Node(3))), "follower's log after 5 heartbeat intervals")
+		assert.Equal(t, []string{"2@2:", "3@2:a", "4@2:b"}, describeLog(c.Node(3).Applied()), "follower's applied entries")
 	})
 }
 
@@ -75,17 +73,17 @@ func TestPaper5_5_AppendEntriesIsIdempotent(t *testing.T) {
 		{"request with nothing new", appFrom2(2, 3, makeEntries(3, 3))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newTestNode(t, 1, []uint64{1, 2, 3})
-			n.stepAndDrain(appFrom2(bootIndex, bootTerm, makeEntries(2, 3, 3)))
-			before := describeLog(n.entries())
-			n.step(tt.again)
+			n := newBootNode(t, 1, []uint64{1, 2, 3})
+			stepAndProcess(t, n, appFrom2(bootIndex, bootTerm, makeEntries(2, 3, 3)))
+			before := describeLog(entries(t, n))
+			step(t, n, tt.again)
 			var resps []pb.Message
-			for n.rn.HasReady() {
-				rd := n.handleReady()
+			for n.HasReady() {
+				rd := n.HandleReady()
 				assert.Empty(t, describeLog(rd.Entries), "entries to persist again")
 				resps = append(resps, ofType(rd.Messages, pb.MsgAppResp)...)
 			}
-			assert.Equal(t, before, describeLog(n.entries()), "log")
+			assert.Equal(t, before, describeLog(entries(t, n)), "log")
 			require.Len(t, resps, 1, "responses")
 			assert.False(t, resps[0].Reject, "response rejects: got %v, want an acknowledgement", resps[0])
 		})
@@ -101,34 +99,34 @@ func TestPaper5_5_StatePersistedBeforeResponding(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		req   pb.Message
-		check func(t *testing.T, n *testNode, resp pb.Message)
+		check func(t *testing.T, n *raft.TestNode, resp pb.Message)
 	}{
 		{"vote", pb.Message{Type: pb.MsgVote, From: 2, Term: 2, Index: bootIndex, LogTerm: bootTerm},
-			func(t *testing.T, n *testNode, resp pb.Message) {
+			func(t *testing.T, n *raft.TestNode, resp pb.Message) {
 				if resp.Type != pb.MsgVoteResp || resp.Reject {
 					return
 				}
-				hs := n.hardState()
+				hs := hardState(t, n)
 				assert.Equal(t, uint64(2), hs.Vote, "vote persisted when granting it")
 				assert.Equal(t, uint64(2), hs.Term, "term persisted when granting the vote")
 			}},
 		{"append", appFrom2(bootIndex, bootTerm, makeEntries(2, 3, 3)),
-			func(t *testing.T, n *testNode, resp pb.Message) {
+			func(t *testing.T, n *raft.TestNode, resp pb.Message) {
 				if resp.Type != pb.MsgAppResp || resp.Reject {
 					return
 				}
-				assert.GreaterOrEqual(t, n.lastIndex(), resp.Index,
-					"last index persisted when acknowledging %d: got %d, want at least that", resp.Index, n.lastIndex())
-				assert.Equal(t, uint64(3), n.hardState().Term, "term persisted when acknowledging")
+				assert.GreaterOrEqual(t, lastIndex(t, n), resp.Index,
+					"last index persisted when acknowledging %d: got %d, want at least that", resp.Index, lastIndex(t, n))
+				assert.Equal(t, uint64(3), hardState(t, n).Term, "term persisted when acknowledging")
 			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newTestNode(t, 1, []uint64{1, 2, 3})
-			n.step(tt.req)
+			n := newBootNode(t, 1, []uint64{1, 2, 3})
+			step(t, n, tt.req)
 			responded := false
-			for n.rn.HasReady() {
-				prev := n.hardState()
-				rd := n.handleReady() // persists, so this is what a crash would leave
+			for n.HasReady() {
+				prev := hardState(t, n)
+				rd := n.HandleReady() // persists, so this is what a crash would leave
 				durable := len(rd.Entries) > 0 || (!raft.IsEmptyHardState(rd.HardState) &&
 					(rd.HardState.Term != prev.Term || rd.HardState.Vote != prev.Vote))
 				assert.True(t, !durable || rd.MustSync,
@@ -151,16 +149,16 @@ func TestPaper5_5_StatePersistedBeforeResponding(t *testing.T) {
 // vote still holds its term and vote (Figure 2, persistent state), so it
 // cannot vote twice in that term.
 func TestPaper5_5_RestartedServerKeepsItsVote(t *testing.T) {
-	n := newTestNode(t, 1, []uint64{1, 2, 3})
+	n := newBootNode(t, 1, []uint64{1, 2, 3})
 	vote := func(from uint64) []pb.Message {
-		return ofType(n.stepAndDrain(pb.Message{Type: pb.MsgVote, From: from, Term: 2, Index: bootIndex, LogTerm: bootTerm}), pb.MsgVoteResp)
+		return ofType(stepAndProcess(t, n, pb.Message{Type: pb.MsgVote, From: from, Term: 2, Index: bootIndex, LogTerm: bootTerm}), pb.MsgVoteResp)
 	}
 	resps := vote(2)
 	require.Len(t, resps, 1, "responses to 2")
 	require.False(t, resps[0].Reject, "vote for 2 rejected: got %v, want granted", resps[0])
-	n.start()
-	assert.Equal(t, uint64(2), n.status().Term, "term after the restart")
-	assert.Equal(t, uint64(2), n.status().Vote, "vote after the restart")
+	n.Restart()
+	assert.Equal(t, uint64(2), n.BasicStatus().Term, "term after the restart")
+	assert.Equal(t, uint64(2), n.BasicStatus().Vote, "vote after the restart")
 	resps = vote(3)
 	require.Len(t, resps, 1, "responses to 3")
 	assert.True(t, resps[0].Reject, "vote for 3 after the restart: got %v, want a rejection", resps[0])
@@ -199,13 +197,12 @@ func TestPaper5_6_ElectionTimeoutMustExceedHeartbeatInterval(t *testing.T) {
 // system will be able to elect and maintain a steady leader". Every server
 // ticks; no election follows the first one.
 func TestPaper5_6_SteadyLeaderUnderHeartbeats(t *testing.T) {
-	c := newCluster(t, 5)
-	c.campaign(1)
+	c := newBootNetwork(t, 5)
+	c.Campaign(1)
 	for tick := range 30 * testElectionTick {
-		c.tick(c.ids...)
-		c.stabilize()
-		for _, id := range c.ids {
-			st := c.node(id).status()
+		c.TickPeers(c.IDs()...)
+		for _, id := range c.IDs() {
+			st := c.Node(id).BasicStatus()
 			require.Equal(t, "leader 1 at term 2", fmt.Sprintf("leader %d at term %d", st.Lead, st.Term),
 				"server %d after %d ticks", id, tick+1)
 		}

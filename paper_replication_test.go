@@ -46,13 +46,13 @@ func appFrom2(prevIndex, prevTerm uint64, ents []pb.Entry) pb.Message {
 // AppendEntries RPCs in parallel to each of the other servers to replicate
 // the entry."
 func TestPaper5_3_LeaderAppendsAndReplicatesProposal(t *testing.T) {
-	n := newTestNode(t, 1, []uint64{1, 2, 3})
-	n.becomeStableLeader() // term 2, log [2@2]
-	require.NoError(t, n.rn.Propose([]byte("x")))
-	rd := n.handleReady()
+	n := newBootNode(t, 1, []uint64{1, 2, 3})
+	becomeStableLeader(t, n) // term 2, log [2@2]
+	require.NoError(t, n.Propose([]byte("x")))
+	rd := n.HandleReady()
 	want := "3@2:x"
 	assert.Equal(t, []string{want}, describeLog(rd.Entries), "entries to persist")
-	msgs := append(rd.Messages, n.drain()...)
+	msgs := append(rd.Messages, n.Process()...)
 	for _, id := range []uint64{2, 3} {
 		t.Run(fmt.Sprintf("to %d", id), func(t *testing.T) {
 			var carried []string
@@ -73,37 +73,37 @@ func TestPaper5_3_LeaderAppendsAndReplicatesProposal(t *testing.T) {
 // the entry to its state machine". With five servers the leader and one
 // follower are not enough; the leader and two followers are.
 func TestPaper5_3_LeaderCommitsOnceReplicatedOnMajority(t *testing.T) {
-	n := newTestNode(t, 1, []uint64{1, 2, 3, 4, 5})
-	n.becomeStableLeader()
-	require.NoError(t, n.rn.Propose([]byte("x")))
-	n.drain()
-	applied := len(n.applied)
+	n := newBootNode(t, 1, []uint64{1, 2, 3, 4, 5})
+	becomeStableLeader(t, n)
+	require.NoError(t, n.Propose([]byte("x")))
+	n.Process()
+	applied := len(n.Applied())
 
-	n.ackFrom(3, 2)
-	n.drain()
-	assert.Equal(t, uint64(2), n.status().Commit, "commit with 2 of 5 replicas")
-	assert.Empty(t, describeLog(n.applied[applied:]), "applied with 2 of 5 replicas")
+	ackFrom(t, n, 3, 2)
+	n.Process()
+	assert.Equal(t, uint64(2), n.BasicStatus().Commit, "commit with 2 of 5 replicas")
+	assert.Empty(t, describeLog(n.Applied()[applied:]), "applied with 2 of 5 replicas")
 
-	n.ackFrom(3, 3)
-	n.drain()
-	assert.Equal(t, uint64(3), n.status().Commit, "commit with 3 of 5 replicas")
-	assert.Equal(t, []string{"3@2:x"}, describeLog(n.applied[applied:]), "applied with 3 of 5 replicas")
+	ackFrom(t, n, 3, 3)
+	n.Process()
+	assert.Equal(t, uint64(3), n.BasicStatus().Commit, "commit with 3 of 5 replicas")
+	assert.Equal(t, []string{"3@2:x"}, describeLog(n.Applied()[applied:]), "applied with 3 of 5 replicas")
 }
 
 // TestPaper5_3_CommitIncludesPrecedingEntries checks section 5.3: committing
 // an entry "also commits all preceding entries in the leader's log", which
 // are applied in log order.
 func TestPaper5_3_CommitIncludesPrecedingEntries(t *testing.T) {
-	n := newTestNode(t, 1, []uint64{1, 2, 3, 4, 5})
-	n.becomeStableLeader()
+	n := newBootNode(t, 1, []uint64{1, 2, 3, 4, 5})
+	becomeStableLeader(t, n)
 	for _, d := range []string{"a", "b", "c"} {
-		require.NoError(t, n.rn.Propose([]byte(d)))
+		require.NoError(t, n.Propose([]byte(d)))
 	}
-	n.drain()
-	applied := len(n.applied)
-	n.ackFrom(5, 2, 3)
-	n.drain()
-	assert.Equal(t, []string{"3@2:a", "4@2:b", "5@2:c"}, describeLog(n.applied[applied:]), "applied")
+	n.Process()
+	applied := len(n.Applied())
+	ackFrom(t, n, 5, 2, 3)
+	n.Process()
+	assert.Equal(t, []string{"3@2:a", "4@2:b", "5@2:c"}, describeLog(n.Applied()[applied:]), "applied")
 }
 
 // TestPaper5_3_LeaderSendsCommitIndex checks section 5.3: "The leader keeps
@@ -111,14 +111,14 @@ func TestPaper5_3_CommitIncludesPrecedingEntries(t *testing.T) {
 // index in future AppendEntries RPCs (including heartbeats) so that the
 // other servers eventually find out."
 func TestPaper5_3_LeaderSendsCommitIndex(t *testing.T) {
-	setup := func(t *testing.T) *testNode {
-		n := newTestNode(t, 1, []uint64{1, 2, 3})
-		n.becomeStableLeader()
-		require.NoError(t, n.rn.Propose([]byte("x")))
-		n.drain()
-		n.ackFrom(3, 2, 3)
-		n.drain()
-		require.Equal(t, uint64(3), n.status().Commit, "commit")
+	setup := func(t *testing.T) *raft.TestNode {
+		n := newBootNode(t, 1, []uint64{1, 2, 3})
+		becomeStableLeader(t, n)
+		require.NoError(t, n.Propose([]byte("x")))
+		n.Process()
+		ackFrom(t, n, 3, 2, 3)
+		n.Process()
+		require.Equal(t, uint64(3), n.BasicStatus().Commit, "commit")
 		return n
 	}
 	check := func(t *testing.T, msgs []pb.Message, typ pb.MessageType) {
@@ -130,15 +130,15 @@ func TestPaper5_3_LeaderSendsCommitIndex(t *testing.T) {
 	}
 	t.Run("in appends", func(t *testing.T) {
 		n := setup(t)
-		require.NoError(t, n.rn.Propose([]byte("y")))
-		check(t, n.drain(), pb.MsgApp)
+		require.NoError(t, n.Propose([]byte("y")))
+		check(t, n.Process(), pb.MsgApp)
 	})
 	t.Run("in heartbeats", func(t *testing.T) {
 		n := setup(t)
 		for range testHeartbeatTick {
-			n.rn.Tick()
+			n.Tick()
 		}
-		check(t, n.drain(), pb.MsgHeartbeat)
+		check(t, n.Process(), pb.MsgHeartbeat)
 	})
 }
 
@@ -149,21 +149,21 @@ func TestPaper5_3_LeaderSendsCommitIndex(t *testing.T) {
 // commitIndex, set commitIndex = min(leaderCommit, index of last new entry)".
 func TestPaper5_3_FollowerAppliesCommittedEntries(t *testing.T) {
 	t.Run("in log order as the commit index advances", func(t *testing.T) {
-		n := newTestNode(t, 1, []uint64{1, 2, 3})
+		n := newBootNode(t, 1, []uint64{1, 2, 3})
 		app := appFrom2(bootIndex, bootTerm, makeEntries(2, 3, 3, 3))
 		app.Commit = 2
-		n.stepAndDrain(app)
-		assert.Equal(t, []string{"2@3:2@3"}, describeLog(n.applied), "applied after commit 2")
-		n.stepAndDrain(pb.Message{Type: pb.MsgHeartbeat, From: 2, Term: 3, Commit: 4})
-		assert.Equal(t, []string{"2@3:2@3", "3@3:3@3", "4@3:4@3"}, describeLog(n.applied), "applied after commit 4")
+		stepAndProcess(t, n, app)
+		assert.Equal(t, []string{"2@3:2@3"}, describeLog(n.Applied()), "applied after commit 2")
+		stepAndProcess(t, n, pb.Message{Type: pb.MsgHeartbeat, From: 2, Term: 3, Commit: 4})
+		assert.Equal(t, []string{"2@3:2@3", "3@3:3@3", "4@3:4@3"}, describeLog(n.Applied()), "applied after commit 4")
 	})
 	t.Run("commit capped at the last new entry", func(t *testing.T) {
-		n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 1, 1))
+		n := newBootNode(t, 1, []uint64{1, 2, 3}, withLog(1, 1, 1))
 		// The follower's entries 3 and 4 are not known to match the leader's.
 		app := appFrom2(bootIndex, bootTerm, makeEntries(2, 1))
 		app.Commit = 4
-		n.stepAndDrain(app)
-		assert.Equal(t, uint64(2), n.status().Commit, "commit")
+		stepAndProcess(t, n, app)
+		assert.Equal(t, uint64(2), n.BasicStatus().Commit, "commit")
 	})
 }
 
@@ -188,14 +188,14 @@ func TestPaper5_3_ConsistencyCheckRejectsMismatchedPrevEntry(t *testing.T) {
 		{"prev is past the log", 5, 3, makeEntries(6, 3), true, 5, []uint64{1, 2}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2))
-			resps := ofType(n.stepAndDrain(appFrom2(tt.prevIndex, tt.prevTerm, tt.ents)), pb.MsgAppResp)
+			n := newBootNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2))
+			resps := ofType(stepAndProcess(t, n, appFrom2(tt.prevIndex, tt.prevTerm, tt.ents)), pb.MsgAppResp)
 			require.Len(t, resps, 1, "responses")
 			r := resps[0]
 			assert.Equal(t, tt.wantReject, r.Reject, "rejected")
 			assert.Equal(t, tt.wantIndex, r.Index, "index in the response")
 			assert.Equal(t, "to 2 at term 3", fmt.Sprintf("to %d at term %d", r.To, r.Term), "response")
-			assert.Equal(t, tt.wantLog, n.logTerms(), "log terms")
+			assert.Equal(t, tt.wantLog, logTerms(t, n), "log terms")
 		})
 	}
 }
@@ -218,11 +218,11 @@ func TestPaper5_3_FollowerDeletesConflictingEntries(t *testing.T) {
 		{"no conflict, only new entries", 4, 2, makeEntries(5, 3, 3), []uint64{1, 2, 2, 3, 3}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2, 2))
-			n.stepAndDrain(appFrom2(tt.prevIndex, tt.prevTerm, tt.ents))
-			assert.Equal(t, tt.wantLog, n.logTerms(), "log terms")
+			n := newBootNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2, 2))
+			stepAndProcess(t, n, appFrom2(tt.prevIndex, tt.prevTerm, tt.ents))
+			assert.Equal(t, tt.wantLog, logTerms(t, n), "log terms")
 			// Every entry the leader sent is now in the log, data included.
-			assert.Subset(t, describeLog(n.entries()), describeLog(tt.ents), "entries sent by the leader")
+			assert.Subset(t, describeLog(entries(t, n)), describeLog(tt.ents), "entries sent by the leader")
 		})
 	}
 }
@@ -245,12 +245,12 @@ func TestPaper5_3_LeaderNeverOverwritesItsLog(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			// Log 2@1 3@1, then the term-2 leader's empty entry 4@2.
-			n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 1))
-			n.campaignAndWin()
-			before := describeLog(n.entries())
-			n.stepAndDrain(tt.msg)
-			assert.Equal(t, before, describeLog(n.entries()), "leader's log")
-			assert.Equal(t, raft.StateLeader, n.status().RaftState, "state")
+			n := newBootNode(t, 1, []uint64{1, 2, 3}, withLog(1, 1))
+			campaignAndWin(t, n)
+			before := describeLog(entries(t, n))
+			stepAndProcess(t, n, tt.msg)
+			assert.Equal(t, before, describeLog(entries(t, n)), "leader's log")
+			assert.Equal(t, raft.StateLeader, n.BasicStatus().RaftState, "state")
 		})
 	}
 }
@@ -280,23 +280,23 @@ var figure7Leader = []uint64{1, 1, 4, 4, 5, 5, 6, 6, 6}
 // with the vote of server 3 (holding the same log) and lets it repair server
 // 2, which holds the given log. It returns the cluster and every AppendEntries
 // exchange between servers 1 and 2, in delivery order.
-func figure7Run(t *testing.T, follower []uint64) (*cluster, []pb.Message) {
+func figure7Run(t *testing.T, follower []uint64) (*raft.TestNetwork, []pb.Message) {
 	voters := []uint64{1, 2, 3}
-	c := newClusterOf(t,
-		newTestNode(t, 1, voters, withLog(figure7Leader...), withHardState(7, 0, bootIndex)),
-		newTestNode(t, 2, voters, withLog(follower...)),
-		newTestNode(t, 3, voters, withLog(figure7Leader...), withHardState(7, 0, bootIndex)),
+	c := raft.NewTestNetwork(
+		newBootNode(t, 1, voters, withLog(figure7Leader...), withHardState(7, 0, bootIndex)),
+		newBootNode(t, 2, voters, withLog(follower...)),
+		newBootNode(t, 3, voters, withLog(figure7Leader...), withHardState(7, 0, bootIndex)),
 	)
 	var exchange []pb.Message
-	c.filter = func(m pb.Message) bool {
+	c.SetFilter(func(m pb.Message) bool {
 		if (m.Type == pb.MsgApp || m.Type == pb.MsgAppResp) && (m.From == 2 || m.To == 2) {
 			exchange = append(exchange, m)
 		}
-		return false
-	}
-	c.campaign(1)
-	require.Equal(t, raft.StateLeader, c.node(1).status().RaftState, "server 1's state")
-	require.Equal(t, uint64(8), c.node(1).status().Term, "server 1's term")
+		return true
+	})
+	c.Campaign(1)
+	require.Equal(t, raft.StateLeader, c.Node(1).BasicStatus().RaftState, "server 1's state")
+	require.Equal(t, uint64(8), c.Node(1).BasicStatus().Term, "server 1's term")
 	return c, exchange
 }
 
@@ -310,10 +310,10 @@ func TestPaper5_3_LeaderBringsFollowerLogsIntoConsistency(t *testing.T) {
 	for _, tt := range figure7 {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _ := figure7Run(t, tt.follower)
-			for _, id := range c.ids {
-				assert.Equal(t, want, c.node(id).logTerms(), "log terms of server %d", id)
+			for _, id := range c.IDs() {
+				assert.Equal(t, want, logTerms(t, c.Node(id)), "log terms of server %d", id)
 			}
-			assert.Equal(t, describeLog(c.node(1).entries()), describeLog(c.node(2).entries()), "follower's entries")
+			assert.Equal(t, describeLog(entries(t, c.Node(1))), describeLog(entries(t, c.Node(2))), "follower's entries")
 		})
 	}
 }

@@ -37,8 +37,8 @@ func TestPaper5_4_1_VoterDeniesLessUpToDateCandidate(t *testing.T) {
 		{"earlier last term, same length", 3, 1, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2))
-			resps := ofType(n.stepAndDrain(pb.Message{Type: pb.MsgVote, From: 2, Term: 4,
+			n := newBootNode(t, 1, []uint64{1, 2, 3}, withLog(1, 2))
+			resps := ofType(stepAndProcess(t, n, pb.Message{Type: pb.MsgVote, From: 2, Term: 4,
 				Index: tt.lastIndex, LogTerm: tt.lastTerm}), pb.MsgVoteResp)
 			require.Len(t, resps, 1, "vote responses")
 			assert.Equal(t, tt.wantGrant, !resps[0].Reject, "vote granted")
@@ -53,30 +53,30 @@ func TestPaper5_4_1_VoterDeniesLessUpToDateCandidate(t *testing.T) {
 // so a server lacking a committed entry is not elected, and the server that
 // is elected holds the entry.
 func TestPaper5_4_1_CandidateMissingCommittedEntryCannotWin(t *testing.T) {
-	c := newCluster(t, 3)
-	c.campaign(1)
-	c.filter = func(m pb.Message) bool { return m.To == 3 || m.From == 3 }
-	c.propose(1, []byte("x"))
-	require.Contains(t, describeLog(c.node(1).applied), "3@2:x", "entries the leader applied")
-	c.filter = nil
+	c := newBootNetwork(t, 3)
+	c.Campaign(1)
+	c.SetFilter(func(m pb.Message) bool { return m.To != 3 && m.From != 3 })
+	propose(t, c, 1, "x")
+	require.Contains(t, describeLog(c.Node(1).Applied()), "3@2:x", "entries the leader applied")
+	c.SetFilter(nil)
 
-	require.False(t, c.campaignUntilLeader(3, 3),
-		"server 3, lacking a committed entry: got leader at term %d, want no win", c.node(3).status().Term)
-	require.True(t, c.campaignUntilLeader(2, 3), "server 2: got %v, want %v",
-		c.node(2).status().RaftState, raft.StateLeader)
-	for _, id := range c.ids {
-		assert.Contains(t, describeLog(c.node(id).entries()), "3@2:x", "log of server %d", id)
+	require.False(t, campaignUntilLeader(c, 3, 3),
+		"server 3, lacking a committed entry: got leader at term %d, want no win", c.Node(3).BasicStatus().Term)
+	require.True(t, campaignUntilLeader(c, 2, 3), "server 2: got %v, want %v",
+		c.Node(2).BasicStatus().RaftState, raft.StateLeader)
+	for _, id := range c.IDs() {
+		assert.Contains(t, describeLog(entries(t, c.Node(id))), "3@2:x", "log of server %d", id)
 	}
 }
 
 // previousTermLeader returns server 1 of {1, 2, 3} holding entry 2 of term 2,
 // uncommitted, elected for term 3: its log is 2@2 3@3 (the empty entry of
 // its term) and its followers have acknowledged nothing yet.
-func previousTermLeader(t *testing.T) *testNode {
-	n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(2), withHardState(2, 0, bootIndex))
-	n.campaignAndWin()
-	require.Equal(t, []uint64{2, 3}, n.logTerms(), "leader's log terms")
-	require.Equal(t, uint64(3), n.status().Term, "leader's term")
+func previousTermLeader(t *testing.T) *raft.TestNode {
+	n := newBootNode(t, 1, []uint64{1, 2, 3}, withLog(2), withHardState(2, 0, bootIndex))
+	campaignAndWin(t, n)
+	require.Equal(t, []uint64{2, 3}, logTerms(t, n), "leader's log terms")
+	require.Equal(t, uint64(3), n.BasicStatus().Term, "leader's term")
 	return n
 }
 
@@ -87,10 +87,10 @@ func previousTermLeader(t *testing.T) *testNode {
 // leader does not commit it.
 func TestPaper5_4_2_NoCommitByCountingPreviousTermReplicas(t *testing.T) {
 	n := previousTermLeader(t)
-	n.ackFrom(2, 2, 3)
-	n.drain()
-	assert.Equal(t, uint64(bootIndex), n.status().Commit, "commit")
-	assert.Empty(t, n.appliedIDs(), "applied")
+	ackFrom(t, n, 2, 2, 3)
+	n.Process()
+	assert.Equal(t, uint64(bootIndex), n.BasicStatus().Commit, "commit")
+	assert.Empty(t, appliedIDs(n), "applied")
 }
 
 // TestPaper5_4_2_PreviousTermEntriesCommittedIndirectly checks section
@@ -99,10 +99,10 @@ func TestPaper5_4_2_NoCommitByCountingPreviousTermReplicas(t *testing.T) {
 // Matching Property."
 func TestPaper5_4_2_PreviousTermEntriesCommittedIndirectly(t *testing.T) {
 	n := previousTermLeader(t)
-	n.ackFrom(3, 2)
-	n.drain()
-	assert.Equal(t, uint64(3), n.status().Commit, "commit")
-	assert.Equal(t, []string{"2@2", "3@3"}, n.appliedIDs(), "applied")
+	ackFrom(t, n, 3, 2)
+	n.Process()
+	assert.Equal(t, uint64(3), n.BasicStatus().Commit, "commit")
+	assert.Equal(t, []string{"2@2", "3@3"}, appliedIDs(n), "applied")
 }
 
 // TestPaper5_4_2_NewLeaderAppendsEntryOfItsTerm checks how the leader gets an
@@ -111,13 +111,13 @@ func TestPaper5_4_2_PreviousTermEntriesCommittedIndirectly(t *testing.T) {
 // 8, needed by the rule of section 5.4.2). The entry commits once a majority
 // stores it, which also tells the leader what is committed.
 func TestPaper5_4_2_NewLeaderAppendsEntryOfItsTerm(t *testing.T) {
-	n := newTestNode(t, 1, []uint64{1, 2, 3}, withLog(1, 1))
-	n.campaignAndWin()
-	ents := n.entries()
+	n := newBootNode(t, 1, []uint64{1, 2, 3}, withLog(1, 1))
+	campaignAndWin(t, n)
+	ents := entries(t, n)
 	require.Equal(t, "4@2:", describeLog(ents[len(ents)-1:])[0], "last entry (index@term:data)")
-	n.ackFrom(4, 2)
-	n.drain()
-	assert.Equal(t, []string{"2@1", "3@1", "4@2"}, n.appliedIDs(), "applied")
+	ackFrom(t, n, 4, 2)
+	n.Process()
+	assert.Equal(t, []string{"2@1", "3@1", "4@2"}, appliedIDs(n), "applied")
 }
 
 // figure8Prefix plays steps (a) to (c) of Figure 8 of the paper on five
@@ -131,33 +131,33 @@ func TestPaper5_4_2_NewLeaderAppendsEntryOfItsTerm(t *testing.T) {
 //	(c) S1 restarts and is elected for term 4; it appends 3@4 and
 //	    replicates 2@2 to S2 and S3. 3@4 reaches S2 and S3 as well only if
 //	    replicateOwnTerm is set.
-func figure8Prefix(t *testing.T, replicateOwnTerm bool) *cluster {
-	c := newCluster(t, 5, withConfig(func(c *raft.Config) { c.MaxSizePerMsg = 1 }))
-	c.filter = func(m pb.Message) bool { return m.Type == pb.MsgApp }
-	c.campaign(1) // (a)
-	c.crash(1)    // (b)
-	c.campaign(5)
-	require.Equal(t, raft.StateLeader, c.node(5).status().RaftState, "(b) S5's state")
-	require.Equal(t, uint64(3), c.node(5).status().Term, "(b) S5's term")
-	c.crash(5)
-	c.restart(1) // (c)
-	c.filter = func(m pb.Message) bool {
+func figure8Prefix(t *testing.T, replicateOwnTerm bool) *raft.TestNetwork {
+	c := newBootNetwork(t, 5, withConfig(func(c *raft.Config) { c.MaxSizePerMsg = 1 }))
+	c.SetFilter(func(m pb.Message) bool { return m.Type != pb.MsgApp })
+	c.Campaign(1) // (a)
+	c.Crash(1)    // (b)
+	c.Campaign(5)
+	require.Equal(t, raft.StateLeader, c.Node(5).BasicStatus().RaftState, "(b) S5's state")
+	require.Equal(t, uint64(3), c.Node(5).BasicStatus().Term, "(b) S5's term")
+	c.Crash(5)
+	c.Restart(1) // (c)
+	c.SetFilter(func(m pb.Message) bool {
 		if m.Type != pb.MsgApp || len(m.Entries) == 0 || replicateOwnTerm {
-			return false
+			return true
 		}
 		// S2 and S3 accept 2@2 but not 3@4; S4 gets nothing.
-		return m.To == 4 || c.node(m.To).lastIndex() >= 2
-	}
-	require.True(t, c.campaignUntilLeader(1, 3), "(c) S1: got %v, want %v",
-		c.node(1).status().RaftState, raft.StateLeader)
+		return m.To != 4 && lastIndex(t, c.Node(m.To)) < 2
+	})
+	require.True(t, campaignUntilLeader(c, 1, 3), "(c) S1: got %v, want %v",
+		c.Node(1).BasicStatus().RaftState, raft.StateLeader)
 	want := map[uint64][]uint64{1: {2, 4}, 2: {2}, 3: {2}, 4: {}, 5: {3}}
 	if replicateOwnTerm {
 		want = map[uint64][]uint64{1: {2, 4}, 2: {2, 4}, 3: {2, 4}, 4: {2, 4}, 5: {3}}
 	}
 	for id, terms := range want {
-		require.Equal(t, terms, c.node(id).logTerms(), "(c) S%d's log terms", id)
+		require.Equal(t, terms, logTerms(t, c.Node(id)), "(c) S%d's log terms", id)
 	}
-	require.Equal(t, uint64(4), c.node(1).status().Term, "(c) S1's term")
+	require.Equal(t, uint64(4), c.Node(1).BasicStatus().Term, "(c) S1's term")
 	return c
 }
 
@@ -170,29 +170,28 @@ func figure8Prefix(t *testing.T, replicateOwnTerm bool) *cluster {
 func TestPaper5_4_2_Figure8(t *testing.T) {
 	t.Run("(d) previous-term entry on a majority is overwritten", func(t *testing.T) {
 		c := figure8Prefix(t, false)
-		require.Equal(t, uint64(bootIndex), c.node(1).status().Commit, "(c) S1's commit with 2@2 on S1, S2 and S3")
-		c.crash(1)
-		c.restart(5)
-		c.filter = nil
-		require.True(t, c.campaignUntilLeader(5, 3), "(d) S5: got %v, want %v",
-			c.node(5).status().RaftState, raft.StateLeader)
-		c.restart(1)
-		c.tick(5)
-		c.stabilize()
-		for _, id := range c.ids {
-			assert.Equal(t, []uint64{3, 5}, c.node(id).logTerms(), "S%d's log terms", id)
-			assert.Equal(t, []string{"2@3", "3@5"}, c.node(id).appliedIDs(), "S%d's applied entries", id)
+		require.Equal(t, uint64(bootIndex), c.Node(1).BasicStatus().Commit, "(c) S1's commit with 2@2 on S1, S2 and S3")
+		c.Crash(1)
+		c.Restart(5)
+		c.SetFilter(nil)
+		require.True(t, campaignUntilLeader(c, 5, 3), "(d) S5: got %v, want %v",
+			c.Node(5).BasicStatus().RaftState, raft.StateLeader)
+		c.Restart(1)
+		c.TickPeers(5)
+		for _, id := range c.IDs() {
+			assert.Equal(t, []uint64{3, 5}, logTerms(t, c.Node(id)), "S%d's log terms", id)
+			assert.Equal(t, []string{"2@3", "3@5"}, appliedIDs(c.Node(id)), "S%d's applied entries", id)
 		}
 	})
 	t.Run("(e) entry of the leader's term on a majority is committed", func(t *testing.T) {
 		c := figure8Prefix(t, true)
-		require.Equal(t, uint64(3), c.node(1).status().Commit, "(c) S1's commit")
-		c.crash(1)
-		c.restart(5)
-		require.False(t, c.campaignUntilLeader(5, 3),
-			"(e) S5 without the committed entries: got leader at term %d, want no win", c.node(5).status().Term)
+		require.Equal(t, uint64(3), c.Node(1).BasicStatus().Commit, "(c) S1's commit")
+		c.Crash(1)
+		c.Restart(5)
+		require.False(t, campaignUntilLeader(c, 5, 3),
+			"(e) S5 without the committed entries: got leader at term %d, want no win", c.Node(5).BasicStatus().Term)
 		for _, id := range []uint64{2, 3, 4} {
-			assert.Equal(t, []uint64{2, 4}, c.node(id).logTerms(), "S%d's log terms", id)
+			assert.Equal(t, []uint64{2, 4}, logTerms(t, c.Node(id)), "S%d's log terms", id)
 		}
 	})
 }
@@ -201,7 +200,7 @@ func TestPaper5_4_2_Figure8(t *testing.T) {
 // the properties of Figure 3 that section 5.4.3 argues for.
 type safetyChecker struct {
 	t *testing.T
-	c *cluster
+	c *raft.TestNetwork
 	// appliedAt maps an index to the first entry any server applied there.
 	appliedAt map[uint64]string
 	// seen counts, per server, the applied entries already checked.
@@ -212,31 +211,31 @@ type safetyChecker struct {
 func (s *safetyChecker) check(step int) {
 	s.t.Helper()
 	maxTerm := uint64(0)
-	for _, id := range s.c.ids {
-		hs, _, _ := s.c.node(id).storage.InitialState()
-		maxTerm = max(maxTerm, hs.Term, s.c.node(id).status().Term)
+	for _, id := range s.c.IDs() {
+		hs, _, _ := s.c.Node(id).Storage().InitialState()
+		maxTerm = max(maxTerm, hs.Term, s.c.Node(id).BasicStatus().Term)
 	}
-	for _, id := range s.c.ids {
-		n := s.c.node(id)
+	for _, id := range s.c.IDs() {
+		n := s.c.Node(id)
 		// State Machine Safety: one entry per index, whoever applies it.
-		for _, e := range n.applied[s.seen[id]:] {
+		for _, e := range n.Applied()[s.seen[id]:] {
 			desc := describeLog([]pb.Entry{e})[0]
 			if prev, ok := s.appliedAt[e.Index]; ok && prev != desc {
 				s.t.Fatalf("step %d: S%d applied %s where %s was applied", step, id, desc, prev)
 			}
 			s.appliedAt[e.Index] = desc
 		}
-		s.seen[id] = len(n.applied)
+		s.seen[id] = len(n.Applied())
 		// Log Matching: logs agreeing at some (index, term) agree up to it.
-		for _, other := range s.c.ids {
+		for _, other := range s.c.IDs() {
 			if other > id {
-				checkLogMatching(s.t, step, n, s.c.node(other))
+				checkLogMatching(s.t, step, n, s.c.Node(other))
 			}
 		}
 	}
-	for _, id := range s.c.leaders() {
+	for _, id := range s.c.Leaders() {
 		// Election Safety.
-		term := s.c.node(id).status().Term
+		term := s.c.Node(id).BasicStatus().Term
 		if prev, ok := s.leaderOf[term]; ok && prev != id {
 			s.t.Fatalf("step %d: term %d has leaders S%d and S%d", step, term, prev, id)
 		}
@@ -244,7 +243,7 @@ func (s *safetyChecker) check(step int) {
 		// Leader Completeness: a leader of the newest term holds every
 		// committed entry (all of them were committed in terms up to its own).
 		if term == maxTerm {
-			log := describeLog(s.c.node(id).entries())
+			log := describeLog(entries(s.t, s.c.Node(id)))
 			for _, e := range s.appliedAt {
 				if !slices.Contains(log, e) {
 					s.t.Fatalf("step %d: leader S%d of term %d lacks applied entry %s", step, id, term, e)
@@ -256,16 +255,16 @@ func (s *safetyChecker) check(step int) {
 
 // checkLogMatching finds the last index at which a and b hold entries of the
 // same term and checks that their logs are identical up to there.
-func checkLogMatching(t *testing.T, step int, a, b *testNode) {
+func checkLogMatching(t *testing.T, step int, a, b *raft.TestNode) {
 	t.Helper()
-	la, lb := a.entries(), b.entries()
+	la, lb := entries(t, a), entries(t, b)
 	k := min(len(la), len(lb)) - 1
 	for k >= 0 && la[k].Term != lb[k].Term {
 		k--
 	}
 	for i := 0; i <= k; i++ {
 		if la[i].Term != lb[i].Term || string(la[i].Data) != string(lb[i].Data) {
-			t.Fatalf("step %d: S%d and S%d agree at %d@%d but differ at index %d: %v vs %v", step, a.id, b.id,
+			t.Fatalf("step %d: S%d and S%d agree at %d@%d but differ at index %d: %v vs %v", step, a.ID(), b.ID(),
 				la[k].Index, la[k].Term, la[i].Index, describeLog(la[i:i+1]), describeLog(lb[i:i+1]))
 		}
 	}
@@ -283,41 +282,41 @@ func TestPaper5_4_3_SafetyUnderRandomFailures(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 53))
-			c := newCluster(t, 5, withConfig(func(c *raft.Config) { c.MaxSizePerMsg = 512 }))
+			c := newBootNetwork(t, 5, withConfig(func(c *raft.Config) { c.MaxSizePerMsg = 512 }))
 			dropPercent := 0
-			c.filter = func(pb.Message) bool { return rng.IntN(100) < dropPercent }
+			c.SetFilter(func(pb.Message) bool { return rng.IntN(100) >= dropPercent })
 			s := &safetyChecker{t: t, c: c, appliedAt: map[uint64]string{}, seen: map[uint64]int{}, leaderOf: map[uint64]uint64{}}
 			live := func() []uint64 {
-				return slices.DeleteFunc(slices.Clone(c.ids), func(id uint64) bool { return c.down[id] })
+				return slices.DeleteFunc(slices.Clone(c.IDs()), func(id uint64) bool { return c.IsDown(id) })
 			}
 			for step := range 400 {
 				switch r := rng.IntN(100); {
 				case r < 45:
 					ids := live()
 					id := ids[rng.IntN(len(ids))]
-					if err := c.node(id).rn.Propose(fmt.Appendf(nil, "p%d", step)); err != nil && err != raft.ErrProposalDropped {
+					if err := c.Node(id).Propose(fmt.Appendf(nil, "p%d", step)); err != nil && err != raft.ErrProposalDropped {
 						t.Fatalf("step %d: S%d: Propose: %v", step, id, err)
 					}
 				case r < 55:
 					ids := live()
-					require.NoError(t, c.node(ids[rng.IntN(len(ids))]).rn.Campaign())
+					require.NoError(t, c.Node(ids[rng.IntN(len(ids))]).Campaign())
 				case r < 60:
 					if ids := live(); len(ids) > 3 {
-						c.crash(ids[rng.IntN(len(ids))])
+						c.Crash(ids[rng.IntN(len(ids))])
 					}
 				case r < 70:
-					for _, id := range c.ids {
-						if c.down[id] {
-							c.restart(id)
+					for _, id := range c.IDs() {
+						if c.IsDown(id) {
+							c.Restart(id)
 							break
 						}
 					}
 				case r < 78:
 					dropPercent = 10 * rng.IntN(4)
 				default:
-					c.tick(c.leaders()...)
+					c.TickPeers(c.Leaders()...)
 				}
-				c.stabilize()
+				c.Flush()
 				s.check(step)
 			}
 			assert.GreaterOrEqual(t, len(s.appliedAt), 40, "applied indexes: got %d, want enough to show something", len(s.appliedAt))

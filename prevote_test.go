@@ -8,10 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// These tests check thesis 9.6: "a server would only grant a pre-vote if it
-// had not received heartbeats from a valid leader for at least a baseline
-// election timeout". The rule holds with and without CheckQuorum; only the
-// lease on real votes (thesis 4.2.3) depends on CheckQuorum.
+// These tests check the pre-vote of thesis 9.6: a pre-candidate asks for
+// the next term without taking it, and "a server would only grant a
+// pre-vote if it had not received heartbeats from a valid leader for at
+// least a baseline election timeout". The rule holds with and without
+// CheckQuorum; only the lease on real votes (thesis 4.2.3) depends on
+// CheckQuorum.
 
 // preVoteModes are the configurations the pre-vote rule must hold in.
 var preVoteModes = []struct {
@@ -28,6 +30,95 @@ func upToDatePreVote(from, to uint64, last entryID) pb.Message {
 	return pb.Message{From: from, To: to, Type: pb.MsgPreVote, Term: 2, LogTerm: last.term, Index: last.index}
 }
 
+func TestPreVote(t *testing.T) {
+	t.Run("a pre-candidate keeps its term and asks for the next", func(t *testing.T) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}), withPreVote())
+		require.NoError(t, n.Campaign())
+		assert.Equal(t, StatePreCandidate, n.raft.state, "got %v, want pre-candidate", n.raft.state)
+		assert.Equal(t, uint64(0), n.raft.term, "got term %d, want 0", n.raft.term)
+		assert.Equal(t, None, n.raft.vote, "got vote %d, want none", n.raft.vote)
+		msgs := n.process()
+		for _, m := range msgs {
+			assert.Equal(t, pb.MsgPreVote, m.Type, "got %v, want MsgPreVote", m.Type)
+			assert.Equal(t, uint64(1), m.Term, "got term %d, want 1", m.Term)
+		}
+		assert.Len(t, msgs, 2, "msgs: got %d, want 2", len(msgs))
+	})
+	t.Run("winning the pre-vote starts the real election", func(t *testing.T) {
+		nodes := newTestCluster(t, 3, withPreVote())
+		nw := newNetwork(nodes...)
+		nw.campaign(1)
+		assert.Equal(t, StateLeader, nodes[0].raft.state, "got %v, want leader", nodes[0].raft.state)
+		assert.Equal(t, uint64(1), nodes[0].raft.term, "got term %d, want 1", nodes[0].raft.term)
+	})
+	t.Run("a pre-vote does not change the voter's term or vote", func(t *testing.T) {
+		n := newTestNode(t, 2, newConfStorage([]uint64{1, 2, 3}), withPreVote())
+		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 5}))
+		assert.Equal(t, uint64(0), n.raft.term, "got term %d, want 0", n.raft.term)
+		assert.Equal(t, None, n.raft.vote, "got vote %d, want none", n.raft.vote)
+		msgs := sentMessages(n.raft)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
+		resp := msgs[0]
+		assert.False(t, resp.Reject, "got the pre-vote rejected")
+		assert.Equal(t, uint64(5), resp.Term, "got response term %d, want the request's 5", resp.Term)
+	})
+	t.Run("a pre-vote is refused to a log that is not up to date", func(t *testing.T) {
+		s := newConfStorage([]uint64{1, 2, 3})
+		require.NoError(t, s.Append([]pb.Entry{{Index: 1, Term: 1}}))
+		require.NoError(t, s.SetHardState(pb.HardState{Term: 1}))
+		n := newTestNode(t, 2, s, withPreVote())
+		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 2}))
+		msgs := sentMessages(n.raft)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
+		assert.True(t, msgs[0].Reject, "got the pre-vote granted to an empty log")
+	})
+	t.Run("with CheckQuorum a pre-vote is refused while the leader is fresh", func(t *testing.T) {
+		nodes := newTestCluster(t, 3, withPreVote(), withCheckQuorum())
+		nw := electLeader(t, nodes...)
+		nw.isolate(1)
+		// 3 has just heard from leader 1; 2 campaigns.
+		nw.campaign(2)
+		assert.Equal(t, StatePreCandidate, nodes[1].raft.state, "got %v for 2, want pre-candidate (no pre-vote granted)", nodes[1].raft.state)
+		assert.Equal(t, uint64(1), nodes[1].raft.term, "got term %d for 2, want 1", nodes[1].raft.term)
+		assert.Equal(t, uint64(1), nodes[2].raft.term, "got term %d for 3, want 1", nodes[2].raft.term)
+		// Once 3's lease on leader 1 runs out, 2 can win.
+		for range 20 {
+			nw.tick()
+		}
+		leaders := 0
+		for _, n := range nodes[1:] {
+			if n.raft.state == StateLeader {
+				leaders++
+			}
+		}
+		assert.Equal(t, 1, leaders, "got %d leaders among 2 and 3, want 1", leaders)
+	})
+	t.Run("a lower-term pre-vote is rejected with our term", func(t *testing.T) {
+		s := newConfStorage([]uint64{1, 2, 3})
+		require.NoError(t, s.SetHardState(pb.HardState{Term: 4}))
+		n := newTestNode(t, 2, s, withPreVote())
+		require.NoError(t, n.raft.Step(pb.Message{From: 1, To: 2, Type: pb.MsgPreVote, Term: 3}))
+		msgs := sentMessages(n.raft)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
+		resp := msgs[0]
+		assert.True(t, resp.Reject, "got the pre-vote granted")
+		assert.Equal(t, uint64(4), resp.Term, "got term %d, want 4", resp.Term)
+	})
+	t.Run("a partitioned pre-candidate does not inflate its term", func(t *testing.T) {
+		nodes := newTestCluster(t, 3, withPreVote())
+		nw := electLeader(t, nodes...)
+		nw.isolate(3)
+		for range 50 {
+			nw.tick()
+		}
+		assert.Equal(t, uint64(1), nodes[2].raft.term, "got term %d for isolated 3, want 1", nodes[2].raft.term)
+		nw.heal()
+		nw.propose(1, "x")
+		assert.Equal(t, StateLeader, nodes[0].raft.state, "got %v for 1 after the partition healed, want leader", nodes[0].raft.state)
+		assert.Equal(t, []string{"x"}, nodes[2].appliedData(), "got %v applied on 3, want [x]", nodes[2].appliedData())
+	})
+}
+
 func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 	for _, mode := range preVoteModes {
 		t.Run(mode.name, func(t *testing.T) {
@@ -36,7 +127,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				r := nodes[1].raft
 				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.Equal(t, pb.MsgPreVoteResp, msgs[0].Type, "got %v, want MsgPreVoteResp", msgs[0].Type)
 				assert.True(t, msgs[0].Reject, "got the pre-vote granted, want it rejected")
 				assert.Equal(t, uint64(1), msgs[0].Term, "got response term %d, want our 1", msgs[0].Term)
@@ -48,7 +139,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				r := nodes[0].raft
 				require.NoError(t, r.Step(upToDatePreVote(3, 1, r.log.lastEntryID())))
 				msgs := msgsOf(sentMessages(r), pb.MsgPreVoteResp, 3)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.True(t, msgs[0].Reject, "got the pre-vote granted, want it rejected")
 				assert.Equal(t, StateLeader, r.state, "got %v, want leader", r.state)
 				assert.Equal(t, uint64(1), r.term, "got term %d, want 1", r.term)
@@ -62,7 +153,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				}
 				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.True(t, msgs[0].Reject, "got the pre-vote granted, want it rejected")
 			})
 			t.Run("after an election timeout without the leader a follower grants", func(t *testing.T) {
@@ -75,7 +166,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				}
 				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.False(t, msgs[0].Reject, "got the pre-vote rejected, want it granted")
 				assert.Equal(t, uint64(2), msgs[0].Term, "got response term %d, want the request's 2", msgs[0].Term)
 				assert.Equal(t, uint64(1), r.term, "got term %d, want 1", r.term)
@@ -86,7 +177,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				require.NoError(t, nodes[1].ForgetLeader())
 				require.NoError(t, r.Step(upToDatePreVote(3, 2, r.log.lastEntryID())))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.False(t, msgs[0].Reject, "got the pre-vote rejected, want it granted")
 			})
 			t.Run("the transfer context bypasses the rule", func(t *testing.T) {
@@ -96,7 +187,7 @@ func TestPreVoteRefusedWhileLeaderHeardFromRecently(t *testing.T) {
 				m.Context = []byte(campaignTransfer)
 				require.NoError(t, r.Step(m))
 				msgs := sentMessages(r)
-				require.Len(t, msgs, 1)
+				require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 				assert.False(t, msgs[0].Reject, "got the pre-vote rejected, want it granted")
 			})
 			t.Run("a pre-candidate of the voters' term gives up on their rejections", func(t *testing.T) {
@@ -176,7 +267,7 @@ func TestPreCandidateCountsOnlyGrantsForItsNextTerm(t *testing.T) {
 	n := newTestNode(t, 1, s, withPreVote())
 	require.NoError(t, n.Campaign())
 	n.process() // the self-vote
-	require.Equal(t, StatePreCandidate, n.raft.state)
+	require.Equal(t, StatePreCandidate, n.raft.state, "n.raft.state: got %v, want StatePreCandidate", n.raft.state)
 
 	require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgPreVoteResp, Term: 2}))
 	assert.Equal(t, StatePreCandidate, n.raft.state, "got %v after a stale grant, want pre-candidate", n.raft.state)

@@ -2,7 +2,7 @@ package raft
 
 import (
 	"encoding/json"
-	"fmt"
+
 	"testing"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -51,7 +51,7 @@ func TestRawNodeReadyContract(t *testing.T) {
 		require.NoError(t, n.Campaign())
 		rd := n.Ready()
 		require.NotNil(t, rd.SoftState, "got no SoftState after becoming candidate")
-		assert.Equal(t, SoftState{Lead: None, RaftState: StateCandidate}, *rd.SoftState)
+		assert.Equal(t, SoftState{Lead: None, RaftState: StateCandidate}, *rd.SoftState, "SoftState: got %+v, want a candidate without leader", *rd.SoftState)
 		assert.Equal(t, pb.HardState{Term: 1, Vote: 1}, rd.HardState, "got %v", rd.HardState)
 		assert.True(t, rd.MustSync, "got MustSync false for a new term and vote")
 		n.persist(rd)
@@ -59,8 +59,8 @@ func TestRawNodeReadyContract(t *testing.T) {
 		require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: 1}))
 		require.NoError(t, n.raft.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 1}))
 		rd = n.Ready()
-		require.NotNil(t, rd.SoftState)
-		assert.Equal(t, SoftState{Lead: 2, RaftState: StateFollower}, *rd.SoftState)
+		require.NotNil(t, rd.SoftState, "got no SoftState, want the change of leader")
+		assert.Equal(t, SoftState{Lead: 2, RaftState: StateFollower}, *rd.SoftState, "SoftState: got %+v, want a follower of 2", *rd.SoftState)
 		assert.True(t, IsEmptyHardState(rd.HardState), "got HardState %v though unchanged", rd.HardState)
 		n.Advance(rd)
 		require.NoError(t, n.raft.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 1}))
@@ -92,8 +92,8 @@ func TestRawNodeReadyContract(t *testing.T) {
 			Entries: []pb.Entry{{Index: last.index + 1, Term: 1, Data: []byte("x")}}}))
 		rd := f.Ready()
 		require.Len(t, rd.Entries, 1, "got %d entries, want the appended one", len(rd.Entries))
-		require.Len(t, rd.Messages, 1)
-		assert.Equal(t, pb.MsgAppResp, rd.Messages[0].Type)
+		require.Len(t, rd.Messages, 1, "rd.Messages: got %d, want 1", len(rd.Messages))
+		assert.Equal(t, pb.MsgAppResp, rd.Messages[0].Type, "rd.Messages[0].Type: got %v, want MsgAppResp", rd.Messages[0].Type)
 		assert.Equal(t, last.index+1, rd.Messages[0].Index, "got ack of %d, want %d", rd.Messages[0].Index, last.index+1)
 		f.Advance(rd)
 	})
@@ -103,14 +103,14 @@ func TestRawNodeReadyContract(t *testing.T) {
 		nw.campaign(1)
 		require.NoError(t, n.Propose([]byte("x")))
 		rd := n.Ready()
-		require.Len(t, rd.Entries, 1)
+		require.Len(t, rd.Entries, 1, "rd.Entries: got %d, want 1", len(rd.Entries))
 		assert.Empty(t, rd.CommittedEntries, "got the entry committed before it is durable")
 		assert.Empty(t, rd.Messages, "got the self acknowledgement sent on the network")
 		n.persist(rd)
 		n.Advance(rd)
 		rd = n.Ready()
 		require.Len(t, rd.CommittedEntries, 1, "got no commit after Advance")
-		assert.Equal(t, "x", string(rd.CommittedEntries[0].Data))
+		assert.Equal(t, "x", string(rd.CommittedEntries[0].Data), "committed data: got %q, want x", string(rd.CommittedEntries[0].Data))
 		n.Advance(rd)
 	})
 	t.Run("ReadStates are handed out once", func(t *testing.T) {
@@ -118,9 +118,10 @@ func TestRawNodeReadyContract(t *testing.T) {
 		nw := newNetwork(n)
 		nw.campaign(1)
 		n.ReadIndex([]byte("r"))
-		require.True(t, n.HasReady())
+		require.True(t, n.HasReady(), "got no Ready after ReadIndex, want one")
 		rd := n.Ready()
-		assert.Equal(t, []ReadState{{Index: n.raft.log.committed(), RequestCtx: []byte("r")}}, rd.ReadStates)
+		want := []ReadState{{Index: n.raft.log.committed(), RequestCtx: []byte("r")}}
+		assert.Equal(t, want, rd.ReadStates, "got %v, want %v", rd.ReadStates, want)
 		n.Advance(rd)
 		assert.False(t, n.HasReady(), "got more to do after the read was handed out")
 	})
@@ -150,6 +151,32 @@ func TestRawNodeTickQuiesced(t *testing.T) {
 	assert.Equal(t, StateCandidate, n.raft.state, "got %v on the first tick, want candidate", n.raft.state)
 }
 
+// TestRawNodeTickQuiescedLeaderSendsNothingAndKeepsLeading checks the
+// leader's side of TickQuiesced (TestRawNodeTickQuiesced covers a
+// follower): a quiesced leader's clock moves, but it sends no heartbeats
+// and, even with CheckQuorum, does not step down for lack of responses it
+// never asked for.
+func TestRawNodeTickQuiescedLeaderSendsNothingAndKeepsLeading(t *testing.T) {
+	nodes, _ := leaderWithFollowers(t, 3, withCheckQuorum())
+	leader := nodes[0]
+	require.False(t, leader.HasReady(), "the leader should have nothing pending")
+	for range 10 * leader.raft.cfg.electionTimeout {
+		leader.TickQuiesced()
+	}
+	t.Run("no heartbeats", func(t *testing.T) {
+		msgs := leader.process()
+		assert.Empty(t, msgs, "got %v, want no messages", msgTypes(msgs))
+	})
+	t.Run("no CheckQuorum step-down", func(t *testing.T) {
+		assert.Equal(t, StateLeader, leader.raft.state, "got %v, want leader", leader.raft.state)
+	})
+	t.Run("the next tick resumes heartbeats", func(t *testing.T) {
+		leader.Tick()
+		got := msgTypes(leader.process())
+		assert.Contains(t, got, pb.MsgHeartbeat, "got %v, want heartbeats", got)
+	})
+}
+
 func TestRawNodeBootstrap(t *testing.T) {
 	t.Run("refuses no peers", func(t *testing.T) {
 		rn, err := NewRawNode(newTestConfig(1, NewMemoryStorage()))
@@ -169,11 +196,12 @@ func TestRawNodeBootstrap(t *testing.T) {
 		n := &testNode{RawNode: rn, storage: s}
 		rd := n.Ready()
 		assert.Equal(t, pb.HardState{Term: 1, Commit: 2}, rd.HardState, "got %v", rd.HardState)
-		require.Len(t, rd.Entries, 2)
-		require.Len(t, rd.CommittedEntries, 2)
+		require.Len(t, rd.Entries, 2, "rd.Entries: got %d, want 2", len(rd.Entries))
+		require.Len(t, rd.CommittedEntries, 2, "rd.CommittedEntries: got %d, want 2", len(rd.CommittedEntries))
 		var cc pb.ConfChange
 		require.NoError(t, cc.Unmarshal(rd.Entries[1].Data))
-		assert.Equal(t, pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 2, Context: []byte("ctx")}, cc)
+		want := pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 2, Context: []byte("ctx")}
+		assert.Equal(t, want, cc, "got %v, want %v", cc, want)
 		n.persist(rd)
 		n.apply(rd.CommittedEntries)
 		n.Advance(rd)
@@ -190,9 +218,9 @@ func TestRawNodeStatus(t *testing.T) {
 	leader.process()
 	t.Run("a leader reports the progress of every peer", func(t *testing.T) {
 		st := leader.Status()
-		assert.Equal(t, uint64(1), st.ID)
-		assert.Equal(t, StateLeader, st.RaftState)
-		assert.Equal(t, uint64(1), st.Lead)
+		assert.Equal(t, uint64(1), st.ID, "st.ID: got %v, want 1", st.ID)
+		assert.Equal(t, StateLeader, st.RaftState, "st.RaftState: got %v, want StateLeader", st.RaftState)
+		assert.Equal(t, uint64(1), st.Lead, "st.Lead: got %v, want 1", st.Lead)
 		assert.Len(t, st.Progress, 4, "got progress of %d peers, want 4", len(st.Progress))
 		assert.Equal(t, map[uint64]struct{}{4: {}}, st.Config.Learners, "got learners %v", st.Config.Learners)
 		st.Progress[2].Inflights.Add(100, 1)
@@ -201,7 +229,7 @@ func TestRawNodeStatus(t *testing.T) {
 	t.Run("a follower reports no progress", func(t *testing.T) {
 		st := nodes[1].Status()
 		assert.Nil(t, st.Progress, "got progress on a follower")
-		assert.Equal(t, uint64(1), st.Lead)
+		assert.Equal(t, uint64(1), st.Lead, "st.Lead: got %v, want 1", st.Lead)
 	})
 	t.Run("BasicStatus does not allocate", func(t *testing.T) {
 		allocs := testing.AllocsPerRun(100, func() { _ = leader.BasicStatus() })
@@ -213,7 +241,8 @@ func TestRawNodeStatus(t *testing.T) {
 			types[id] = typ
 			assert.Nil(t, pr.Inflights, "got Inflights for %d", id)
 		})
-		assert.Equal(t, map[uint64]ProgressType{1: ProgressTypePeer, 2: ProgressTypePeer, 3: ProgressTypePeer, 4: ProgressTypeLearner}, types)
+		assert.Equal(t, map[uint64]ProgressType{1: ProgressTypePeer, 2: ProgressTypePeer, 3: ProgressTypePeer, 4: ProgressTypeLearner}, types,
+			"progress types: got %v, want peers 1 to 3 and learner 4", types)
 	})
 	t.Run("JSON", func(t *testing.T) {
 		st := leader.Status()
@@ -224,18 +253,19 @@ func TestRawNodeStatus(t *testing.T) {
 		for _, key := range []string{"id", "term", "vote", "commit", "lead", "raftState", "applied", "progress", "leadtransferee"} {
 			assert.Contains(t, got, key, "got no %q in %s", key, b)
 		}
-		assert.Equal(t, "1", got["id"])
-		assert.Equal(t, "StateLeader", got["raftState"])
+		assert.Equal(t, "1", got["id"], "got['id']: got %v, want 1", got["id"])
+		assert.Equal(t, "StateLeader", got["raftState"], "got['raftState']: got %v, want StateLeader", got["raftState"])
 		progress := got["progress"].(map[string]any)
-		assert.Len(t, progress, 4)
-		assert.Equal(t, "StateReplicate", progress["2"].(map[string]any)["state"])
+		assert.Len(t, progress, 4, "progress: got %d, want 4", len(progress))
+		state2 := progress["2"].(map[string]any)["state"]
+		assert.Equal(t, "StateReplicate", state2, "state of 2: got %v, want StateReplicate", state2)
 		assert.Equal(t, string(b), st.String(), "got String different from the JSON")
 	})
 	t.Run("JSON of a follower with hex IDs", func(t *testing.T) {
 		st := Status{BasicStatus: BasicStatus{ID: 255, HardState: pb.HardState{Term: 2, Vote: 10, Commit: 3},
 			SoftState: SoftState{Lead: 10, RaftState: StateFollower}, Applied: 3}}
 		want := `{"id":"ff","term":2,"vote":"a","commit":3,"lead":"a","raftState":"StateFollower","applied":3,"progress":{},"leadtransferee":"0"}`
-		assert.Equal(t, want, st.String())
+		assert.Equal(t, want, st.String(), "st.String(): got %v, want %v", st.String(), want)
 	})
 }
 
@@ -247,7 +277,7 @@ func TestStateTypeStrings(t *testing.T) {
 		assert.Equal(t, want, st.String(), "got %q, want %q", st.String(), want)
 		b, err := st.MarshalJSON()
 		require.NoError(t, err)
-		assert.Equal(t, `"`+want+`"`, string(b))
+		assert.Equal(t, `"`+want+`"`, string(b), "string(b): got %v, want %v", string(b), `"`+want+`"`)
 	}
 }
 
@@ -256,11 +286,11 @@ func TestQueriesDoNotChangeState(t *testing.T) {
 	// every query between inputs. A query that sent deferred appends or
 	// started a read round (as HasReady once did) would make the two hand
 	// out different Readies.
-	twin := func() *testNode {
+	twin := func(t *testing.T) *testNode {
 		nodes, _ := leaderWithFollowers(t, 3)
 		return nodes[0]
 	}
-	quiet, asked := twin(), twin()
+	quiet, asked := twin(t), twin(t)
 	query := func(n *testNode) {
 		for range 2 {
 			n.HasReady()
@@ -269,24 +299,35 @@ func TestQueriesDoNotChangeState(t *testing.T) {
 			n.WithProgress(func(uint64, ProgressType, tracker.Progress) {})
 		}
 	}
-	inputs := []func(n *testNode){
-		func(n *testNode) { require.NoError(t, n.Propose([]byte("a"))) },
-		func(n *testNode) { n.ReadIndex([]byte("r1")) },
-		func(n *testNode) { require.NoError(t, n.Propose([]byte("b"))) },
-		func(n *testNode) {
+	inputs := []struct {
+		name string
+		do   func(t *testing.T, n *testNode)
+	}{
+		{"a proposal", func(t *testing.T, n *testNode) { require.NoError(t, n.Propose([]byte("a"))) }},
+		{"a read", func(t *testing.T, n *testNode) { n.ReadIndex([]byte("r1")) }},
+		{"another proposal", func(t *testing.T, n *testNode) { require.NoError(t, n.Propose([]byte("b"))) }},
+		{"a heartbeat response", func(t *testing.T, n *testNode) {
 			require.NoError(t, n.Step(pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: n.raft.term}))
-		},
-		func(n *testNode) { n.ReadIndex([]byte("r2")) },
-		func(n *testNode) { n.Tick() },
+		}},
+		{"another read", func(t *testing.T, n *testNode) { n.ReadIndex([]byte("r2")) }},
+		{"a tick", func(t *testing.T, n *testNode) { n.Tick() }},
 	}
 	for i, in := range inputs {
-		in(quiet)
+		in.do(t, quiet)
 		query(asked)
-		in(asked)
+		in.do(t, asked)
 		query(asked)
-		t.Run(fmt.Sprintf("after input %d", i), func(t *testing.T) {
-			require.Equal(t, quiet.HasReady(), asked.HasReady())
-			assert.Equal(t, quiet.BasicStatus(), asked.BasicStatus())
+		t.Run("after "+in.name, func(t *testing.T) {
+			// NB: quiet must stay unasked until the end, so the reference
+			// here is a third twin that gets the inputs so far and is asked
+			// only now.
+			fresh := twin(t)
+			for _, earlier := range inputs[:i+1] {
+				earlier.do(t, fresh)
+			}
+			want, got := fresh.HasReady(), asked.HasReady()
+			require.Equal(t, want, got, "HasReady of a peer that was asked: got %v, want %v as of one that was not", got, want)
+			assert.Equal(t, fresh.BasicStatus(), asked.BasicStatus(), "got the status of a peer that was asked different from one that was not")
 		})
 	}
 	rq, ra := quiet.Ready(), asked.Ready()

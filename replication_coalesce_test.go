@@ -37,6 +37,41 @@ func fillWindows(t *testing.T, queued int) (*testNode, []pb.Message) {
 	return leader, sent
 }
 
+// TestProposalsShareOneAppendPerFollowerPerReady checks that proposals
+// stepped between two Readies are sent to each follower in one append.
+func TestProposalsShareOneAppendPerFollowerPerReady(t *testing.T) {
+	nodes := newTestCluster(t, 3)
+	electLeader(t, nodes...)
+	leader := nodes[0]
+	for i := range 10 {
+		require.NoError(t, leader.Propose([]byte{byte(i)}))
+	}
+	rd := leader.Ready()
+	assert.Len(t, rd.Entries, 10, "got %d entries to persist, want 10", len(rd.Entries))
+	for _, to := range []uint64{2, 3} {
+		apps := msgsOf(rd.Messages, pb.MsgApp, to)
+		require.Len(t, apps, 1, "got %d MsgApp to %d, want 1", len(apps), to)
+		assert.Len(t, apps[0].Entries, 10, "got %d entries to %d, want 10", len(apps[0].Entries), to)
+	}
+	assert.Len(t, rd.Messages, 2, "got %v, want only the two appends", msgTypes(rd.Messages))
+	leader.Advance(rd)
+}
+
+// TestLeaderSelfAcknowledgementsAreMerged checks that the leader's own
+// acknowledgements of proposals appended between two Readies are merged
+// into one, for the last index.
+func TestLeaderSelfAcknowledgementsAreMerged(t *testing.T) {
+	nodes := newTestCluster(t, 3)
+	electLeader(t, nodes...)
+	r := nodes[0].raft
+	for range 5 {
+		require.NoError(t, nodes[0].Propose([]byte("x")))
+	}
+	require.Len(t, r.out.afterAppend, 1, "got %d pending self acknowledgements, want 1", len(r.out.afterAppend))
+	assert.Equal(t, r.log.lastIndex(), r.out.afterAppend[0].Index, "got ack of %d, want the last index %d",
+		r.out.afterAppend[0].Index, r.log.lastIndex())
+}
+
 // TestAcknowledgementsShareOneAppendPerFollowerPerReady checks that
 // acknowledgements stepped between two Readies do not each trigger appends:
 // the leader sends each follower, once the Ready is built, one append with
@@ -94,7 +129,7 @@ func TestHeartbeatResponsesShareOneProbe(t *testing.T) {
 	leader := nodes[0]
 	leader.ReportUnreachable(2)
 	pr := leader.raft.leading.repl.progress[2]
-	require.Equal(t, tracker.StateProbe, pr.State)
+	require.Equal(t, tracker.StateProbe, pr.State, "pr.State: got %v, want StateProbe", pr.State)
 	require.Equal(t, leader.raft.log.lastIndex(), pr.Match, "follower 2 has everything")
 	hbResp := pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: leader.raft.term}
 	for range 3 {
@@ -123,7 +158,7 @@ func TestRejectionsShareOneProbe(t *testing.T) {
 		require.NoError(t, leader.Propose([]byte("lost")))
 	}
 	apps := msgsOf(leader.process(), pb.MsgApp, 2)
-	require.Len(t, apps, 3)
+	require.Len(t, apps, 3, "apps: got %d, want 3", len(apps))
 	// All three were lost but the last; the follower rejects it, and a
 	// duplicate of the rejection arrives too.
 	last := apps[2]

@@ -10,21 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// storageWithLog returns a storage for voters holding entries of the given
-// terms at indexes 1, 2, ..., with HardState term set to the last term.
-func storageWithLog(t *testing.T, voters []uint64, terms ...uint64) *MemoryStorage {
-	s := newConfStorage(voters)
-	ents := make([]pb.Entry, len(terms))
-	for i, term := range terms {
-		ents[i] = pb.Entry{Index: uint64(i + 1), Term: term}
-	}
-	require.NoError(t, s.Append(ents))
-	if len(terms) > 0 {
-		require.NoError(t, s.SetHardState(pb.HardState{Term: terms[len(terms)-1]}))
-	}
-	return s
-}
-
 func TestNewLeaderCommitsOnlyItsOwnTermByCounting(t *testing.T) {
 	// Paper 5.4.2: entries of earlier terms are committed only indirectly,
 	// once an entry of the leader's term is.
@@ -44,51 +29,13 @@ func TestNewLeaderCommitsOnlyItsOwnTermByCounting(t *testing.T) {
 	assert.Equal(t, uint64(3), r.log.committed(), "got commit %d, want 3", r.log.committed())
 }
 
-func TestProposalsShareOneAppendPerFollowerPerReady(t *testing.T) {
-	nodes := newTestCluster(t, 3)
-	electLeader(t, nodes...)
-	leader := nodes[0]
-	for i := range 10 {
-		require.NoError(t, leader.Propose([]byte{byte(i)}))
-	}
-	rd := leader.Ready()
-	assert.Len(t, rd.Entries, 10, "got %d entries to persist, want 10", len(rd.Entries))
-	for _, to := range []uint64{2, 3} {
-		apps := msgsOf(rd.Messages, pb.MsgApp, to)
-		require.Len(t, apps, 1, "got %d MsgApp to %d, want 1", len(apps), to)
-		assert.Len(t, apps[0].Entries, 10, "got %d entries to %d, want 10", len(apps[0].Entries), to)
-	}
-	assert.Len(t, rd.Messages, 2, "got %v, want only the two appends", msgTypes(rd.Messages))
-	leader.Advance(rd)
-}
-
-func TestLeaderSelfAcknowledgementsAreMerged(t *testing.T) {
-	nodes := newTestCluster(t, 3)
-	electLeader(t, nodes...)
-	r := nodes[0].raft
-	for range 5 {
-		require.NoError(t, nodes[0].Propose([]byte("x")))
-	}
-	require.Len(t, r.out.afterAppend, 1, "got %d pending self acknowledgements, want 1", len(r.out.afterAppend))
-	assert.Equal(t, r.log.lastIndex(), r.out.afterAppend[0].Index, "got ack of %d, want the last index %d",
-		r.out.afterAppend[0].Index, r.log.lastIndex())
-}
-
-// leaderWithFollowers elects 1 in a cluster of n, returns the nodes and the
-// network, with opts applied to every peer.
-func leaderWithFollowers(t *testing.T, n int, opts ...testOption) ([]*testNode, *network) {
-	nodes := newTestCluster(t, n, opts...)
-	nw := electLeader(t, nodes...)
-	return nodes, nw
-}
-
 func TestFlowControl(t *testing.T) {
 	t.Run("probe: one append outstanding", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
 		leader.ReportUnreachable(2)
 		pr := leader.raft.leading.repl.progress[2]
-		require.Equal(t, tracker.StateProbe, pr.State)
+		require.Equal(t, tracker.StateProbe, pr.State, "pr.State: got %v, want StateProbe", pr.State)
 		require.NoError(t, leader.Propose([]byte("a")))
 		assert.Len(t, msgsOf(leader.process(), pb.MsgApp, 2), 1, "got no probe")
 		require.NoError(t, leader.Propose([]byte("b")))
@@ -105,7 +52,7 @@ func TestFlowControl(t *testing.T) {
 			c.MaxSizePerMsg = 1 // one entry per message
 		}))
 		leader := nodes[0]
-		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State)
+		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State, "state of 2: got %v, want StateReplicate", leader.raft.leading.repl.progress[2].State)
 		for range 10 {
 			require.NoError(t, leader.Propose([]byte("x")))
 		}
@@ -164,9 +111,50 @@ func TestFlowControl(t *testing.T) {
 	t.Run("unreachable: replicate falls back to probe", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
-		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State)
+		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State, "state of 2: got %v, want StateReplicate", leader.raft.leading.repl.progress[2].State)
 		leader.ReportUnreachable(2)
 		assert.Equal(t, tracker.StateProbe, leader.raft.leading.repl.progress[2].State, "got %v, want probe", leader.raft.leading.repl.progress[2].State)
+	})
+}
+
+// TestEmptyProbeIsTheOneAppendOutstanding pins down the probe rule of
+// flow control (thesis 3.5) for the case TestFlowControl does not reach: a probe that carries no entries, because the follower already
+// has them all. It is as much a probe as one with entries, so until the
+// follower answers it (or a heartbeat response shows it alive) nothing else
+// goes to that follower, not even the next proposal.
+func TestEmptyProbeIsTheOneAppendOutstanding(t *testing.T) {
+	nodes, _ := leaderWithFollowers(t, 3)
+	leader := nodes[0]
+	term := leader.raft.term
+
+	// Follower 3 has everything; reporting it unreachable puts it back in
+	// probe state with nothing left to send.
+	leader.ReportUnreachable(3)
+	pr := leader.raft.leading.repl.progress[3]
+	require.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe after ReportUnreachable", pr.State)
+	require.Greater(t, pr.Next, leader.raft.log.lastIndex(), "follower 3 should be missing nothing")
+
+	t.Run("a heartbeat response draws an empty probe", func(t *testing.T) {
+		require.NoError(t, leader.Step(pb.Message{From: 3, To: 1, Type: pb.MsgHeartbeatResp, Term: term}))
+		apps := msgsOf(leader.process(), pb.MsgApp, 3)
+		require.Len(t, apps, 1, "got %d appends to 3, want one probe", len(apps))
+		assert.Empty(t, apps[0].Entries, "got %d entries in the probe, want none", len(apps[0].Entries))
+	})
+
+	t.Run("while it is unanswered a proposal goes to the other followers only", func(t *testing.T) {
+		require.NoError(t, leader.Propose([]byte("a")))
+		msgs := leader.process()
+		assert.Len(t, msgsOf(msgs, pb.MsgApp, 2), 1, "got %d appends to 2, want 1", len(msgsOf(msgs, pb.MsgApp, 2)))
+		got := msgsOf(msgs, pb.MsgApp, 3)
+		assert.Empty(t, got, "got %v to 3, want nothing while its probe is outstanding", got)
+	})
+
+	t.Run("the answer to the probe resumes replication", func(t *testing.T) {
+		require.NoError(t, leader.Step(pb.Message{From: 3, To: 1, Type: pb.MsgAppResp, Term: term, Index: pr.Next - 1}))
+		apps := msgsOf(leader.process(), pb.MsgApp, 3)
+		require.Len(t, apps, 1, "got %d appends to 3, want 1", len(apps))
+		assert.Len(t, apps[0].Entries, 1, "got %d entries, want the proposal", len(apps[0].Entries))
+		assert.Equal(t, tracker.StateReplicate, pr.State, "got %v, want replicate", pr.State)
 	})
 }
 
@@ -184,8 +172,9 @@ func TestRejectHintFindsDivergenceInOneRoundTrip(t *testing.T) {
 			n2 := newTestNode(t, 2, storageWithLog(t, []uint64{1, 2, 3}, tc.other...))
 			n3 := newTestNode(t, 3, storageWithLog(t, []uint64{1, 2, 3}, tc.leader...))
 			nw := newNetwork(n1, n2, n3)
+			nw.recordDelivered = true
 			nw.campaign(1)
-			require.Equal(t, StateLeader, n1.raft.state)
+			require.Equal(t, StateLeader, n1.raft.state, "n1.raft.state: got %v, want StateLeader", n1.raft.state)
 			rejections := 0
 			for _, m := range nw.delivered {
 				if m.Type == pb.MsgAppResp && m.Reject && m.From == 2 {
@@ -204,7 +193,7 @@ func TestFollowerRejectsNonMatchingAppend(t *testing.T) {
 	require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgApp, Term: 5, LogTerm: 5, Index: 3,
 		Entries: []pb.Entry{{Index: 4, Term: 5}}}))
 	msgs := sentMessages(r)
-	require.Len(t, msgs, 1)
+	require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 	assert.True(t, msgs[0].Reject, "got the append accepted")
 	assert.Equal(t, uint64(1), msgs[0].RejectHint, "got hint %d, want our last index 1", msgs[0].RejectHint)
 	assert.Equal(t, uint64(5), msgs[0].LogTerm, "got hint term %d, want 5", msgs[0].LogTerm)
@@ -224,7 +213,7 @@ func TestCommitIndexCatchUp(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
 		nw.filter = func(m pb.Message) bool { return !(m.Type == pb.MsgApp && m.To == 3) }
 		nw.propose(1, "x")
-		require.Empty(t, nodes[2].appliedData())
+		require.Empty(t, nodes[2].appliedData(), "nodes[2].appliedData(): got %v, want none", nodes[2].appliedData())
 		nw.filter = nil
 		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
 		assert.Equal(t, []string{"x"}, nodes[2].appliedData(), "got %v applied on 3 after a heartbeat, want [x]", nodes[2].appliedData())
@@ -274,6 +263,7 @@ func TestSnapshotToLaggingFollower(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, leader.storage.Compact(applied))
 	nw.heal()
+	nw.recordDelivered = true
 	nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
 	var snaps int
 	for _, m := range nw.delivered {
@@ -291,7 +281,7 @@ func TestSnapshotToLaggingFollower(t *testing.T) {
 	assert.Equal(t, tracker.StateReplicate, pr.State, "got %v, want replicate after the snapshot", pr.State)
 	nw.propose(1, "d")
 	assert.Equal(t, []string{"d"}, follower.appliedData(), "got %v applied on 3, want [d]", follower.appliedData())
-	assert.Equal(t, leader.raft.log.committed(), follower.raft.log.committed())
+	assert.Equal(t, leader.raft.log.committed(), follower.raft.log.committed(), "follower's commit: got %d, want the leader's %d", follower.raft.log.committed(), leader.raft.log.committed())
 }
 
 func TestSnapshotNotSentToInactivePeer(t *testing.T) {
@@ -318,7 +308,7 @@ func TestFollowerRestoreSnapshot(t *testing.T) {
 		assert.Equal(t, uint64(11), r.log.committed(), "got commit %d, want 11", r.log.committed())
 		assert.Equal(t, uint64(11), r.log.lastIndex(), "got last index %d, want 11", r.log.lastIndex())
 		msgs := sentMessages(r)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		assert.Equal(t, uint64(11), msgs[0].Index, "got ack of %d, want 11", msgs[0].Index)
 	})
 	t.Run("a snapshot not newer than the commit index is ignored", func(t *testing.T) {
@@ -327,7 +317,7 @@ func TestFollowerRestoreSnapshot(t *testing.T) {
 		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: 5, Snapshot: &old}))
 		assert.False(t, r.log.hasPendingSnapshot(), "got the old snapshot pending")
 		msgs := sentMessages(r)
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		assert.Equal(t, uint64(1), msgs[0].Index, "got ack of %d, want the commit index 1", msgs[0].Index)
 	})
 	t.Run("a snapshot of a configuration without us is ignored", func(t *testing.T) {
@@ -438,7 +428,7 @@ func TestReportSnapshot(t *testing.T) {
 		before := *pr
 		nodes[0].ReportSnapshot(2, SnapshotFinish)
 		assert.Equal(t, before.State, pr.State, "got %v, want unchanged", pr.State)
-		assert.Equal(t, before.MsgAppFlowPaused, pr.MsgAppFlowPaused)
+		assert.Equal(t, before.MsgAppFlowPaused, pr.MsgAppFlowPaused, "pr.MsgAppFlowPaused: got %v, want %v", pr.MsgAppFlowPaused, before.MsgAppFlowPaused)
 	})
 }
 
@@ -478,6 +468,6 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	r.sendAppend(2, pr, true)
 	snaps := msgsOf(sentMessages(r), pb.MsgSnap, 2)
 	require.Len(t, snaps, 1, "got no snapshot once available")
-	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index)
+	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index, "snaps[0].Snapshot.Metadata.Index: got %v, want 3", snaps[0].Snapshot.Metadata.Index)
 	assert.Equal(t, tracker.StateSnapshot, pr.State, "got %v, want snapshot", pr.State)
 }

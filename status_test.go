@@ -49,7 +49,7 @@ func TestStatusMarshalJSONFormat(t *testing.T) {
 		st := Status{BasicStatus: BasicStatus{ID: 2, Applied: 3}}
 		b, err := st.MarshalJSON()
 		require.NoError(t, err)
-		assert.Equal(t, string(b), st.String())
+		assert.Equal(t, string(b), st.String(), "st.String(): got %v, want %v", st.String(), string(b))
 	})
 }
 

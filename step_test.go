@@ -105,7 +105,7 @@ func TestStepLowerTerm(t *testing.T) {
 				assert.Empty(t, msgs, "got %v, want no response", msgs)
 				return
 			}
-			require.Len(t, msgs, 1)
+			require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 			assert.Equal(t, tc.wantResp, msgs[0].Type, "got %v, want %v", msgs[0].Type, tc.wantResp)
 			assert.Equal(t, uint64(5), msgs[0].Term, "got term %d, want our 5", msgs[0].Term)
 			assert.Equal(t, uint64(3), msgs[0].To, "got to %d, want 3", msgs[0].To)
@@ -122,13 +122,13 @@ func TestStepLowerTermAtAPeerThatCannotCampaign(t *testing.T) {
 	require.NoError(t, s.Append([]pb.Entry{{Index: 1, Term: 5}}))
 	require.NoError(t, s.SetHardState(pb.HardState{Term: 5, Commit: 1}))
 	r := newTestNode(t, 1, s).raft
-	require.False(t, r.promotable())
+	require.False(t, r.promotable(), "got a peer that can campaign, want one that cannot")
 	for _, typ := range []pb.MessageType{pb.MsgApp, pb.MsgHeartbeat} {
 		t.Run(typ.String(), func(t *testing.T) {
 			require.NoError(t, r.Step(pb.Message{From: 3, To: 1, Type: typ, Term: 4}))
 			msgs := sentMessages(r)
 			require.Len(t, msgs, 1, "got %v, want the stale leader told of term 5", msgs)
-			assert.Equal(t, pb.MsgAppResp, msgs[0].Type)
+			assert.Equal(t, pb.MsgAppResp, msgs[0].Type, "msgs[0].Type: got %v, want MsgAppResp", msgs[0].Type)
 			assert.Equal(t, uint64(5), msgs[0].Term, "got term %d, want our 5", msgs[0].Term)
 		})
 	}
@@ -150,14 +150,14 @@ func TestStaleLeaderLearnsNewTermUnderCheckQuorum(t *testing.T) {
 	}
 	newLeader := nodes[1].raft.state == StateLeader || nodes[2].raft.state == StateLeader
 	require.True(t, newLeader, "no new leader elected among 2 and 3")
-	require.Equal(t, StateLeader, nodes[0].raft.state)
+	require.Equal(t, StateLeader, nodes[0].raft.state, "nodes[0].raft.state: got %v, want StateLeader", nodes[0].raft.state)
 	nw.heal()
 	nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
 	assert.Equal(t, StateFollower, nodes[0].raft.state, "got %v for the old leader, want follower", nodes[0].raft.state)
 	assert.Equal(t, nodes[1].raft.term, nodes[0].raft.term, "got term %d, want %d", nodes[0].raft.term, nodes[1].raft.term)
 }
 
-func TestStepLocalMessagesHaveNoTerm(t *testing.T) {
+func TestStepAcceptsLocalMessagesWithoutTerm(t *testing.T) {
 	r := termPeer(t)
 	require.NoError(t, r.Step(pb.Message{Type: pb.MsgHup}))
 	assert.Equal(t, StateCandidate, r.state, "got %v after MsgHup, want candidate", r.state)
@@ -196,7 +196,7 @@ func TestProposalsWithoutLeader(t *testing.T) {
 		electLeader(t, nodes...)
 		require.NoError(t, nodes[1].Propose([]byte("first")))
 		msgs := nodes[1].process()
-		require.Len(t, msgs, 1)
+		require.Len(t, msgs, 1, "msgs: got %d, want 1", len(msgs))
 		require.NoError(t, nodes[1].Propose([]byte("second")))
 		assert.Equal(t, "first", string(msgs[0].Entries[0].Data), "got %q, want the first proposal", msgs[0].Entries[0].Data)
 	})

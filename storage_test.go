@@ -42,7 +42,7 @@ func requirePanicContains(t *testing.T, f func(), parts ...string) {
 		require.NotNil(t, r, "got no panic, want one")
 		msg := fmt.Sprint(r)
 		for _, p := range parts {
-			assert.Contains(t, msg, p)
+			assert.Contains(t, msg, p, "got panic %q, want it to mention %q", msg, p)
 		}
 	}()
 	f()
@@ -69,36 +69,36 @@ func TestMemoryStorageEmpty(t *testing.T) {
 	t.Run("first index is 1", func(t *testing.T) {
 		first, err := ms.FirstIndex()
 		require.NoError(t, err)
-		assert.Equal(t, uint64(1), first)
+		assert.Equal(t, uint64(1), first, "first: got %v, want 1", first)
 	})
 	t.Run("last index is 0", func(t *testing.T) {
 		last, err := ms.LastIndex()
 		require.NoError(t, err)
-		assert.Equal(t, uint64(0), last)
+		assert.Equal(t, uint64(0), last, "last: got %v, want 0", last)
 	})
 	t.Run("term of the dummy entry is 0", func(t *testing.T) {
 		term, err := ms.Term(0)
 		require.NoError(t, err)
-		assert.Equal(t, uint64(0), term)
+		assert.Equal(t, uint64(0), term, "term: got %v, want 0", term)
 	})
 	t.Run("term past the end is unavailable", func(t *testing.T) {
 		_, err := ms.Term(1)
-		assert.Equal(t, ErrUnavailable, err)
+		assert.Equal(t, ErrUnavailable, err, "err: got %v, want ErrUnavailable", err)
 	})
 	t.Run("empty range of entries is unavailable", func(t *testing.T) {
 		_, err := ms.Entries(1, 1, 0)
-		assert.Equal(t, ErrUnavailable, err)
+		assert.Equal(t, ErrUnavailable, err, "err: got %v, want ErrUnavailable", err)
 	})
 	t.Run("initial state is zero", func(t *testing.T) {
 		hs, cs, err := ms.InitialState()
 		require.NoError(t, err)
-		assert.Equal(t, pb.HardState{}, hs)
-		assert.Equal(t, pb.ConfState{}, cs)
+		assert.Equal(t, pb.HardState{}, hs, "hs: got %v, want %v", hs, pb.HardState{})
+		assert.Equal(t, pb.ConfState{}, cs, "cs: got %v, want %v", cs, pb.ConfState{})
 	})
 	t.Run("snapshot is empty", func(t *testing.T) {
 		snap, err := ms.Snapshot()
 		require.NoError(t, err)
-		assert.Equal(t, pb.Snapshot{}, snap)
+		assert.Equal(t, pb.Snapshot{}, snap, "snap: got %v, want %v", snap, pb.Snapshot{})
 	})
 }
 
@@ -158,7 +158,7 @@ func TestMemoryStorageEntries(t *testing.T) {
 	t.Run("only the dummy entry is unavailable", func(t *testing.T) {
 		ms := newTestStorage(entriesAt(3, 3))
 		_, err := ms.Entries(4, 4, noLimitU64)
-		assert.Equal(t, ErrUnavailable, err)
+		assert.Equal(t, ErrUnavailable, err, "err: got %v, want ErrUnavailable", err)
 	})
 	t.Run("hi past the last index panics", func(t *testing.T) {
 		ms := newTestStorage(ents)
@@ -223,7 +223,7 @@ func TestMemoryStorageCompact(t *testing.T) {
 			assert.Equal(t, tt.error, err, "got %v, want %v", err, tt.error)
 			assert.Equal(t, tt.wantIndex, ms.ents[0].Index, "dummy index: got %v, want %v", ms.ents[0].Index, tt.wantIndex)
 			assert.Equal(t, tt.wantTerm, ms.ents[0].Term, "dummy term: got %v, want %v", ms.ents[0].Term, tt.wantTerm)
-			assert.Len(t, ms.ents, tt.wantLen)
+			assert.Len(t, ms.ents, tt.wantLen, "ms.ents: got %d, want %d", len(ms.ents), tt.wantLen)
 			term, err := ms.Term(tt.wantIndex)
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantTerm, term, "term of the dummy: got %v, want %v", term, tt.wantTerm)
@@ -258,7 +258,7 @@ func TestMemoryStorageCompactReleasesMemory(t *testing.T) {
 		base := &ms.ents[4]
 		require.NoError(t, ms.Compact(14))
 		assert.NotSame(t, base, &ms.ents[0], "got the old array, want a fresh one")
-		assert.Equal(t, entriesAt(14, 1, 1, 1, 1), ms.ents)
+		assert.Equal(t, entriesAt(14, 1, 1, 1, 1), ms.ents, "ms.ents: got %v, want %v", ms.ents, entriesAt(14, 1, 1, 1, 1))
 		assert.Equal(t, len(ms.ents), cap(ms.ents), "got cap %v, want %v", cap(ms.ents), len(ms.ents))
 	})
 }
@@ -358,7 +358,7 @@ func TestMemoryStorageAppend(t *testing.T) {
 		want := append([]pb.Entry(nil), got...)
 		require.NoError(t, ms.Append(entriesAt(5, 7, 7, 7)))
 		assert.Equal(t, want, got, "got %v, want %v", got, want)
-		assert.Equal(t, entriesAt(3, 3, 4, 7, 7, 7), ms.ents)
+		assert.Equal(t, entriesAt(3, 3, 4, 7, 7, 7), ms.ents, "ms.ents: got %v, want %v", ms.ents, entriesAt(3, 3, 4, 7, 7, 7))
 	})
 	t.Run("appending after the last entry is amortised", func(t *testing.T) {
 		ms := NewMemoryStorage()
@@ -395,14 +395,14 @@ func TestMemoryStorageApplySnapshot(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, uint64(4), term, "term of the snapshot index: got %v, want %v", term, 4)
 		got, _ := ms.Snapshot()
-		assert.Equal(t, snap(4, 4), got)
+		assert.Equal(t, snap(4, 4), got, "got %v, want %v", got, snap(4, 4))
 		_, gotCS, _ := ms.InitialState()
 		assert.Equal(t, cs, gotCS, "InitialState ConfState: got %v, want %v", gotCS, cs)
 	})
 	t.Run("snapshot past the log", func(t *testing.T) {
 		ms := newTestStorage(entriesAt(3, 3, 4, 5))
 		require.NoError(t, ms.ApplySnapshot(snap(10, 7)))
-		assert.Equal(t, entriesAt(10, 7), ms.ents)
+		assert.Equal(t, entriesAt(10, 7), ms.ents, "ms.ents: got %v, want %v", ms.ents, entriesAt(10, 7))
 	})
 	t.Run("older snapshot is out of date", func(t *testing.T) {
 		ms := NewMemoryStorage()
@@ -424,7 +424,7 @@ func TestMemoryStorageApplySnapshot(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, ms.ApplySnapshot(snap(8, 8)))
 		require.NoError(t, ms.Append(entriesAt(9, 8, 8)))
-		assert.Equal(t, entriesAt(4, 4, 5), got)
+		assert.Equal(t, entriesAt(4, 4, 5), got, "got %v, want %v", got, entriesAt(4, 4, 5))
 	})
 }
 

@@ -53,7 +53,7 @@ func TestLeadershipTransfer(t *testing.T) {
 		nw.isolate(3)
 		leader := nodes[0]
 		leader.TransferLeader(3)
-		require.Equal(t, uint64(3), leader.BasicStatus().LeadTransferee)
+		require.Equal(t, uint64(3), leader.BasicStatus().LeadTransferee, "transferee: got %v, want 3", leader.BasicStatus().LeadTransferee)
 		for range 9 {
 			leader.Tick()
 		}
@@ -128,11 +128,11 @@ func TestForgetLeader(t *testing.T) {
 	t.Run("a no-op on the leader and a candidate", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 3)
 		require.NoError(t, nodes[0].ForgetLeader())
-		assert.Equal(t, StateLeader, nodes[0].raft.state)
-		assert.Equal(t, uint64(1), nodes[0].raft.lead)
+		assert.Equal(t, StateLeader, nodes[0].raft.state, "nodes[0].raft.state: got %v, want StateLeader", nodes[0].raft.state)
+		assert.Equal(t, uint64(1), nodes[0].raft.lead, "nodes[0].raft.lead: got %v, want 1", nodes[0].raft.lead)
 		c := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}))
 		require.NoError(t, c.Campaign())
 		require.NoError(t, c.ForgetLeader())
-		assert.Equal(t, StateCandidate, c.raft.state)
+		assert.Equal(t, StateCandidate, c.raft.state, "c.raft.state: got %v, want StateCandidate", c.raft.state)
 	})
 }

@@ -45,7 +45,7 @@ func TestMessageClassification(t *testing.T) {
 		{pb.MsgForgetLeader, false, false},
 	}
 	t.Run("every wire type is listed", func(t *testing.T) {
-		require.Len(t, tests, len(pb.MessageType_name))
+		require.Len(t, tests, len(pb.MessageType_name), "listed types: got %d, want all %d", len(tests), len(pb.MessageType_name))
 		for i, tt := range tests {
 			assert.Equal(t, pb.MessageType(i), tt.typ, "got %v at position %d, want %v", tt.typ, i, pb.MessageType(i))
 		}
@@ -157,6 +157,6 @@ func TestVoteRespMsgType(t *testing.T) {
 	t.Run("other types panic naming the type", func(t *testing.T) {
 		assert.PanicsWithValue(t,
 			"raft: invariant violated: voteRespMsgType: MsgApp is not a vote request",
-			func() { voteRespMsgType(pb.MsgApp) })
+			func() { voteRespMsgType(pb.MsgApp) }, "want a panic for a type that is not a vote request")
 	})
 }

@@ -1,15 +1,37 @@
 package raft
 
+// Node tests of Status, called from goroutines other than the node's.
+
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestAuditNodeStatusWhileTheNodeWorks calls Status from another goroutine
+func TestNodeStatusFromOtherGoroutines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startSingleLeader(t)
+		var ws []callResult[Status]
+		for range 4 {
+			ws = append(ws, goCall(h.n.Status))
+		}
+		// Keep the node busy meanwhile.
+		require.NoError(t, h.n.Propose(context.Background(), []byte("x")))
+		h.drain()
+		for i, w := range ws {
+			st, done := w.result()
+			require.True(t, done, "Status call %d did not return", i)
+			assert.Equal(t, uint64(1), st.ID, "call %d: got ID %x, want 1", i, st.ID)
+			assert.Equal(t, StateLeader, st.RaftState, "call %d: got %v, want %v", i, st.RaftState, StateLeader)
+		}
+	})
+}
+
+// TestNodeStatusIsConsistentWhileTheNodeWorks calls Status from another goroutine
 // throughout a stream of proposals that keep the node's goroutine changing
 // the state Status reports. Status must go through the node's goroutine
 // rather than read the RawNode itself; under -race, a direct read is
@@ -18,7 +40,7 @@ import (
 // reads the clock, and waits only on channels. Every answer must also be a
 // consistent snapshot: the leader's own ID and role, and a commit index that
 // never goes back.
-func TestAuditNodeStatusWhileTheNodeWorks(t *testing.T) {
+func TestNodeStatusIsConsistentWhileTheNodeWorks(t *testing.T) {
 	const proposals = 50
 	s := NewMemoryStorage()
 	n := StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}})
