@@ -1,9 +1,10 @@
 package raft_test
 
-// Benchmarks through the exported API only, on the in-memory cluster of
-// cluster_test.go (synchronous storage writes, messages delivered
-// in-process), and the test of the design target "a leader sends one MsgApp
-// per follower per Ready rather than one per proposal".
+// Benchmarks through the exported API only, on the harness of
+// harness_test.go as export_test.go exports it (synchronous storage
+// writes, messages delivered in-process), and the test of the design
+// target "a leader sends one MsgApp per follower per Ready rather than one
+// per proposal".
 //
 // Run with: go test -run '^$' -bench . -benchmem
 //
@@ -35,32 +36,45 @@ const compactEvery = 8192
 
 // newBenchCluster returns size voters, with server 1 elected leader and all
 // followers caught up, that keep no record of applied entries.
-func newBenchCluster(b *testing.B, size int, opts ...nodeOption) *cluster {
-	c := newCluster(b, size, opts...)
-	for _, n := range c.nodes {
-		n.recordApplied = false
+func newBenchCluster(b *testing.B, size int, opts ...nodeOption) *raft.TestNetwork {
+	c := newBootNetwork(b, size, opts...)
+	for _, id := range c.IDs() {
+		c.Node(id).ForgetApplied()
 	}
-	c.campaign(1)
-	if got := c.node(1).status().RaftState; got != raft.StateLeader {
+	c.Campaign(1)
+	if got := c.Node(1).BasicStatus().RaftState; got != raft.StateLeader {
 		b.Fatalf("server 1: got %v, want %v", got, raft.StateLeader)
 	}
 	return c
 }
 
-// maybeCompact compacts every storage up to the index all servers applied,
+// maybeCompact compacts every storage up to the index all nodes applied,
 // as an application taking snapshots would, once enough has piled up.
-func (c *cluster) maybeCompact() {
+func maybeCompact(b *testing.B, nodes []*raft.TestNode) {
 	applied := uint64(math.MaxUint64)
-	for _, n := range c.nodes {
-		applied = min(applied, n.appliedIndex)
+	for _, n := range nodes {
+		applied = min(applied, n.AppliedIndex())
 	}
-	for _, n := range c.nodes {
-		first, err := n.storage.FirstIndex()
-		n.check(err)
+	for _, n := range nodes {
+		first, err := n.Storage().FirstIndex()
+		if err != nil {
+			b.Fatal(err)
+		}
 		if applied >= first+compactEvery {
-			n.check(n.storage.Compact(applied))
+			if err := n.Storage().Compact(applied); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
+}
+
+// nodesOf returns the peers of c, in the order of their IDs.
+func nodesOf(c *raft.TestNetwork) []*raft.TestNode {
+	var nodes []*raft.TestNode
+	for _, id := range c.IDs() {
+		nodes = append(nodes, c.Node(id))
+	}
+	return nodes
 }
 
 // perEntryMetrics reports time and allocations per entry, measuring
@@ -96,23 +110,23 @@ func BenchmarkPropose(b *testing.B) {
 		for _, perReady := range []int{1, 256} {
 			b.Run(fmt.Sprintf("voters=%d/entries-per-ready=%d", voters, perReady), func(b *testing.B) {
 				c := newBenchCluster(b, voters)
-				leader := c.node(1)
+				leader, nodes := c.Node(1), nodesOf(c)
 				data := make([]byte, benchEntrySize)
-				start := leader.appliedIndex
+				start := leader.AppliedIndex()
 				m := startPerEntryMetrics(b)
 				for range b.N {
 					for range perReady {
-						if err := leader.rn.Propose(data); err != nil {
+						if err := leader.Propose(data); err != nil {
 							b.Fatal(err)
 						}
 					}
-					c.stabilize()
-					c.maybeCompact()
+					c.Flush()
+					maybeCompact(b, nodes)
 				}
 				m.stop(b.N * perReady)
-				for _, n := range c.nodes {
-					if got, want := n.appliedIndex-start, uint64(b.N*perReady); got != want {
-						b.Fatalf("server %d applied: got %d entries, want %d", n.id, got, want)
+				for _, n := range nodes {
+					if got, want := n.AppliedIndex()-start, uint64(b.N*perReady); got != want {
+						b.Fatalf("server %d applied: got %d entries, want %d", n.ID(), got, want)
 					}
 				}
 			})
@@ -128,17 +142,17 @@ func BenchmarkReadIndex(b *testing.B) {
 		name := map[uint64]string{1: "at-leader", 2: "at-follower"}[at]
 		b.Run(name, func(b *testing.B) {
 			c := newBenchCluster(b, 3)
-			n := c.node(at)
+			n := c.Node(at)
 			ctx := []byte("read")
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				n.rn.ReadIndex(ctx)
-				c.stabilize()
+				n.ReadIndex(ctx)
+				c.Flush()
 			}
 			b.StopTimer()
-			if n.readCount != b.N {
-				b.Fatalf("read states: got %d, want %d", n.readCount, b.N)
+			if n.ReadCount() != b.N {
+				b.Fatalf("read states: got %d, want %d", n.ReadCount(), b.N)
 			}
 		})
 	}
@@ -157,56 +171,56 @@ func BenchmarkTick(b *testing.B) {
 	})
 	b.Run("leader/idle", func(b *testing.B) {
 		c := newBenchCluster(b, 3, far)
-		leader := c.node(1)
+		leader := c.Node(1)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			leader.rn.Tick()
-			if leader.rn.HasReady() {
+			leader.Tick()
+			if leader.HasReady() {
 				b.Fatal("an idle leader has a Ready")
 			}
 		}
 	})
 	b.Run("leader/heartbeat", func(b *testing.B) {
 		c := newBenchCluster(b, 3)
-		leader := c.node(1)
+		leader := c.Node(1)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			leader.rn.Tick()
-			c.stabilize()
+			leader.Tick()
+			c.Flush()
 		}
 	})
 	b.Run("follower/idle", func(b *testing.B) {
 		c := newBenchCluster(b, 3, far)
-		follower := c.node(2)
+		follower := c.Node(2)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			follower.rn.Tick()
-			if follower.rn.HasReady() {
+			follower.Tick()
+			if follower.HasReady() {
 				b.Fatal("an idle follower has a Ready")
 			}
 		}
 	})
 	b.Run("follower/heartbeat", func(b *testing.B) {
 		c := newBenchCluster(b, 3)
-		follower := c.node(2)
-		st := follower.status()
+		follower := c.Node(2)
+		st := follower.BasicStatus()
 		beat := pb.Message{Type: pb.MsgHeartbeat, From: 1, To: 2, Term: st.Term, Commit: st.Commit}
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			if err := follower.rn.Step(beat); err != nil {
+			if err := follower.Step(beat); err != nil {
 				b.Fatal(err)
 			}
-			follower.rn.Tick()
-			for follower.rn.HasReady() {
-				follower.handleReady()
+			follower.Tick()
+			for follower.HasReady() {
+				follower.HandleReady()
 			}
 		}
 		b.StopTimer()
-		if got := follower.status(); got.RaftState != raft.StateFollower || got.Lead != 1 {
+		if got := follower.BasicStatus(); got.RaftState != raft.StateFollower || got.Lead != 1 {
 			b.Fatalf("follower: got %v led by %d, want %v led by 1", got.RaftState, got.Lead, raft.StateFollower)
 		}
 	})
@@ -237,20 +251,20 @@ func TestLeaderSendsOneAppendPerFollowerPerReady(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			perMsg := max(1, int(tt.maxSize)/entrySize)
 			wantMax := min(tt.maxInflight, (proposals+perMsg-1)/perMsg)
-			c := newCluster(t, 3, withConfig(func(c *raft.Config) {
+			c := newBootNetwork(t, 3, withConfig(func(c *raft.Config) {
 				c.MaxSizePerMsg = tt.maxSize
 				c.MaxInflightMsgs = tt.maxInflight
 			}))
-			c.campaign(1)
-			leader := c.node(1)
+			c.Campaign(1)
+			leader := c.Node(1)
 			for _, id := range []uint64{2, 3} {
-				require.Equal(t, tracker.StateReplicate, leader.rn.Status().Progress[id].State, "state of follower %d", id)
+				require.Equal(t, tracker.StateReplicate, leader.Status().Progress[id].State, "state of follower %d", id)
 			}
 			data := make([]byte, benchEntrySize)
 			for range proposals {
-				require.NoError(t, leader.rn.Propose(data))
+				require.NoError(t, leader.Propose(data))
 			}
-			rd := leader.rn.Ready()
+			rd := leader.Ready()
 			count := make(map[uint64]int)
 			carried := make(map[uint64]int)
 			for _, m := range ofType(rd.Messages, pb.MsgApp) {

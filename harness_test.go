@@ -25,8 +25,7 @@ package raft
 // name there forwards to one defined here, and what it lets a test do is
 // what an application can do with the exported API - step, tick, campaign,
 // propose, handle Ready, read its MemoryStorage - so the paper tests still
-// exercise only that API. (harness_view_test.go adds, for bench_test.go,
-// the old names of package raft_test as forwards to the same types.)
+// exercise only that API.
 //
 // Nothing here reads a clock. The only randomness is each peer's election
 // timeout, drawn from a source seeded by its ID (newTestConfig), so a run
