@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -431,6 +432,20 @@ func TestUnstableArrayGrowth(t *testing.T) {
 		u.releaseIdle()
 		assert.Equal(t, entriesAt(5, 1, 1), u.entries)
 	})
+}
+
+func TestIdleTickReleasesTheUnstableArray(t *testing.T) {
+	nodes, nw := leaderWithFollowers(t, 3)
+	for i := range 10 {
+		nw.propose(1, fmt.Sprintf("v%d", i))
+	}
+	for _, n := range nodes {
+		u := &n.raft.log.unstable
+		require.Empty(t, u.entries, "peer %d: got %d unstable entries after the flush, want all persisted", n.raft.id, len(u.entries))
+		require.NotNil(t, u.entries, "peer %d: got no array before the tick, want the one the proposals used", n.raft.id)
+		n.Tick()
+		assert.Nil(t, u.entries, "peer %d: got an array of cap %d kept after a tick, want it released", n.raft.id, cap(u.entries))
+	}
 }
 
 func TestUnstableSlice(t *testing.T) {
