@@ -258,14 +258,14 @@ func TestStepVoteMessageWithoutTerm(t *testing.T) {
 			r := newFuzzNode(t, role, 0).rn.raft
 			t.Run(fmt.Sprintf("%v to %v", typ, r.state), func(t *testing.T) {
 				state, term, vote := r.state, r.term, r.vote
-				msgs := len(r.out.msgs) + len(r.out.afterAppend)
+				msgs := len(r.out.msgs) + len(afterAppendMsgs(r))
 				require.NotPanics(t, func() {
 					require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: typ, Index: 11, LogTerm: 9}))
 				}, "got a panic, want the message handled")
 				assert.Equal(t, state, r.state, "got state %v, want %v", r.state, state)
 				assert.Equal(t, term, r.term, "got term %d, want %d", r.term, term)
 				assert.Equal(t, vote, r.vote, "got vote %d, want %d", r.vote, vote)
-				got := len(r.out.msgs) + len(r.out.afterAppend)
+				got := len(r.out.msgs) + len(afterAppendMsgs(r))
 				assert.Equal(t, msgs, got, "got %d messages queued, want %d", got, msgs)
 			})
 		}

@@ -534,6 +534,17 @@ func (nw *network) leaders() []uint64 {
 	return ids
 }
 
+// afterAppendMsgs returns the messages r queued to leave once its writes
+// are durable, its own append acknowledgement included, without taking
+// them.
+func afterAppendMsgs(r *raft) []pb.Message {
+	msgs := slices.Clone(r.out.afterAppend)
+	if r.out.ownAck.index != 0 {
+		msgs = append(msgs, r.out.ownAck.message(r.id))
+	}
+	return msgs
+}
+
 // msgTypes returns the types of msgs, for compact assertions.
 func msgTypes(msgs []pb.Message) []pb.MessageType {
 	out := make([]pb.MessageType, len(msgs))

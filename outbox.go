@@ -31,8 +31,15 @@ type outbox struct {
 	// the growth steps of appending to an empty slice.
 	msgsHint int
 	// afterAppend may leave only once the writes before them are durable.
-	// Invariant: unless async, only messages to the peer itself.
+	// Invariant: unless async, only messages to the peer itself, and none
+	// of them an ownAck.
 	afterAppend []pb.Message
+	// ownAck is, unless async, the leader's acknowledgement of its own
+	// appended entries, which it sends itself with every append: kept as
+	// the two numbers of the MsgAppResp rather than in afterAppend, so that
+	// the outbox keeps no array for it between Readies. Index 0: none.
+	// Only the latest term's is kept, since raft ignores an older one.
+	ownAck ownAck
 	// readStates answer ReadIndex requests, in the order they were served.
 	readStates []ReadState
 	// droppedReads are the application's reads that will never be
@@ -40,9 +47,28 @@ type outbox struct {
 	droppedReads []DroppedRead
 }
 
+// ownAck is a leader's acknowledgement of its own entries up to index, in
+// term; index 0 stands for none.
+type ownAck struct{ term, index uint64 }
+
+// message returns the MsgAppResp a sends from peer self to itself.
+func (a ownAck) message(self uint64) pb.Message {
+	return pb.Message{Type: pb.MsgAppResp, From: self, To: self, Term: a.term, Index: a.index}
+}
+
+// merge folds b, a later acknowledgement, into a.
+func (a *ownAck) merge(b ownAck) {
+	if b.term != a.term {
+		*a = b
+		return
+	}
+	a.index = max(a.index, b.index)
+}
+
 // isEmpty reports whether nothing waits to be handed out.
 func (o *outbox) isEmpty() bool {
-	return len(o.msgs) == 0 && len(o.afterAppend) == 0 && len(o.readStates) == 0 && len(o.droppedReads) == 0
+	return len(o.msgs) == 0 && len(o.afterAppend) == 0 && o.ownAck.index == 0 &&
+		len(o.readStates) == 0 && len(o.droppedReads) == 0
 }
 
 // send queues m. It fills in From and, for messages other than votes (which
@@ -95,9 +121,15 @@ func (o *outbox) push(m pb.Message) {
 // appended entries merge into one, so a leader proposing many entries per
 // Ready still steps a single MsgAppResp to itself.
 func (o *outbox) pushAfterAppend(m pb.Message, self uint64) {
-	if !o.async && m.To != self {
-		o.push(m)
-		return
+	if !o.async {
+		switch {
+		case m.To != self:
+			o.push(m)
+			return
+		case isOwnAck(m, self):
+			o.ownAck.merge(ownAck{term: m.Term, index: m.Index})
+			return
+		}
 	}
 	if n := len(o.afterAppend); n > 0 && isOwnAck(m, self) {
 		if prev := &o.afterAppend[n-1]; isOwnAck(*prev, self) && prev.Term == m.Term {

@@ -21,10 +21,8 @@ type RawNode struct {
 	prevSoftSt SoftState
 	prevHardSt pb.HardState
 
-	// stepsOnAdvance are the acknowledgements stepped back in when the
-	// application calls Advance (without AsyncStorageWrites): what the
-	// local storage threads would acknowledge in the asynchronous mode.
-	stepsOnAdvance []pb.Message
+	// acks are what Advance steps back in (without AsyncStorageWrites).
+	acks advanceAcks
 
 	// propBuf carries the entry of a Propose call into Step without
 	// allocating. Invariant: zero outside of Propose.
@@ -175,27 +173,6 @@ func (rn *RawNode) HasReady() bool {
 	}
 	return r.log.hasNextUnstableSnapshot() || r.log.hasNextUnstableEnts() ||
 		r.log.hasNextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit())
-}
-
-// Advance tells the peer that the application has persisted, sent and
-// applied the last Ready as Ready documents. It must not be called with
-// AsyncStorageWrites; doing so is logged and ignored. NB: v3.6 panics
-// instead. In that mode the acknowledgements Advance would step come as the
-// Responses of the local storage messages, so ignoring the call can neither
-// lose nor repeat any work, and a misuse is reported without taking the
-// process down.
-func (rn *RawNode) Advance(_ Ready) {
-	if rn.asyncStorageWrites {
-		rn.raft.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", rn.raft.id)
-		return
-	}
-	for i := range rn.stepsOnAdvance {
-		if err := rn.raft.Step(rn.stepsOnAdvance[i]); err != nil {
-			rn.raft.logger.Debugf("%x error stepping %s on Advance: %v", rn.raft.id, rn.stepsOnAdvance[i].Type, err)
-		}
-		rn.stepsOnAdvance[i] = pb.Message{}
-	}
-	rn.stepsOnAdvance = rn.stepsOnAdvance[:0]
 }
 
 // applyUnstableEntries reports whether committed entries may be handed out

@@ -116,9 +116,9 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 		r.out.afterAppend = nil
 	} else {
 		rn.queueAdvanceSteps(rd)
-		// Copied by queueAdvanceSteps: the array can be reused.
-		clear(r.out.afterAppend)
-		r.out.afterAppend = r.out.afterAppend[:0]
+		// NB: handed to the acks, which release it on Advance.
+		r.out.afterAppend = nil
+		r.out.ownAck = ownAck{}
 	}
 	r.log.acceptUnstable()
 	if n := len(rd.CommittedEntries); n > 0 {
@@ -131,13 +131,15 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 // the asynchronous mode. NB: if the application takes another Ready without
 // calling Advance, these accumulate, and its next Advance covers both.
 func (rn *RawNode) queueAdvanceSteps(rd Ready) {
-	rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.raft.out.afterAppend...)
+	var appended appendAck
 	if rn.needStorageAppendResp(rd) {
-		rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.appendThreadAck(rd))
+		appended = rn.appendThreadAck(rd)
 	}
+	var applied []pb.Entry
 	if len(rd.CommittedEntries) > 0 {
-		rn.stepsOnAdvance = append(rn.stepsOnAdvance, rn.applyThreadAck(rd.CommittedEntries))
+		applied = rd.CommittedEntries
 	}
+	rn.acks.add(rn.raft.id, rn.raft.out.afterAppend, rn.raft.out.ownAck, appended, applied)
 }
 
 // needStorageAppend reports whether the append thread has work: something
@@ -183,7 +185,7 @@ func (rn *RawNode) appendThreadMsg(rd Ready) pb.Message {
 	}
 	m.Responses = rn.raft.out.afterAppend
 	if rn.needStorageAppendResp(rd) {
-		m.Responses = append(m.Responses, rn.appendThreadAck(rd))
+		m.Responses = append(m.Responses, rn.appendThreadAck(rd).message(rn.raft.id))
 	}
 	return m
 }
@@ -191,35 +193,22 @@ func (rn *RawNode) appendThreadMsg(rd Ready) pb.Message {
 // appendThreadAck is the append thread's acknowledgement: the last entry of
 // the log as of this append, in the term it is handed out in, and the
 // snapshot, if any.
-func (rn *RawNode) appendThreadAck(rd Ready) pb.Message {
+func (rn *RawNode) appendThreadAck(rd Ready) appendAck {
 	r := rn.raft
-	ack := pb.Message{Type: pb.MsgStorageAppendResp, From: LocalAppendThread, To: r.id, Term: r.term,
-		Snapshot: snapshotRef(&rd.Snapshot)}
+	ack := appendAck{ok: true, term: r.term, snap: snapshotRef(&rd.Snapshot)}
 	if r.log.hasUnstableEnts() {
-		last := r.log.lastEntryID()
-		ack.Index, ack.LogTerm = last.index, last.term
+		ack.last = r.log.lastEntryID()
 	}
 	return ack
 }
 
 // applyThreadMsg builds the MsgStorageApply for the apply thread.
-// NB: application is not tied to a term, so the message has none.
 func (rn *RawNode) applyThreadMsg(ents []pb.Entry) pb.Message {
 	return pb.Message{
 		Type:      pb.MsgStorageApply,
 		To:        LocalApplyThread,
 		From:      rn.raft.id,
 		Entries:   ents,
-		Responses: []pb.Message{rn.applyThreadAck(ents)},
-	}
-}
-
-// applyThreadAck is the apply thread's acknowledgement.
-func (rn *RawNode) applyThreadAck(ents []pb.Entry) pb.Message {
-	return pb.Message{
-		Type:    pb.MsgStorageApplyResp,
-		To:      rn.raft.id,
-		From:    LocalApplyThread,
-		Entries: ents,
+		Responses: []pb.Message{applyAck(rn.raft.id, ents)},
 	}
 }

@@ -67,9 +67,10 @@ func TestLeaderSelfAcknowledgementsAreMerged(t *testing.T) {
 	for range 5 {
 		require.NoError(t, nodes[0].Propose([]byte("x")))
 	}
-	require.Len(t, r.out.afterAppend, 1, "got %d pending self acknowledgements, want 1", len(r.out.afterAppend))
-	assert.Equal(t, r.log.lastIndex(), r.out.afterAppend[0].Index, "got ack of %d, want the last index %d",
-		r.out.afterAppend[0].Index, r.log.lastIndex())
+	acks := afterAppendMsgs(r)
+	require.Len(t, acks, 1, "got %d pending self acknowledgements, want 1", len(acks))
+	assert.Equal(t, r.log.lastIndex(), acks[0].Index, "got ack of %d, want the last index %d",
+		acks[0].Index, r.log.lastIndex())
 }
 
 // TestAcknowledgementsShareOneAppendPerFollowerPerReady checks that

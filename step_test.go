@@ -22,8 +22,8 @@ func termPeer(t *testing.T, opts ...testOption) *raft {
 // sentMessages drains what r queued to send.
 func sentMessages(r *raft) []pb.Message {
 	r.flushDeferred()
-	msgs := append(r.out.msgs, r.out.afterAppend...)
-	r.out.msgs, r.out.afterAppend = nil, nil
+	msgs := append(r.out.msgs, afterAppendMsgs(r)...)
+	r.out.msgs, r.out.afterAppend, r.out.ownAck = nil, nil, ownAck{}
 	return msgs
 }
 
@@ -223,6 +223,7 @@ func BenchmarkSend(b *testing.B) {
 				r.send(m)
 				r.out.msgs = r.out.msgs[:0]
 				r.out.afterAppend = r.out.afterAppend[:0]
+				r.out.ownAck = ownAck{}
 			}
 		})
 	}

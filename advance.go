@@ -1,0 +1,129 @@
+package raft
+
+import pb "github.com/quorate/raft/raftpb"
+
+// advanceAcks is what RawNode.Advance steps back in without
+// AsyncStorageWrites: what the local storage threads would acknowledge in
+// the asynchronous mode, once the application has persisted and applied a
+// Ready. The acknowledgements of every Ready - the leader's of its own
+// entries, the append thread's, the apply thread's - are kept as their few
+// fields rather than as messages, so that a RawNode holds no array for
+// them between Readies and building a Ready copies no message for them.
+type advanceAcks struct {
+	// queued are stepped first, in order: the messages a peer sent itself
+	// other than its ownAck (its votes for itself), and the
+	// acknowledgements of earlier Readies taken without an Advance.
+	queued []pb.Message
+	// own is the leader's acknowledgement of its own entries.
+	own ownAck
+	// appended is the append thread's acknowledgement.
+	appended appendAck
+	// applied are the committed entries handed out for applying, if any:
+	// the apply thread's acknowledgement.
+	applied []pb.Entry
+}
+
+// appendAck is the append thread's acknowledgement of a Ready: the log's
+// last entry as of that Ready, in the term it was handed out in, and the
+// snapshot, if any.
+type appendAck struct {
+	// ok is false if there is nothing to acknowledge.
+	ok   bool
+	term uint64
+	// last is the last entry of the log; zero if the unstable log held no
+	// entries.
+	last entryID
+	snap *pb.Snapshot
+}
+
+// message returns the MsgStorageAppendResp a stands for, to peer self.
+func (a appendAck) message(self uint64) pb.Message {
+	return pb.Message{Type: pb.MsgStorageAppendResp, From: LocalAppendThread, To: self, Term: a.term,
+		Index: a.last.index, LogTerm: a.last.term, Snapshot: a.snap}
+}
+
+// applyAck returns the apply thread's acknowledgement of ents, to peer
+// self. NB: application is not tied to a term, so it has none.
+func applyAck(self uint64, ents []pb.Entry) pb.Message {
+	return pb.Message{Type: pb.MsgStorageApplyResp, From: LocalApplyThread, To: self, Entries: ents}
+}
+
+// pending reports whether anything waits for Advance.
+func (a *advanceAcks) pending() bool {
+	return len(a.queued) > 0 || a.own.index != 0 || a.appended.ok || a.applied != nil
+}
+
+// add queues the acknowledgements of a Ready: own, the messages the peer
+// sent itself (unless async, only votes and own), then appended and
+// applied. The acknowledgements of a Ready not yet advanced move to queued
+// first, as messages, so that the next Advance steps everything in order.
+func (a *advanceAcks) add(self uint64, toSelf []pb.Message, own ownAck, appended appendAck, applied []pb.Entry) {
+	if a.own.index != 0 || a.appended.ok || a.applied != nil {
+		a.queued = a.appendAsMessages(a.queued, self)
+	}
+	if len(a.queued) == 0 {
+		// NB: the outbox lets go of toSelf once handed out.
+		a.queued = toSelf
+	} else {
+		a.queued = append(a.queued, toSelf...)
+	}
+	a.own, a.appended, a.applied = own, appended, applied
+}
+
+// appendAsMessages appends to msgs the acknowledgements kept as fields,
+// as messages, in the order Advance steps them, and clears them.
+func (a *advanceAcks) appendAsMessages(msgs []pb.Message, self uint64) []pb.Message {
+	if a.own.index != 0 {
+		msgs = append(msgs, a.own.message(self))
+	}
+	if a.appended.ok {
+		msgs = append(msgs, a.appended.message(self))
+	}
+	if a.applied != nil {
+		msgs = append(msgs, applyAck(self, a.applied))
+	}
+	a.own, a.appended, a.applied = ownAck{}, appendAck{}, nil
+	return msgs
+}
+
+// Advance tells the peer that the application has persisted, sent and
+// applied the last Ready as Ready documents. It must not be called with
+// AsyncStorageWrites; doing so is logged and ignored. NB: v3.6 panics
+// instead. In that mode the acknowledgements Advance would step come as the
+// Responses of the local storage messages, so ignoring the call can neither
+// lose nor repeat any work, and a misuse is reported without taking the
+// process down.
+func (rn *RawNode) Advance(_ Ready) {
+	r := rn.raft
+	if rn.asyncStorageWrites {
+		r.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", r.id)
+		return
+	}
+	a := &rn.acks
+	if !a.pending() {
+		return
+	}
+	// NB: queued is dropped rather than kept for reuse: it is rarely
+	// needed, and an idle peer should hold no array for it.
+	queued, own, appended, applied := a.queued, a.own, a.appended, a.applied
+	*a = advanceAcks{}
+	for i := range queued {
+		rn.stepAck(queued[i])
+	}
+	if own.index != 0 {
+		rn.stepAck(own.message(r.id))
+	}
+	if appended.ok {
+		rn.stepAck(appended.message(r.id))
+	}
+	if applied != nil {
+		rn.stepAck(applyAck(r.id, applied))
+	}
+}
+
+// stepAck steps an acknowledgement Advance owes.
+func (rn *RawNode) stepAck(m pb.Message) {
+	if err := rn.raft.Step(m); err != nil {
+		rn.raft.logger.Debugf("%x error stepping %s on Advance: %v", rn.raft.id, m.Type, err)
+	}
+}
