@@ -34,11 +34,11 @@ type leaderState struct {
 func newLeaderState(r *raft) *leaderState {
 	last := r.log.lastIndex()
 	l := &leaderState{
-		repl:             replication{progress: r.memberProgress(r.conf.config, last+1)},
 		reads:            readConfirmer{option: r.cfg.readOnly, self: r.id},
 		lease:            leaderLease{electionTimeout: uint64(r.cfg.electionTimeout)},
 		pendingConfIndex: last,
 	}
+	l.repl.adopt(r.memberProgress(r.conf.config, last+1), r.conf.config.Voters)
 	r.out.msgsHint = len(l.repl.progress) - 1
 	if self := l.repl.progress[r.id]; self != nil {
 		self.BecomeReplicate()

@@ -208,7 +208,7 @@ func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.Conf
 	if l == nil {
 		return cs
 	}
-	l.repl.adopt(prs)
+	l.repl.adopt(prs, cfg.Voters)
 	r.out.msgsHint = len(prs) - 1
 	if !r.conf.isVoter(r.id) {
 		if r.cfg.stepDownOnRemoval {

@@ -25,6 +25,15 @@ type replication struct {
 	// included. Invariant: its keys are the members of the active
 	// configuration.
 	progress tracker.ProgressMap
+	// peers are the entries of progress in increasing ID order, for the
+	// paths that visit every member: a slice is cheaper to walk than the
+	// map, and its order is fixed. Invariant: the same members and
+	// Progress as progress (adopt keeps both).
+	peers []peerProgress
+	// majority is the number of voters when the configuration is not
+	// joint, whose quorum commitIndex then finds from peers alone; 0 when
+	// it is joint or has no voter.
+	majority int
 	// due are the followers owed an append at the next Ready.
 	// Invariant: no ID appears twice, and never the leader's own.
 	due []dueAppend
@@ -33,9 +42,18 @@ type replication struct {
 	uncommitted entryPayloadSize
 }
 
+// peerProgress is a member and what the leader knows of its log.
+type peerProgress struct {
+	id uint64
+	pr *tracker.Progress
+	// voter is set for a voter of a configuration that is not joint.
+	voter bool
+}
+
 // dueAppend is a follower owed an append.
 type dueAppend struct {
 	id uint64
+	pr *tracker.Progress
 	// evenIfEmpty is set when the follower must get a message even if there
 	// is nothing new to put in it: after a heartbeat response showed that
 	// it lags while replicating, the appends in flight to it may all have
@@ -43,11 +61,52 @@ type dueAppend struct {
 	evenIfEmpty bool
 }
 
-// adopt makes prs the members' progress, after a configuration change.
-// Followers that left are no longer owed anything.
-func (rp *replication) adopt(prs tracker.ProgressMap) {
+// adopt makes prs the progress of the members of voters and learners
+// (the configuration's), when leadership begins or the configuration
+// changes. Followers that left are no longer owed anything.
+func (rp *replication) adopt(prs tracker.ProgressMap, voters quorum.JointConfig) {
 	rp.progress = prs
+	rp.peers = rp.peers[:0]
+	for id, pr := range prs {
+		rp.peers = append(rp.peers, peerProgress{id: id, pr: pr})
+	}
+	slices.SortFunc(rp.peers, func(a, b peerProgress) int { return cmpUint64(a.id, b.id) })
+	rp.majority = 0
+	if len(voters[1]) == 0 {
+		for i := range rp.peers {
+			_, rp.peers[i].voter = voters[0][rp.peers[i].id]
+		}
+		rp.majority = len(voters[0])
+	}
 	rp.due = slices.DeleteFunc(rp.due, func(d dueAppend) bool { return prs[d.id] == nil })
+	for i := range rp.due {
+		rp.due[i].pr = prs[rp.due[i].id]
+	}
+}
+
+// maxFastQuorum is the largest number of voters whose commit index
+// commitIndex finds on the stack.
+const maxFastQuorum = 9
+
+// commitIndex returns the highest index a quorum of voters has
+// acknowledged (Progress.Match): for a configuration that is not joint,
+// the majority-th highest Match of its voters, read off peers; otherwise,
+// or with more than maxFastQuorum voters, through package quorum.
+func (rp *replication) commitIndex(voters quorum.JointConfig) uint64 {
+	n := rp.majority
+	if n == 0 || n > maxFastQuorum {
+		return uint64(voters.CommittedIndex(matchIndexer(rp.progress)))
+	}
+	var buf [maxFastQuorum]uint64
+	matches := buf[:0]
+	for i := range rp.peers {
+		if rp.peers[i].voter {
+			matches = append(matches, rp.peers[i].pr.Match)
+		}
+	}
+	slices.Sort(matches)
+	// A quorum is n/2+1 voters: the lowest Match among the highest n/2+1.
+	return matches[n-(n/2+1)]
 }
 
 // owesAppend reports whether a follower with progress pr can take an
@@ -74,6 +133,12 @@ func (rp *replication) markDue(self, id uint64, evenIfEmpty bool, last, commit u
 	if id == self || pr == nil {
 		return
 	}
+	rp.markDueProgress(id, pr, evenIfEmpty, last, commit)
+}
+
+// markDueProgress is markDue for a follower other than the leader, whose
+// Progress is pr.
+func (rp *replication) markDueProgress(id uint64, pr *tracker.Progress, evenIfEmpty bool, last, commit uint64) {
 	if !evenIfEmpty && !owesAppend(pr, last, commit) {
 		return
 	}
@@ -83,14 +148,16 @@ func (rp *replication) markDue(self, id uint64, evenIfEmpty bool, last, commit u
 			return
 		}
 	}
-	rp.due = append(rp.due, dueAppend{id: id, evenIfEmpty: evenIfEmpty})
+	rp.due = append(rp.due, dueAppend{id: id, pr: pr, evenIfEmpty: evenIfEmpty})
 }
 
 // markAllDue marks every follower that is owed an append.
 func (rp *replication) markAllDue(r *raft) {
 	last, commit := r.log.lastIndex(), r.log.committed()
-	for id := range rp.progress {
-		rp.markDue(r.id, id, false, last, commit)
+	for i := range rp.peers {
+		if p := &rp.peers[i]; p.id != r.id {
+			rp.markDueProgress(p.id, p.pr, false, last, commit)
+		}
 	}
 }
 
@@ -180,7 +247,7 @@ func (r *raft) appendOwn(ents []pb.Entry) bool {
 // configuration holds, provided that entry is of the current term (paper
 // 5.4.2), and reports whether it did.
 func (r *raft) maybeCommit() bool {
-	acked := uint64(r.conf.config.Voters.CommittedIndex(matchIndexer(r.leading.repl.progress)))
+	acked := r.leading.repl.commitIndex(r.conf.config.Voters)
 	return r.log.maybeCommit(entryID{term: r.term, index: acked})
 }
 
@@ -203,7 +270,7 @@ func (r *raft) flushAppends() {
 	due := rp.due
 	slices.SortFunc(due, func(a, b dueAppend) int { return cmpUint64(a.id, b.id) })
 	for _, d := range due {
-		pr := rp.progress[d.id]
+		pr := d.pr
 		evenIfEmpty := d.evenIfEmpty || pr.State == tracker.StateProbe || pr.CanBumpCommit(r.log.committed())
 		for sent := r.sendAppend(d.id, pr, evenIfEmpty); sent; sent = r.sendAppend(d.id, pr, false) {
 		}
@@ -295,12 +362,11 @@ func (r *raft) bcastHeartbeat() {
 	} else {
 		ctx = l.reads.issueRound()
 	}
-	var buf [8]uint64
-	for _, id := range appendSortedIDs(buf[:0], l.repl.progress) {
+	for i := range l.repl.peers {
+		id, pr := l.repl.peers[i].id, l.repl.peers[i].pr
 		if id == r.id {
 			continue
 		}
-		pr := l.repl.progress[id]
 		// NB: the follower may not have our entries up to the commit index
 		// yet; it must not commit beyond what we know matches.
 		commit := min(pr.Match, r.log.committed())

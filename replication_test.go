@@ -2,8 +2,10 @@ package raft
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 
+	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/quorate/raft/tracker"
 	"github.com/stretchr/testify/assert"
@@ -470,4 +472,58 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	require.Len(t, snaps, 1, "got no snapshot once available")
 	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index, "snaps[0].Snapshot.Metadata.Index: got %v, want 3", snaps[0].Snapshot.Metadata.Index)
 	assert.Equal(t, tracker.StateSnapshot, pr.State, "got %v, want snapshot", pr.State)
+}
+
+// TestCommitIndexAgreesWithQuorum checks replication.commitIndex, which
+// reads a simple majority off the sorted peers, against package quorum's
+// CommittedIndex over random configurations: simple majorities of every
+// size up to past maxFastQuorum, with learners, and joint configurations.
+func TestCommitIndexAgreesWithQuorum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, tc := range []struct {
+		name            string
+		voters, joint   int
+		learners, cases int
+	}{
+		{"one voter", 1, 0, 0, 50},
+		{"three voters", 3, 0, 0, 200},
+		{"four voters and learners", 4, 0, 2, 200},
+		{"maxFastQuorum voters", maxFastQuorum, 0, 1, 200},
+		{"more voters than maxFastQuorum", maxFastQuorum + 2, 0, 0, 100},
+		{"joint", 3, 3, 1, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range tc.cases {
+				var voters quorum.JointConfig
+				voters[0] = quorum.MajorityConfig{}
+				prs := tracker.ProgressMap{}
+				id := uint64(0)
+				member := func(cfg quorum.MajorityConfig) {
+					id++
+					if cfg != nil {
+						cfg[id] = struct{}{}
+					}
+					prs[id] = &tracker.Progress{Match: rng.Uint64N(20), Inflights: tracker.NewInflights(1, 0)}
+				}
+				for range tc.voters {
+					member(voters[0])
+				}
+				if tc.joint > 0 {
+					voters[1] = quorum.MajorityConfig{}
+					// Overlapping: the first voter is in both halves.
+					voters[1][1] = struct{}{}
+					for range tc.joint - 1 {
+						member(voters[1])
+					}
+				}
+				for range tc.learners {
+					member(nil)
+				}
+				var rp replication
+				rp.adopt(prs, voters)
+				want := uint64(voters.CommittedIndex(matchIndexer(prs)))
+				require.Equal(t, want, rp.commitIndex(voters), "got a different commit index than quorum's for %v with %v", voters, prs)
+			}
+		})
+	}
 }
