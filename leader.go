@@ -56,7 +56,9 @@ func (r *raft) tickLeader() {
 	l.heartbeatElapsed++
 	l.quorumElapsed++
 	l.lease.now++
-	l.lease.dropStaleMarks()
+	if len(l.lease.firstSent) > 0 {
+		l.lease.dropStaleMarks()
+	}
 	if l.quorumElapsed >= r.cfg.electionTimeout {
 		l.quorumElapsed = 0
 		if r.cfg.checkQuorum && !r.checkQuorumActive() {
@@ -76,6 +78,9 @@ func (r *raft) tickLeader() {
 	if l.heartbeatElapsed >= r.cfg.heartbeatTimeout || len(l.lease.held) > 0 {
 		l.heartbeatElapsed = 0
 		r.bcastHeartbeat()
+		// NB: here rather than every tick, which stays cheap for a leader
+		// with nothing due.
+		r.log.unstable.releaseIdle()
 	}
 }
 

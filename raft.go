@@ -319,11 +319,11 @@ func (r *raft) tick() {
 	if r.fault.err != nil {
 		return
 	}
-	r.log.unstable.releaseIdle()
 	if r.state == StateLeader {
 		r.tickLeader()
 		return
 	}
+	r.log.unstable.releaseIdle()
 	if r.timer.advance() && r.promotable() {
 		// NB: zeroed before campaigning, so that a refused campaign (say,
 		// a configuration change still to apply) is retried only after a
