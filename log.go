@@ -27,6 +27,9 @@ type raftLog struct {
 	// storage holds the persisted entries, up to unstable.offset-1 (entries
 	// it holds from unstable.offset on, if any, are stale and about to be
 	// overwritten).
+	// Invariant: with no unstable entries or snapshot, its last index is
+	// unstable.offset-1, since everything handed out was persisted there
+	// and Storage is written only with what raft hands out.
 	storage Storage
 	// unstable holds what is not persisted yet.
 	unstable unstable
@@ -47,9 +50,13 @@ type raftLog struct {
 func makeLog(storage Storage, logger Logger, maxApplying entryEncodingSize) raftLog {
 	snapIndex := mustRead(storage.FirstIndex()) - 1
 	next := mustRead(storage.LastIndex()) + 1
+	u := unstable{offset: next, offsetInProgress: next, logger: logger}
+	if t, err := storage.Term(next - 1); err == nil {
+		u.below, u.belowKnown = entryID{term: t, index: next - 1}, true
+	}
 	return raftLog{
 		storage:   storage,
-		unstable:  unstable{offset: next, offsetInProgress: next, logger: logger},
+		unstable:  u,
 		commitIdx: snapIndex,
 		apply:     applyTracker{applying: snapIndex, applied: snapIndex, maxSize: maxApplying},
 		logger:    logger,
@@ -85,11 +92,13 @@ func (l *raftLog) firstIndex() uint64 {
 }
 
 // lastIndex returns the index of the last entry in the log.
+// NB: with nothing unstable, the last entry is Storage's, at offset-1 (see
+// storage): Storage is not asked.
 func (l *raftLog) lastIndex() uint64 {
 	if last, ok := l.unstable.lastIndex(); ok {
 		return last
 	}
-	return mustRead(l.storage.LastIndex())
+	return l.unstable.offset - 1
 }
 
 // lastTerm returns the term of the last entry in the log.
@@ -468,12 +477,14 @@ func (l *raftLog) checkBounds(lo, hi uint64) error {
 	if lo > hi {
 		invariantBroken("invalid slice [%d, %d)", lo, hi)
 	}
-	first := l.firstIndex()
-	if lo < first {
+	// NB: nothing from unstable.offset on is compacted (Storage compacts
+	// only applied entries, and unstable ones are not), which spares asking
+	// Storage for its first index when the slice is all unstable.
+	if lo < l.unstable.offset && lo < l.firstIndex() {
 		return ErrCompacted
 	}
 	if last := l.lastIndex(); hi > last+1 {
-		invariantBroken("slice [%d, %d) out of bounds [%d, %d]", lo, hi, first, last)
+		invariantBroken("slice [%d, %d) out of bounds [%d, %d]", lo, hi, l.firstIndex(), last)
 	}
 	return nil
 }
