@@ -229,16 +229,36 @@ func TestLeaderProbesNewPeerRightAway(t *testing.T) {
 	assert.Len(t, apps, 1, "got %d appends to the new peer, want a probe", len(apps))
 }
 
-func TestApplyConfChangeRemovingEveryVoter(t *testing.T) {
-	// The proposal checks do not catch this change; applying it is refused
-	// on every peer alike, and the returned ConfState says so.
-	n := newTestNode(t, 1, newConfStorage([]uint64{1}))
-	nw := newNetwork(n)
-	nw.campaign(1)
-	require.Equal(t, StateLeader, n.raft.state, "n.raft.state: got %v, want StateLeader", n.raft.state)
-	nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
-	assert.Equal(t, []uint64{1}, confStateOf(n).Voters, "got voters %v, want the configuration unchanged", confStateOf(n).Voters)
-	cs := n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
-	assert.Equal(t, pb.ConfState{Voters: []uint64{1}}, *cs, "got %v, want the previous configuration", *cs)
-	require.NoError(t, n.Propose([]byte("x")), "got the peer unable to make progress")
+func TestConfChangeRemovingEveryVoter(t *testing.T) {
+	removeSelf := pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1}
+	soleVoter := func(t *testing.T, opts ...testOption) (*testNode, *network) {
+		n := newTestNode(t, 1, newConfStorage([]uint64{1}), opts...)
+		nw := newNetwork(n)
+		nw.campaign(1)
+		require.Equal(t, StateLeader, n.raft.state, "got state %v, want leader", n.raft.state)
+		return n, nw
+	}
+	t.Run("the leader refuses to append it", func(t *testing.T) {
+		n, _ := soleVoter(t)
+		require.NoError(t, n.ProposeConfChange(removeSelf))
+		last := n.raft.log.lastIndex()
+		ents, err := n.raft.log.entries(last, noSizeLimit)
+		require.NoError(t, err)
+		assert.Equal(t, []pb.Entry{{Type: pb.EntryNormal, Term: n.raft.term, Index: last}}, ents,
+			"got %v appended, want an empty entry in place of the change", ents)
+	})
+	t.Run("reported, the refusal says why", func(t *testing.T) {
+		n, _ := soleVoter(t, withReportRefusedConfChanges())
+		err := n.ProposeConfChange(removeSelf)
+		require.ErrorIs(t, err, ErrConfChangeRefused)
+		assert.Contains(t, err.Error(), "no voter of (1) would remain", "got %q, want confchange's reason", err)
+	})
+	t.Run("with validation disabled it is committed, and applying it changes nothing", func(t *testing.T) {
+		n, nw := soleVoter(t, withConfig(func(c *Config) { c.DisableConfChangeValidation = true }))
+		nw.proposeConfChange(t, 1, removeSelf)
+		assert.Equal(t, []uint64{1}, confStateOf(n).Voters, "got voters %v, want the configuration unchanged", confStateOf(n).Voters)
+		cs := n.ApplyConfChange(removeSelf)
+		assert.Equal(t, pb.ConfState{Voters: []uint64{1}}, *cs, "got %v, want the previous configuration", *cs)
+		require.NoError(t, n.Propose([]byte("x")), "got the peer unable to make progress")
+	})
 }

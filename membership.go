@@ -171,28 +171,27 @@ func (r *raft) applyConfChange(cc pb.ConfChangeV2) pb.ConfState {
 
 // tryApplyConfChange applies cc, or returns why it cannot.
 func (r *raft) tryApplyConfChange(cc pb.ConfChangeV2) (pb.ConfState, error) {
-	if err := validConfChangeTransition(cc); err != nil {
-		return pb.ConfState{}, err
-	}
-	c := r.changer()
-	var (
-		cfg tracker.Config
-		prs tracker.ProgressMap
-		err error
-	)
-	autoLeave, joint := cc.EnterJoint()
-	switch {
-	case cc.LeaveJoint():
-		cfg, prs, err = c.LeaveJoint()
-	case joint:
-		cfg, prs, err = c.EnterJoint(autoLeave, cc.Changes...)
-	default:
-		cfg, prs, err = c.Simple(cc.Changes...)
-	}
+	cfg, prs, err := changedConfig(r.changer(), cc)
 	if err != nil {
 		return pb.ConfState{}, err
 	}
 	return r.switchConfig(cfg, prs), nil
+}
+
+// changedConfig returns the configuration and Progress c's configuration
+// becomes with cc, or why cc does not apply to it.
+func changedConfig(c confchange.Changer, cc pb.ConfChangeV2) (tracker.Config, tracker.ProgressMap, error) {
+	if err := validConfChangeTransition(cc); err != nil {
+		return tracker.Config{}, nil, err
+	}
+	autoLeave, joint := cc.EnterJoint()
+	switch {
+	case cc.LeaveJoint():
+		return c.LeaveJoint()
+	case joint:
+		return c.EnterJoint(autoLeave, cc.Changes...)
+	}
+	return c.Simple(cc.Changes...)
 }
 
 // switchConfig makes cfg the active configuration and returns it as a
@@ -275,8 +274,11 @@ func isConfChange(e *pb.Entry) bool {
 }
 
 // confChangeRefusal returns why the leader refuses to append cc now, or "".
-// The active configuration may lag the log, so these checks are best effort
-// (see Config.DisableConfChangeValidation).
+// Only one change may be pending, so with none pending the active
+// configuration is the one cc will be applied to, and cc is tried on it: a
+// change that could not be applied, such as one removing every voter, is
+// refused here rather than committed and then skipped by every peer (and
+// fatal to etcd-raft v3.6 peers in a mixed group, which panic applying it).
 func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) string {
 	applied := r.log.applied()
 	pending := r.leading.pendingConfIndex
@@ -288,6 +290,9 @@ func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) string {
 		return "the configuration is joint: leave it first"
 	case !r.conf.isJoint() && leaving:
 		return "an empty change leaves a joint configuration, and this one is not joint"
+	}
+	if _, _, err := changedConfig(r.changerFor(r.conf.config), cc); err != nil {
+		return "it does not apply to the active configuration: " + err.Error()
 	}
 	return ""
 }

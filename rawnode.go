@@ -115,9 +115,10 @@ func confChangeProposal(cc pb.ConfChangeI) (pb.Message, error) {
 // the state machine.
 //
 // A change that cannot be applied to the active configuration (one that
-// entered the log with DisableConfChangeValidation, or one removing every
-// voter, which the proposal checks let through) is logged and leaves the
-// configuration unchanged; the returned ConfState is then the previous one.
+// entered the log with DisableConfChangeValidation; with validation on, the
+// leader tries each change on the configuration it will apply to before
+// appending it) is logged and leaves the configuration unchanged; the
+// returned ConfState is then the previous one.
 // NB: v3.6 panics instead. Every peer applies the same log to the same
 // configurations, so all of them skip such a change alike, and an
 // application that takes its membership from the returned ConfState stays
