@@ -69,7 +69,7 @@ func (r *raft) exitReleased() bool {
 	if r.state != StateLeader {
 		return r.knowsOtherLeader()
 	}
-	acked := r.exit.after.CommittedIndex(matchIndexer(r.leading.repl.progress))
+	acked := r.exit.after.CommittedIndex(matchIndexer{&r.leading.repl})
 	return r.exit.marker != 0 && uint64(acked) >= r.exit.marker
 }
 

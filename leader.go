@@ -39,8 +39,8 @@ func newLeaderState(r *raft) *leaderState {
 		pendingConfIndex: last,
 	}
 	l.repl.adopt(r.memberProgress(r.conf.config, last+1), r.conf.config.Voters)
-	r.out.msgsHint = len(l.repl.progress) - 1
-	if self := l.repl.progress[r.id]; self != nil {
+	r.out.msgsHint = len(l.repl.peers) - 1
+	if self := l.repl.get(r.id); self != nil {
 		self.BecomeReplicate()
 		// NB: the leader is always active; checkQuorumActive keeps it so.
 		self.RecentActive = true

@@ -213,12 +213,15 @@ const (
 // (probing from the end of its own log), allocating to do so.
 func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tracker.Progress)) {
 	r := rn.raft
-	var prs tracker.ProgressMap
 	if r.leading != nil {
-		prs = r.leading.repl.progress
-	} else {
-		prs = r.memberProgress(r.conf.config, r.log.lastIndex()+1)
+		for _, p := range r.leading.repl.peers {
+			pr := *p.pr
+			pr.Inflights = nil
+			visitor(p.id, progressTypeOf(&pr), pr)
+		}
+		return
 	}
+	prs := r.memberProgress(r.conf.config, r.log.lastIndex()+1)
 	var buf [8]uint64
 	for _, id := range appendSortedIDs(buf[:0], prs) {
 		pr := *prs[id]

@@ -224,7 +224,7 @@ func TestRawNodeStatus(t *testing.T) {
 		assert.Len(t, st.Progress, 4, "got progress of %d peers, want 4", len(st.Progress))
 		assert.Equal(t, map[uint64]struct{}{4: {}}, st.Config.Learners, "got learners %v", st.Config.Learners)
 		st.Progress[2].Inflights.Add(100, 1)
-		assert.Equal(t, 0, leader.raft.leading.repl.progress[2].Inflights.Count(), "got the status sharing Inflights with the leader")
+		assert.Equal(t, 0, leader.raft.leading.repl.get(2).Inflights.Count(), "got the status sharing Inflights with the leader")
 	})
 	t.Run("a follower reports no progress", func(t *testing.T) {
 		st := nodes[1].Status()

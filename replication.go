@@ -21,14 +21,13 @@ import (
 // MsgApp per follower (more only when MaxSizePerMsg splits the entries),
 // and asking whether there is work (HasReady) needs to build nothing.
 type replication struct {
-	// progress holds what the leader knows of every member's log, its own
-	// included. Invariant: its keys are the members of the active
-	// configuration.
-	progress tracker.ProgressMap
-	// peers are the entries of progress in increasing ID order, for the
-	// paths that visit every member: a slice is cheaper to walk than the
-	// map, and its order is fixed. Invariant: the same members and
-	// Progress as progress (adopt keeps both).
+	// peers hold what the leader knows of every member's log, its own
+	// included, in increasing ID order. A slice rather than a
+	// tracker.ProgressMap: for the handful of members a group has, it is
+	// smaller, and faster to search and to walk; progressMap builds the map
+	// for the few callers that need one.
+	// Invariant: exactly the members of the active configuration, by
+	// increasing ID.
 	peers []peerProgress
 	// majority is the number of voters when the configuration is not
 	// joint, whose quorum commitIndex then finds from peers alone; 0 when
@@ -65,7 +64,6 @@ type dueAppend struct {
 // (the configuration's), when leadership begins or the configuration
 // changes. Followers that left are no longer owed anything.
 func (rp *replication) adopt(prs tracker.ProgressMap, voters quorum.JointConfig) {
-	rp.progress = prs
 	rp.peers = rp.peers[:0]
 	for id, pr := range prs {
 		rp.peers = append(rp.peers, peerProgress{id: id, pr: pr})
@@ -84,6 +82,33 @@ func (rp *replication) adopt(prs tracker.ProgressMap, voters quorum.JointConfig)
 	}
 }
 
+// get returns the progress of member id, or nil if id is not a member.
+func (rp *replication) get(id uint64) *tracker.Progress {
+	if len(rp.peers) <= 8 {
+		for i := range rp.peers {
+			if rp.peers[i].id == id {
+				return rp.peers[i].pr
+			}
+		}
+		return nil
+	}
+	i, ok := slices.BinarySearchFunc(rp.peers, id, func(p peerProgress, id uint64) int { return cmpUint64(p.id, id) })
+	if !ok {
+		return nil
+	}
+	return rp.peers[i].pr
+}
+
+// progressMap returns the members' progress as a map, sharing the
+// Progress.
+func (rp *replication) progressMap() tracker.ProgressMap {
+	prs := make(tracker.ProgressMap, len(rp.peers))
+	for _, p := range rp.peers {
+		prs[p.id] = p.pr
+	}
+	return prs
+}
+
 // maxFastQuorum is the largest number of voters whose commit index
 // commitIndex finds on the stack.
 const maxFastQuorum = 9
@@ -95,7 +120,7 @@ const maxFastQuorum = 9
 func (rp *replication) commitIndex(voters quorum.JointConfig) uint64 {
 	n := rp.majority
 	if n == 0 || n > maxFastQuorum {
-		return uint64(voters.CommittedIndex(matchIndexer(rp.progress)))
+		return uint64(voters.CommittedIndex(matchIndexer{rp}))
 	}
 	var buf [maxFastQuorum]uint64
 	matches := buf[:0]
@@ -129,7 +154,7 @@ func owesAppend(pr *tracker.Progress, last, commit uint64) bool {
 // markDue records that follower id is owed an append if owesAppend says so,
 // or in any case when evenIfEmpty is set.
 func (rp *replication) markDue(self, id uint64, evenIfEmpty bool, last, commit uint64) {
-	pr := rp.progress[id]
+	pr := rp.get(id)
 	if id == self || pr == nil {
 		return
 	}
@@ -193,10 +218,10 @@ func (rp *replication) release(size entryPayloadSize) {
 // quorumActive reports whether the members active since the last round
 // form a quorum of voters.
 func (rp *replication) quorumActive(voters quorum.JointConfig) bool {
-	active := make(map[uint64]bool, len(rp.progress))
-	for id, pr := range rp.progress {
-		if !pr.IsLearner {
-			active[id] = pr.RecentActive
+	active := make(map[uint64]bool, len(rp.peers))
+	for _, p := range rp.peers {
+		if !p.pr.IsLearner {
+			active[p.id] = p.pr.RecentActive
 		}
 	}
 	return voters.VoteResult(active) == quorum.VoteWon
@@ -205,18 +230,18 @@ func (rp *replication) quorumActive(voters quorum.JointConfig) bool {
 // forgetActivity starts a new CheckQuorum round: every member but the
 // leader must be heard from again.
 func (rp *replication) forgetActivity(self uint64) {
-	for id, pr := range rp.progress {
-		pr.RecentActive = id == self
+	for _, p := range rp.peers {
+		p.pr.RecentActive = p.id == self
 	}
 }
 
 // matchIndexer reads a quorum's acknowledged index off Progress.Match.
-type matchIndexer tracker.ProgressMap
+type matchIndexer struct{ rp *replication }
 
 // AckedIndex implements quorum.AckedIndexer.
 func (m matchIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
-	pr, ok := m[id]
-	if !ok {
+	pr := m.rp.get(id)
+	if pr == nil {
 		return 0, false
 	}
 	return quorum.Index(pr.Match), true

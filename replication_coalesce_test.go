@@ -30,7 +30,7 @@ func fillWindows(t *testing.T, queued int) (*testNode, []pb.Message) {
 	}
 	assert.Empty(t, msgsOf(leader.process(), pb.MsgApp, 2), "got an append to 2 past its full window")
 	for _, id := range []uint64{2, 3} {
-		pr := leader.raft.leading.repl.progress[id]
+		pr := leader.raft.leading.repl.get(id)
 		require.Equal(t, tracker.StateReplicate, pr.State, "state of %d", id)
 		require.True(t, pr.IsPaused(), "got the window of %d open, want it full", id)
 	}
@@ -129,7 +129,7 @@ func TestHeartbeatResponsesShareOneProbe(t *testing.T) {
 	nodes, _ := leaderWithFollowers(t, 2)
 	leader := nodes[0]
 	leader.ReportUnreachable(2)
-	pr := leader.raft.leading.repl.progress[2]
+	pr := leader.raft.leading.repl.get(2)
 	require.Equal(t, tracker.StateProbe, pr.State, "pr.State: got %v, want StateProbe", pr.State)
 	require.Equal(t, leader.raft.log.lastIndex(), pr.Match, "follower 2 has everything")
 	hbResp := pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: leader.raft.term}

@@ -36,7 +36,7 @@ func TestFlowControl(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
 		leader.ReportUnreachable(2)
-		pr := leader.raft.leading.repl.progress[2]
+		pr := leader.raft.leading.repl.get(2)
 		require.Equal(t, tracker.StateProbe, pr.State, "pr.State: got %v, want StateProbe", pr.State)
 		require.NoError(t, leader.Propose([]byte("a")))
 		assert.Len(t, msgsOf(leader.process(), pb.MsgApp, 2), 1, "got no probe")
@@ -54,7 +54,7 @@ func TestFlowControl(t *testing.T) {
 			c.MaxSizePerMsg = 1 // one entry per message
 		}))
 		leader := nodes[0]
-		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State, "state of 2: got %v, want StateReplicate", leader.raft.leading.repl.progress[2].State)
+		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.get(2).State, "state of 2: got %v, want StateReplicate", leader.raft.leading.repl.get(2).State)
 		for range 10 {
 			require.NoError(t, leader.Propose([]byte("x")))
 		}
@@ -101,7 +101,7 @@ func TestFlowControl(t *testing.T) {
 	t.Run("snapshot: paused until reported", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
-		pr := leader.raft.leading.repl.progress[2]
+		pr := leader.raft.leading.repl.get(2)
 		pr.BecomeSnapshot(10)
 		require.NoError(t, leader.Propose([]byte("x")))
 		assert.Empty(t, msgsOf(leader.process(), pb.MsgApp, 2), "got an append in snapshot state")
@@ -113,9 +113,9 @@ func TestFlowControl(t *testing.T) {
 	t.Run("unreachable: replicate falls back to probe", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
-		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.progress[2].State, "state of 2: got %v, want StateReplicate", leader.raft.leading.repl.progress[2].State)
+		require.Equal(t, tracker.StateReplicate, leader.raft.leading.repl.get(2).State, "state of 2: got %v, want StateReplicate", leader.raft.leading.repl.get(2).State)
 		leader.ReportUnreachable(2)
-		assert.Equal(t, tracker.StateProbe, leader.raft.leading.repl.progress[2].State, "got %v, want probe", leader.raft.leading.repl.progress[2].State)
+		assert.Equal(t, tracker.StateProbe, leader.raft.leading.repl.get(2).State, "got %v, want probe", leader.raft.leading.repl.get(2).State)
 	})
 }
 
@@ -132,7 +132,7 @@ func TestEmptyProbeIsTheOneAppendOutstanding(t *testing.T) {
 	// Follower 3 has everything; reporting it unreachable puts it back in
 	// probe state with nothing left to send.
 	leader.ReportUnreachable(3)
-	pr := leader.raft.leading.repl.progress[3]
+	pr := leader.raft.leading.repl.get(3)
 	require.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe after ReportUnreachable", pr.State)
 	require.Greater(t, pr.Next, leader.raft.log.lastIndex(), "follower 3 should be missing nothing")
 
@@ -247,7 +247,7 @@ func TestCommitIndexCatchUp(t *testing.T) {
 		r := nodes[0].raft
 		require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgBeat}))
 		for _, m := range msgsOf(sentMessages(r), pb.MsgHeartbeat, 3) {
-			assert.Equal(t, r.leading.repl.progress[3].Match, m.Commit, "got commit %d, want the match %d", m.Commit, r.leading.repl.progress[3].Match)
+			assert.Equal(t, r.leading.repl.get(3).Match, m.Commit, "got commit %d, want the match %d", m.Commit, r.leading.repl.get(3).Match)
 		}
 	})
 }
@@ -279,7 +279,7 @@ func TestSnapshotToLaggingFollower(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, applied, snap.Metadata.Index, "got snapshot index %d on 3, want %d", snap.Metadata.Index, applied)
 	assert.Equal(t, "state", string(snap.Data), "got snapshot data %q, want state", snap.Data)
-	pr := leader.raft.leading.repl.progress[3]
+	pr := leader.raft.leading.repl.get(3)
 	assert.Equal(t, tracker.StateReplicate, pr.State, "got %v, want replicate after the snapshot", pr.State)
 	nw.propose(1, "d")
 	assert.Equal(t, []string{"d"}, follower.appliedData(), "got %v applied on 3, want [d]", follower.appliedData())
@@ -295,7 +295,7 @@ func TestSnapshotNotSentToInactivePeer(t *testing.T) {
 	_, err := leader.storage.CreateSnapshot(applied, nil, nil)
 	require.NoError(t, err)
 	require.NoError(t, leader.storage.Compact(applied))
-	pr := leader.raft.leading.repl.progress[3]
+	pr := leader.raft.leading.repl.get(3)
 	pr.RecentActive = false
 	pr.BecomeProbe()
 	leader.raft.sendAppend(3, pr, true)
@@ -416,7 +416,7 @@ func TestReportSnapshot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			nodes, _ := leaderWithFollowers(t, 2)
 			leader := nodes[0]
-			pr := leader.raft.leading.repl.progress[2]
+			pr := leader.raft.leading.repl.get(2)
 			pr.BecomeSnapshot(10)
 			leader.ReportSnapshot(2, tc.status)
 			assert.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe", pr.State)
@@ -426,7 +426,7 @@ func TestReportSnapshot(t *testing.T) {
 	}
 	t.Run("ignored outside snapshot state", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
-		pr := nodes[0].raft.leading.repl.progress[2]
+		pr := nodes[0].raft.leading.repl.get(2)
 		before := *pr
 		nodes[0].ReportSnapshot(2, SnapshotFinish)
 		assert.Equal(t, before.State, pr.State, "got %v, want unchanged", pr.State)
@@ -460,7 +460,7 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	r := rn.raft
 	r.becomeCandidate()
 	r.becomeLeader()
-	pr := r.leading.repl.progress[2]
+	pr := r.leading.repl.get(2)
 	pr.RecentActive = true
 	pr.Next = 2 // compacted away
 	r.sendAppend(2, pr, true)
@@ -472,6 +472,18 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	require.Len(t, snaps, 1, "got no snapshot once available")
 	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index, "snaps[0].Snapshot.Metadata.Index: got %v, want 3", snaps[0].Snapshot.Metadata.Index)
 	assert.Equal(t, tracker.StateSnapshot, pr.State, "got %v, want snapshot", pr.State)
+}
+
+// mapMatches reads the Match of a ProgressMap, as an independent
+// quorum.AckedIndexer for TestCommitIndexAgreesWithQuorum.
+type mapMatches tracker.ProgressMap
+
+func (m mapMatches) AckedIndex(id uint64) (quorum.Index, bool) {
+	pr, ok := m[id]
+	if !ok {
+		return 0, false
+	}
+	return quorum.Index(pr.Match), true
 }
 
 // TestCommitIndexAgreesWithQuorum checks replication.commitIndex, which
@@ -521,7 +533,7 @@ func TestCommitIndexAgreesWithQuorum(t *testing.T) {
 				}
 				var rp replication
 				rp.adopt(prs, voters)
-				want := uint64(voters.CommittedIndex(matchIndexer(prs)))
+				want := uint64(voters.CommittedIndex(mapMatches(prs)))
 				require.Equal(t, want, rp.commitIndex(voters), "got a different commit index than quorum's for %v with %v", voters, prs)
 			}
 		})

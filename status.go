@@ -50,12 +50,12 @@ func getBasicStatus(r *raft) BasicStatus {
 // getProgressCopy copies the leader's view of every peer, Inflights included,
 // so that the copy is unaffected by later changes.
 func getProgressCopy(r *raft) map[uint64]tracker.Progress {
-	prs := r.leading.repl.progress
-	m := make(map[uint64]tracker.Progress, len(prs))
-	for id, pr := range prs {
-		p := *pr
-		p.Inflights = pr.Inflights.Clone()
-		m[id] = p
+	peers := r.leading.repl.peers
+	m := make(map[uint64]tracker.Progress, len(peers))
+	for _, peer := range peers {
+		p := *peer.pr
+		p.Inflights = peer.pr.Inflights.Clone()
+		m[peer.id] = p
 	}
 	return m
 }

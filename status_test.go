@@ -62,8 +62,8 @@ func TestStatusIsACopy(t *testing.T) {
 		pr.Match = 1000
 		st.Progress[2] = pr
 		delete(st.Progress, 3)
-		assert.NotEqual(t, uint64(1000), leader.raft.leading.repl.progress[2].Match, "got the leader's Match changed through Status")
-		assert.NotNil(t, leader.raft.leading.repl.progress[3], "got the leader's progress of 3 removed through Status")
+		assert.NotEqual(t, uint64(1000), leader.raft.leading.repl.get(2).Match, "got the leader's Match changed through Status")
+		assert.NotNil(t, leader.raft.leading.repl.get(3), "got the leader's progress of 3 removed through Status")
 	})
 	t.Run("changing the Config leaves the leader alone", func(t *testing.T) {
 		st.Config.Voters[0][9] = struct{}{}

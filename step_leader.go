@@ -25,7 +25,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 		// A leader does not forget itself.
 		return nil
 	}
-	pr := r.leading.repl.progress[m.From]
+	pr := r.leading.repl.get(m.From)
 	if pr == nil {
 		r.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
 		return nil
