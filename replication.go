@@ -33,9 +33,8 @@ type replication struct {
 	// joint, whose quorum commitIndex then finds from peers alone; 0 when
 	// it is joint or has no voter.
 	majority int
-	// due are the followers owed an append at the next Ready.
-	// Invariant: no ID appears twice, and never the leader's own.
-	due []dueAppend
+	// due counts the peers marked due (peerProgress.due).
+	due int
 	// uncommitted estimates the payload bytes appended by this leader and
 	// not yet applied (Config.MaxUncommittedEntriesSize).
 	uncommitted entryPayloadSize
@@ -47,16 +46,13 @@ type peerProgress struct {
 	pr *tracker.Progress
 	// voter is set for a voter of a configuration that is not joint.
 	voter bool
-}
-
-// dueAppend is a follower owed an append.
-type dueAppend struct {
-	id uint64
-	pr *tracker.Progress
-	// evenIfEmpty is set when the follower must get a message even if there
-	// is nothing new to put in it: after a heartbeat response showed that
-	// it lags while replicating, the appends in flight to it may all have
-	// been lost, and only another one finds out.
+	// due is set when the member is owed an append at the next Ready.
+	// Invariant: never set for the leader itself.
+	due bool
+	// evenIfEmpty is set, with due, when the member must get a message
+	// even if there is nothing new to put in it: after a heartbeat response
+	// showed that it lags while replicating, the appends in flight to it
+	// may all have been lost, and only another one finds out.
 	evenIfEmpty bool
 }
 
@@ -64,7 +60,8 @@ type dueAppend struct {
 // (the configuration's), when leadership begins or the configuration
 // changes. Followers that left are no longer owed anything.
 func (rp *replication) adopt(prs tracker.ProgressMap, voters quorum.JointConfig) {
-	rp.peers = rp.peers[:0]
+	old := rp.peers
+	rp.peers = make([]peerProgress, 0, len(prs))
 	for id, pr := range prs {
 		rp.peers = append(rp.peers, peerProgress{id: id, pr: pr})
 	}
@@ -76,27 +73,38 @@ func (rp *replication) adopt(prs tracker.ProgressMap, voters quorum.JointConfig)
 		}
 		rp.majority = len(voters[0])
 	}
-	rp.due = slices.DeleteFunc(rp.due, func(d dueAppend) bool { return prs[d.id] == nil })
-	for i := range rp.due {
-		rp.due[i].pr = prs[rp.due[i].id]
+	rp.due = 0
+	for _, p := range old {
+		if i := rp.index(p.id); p.due && i >= 0 {
+			rp.peers[i].due, rp.peers[i].evenIfEmpty = true, p.evenIfEmpty
+			rp.due++
+		}
 	}
+}
+
+// index returns the position of member id in peers, or -1.
+func (rp *replication) index(id uint64) int {
+	if len(rp.peers) <= 8 {
+		for i := range rp.peers {
+			if rp.peers[i].id == id {
+				return i
+			}
+		}
+		return -1
+	}
+	i, ok := slices.BinarySearchFunc(rp.peers, id, func(p peerProgress, id uint64) int { return cmpUint64(p.id, id) })
+	if !ok {
+		return -1
+	}
+	return i
 }
 
 // get returns the progress of member id, or nil if id is not a member.
 func (rp *replication) get(id uint64) *tracker.Progress {
-	if len(rp.peers) <= 8 {
-		for i := range rp.peers {
-			if rp.peers[i].id == id {
-				return rp.peers[i].pr
-			}
-		}
-		return nil
+	if i := rp.index(id); i >= 0 {
+		return rp.peers[i].pr
 	}
-	i, ok := slices.BinarySearchFunc(rp.peers, id, func(p peerProgress, id uint64) int { return cmpUint64(p.id, id) })
-	if !ok {
-		return nil
-	}
-	return rp.peers[i].pr
+	return nil
 }
 
 // progressMap returns the members' progress as a map, sharing the
@@ -154,26 +162,21 @@ func owesAppend(pr *tracker.Progress, last, commit uint64) bool {
 // markDue records that follower id is owed an append if owesAppend says so,
 // or in any case when evenIfEmpty is set.
 func (rp *replication) markDue(self, id uint64, evenIfEmpty bool, last, commit uint64) {
-	pr := rp.get(id)
-	if id == self || pr == nil {
-		return
+	if i := rp.index(id); i >= 0 && id != self {
+		rp.markPeerDue(&rp.peers[i], evenIfEmpty, last, commit)
 	}
-	rp.markDueProgress(id, pr, evenIfEmpty, last, commit)
 }
 
-// markDueProgress is markDue for a follower other than the leader, whose
-// Progress is pr.
-func (rp *replication) markDueProgress(id uint64, pr *tracker.Progress, evenIfEmpty bool, last, commit uint64) {
-	if !evenIfEmpty && !owesAppend(pr, last, commit) {
+// markPeerDue is markDue for p, a follower other than the leader.
+func (rp *replication) markPeerDue(p *peerProgress, evenIfEmpty bool, last, commit uint64) {
+	if !evenIfEmpty && !owesAppend(p.pr, last, commit) {
 		return
 	}
-	for i := range rp.due {
-		if rp.due[i].id == id {
-			rp.due[i].evenIfEmpty = rp.due[i].evenIfEmpty || evenIfEmpty
-			return
-		}
+	if !p.due {
+		p.due = true
+		rp.due++
 	}
-	rp.due = append(rp.due, dueAppend{id: id, pr: pr, evenIfEmpty: evenIfEmpty})
+	p.evenIfEmpty = p.evenIfEmpty || evenIfEmpty
 }
 
 // markAllDue marks every follower that is owed an append.
@@ -181,7 +184,7 @@ func (rp *replication) markAllDue(r *raft) {
 	last, commit := r.log.lastIndex(), r.log.committed()
 	for i := range rp.peers {
 		if p := &rp.peers[i]; p.id != r.id {
-			rp.markDueProgress(p.id, p.pr, false, last, commit)
+			rp.markPeerDue(p, false, last, commit)
 		}
 	}
 }
@@ -193,7 +196,7 @@ func (r *raft) recheck(id uint64) {
 }
 
 // hasDue reports whether some follower is owed an append.
-func (rp *replication) hasDue() bool { return len(rp.due) > 0 }
+func (rp *replication) hasDue() bool { return rp.due > 0 }
 
 // admit accounts for the payload of entries a leader is about to append,
 // and reports whether MaxUncommittedEntriesSize lets them in. NB: when
@@ -289,19 +292,20 @@ func (r *raft) onCommit() {
 // when only a probe or a commit index is due. It runs once per Ready.
 func (r *raft) flushAppends() {
 	rp := &r.leading.repl
-	if len(rp.due) == 0 {
+	if rp.due == 0 {
 		return
 	}
-	due := rp.due
-	slices.SortFunc(due, func(a, b dueAppend) int { return cmpUint64(a.id, b.id) })
-	for _, d := range due {
-		pr := d.pr
-		evenIfEmpty := d.evenIfEmpty || pr.State == tracker.StateProbe || pr.CanBumpCommit(r.log.committed())
-		for sent := r.sendAppend(d.id, pr, evenIfEmpty); sent; sent = r.sendAppend(d.id, pr, false) {
+	for i := range rp.peers {
+		p := &rp.peers[i]
+		if !p.due {
+			continue
+		}
+		evenIfEmpty := p.evenIfEmpty || p.pr.State == tracker.StateProbe || p.pr.CanBumpCommit(r.log.committed())
+		p.due, p.evenIfEmpty = false, false
+		rp.due--
+		for sent := r.sendAppend(p.id, p.pr, evenIfEmpty); sent; sent = r.sendAppend(p.id, p.pr, false) {
 		}
 	}
-	clear(due)
-	rp.due = due[:0]
 	if r.cfg.readOnly == ReadOnlyLeaseBased {
 		r.leading.lease.sentUpTo(r.log.lastIndex())
 	}
