@@ -60,12 +60,14 @@ func (r *raft) tickLeader() {
 		l.lease.dropStaleMarks()
 	}
 	if l.quorumElapsed >= r.cfg.electionTimeout {
+		r.stir()
 		l.quorumElapsed = 0
 		if r.cfg.checkQuorum && !r.checkQuorumActive() {
 			return
 		}
 	}
 	if l.transfer.advance(r.cfg.electionTimeout) {
+		r.stir()
 		// Thesis 3.10: a transfer that has not completed within an election
 		// timeout is abandoned, and this peer keeps leading.
 		l.transfer.abort()
@@ -76,6 +78,7 @@ func (r *raft) tickLeader() {
 	// NB: reads held for the lease need heartbeats sent after they
 	// arrived; they get one every tick rather than every heartbeat timeout.
 	if l.heartbeatElapsed >= r.cfg.heartbeatTimeout || len(l.lease.held) > 0 {
+		r.stir()
 		l.heartbeatElapsed = 0
 		r.bcastHeartbeat()
 		// NB: here rather than every tick, which stays cheap for a leader

@@ -200,6 +200,7 @@ func changedConfig(c confchange.Changer, cc pb.ConfChangeV2) (tracker.Config, tr
 // longer a voter keeps leading (it cannot commit new entries) unless
 // StepDownOnRemoval says otherwise.
 func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.ConfState {
+	r.stir()
 	r.conf.config = cfg
 	r.logger.Infof("%x applies configuration %s", r.id, cfg)
 	cs := confState(cfg)

@@ -155,7 +155,18 @@ type raft struct {
 	// election timeout, and keeps that promise as if it had just heard from
 	// it (see leaderLease).
 	restartGuard bool
+
+	// activity counts the inputs that may have given the peer work to hand
+	// out: steps, ticks that acted, role and configuration changes, and
+	// Readies taken. quietAt is activity+1 as of the last HasReady that
+	// found nothing, or 0, so that HasReady on a peer at rest repeats none
+	// of its checks. Whatever changes what a Ready would hold bumps
+	// activity.
+	activity, quietAt uint64
 }
+
+// stir records an input that may have given the peer work to hand out.
+func (r *raft) stir() { r.activity++ }
 
 // newRaft builds a peer from a validated configuration and the state found
 // in its Storage.
@@ -252,6 +263,7 @@ func (r *raft) changeRole(s StateType, term uint64) {
 	r.dropOutstandingReads()
 	r.enterTerm(term)
 	r.state = s
+	r.stir()
 	r.timer.restart()
 	r.camp = nil
 	r.leading = nil
@@ -325,6 +337,7 @@ func (r *raft) tick() {
 	}
 	r.log.unstable.releaseIdle()
 	if r.timer.advance() && r.promotable() {
+		r.stir()
 		// NB: zeroed before campaigning, so that a refused campaign (say,
 		// a configuration change still to apply) is retried only after a
 		// full timeout.

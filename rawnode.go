@@ -163,6 +163,20 @@ func (rn *RawNode) Ready() Ready {
 // nothing: work deferred to the Ready is only looked at.
 func (rn *RawNode) HasReady() bool {
 	r := rn.raft
+	if r.quietAt == r.activity+1 {
+		// Nothing happened since the last call found nothing.
+		return false
+	}
+	if rn.lookForReady() {
+		return true
+	}
+	r.quietAt = r.activity + 1
+	return false
+}
+
+// lookForReady is HasReady without its memory of a peer at rest.
+func (rn *RawNode) lookForReady() bool {
+	r := rn.raft
 	if !r.out.isEmpty() || r.hasDeferred() || (r.fault.err != nil && !r.fault.reported) {
 		return true
 	}

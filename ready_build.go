@@ -95,6 +95,7 @@ func (rn *RawNode) appendLocalThreadMsgs(msgs []pb.Message, rd Ready) []pb.Messa
 // the application.
 func (rn *RawNode) markHandedOut(rd Ready) {
 	r := rn.raft
+	r.stir()
 	if rd.SoftState != nil {
 		rn.prevSoftSt = *rd.SoftState
 	}

@@ -13,6 +13,7 @@ import (
 // messages common to all roles and hands the rest to the role's step
 // function.
 func (r *raft) Step(m pb.Message) error {
+	r.stir()
 	if r.fault.err != nil {
 		return r.stepFaulted(m)
 	}
