@@ -2,6 +2,7 @@ package raft
 
 import (
 	"math"
+	"slices"
 
 	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
@@ -30,7 +31,10 @@ import (
 //     to acknowledge it.
 //   - Any other peer waits until it knows a leader other than itself: that
 //     leader holds every committed entry (Leader Completeness) and will
-//     commit them anew with its own first entry. Meanwhile the peer may
+//     commit them anew with its own first entry. It also remembers that
+//     the change is committed if it crashes: the commit index it sent was
+//     durable first (the Ready contract; with AsyncStorageWrites, see
+//     departure). Meanwhile the peer may
 //     campaign under the configuration before the change, which is safe:
 //     any quorum of it overlaps every quorum of the next, as for any
 //     single-voter or joint step (thesis 4.3). Should it win, its first
@@ -169,4 +173,80 @@ func (r *raft) nextConfig(cfg tracker.Config, e *pb.Entry) (tracker.Config, bool
 		next, _, err = c.Simple(cc.Changes...)
 	}
 	return next, err == nil
+}
+
+// departure is, on a leader with AsyncStorageWrites, a follower that a
+// configuration change in the leader's log takes out of the voters, and
+// the change's index.
+//
+// Such a follower lets its exit go as soon as it knows the change is
+// committed (see exitHold), so it must not learn that from a commit index
+// the leader could still forget. With AsyncStorageWrites the leader's
+// messages leave before its HardState is durable; a leader that crashes
+// then restarts believing the change uncommitted, counts votes in the
+// configuration before it, and needs the departed follower - which, a
+// learner or gone in its own view, no longer campaigns, and may refuse its
+// vote for a log shorter than its own. (Found by the mixed-cluster
+// simulation, seed 100959; without AsyncStorageWrites the Ready contract
+// makes the HardState durable before any message leaves.) So a message
+// that would tell a departing follower a commit index at or past the change
+// waits for the leader's writes, as its acknowledgements do: it leaves with
+// the MsgStorageAppend's responses.
+type departure struct{ id, index uint64 }
+
+// tellsDeparture reports whether m would tell a departing follower that
+// the change taking it out of the voters is committed (see departure).
+func (l *leaderState) tellsDeparture(m pb.Message) bool {
+	for _, d := range l.departures {
+		if d.id != m.To {
+			continue
+		}
+		switch m.Type {
+		case pb.MsgApp, pb.MsgHeartbeat:
+			return m.Commit >= d.index
+		case pb.MsgSnap:
+			return m.Snapshot != nil && m.Snapshot.Metadata.Index >= d.index
+		}
+	}
+	return false
+}
+
+// noteDepartures records as departures the followers that cc, at index,
+// takes out of the voters of cfg, and forgets those it makes voters again.
+// It returns the configuration after cc, or cfg if cc does not apply.
+func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint64) tracker.Config {
+	next, _, err := changedConfig(r.changerFor(cfg), cc)
+	if err != nil {
+		return cfg
+	}
+	l := r.leading
+	l.departures = slices.DeleteFunc(l.departures, func(d departure) bool { return isVoterOf(next, d.id) })
+	for id := range cfg.Voters.IDs() {
+		if id != r.id && !isVoterOf(next, id) {
+			l.departures = append(l.departures, departure{id: id, index: index})
+		}
+	}
+	return next
+}
+
+// noteInheritedDepartures records the departures of the configuration
+// changes a new leader finds in its log after the applied index: changes
+// of earlier terms that it will commit.
+func (r *raft) noteInheritedDepartures() {
+	cfg := r.conf.config
+	err := r.log.forEachConfChange(r.log.applied()+1, r.log.lastIndex()+1, func(e *pb.Entry) {
+		if cc, err := decodeConfChange(*e); err == nil {
+			cfg = r.noteDepartures(cfg, cc, e.Index)
+		}
+	})
+	if err != nil {
+		r.logger.Warningf("%x could not read its unapplied log for configuration changes: %v", r.id, err)
+	}
+}
+
+// isVoterOf reports whether id votes in cfg, in either half.
+func isVoterOf(cfg tracker.Config, id uint64) bool {
+	_, in := cfg.Voters[0][id]
+	_, out := cfg.Voters[1][id]
+	return in || out
 }

@@ -19,6 +19,9 @@ type leaderState struct {
 	// log the leadership began with: a change may sit anywhere in its
 	// uncommitted tail, and this spares scanning it.
 	pendingConfIndex uint64
+	// departures are the followers that changes in the log take out of
+	// the voters, with AsyncStorageWrites (see departure).
+	departures []departure
 
 	// heartbeatElapsed counts the ticks since the last heartbeat broadcast.
 	// Invariant: heartbeatElapsed < heartbeat timeout between ticks.

@@ -400,19 +400,30 @@ func (l *raftLog) entries(i uint64, maxSize entryEncodingSize) ([]pb.Entry, erro
 // like the application's batches, so that a long unapplied tail is not
 // loaded at once.
 func (l *raftLog) unappliedConfChange(skip uint64) (bool, error) {
-	for lo, hi := l.apply.applied+1, l.commitIdx+1; lo < hi; {
+	found := false
+	err := l.forEachConfChange(l.apply.applied+1, l.commitIdx+1, func(e *pb.Entry) {
+		found = found || e.Index != skip
+	})
+	return found, err
+}
+
+// forEachConfChange calls fn with each configuration change in [lo, hi),
+// in order. It reads the entries a page at a time, bounded like the
+// application's batches, so that a long tail is not loaded at once.
+func (l *raftLog) forEachConfChange(lo, hi uint64, fn func(*pb.Entry)) error {
+	for lo < hi {
 		page, err := l.slice(lo, hi, l.apply.maxSize)
 		if err != nil {
-			return false, err
+			return err
 		}
 		for i := range page {
-			if isConfChange(&page[i]) && page[i].Index != skip {
-				return true, nil
+			if isConfChange(&page[i]) {
+				fn(&page[i])
 			}
 		}
 		lo += uint64(len(page))
 	}
-	return false, nil
+	return nil
 }
 
 // slice returns the entries in [lo, hi), or a prefix of them bounded by

@@ -97,8 +97,11 @@ func (r *raft) send(m pb.Message) {
 		}
 		m.Term = r.term
 	}
-	switch m.Type {
-	case pb.MsgAppResp, pb.MsgVoteResp, pb.MsgPreVoteResp:
+	switch {
+	case m.Type == pb.MsgAppResp, m.Type == pb.MsgVoteResp, m.Type == pb.MsgPreVoteResp:
+		r.out.pushAfterAppend(m, r.id)
+	case r.leading != nil && r.leading.tellsDeparture(m):
+		// See departure.
 		r.out.pushAfterAppend(m, r.id)
 	default:
 		if m.To == r.id {

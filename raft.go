@@ -323,6 +323,9 @@ func (r *raft) becomeLeader() {
 		// marker (see exitHold).
 		r.exit.marker = r.log.lastIndex()
 	}
+	if r.cfg.asyncStorageWrites {
+		r.noteInheritedDepartures()
+	}
 	r.logger.Infof("%x is the leader of term %d", r.id, r.term)
 }
 

@@ -194,6 +194,11 @@ func (r *raft) handleProposal(m pb.Message) error {
 		return ErrProposalDropped
 	}
 	next := r.log.lastIndex() + 1
+	type change struct {
+		cc    pb.ConfChangeV2
+		index uint64
+	}
+	var accepted []change
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if !isConfChange(e) {
@@ -210,9 +215,18 @@ func (r *raft) handleProposal(m pb.Message) error {
 			continue
 		}
 		l.pendingConfIndex = next + uint64(i)
+		if r.cfg.asyncStorageWrites {
+			accepted = append(accepted, change{cc, next + uint64(i)})
+		}
 	}
 	if !r.appendOwn(m.Entries) {
 		return ErrProposalDropped
+	}
+	// NB: with one change pending at a time (validation on), the active
+	// configuration is the one a change applies to.
+	cfg := r.conf.config
+	for _, c := range accepted {
+		cfg = r.noteDepartures(cfg, c.cc, c.index)
 	}
 	return nil
 }
