@@ -35,11 +35,14 @@ var (
 )
 
 // mixedCISteps is the number of steps the CI sweep runs at least (a tenth
-// with -short). The runs go one at a time (see runMixed), so this is what
-// bounds the test's time: about 25 s under -race on an idle 2-core machine.
+// with -short), and goes on past until it covered everything a mixed group
+// must be tried on, or ran mixedCIMaxRuns runs. The runs go one at a time
+// (see runMixed), so this is what bounds the test's time: about 15 s
+// under -race on a 2-core machine.
 const (
-	mixedCISteps      = 900_000
-	mixedCIShortSteps = 90_000
+	mixedCISteps      = 700_000
+	mixedCIShortSteps = 70_000
+	mixedCIMaxRuns    = 400
 )
 
 // mixedPlan is what a mixed run adds to the sim's Plan: the library of
@@ -317,10 +320,12 @@ func (s *mixedSummary) String() string {
 // from the oracles. Every failure is reported with its replay command.
 //
 // The CI sweep also checks that it covered what the mixed group must be
-// tried on: every mix of initial voters, every mode, every split of
-// asynchronous storage writes, reads forwarded both ways, transfers and
-// snapshots both ways, and configuration changes of both versions applied
-// by both libraries.
+// tried on (see missingCoverage): every mix of initial voters, every mode,
+// every split of asynchronous storage writes, reads checked on our nodes
+// and on etcd-raft's with indexes fixed by either library's leaders,
+// lease reads and retried contexts checked, reads forwarded, transfers
+// and snapshots both ways, and configuration changes of both versions
+// applied by both libraries.
 func TestMixedCluster(t *testing.T) {
 	if *flagMixedSeed != 0 {
 		replayMixed(t, *flagMixedSeed)
@@ -343,12 +348,26 @@ func TestMixedCluster(t *testing.T) {
 	start := time.Now()
 	s := newMixedSummary()
 	next := *flagMixedProgress
-	for seed := from; (to == 0 || seed < to) && (want == 0 || s.steps < want); seed++ {
+	// more reports whether the sweep goes on: over the seeds asked for,
+	// or until it ran the steps asked for; the CI sweep also until it
+	// covered everything (at most mixedCIMaxRuns runs).
+	more := func(seed uint64) bool {
+		switch {
+		case to != 0:
+			return seed < to
+		case ci && !testing.Short() && s.runs < mixedCIMaxRuns && len(missingCoverage(s)) > 0:
+			return true
+		}
+		return s.steps < want
+	}
+	for seed := from; more(seed); seed++ {
 		r := runMixed(t, seed, mixedOptions{})
 		s.add(&r)
 		switch {
 		case r.failed():
 			t.Errorf("%s\n\t%s\n\treplay: %s", r.String(), r.mix.describe(r.Plan.Nodes), mixedReplayCommand(seed))
+		case r.expected != "":
+			t.Logf("seed %d: %s\n\treplay: %s", seed, r.expected, mixedReplayCommand(seed))
 		case *flagMixedVerbose:
 			t.Logf("%s; %s", r.String(), r.mix.describe(r.Plan.Nodes))
 		}
@@ -362,29 +381,31 @@ func TestMixedCluster(t *testing.T) {
 		t.Errorf("the sweep ran %d steps, want at least %d", s.steps, want)
 	}
 	if ci && !testing.Short() {
-		checkMixedCoverage(t, s)
+		for _, m := range missingCoverage(s) {
+			t.Errorf("the sweep tried no %s in %d runs", m, s.runs)
+		}
 	}
 }
 
-// checkMixedCoverage checks that a sweep tried everything a mixed group
-// must be tried on.
-func checkMixedCoverage(t *testing.T, s *mixedSummary) {
-	t.Helper()
+// missingCoverage lists what a sweep has not tried yet of what a mixed
+// group must be tried on.
+func missingCoverage(s *mixedSummary) []string {
+	var missing []string
 	for v := 2; v <= 5; v++ {
 		for k := 1; k < v; k++ {
 			if s.mixes[v][k] == 0 {
-				t.Errorf("no run with %d of %d initial voters ours", k, v)
+				missing = append(missing, fmt.Sprintf("a run with %d of %d initial voters ours", k, v))
 			}
 		}
 	}
 	for m, n := range s.modes {
 		if n == 0 {
-			t.Errorf("no run in mode %04b (split-ready, async, marshal, lock-step)", m)
+			missing = append(missing, fmt.Sprintf("a run in mode %04b (split-ready, async, marshal, lock-step)", m))
 		}
 	}
 	for a := asyncDrawn; a <= asyncAll; a++ {
 		if s.async[a] == 0 {
-			t.Errorf("no run with asynchronous storage writes on %s", a)
+			missing = append(missing, fmt.Sprintf("a run with asynchronous storage writes on %s", a))
 		}
 	}
 	w := &s.watch
@@ -409,9 +430,10 @@ func checkMixedCoverage(t *testing.T, s *mixedSummary) {
 		{"ConfChangeV2 applied by etcd-raft", w.confV2[etcd36]},
 	} {
 		if c.n == 0 {
-			t.Errorf("the sweep saw no %s", c.what)
+			missing = append(missing, c.what)
 		}
 	}
+	return missing
 }
 
 // mixedReplayCommand returns the command that replays seed with its trace.
