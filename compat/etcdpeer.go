@@ -266,24 +266,6 @@ func confChangeToEtcd(cc pb.ConfChangeI) (etcdpb.ConfChangeI, error) {
 	return out, nil
 }
 
-// stepErrors pairs each error etcd-raft's RawNode returns with ours.
-var stepErrors = [...][2]error{
-	{etcdraft.ErrProposalDropped, raft.ErrProposalDropped},
-	{etcdraft.ErrStepLocalMsg, raft.ErrStepLocalMsg},
-	{etcdraft.ErrStepPeerNotFound, raft.ErrStepPeerNotFound},
-}
-
-// stepErrFromEtcd returns our value for an error of etcd-raft's RawNode,
-// and any other error (or nil) as it is.
-func stepErrFromEtcd(err error) error {
-	for _, p := range stepErrors {
-		if errors.Is(err, p[0]) {
-			return p[1]
-		}
-	}
-	return err
-}
-
 // mustRecode recodes src into dst, and panics if that fails: the value
 // came from one library and must decode in the other's type.
 func mustRecode(dst Decoder, src Encoder, what string) {

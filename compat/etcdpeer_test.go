@@ -220,6 +220,17 @@ func soleVoterStorage(t *testing.T) *raft.MemoryStorage {
 	return ms
 }
 
+// bothLibraries starts a peer of each library, for the tests that compare
+// them; etcd says which is etcd-raft's.
+var bothLibraries = []struct {
+	name  string
+	start func(*raft.Config) (sim.Peer, error)
+	etcd  bool
+}{
+	{"etcd-raft", NewEtcdSimPeer, true},
+	{"ours", sim.NewRawNodePeer, false},
+}
+
 // persistedEtcdLeader runs an EtcdPeer as the only voter, elects it and
 // commits three proposals, persisting its Readies to a fresh storage. It
 // returns the peer's configuration (with that storage) and last status.
@@ -252,14 +263,8 @@ func persistedEtcdLeader(t *testing.T) (raft.Config, raft.BasicStatus) {
 // or as our RawNode, with the term, vote, commit index and log it had
 // persisted, and goes on from there.
 func TestEtcdPeerRestartsFromWhatItPersisted(t *testing.T) {
-	for _, r := range []struct {
-		name  string
-		start func(*raft.Config) (sim.Peer, error)
-	}{
-		{"as etcd-raft", NewEtcdSimPeer},
-		{"as ours", sim.NewRawNodePeer},
-	} {
-		t.Run(r.name, func(t *testing.T) {
+	for _, r := range bothLibraries {
+		t.Run("as "+r.name, func(t *testing.T) {
 			cfg, before := persistedEtcdLeader(t)
 			cfg.Applied = before.Applied
 			q, err := r.start(&cfg)
@@ -320,14 +325,7 @@ func (quietLogger) Panicf(f string, v ...any) { panic(fmt.Sprintf(f, v...)) }
 // etcd-raft v3.6.0 MaxSizePerMsg and MaxCommittedSizePerReady both 0: it
 // panics on its first commit, where ours hands out one entry per Ready.
 func TestEtcdPanicsWithZeroSizeLimits(t *testing.T) {
-	for _, c := range []struct {
-		name      string
-		start     func(*raft.Config) (sim.Peer, error)
-		wantPanic bool
-	}{
-		{"etcd-raft", NewEtcdSimPeer, true},
-		{"ours", sim.NewRawNodePeer, false},
-	} {
+	for _, c := range bothLibraries {
 		t.Run(c.name, func(t *testing.T) {
 			ms := soleVoterStorage(t)
 			cfg := raft.Config{ID: 1, ElectionTick: 10, HeartbeatTick: 1, Storage: ms, MaxInflightMsgs: 16, Logger: quietLogger{}}
@@ -341,8 +339,8 @@ func TestEtcdPanicsWithZeroSizeLimits(t *testing.T) {
 				}
 				readyLoop(t, p, ms)
 			})
-			if got := strings.Contains(msg, "not positive"); got != c.wantPanic {
-				t.Errorf("got panic %q, want a panic about a size that is not positive: %t", msg, c.wantPanic)
+			if got := strings.Contains(msg, "not positive"); got != c.etcd {
+				t.Errorf("got panic %q, want a panic about a size that is not positive: %t", msg, c.etcd)
 			}
 		})
 	}
@@ -354,14 +352,7 @@ func TestEtcdPanicsWithZeroSizeLimits(t *testing.T) {
 // applying it; ours accepts and commits it too, and leaves the
 // configuration as it is when applying it.
 func TestEtcdPanicsApplyingRemovalOfLastVoter(t *testing.T) {
-	for _, c := range []struct {
-		name      string
-		start     func(*raft.Config) (sim.Peer, error)
-		wantPanic bool
-	}{
-		{"etcd-raft", NewEtcdSimPeer, true},
-		{"ours", sim.NewRawNodePeer, false},
-	} {
+	for _, c := range bothLibraries {
 		t.Run(c.name, func(t *testing.T) {
 			ms := soleVoterStorage(t)
 			cfg := raft.Config{ID: 1, ElectionTick: 10, HeartbeatTick: 1, Storage: ms, MaxSizePerMsg: 1 << 20, MaxInflightMsgs: 16, Logger: quietLogger{}}
@@ -378,10 +369,10 @@ func TestEtcdPanicsApplyingRemovalOfLastVoter(t *testing.T) {
 			}
 			var applied []pb.Entry
 			msg := panicMessage(func() { applied = readyLoop(t, p, ms) })
-			if got := msg == "removed all voters"; got != c.wantPanic {
-				t.Errorf("got panic %q, want a panic %q: %t", msg, "removed all voters", c.wantPanic)
+			if got := msg == "removed all voters"; got != c.etcd {
+				t.Errorf("got panic %q, want a panic %q: %t", msg, "removed all voters", c.etcd)
 			}
-			if !c.wantPanic {
+			if !c.etcd {
 				if k := len(applied); k == 0 || applied[k-1].Type != pb.EntryConfChange {
 					t.Errorf("got applied %v, want the removal committed and applied", applied)
 				}

@@ -84,34 +84,48 @@ func (s EtcdStorage) Snapshot() (etcdpb.Snapshot, error) {
 	return out, nil
 }
 
-// storageErrors pairs each storage error of ours with etcd-raft's.
-var storageErrors = [...][2]error{
+// errorPair is an error of ours and etcd-raft's error of the same
+// meaning.
+type errorPair struct{ ours, etcd error }
+
+// storageErrors pairs the storage errors.
+var storageErrors = []errorPair{
 	{raft.ErrCompacted, etcdraft.ErrCompacted},
 	{raft.ErrSnapOutOfDate, etcdraft.ErrSnapOutOfDate},
 	{raft.ErrUnavailable, etcdraft.ErrUnavailable},
 	{raft.ErrSnapshotTemporarilyUnavailable, etcdraft.ErrSnapshotTemporarilyUnavailable},
 }
 
-// storageErrToEtcd returns etcd-raft's value for one of our storage errors,
-// and any other error (or nil) as it is.
-func storageErrToEtcd(err error) error {
-	for _, p := range storageErrors {
-		if errors.Is(err, p[0]) {
-			return p[1]
+// stepErrors pairs the errors a RawNode returns.
+var stepErrors = []errorPair{
+	{raft.ErrProposalDropped, etcdraft.ErrProposalDropped},
+	{raft.ErrStepLocalMsg, etcdraft.ErrStepLocalMsg},
+	{raft.ErrStepPeerNotFound, etcdraft.ErrStepPeerNotFound},
+}
+
+// crossError returns the other library's value for an error of pairs,
+// toEtcd saying which way, and any other error (or nil) as it is.
+func crossError(err error, pairs []errorPair, toEtcd bool) error {
+	for _, p := range pairs {
+		switch {
+		case toEtcd && errors.Is(err, p.ours):
+			return p.etcd
+		case !toEtcd && errors.Is(err, p.etcd):
+			return p.ours
 		}
 	}
 	return err
 }
 
-// storageErrFromEtcd is storageErrToEtcd the other way round.
-func storageErrFromEtcd(err error) error {
-	for _, p := range storageErrors {
-		if errors.Is(err, p[1]) {
-			return p[0]
-		}
-	}
-	return err
-}
+// storageErrToEtcd returns etcd-raft's value for one of our storage errors.
+func storageErrToEtcd(err error) error { return crossError(err, storageErrors, true) }
+
+// storageErrFromEtcd returns our value for one of etcd-raft's storage
+// errors.
+func storageErrFromEtcd(err error) error { return crossError(err, storageErrors, false) }
+
+// stepErrFromEtcd returns our value for an error of etcd-raft's RawNode.
+func stepErrFromEtcd(err error) error { return crossError(err, stepErrors, false) }
 
 // entriesToEtcd recodes entries into etcd-raft's type. They cross in one
 // piece, as the entries of a message, which encodes each of them exactly

@@ -2,7 +2,6 @@ package compat
 
 import (
 	"fmt"
-	"math"
 	"testing"
 	"testing/cryptotest"
 
@@ -85,7 +84,7 @@ func (r *rolling) Open(id uint64) (sim.Storage, error) {
 	}
 	disk := newDisk(lib)
 	if old != nil {
-		if err := copyDisk(disk, old); err != nil {
+		if err := sim.CopyStorage(disk, old); err != nil {
 			return nil, fmt.Errorf("node %d: carrying its disk to %s: %w", id, lib, err)
 		}
 	}
@@ -260,59 +259,6 @@ func newDisk(lib library) sim.Storage {
 		return etcdDisk{etcdraft.NewMemoryStorage()}
 	}
 	return raft.NewMemoryStorage()
-}
-
-// copyDisk writes what src holds into the empty dst, so that dst answers
-// every Storage method as src does.
-func copyDisk(dst, src sim.Storage) error {
-	snap, err := src.Snapshot()
-	if err != nil {
-		return err
-	}
-	first, err := src.FirstIndex()
-	if err != nil {
-		return err
-	}
-	last, err := src.LastIndex()
-	if err != nil {
-		return err
-	}
-	// NB: the log may start below the snapshot (compaction keeps a few
-	// entries under it). The copy starts from a snapshot at the first
-	// entry's predecessor, then takes the real snapshot over it.
-	start := snap
-	if first-1 < snap.Metadata.Index {
-		term, err := src.Term(first - 1)
-		if err != nil {
-			return err
-		}
-		start = pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: first - 1, Term: term, ConfState: snap.Metadata.ConfState}}
-	}
-	if !raft.IsEmptySnap(start) {
-		if err := dst.ApplySnapshot(start); err != nil {
-			return err
-		}
-	}
-	if last >= first {
-		ents, err := src.Entries(first, last+1, math.MaxUint64)
-		if err != nil {
-			return err
-		}
-		if err := dst.Append(ents); err != nil {
-			return err
-		}
-	}
-	if start.Metadata.Index != snap.Metadata.Index {
-		cs := snap.Metadata.ConfState
-		if _, err := dst.CreateSnapshot(snap.Metadata.Index, &cs, snap.Data); err != nil {
-			return err
-		}
-	}
-	hs, _, err := src.InitialState()
-	if err != nil {
-		return err
-	}
-	return dst.SetHardState(hs)
 }
 
 // etcdDisk is etcd-raft's MemoryStorage as a sim.Storage: the host writes
