@@ -348,17 +348,17 @@ func TestMixedCluster(t *testing.T) {
 	start := time.Now()
 	s := newMixedSummary()
 	next := *flagMixedProgress
-	// more reports whether the sweep goes on: over the seeds asked for,
-	// or until it ran the steps asked for; the CI sweep also until it
-	// covered everything (at most mixedCIMaxRuns runs).
+	// more reports whether the sweep goes on: within the seeds asked for
+	// (if any) until it ran the steps asked for (if any); the CI sweep
+	// also until it covered everything (at most mixedCIMaxRuns runs).
 	more := func(seed uint64) bool {
 		switch {
-		case to != 0:
-			return seed < to
+		case to != 0 && seed >= to:
+			return false
 		case ci && !testing.Short() && s.runs < mixedCIMaxRuns && len(missingCoverage(s)) > 0:
 			return true
 		}
-		return s.steps < want
+		return want == 0 || s.steps < want
 	}
 	for seed := from; more(seed); seed++ {
 		r := runMixed(t, seed, mixedOptions{})
