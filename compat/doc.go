@@ -32,7 +32,7 @@
 //   - mixed clusters (mixed_test.go): every mix of initial voters from one
 //     of ours to all but one, in every mode, with the reads the oracles
 //     check and those known to show v3.6's flaws told apart (see readClass
-//     in mixwatch_test.go); the CI sweep runs at least 0.7 million steps,
+//     in mixwatch_test.go); the CI sweep runs at least 0.6 million steps,
 //     -mixed.total or -mixed.seeds a longer one, -mixed.seed one seed
 //     (with -mixed.trace);
 //   - a rolling migration (rolling_test.go): groups started on etcd-raft,

@@ -40,8 +40,8 @@ var (
 // (see runMixed), so this is what bounds the test's time: about 15 s
 // under -race on a 2-core machine.
 const (
-	mixedCISteps      = 700_000
-	mixedCIShortSteps = 70_000
+	mixedCISteps      = 600_000
+	mixedCIShortSteps = 60_000
 	mixedCIMaxRuns    = 400
 )
 

@@ -177,6 +177,12 @@ func runRolling(t *testing.T, seed uint64, o mixedOptions) rollingResult {
 			// groups need more crashes to go round.
 			p.Faults.CrashEvery = float64(p.Config.ElectionTick) * 3 / float64(p.Voters)
 			p.Faults.MaxDown = p.Config.ElectionTick
+			// NB: a disk is copied whole when its node changes library;
+			// compaction keeps it short, and makes the copies carry
+			// snapshots too.
+			if p.Faults.CompactEvery == 0 {
+				p.Faults.CompactEvery = 2 * float64(p.Config.ElectionTick)
+			}
 			r = &rolling{voters: p.Voters, to: ours}
 			w = newRunWatch(p.Config.ReadOnlyOption == raft.ReadOnlyLeaseBased, func(id uint64) library { return r.libs[id] }, o.trace)
 			r.w = w
