@@ -274,6 +274,7 @@ func (a *watchStats) add(b *watchStats) {
 	}
 	a.passedLease += b.passedLease
 	a.passedRetries += b.passedRetries
+	a.passedRetriesEtcd += b.passedRetriesEtcd
 }
 
 func (s *mixedSummary) String() string {
@@ -287,8 +288,8 @@ func (s *mixedSummary) String() string {
 		fmt.Fprintf(&b, " %s=%d", l, s.liveness[l])
 	}
 	fmt.Fprintf(&b, "\noutcomes expected of v3.6: %s=%d, %s=%d\n", expectEtcdExit, s.expected[expectEtcdExit], expectEtcdNoVoters, s.expected[expectEtcdNoVoters])
-	fmt.Fprintf(&b, "reads checked by the oracles %d (lease reads fixed by our leaders %d, retried contexts on our nodes %d), lease reads unchecked (clocks not in lock step) %d\n",
-		s.checkedReads, s.watch.passedLease, s.watch.passedRetries, s.uncheckedLease)
+	fmt.Fprintf(&b, "reads checked by the oracles %d (lease reads fixed by our leaders %d; retried contexts on our nodes fixed by our leaders %d, by etcd-raft leaders %d), lease reads unchecked (clocks not in lock step) %d\n",
+		s.checkedReads, s.watch.passedLease, s.watch.passedRetries, s.watch.passedRetriesEtcd, s.uncheckedLease)
 	fmt.Fprintf(&b, "  shown to the oracles, by node handing out <- leader fixing the index: ours<-ours %d, ours<-etcd %d, etcd<-ours %d, etcd<-etcd %d\n",
 		s.watch.passed[ours][ours], s.watch.passed[ours][etcd36], s.watch.passed[etcd36][ours], s.watch.passed[etcd36][etcd36])
 	b.WriteString("kept from the oracles as known v3.6 behaviour (reads / of which stale / answering a call twice):")
@@ -417,7 +418,8 @@ func missingCoverage(s *mixedSummary) []string {
 		{"reads of our nodes fixed by etcd-raft leaders, checked", w.passed[ours][etcd36]},
 		{"reads of etcd-raft nodes fixed by our leaders, checked", w.passed[etcd36][ours]},
 		{"lease reads fixed by our leaders, checked", w.passedLease},
-		{"retried contexts on our nodes, checked", w.passedRetries},
+		{"retried contexts on our nodes fixed by our leaders, checked", w.passedRetries},
+		{"retried contexts on our nodes fixed by etcd-raft leaders, checked", w.passedRetriesEtcd},
 		{"reads forwarded from ours to etcd-raft", w.forwardedReads[ours][etcd36]},
 		{"reads forwarded from etcd-raft to ours", w.forwardedReads[etcd36][ours]},
 		{"transfers from ours to etcd-raft", w.transfers[ours][etcd36]},

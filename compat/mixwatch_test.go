@@ -93,8 +93,9 @@ type watchStats struct {
 	passed [2][2]int
 	// passedLease counts the lease reads, and passedRetries the
 	// ReadStates for retried contexts, fixed by our leaders and handed out
-	// by our nodes, shown to the oracles.
-	passedLease, passedRetries int
+	// by our nodes, shown to the oracles; passedRetriesEtcd those for
+	// retried contexts that our followers forwarded to etcd-raft leaders.
+	passedLease, passedRetries, passedRetriesEtcd int
 	// confChanges counts the configuration changes applied, ConfChange
 	// and ConfChangeV2, on nodes of each library.
 	confV1, confV2 [2]int
@@ -533,13 +534,16 @@ func (p *watchedPeer) admit(rs raft.ReadState) bool {
 	}
 	if class == classChecked {
 		p.w.stats.passed[p.lib][d.lib]++
-		if p.lib == ours && d.lib == ours {
+		switch {
+		case p.lib == ours && d.lib == ours:
 			if p.w.lease {
 				p.w.stats.passedLease++
 			}
 			if rec.issues > 1 {
 				p.w.stats.passedRetries++
 			}
+		case p.lib == ours && rec.issues > 1:
+			p.w.stats.passedRetriesEtcd++
 		}
 		return true
 	}
