@@ -29,7 +29,8 @@ import (
 const rollingStepsPerVoter = 9_000
 
 // rollingSeeds are the seeds TestRollingMigration runs: one per mode
-// (lock-step, marshal, async, split-ready; the seed's low four bits).
+// (lock-step, marshal, async, split-ready; the seed's low four bits); four
+// with -short.
 const rollingSeeds = 16
 
 // rollingMinWork is what the group must do between two changes of library,
@@ -215,6 +216,9 @@ func runRolling(t *testing.T, seed uint64, o mixedOptions) rollingResult {
 // -mixed.trace and -mixed.raftlog trace a run picked with -rolling.seed.
 func TestRollingMigration(t *testing.T) {
 	from, to := uint64(1), uint64(rollingSeeds+1)
+	if testing.Short() {
+		to = 5
+	}
 	switch {
 	case *flagRollingSeed != 0:
 		from, to = *flagRollingSeed, *flagRollingSeed+1
