@@ -23,8 +23,23 @@
 // RAFT_COMPAT_VALUES raises it for a longer sweep and RAFT_COMPAT_SEED picks
 // another seed (see sweepSize in kinds_test.go).
 //
-// Tests that run nodes of both libraries in one group (mixed clusters,
-// rolling upgrades) belong in this module too, since it is the one that may
-// depend on etcd-raft: Recode (with the MessageToEtcd and MessageFromEtcd
-// test helpers) carries messages between such nodes as a transport would.
+// EtcdPeer runs an etcd-raft v3.6.0 RawNode behind our RawNode's API (the
+// sim.Peer interface of rafttest/sim), and EtcdStorage shows one of our
+// storages to etcd-raft; between the libraries, every protobuf value
+// crosses as its wire encoding. With them the package tests run groups
+// that mix the two libraries under the simulation's faults and oracles:
+//
+//   - mixed clusters (mixed_test.go): every mix of initial voters from one
+//     of ours to all but one, in every mode, with the reads the oracles
+//     check and those known to show v3.6's flaws told apart (see readClass
+//     in mixwatch_test.go); the CI sweep runs at least 0.6 million steps,
+//     -mixed.total or -mixed.seeds a longer one, -mixed.seed one seed
+//     (with -mixed.trace);
+//   - a rolling migration (rolling_test.go): groups started on etcd-raft,
+//     whose nodes restart one at a time on ours from what they persisted
+//     (etcd-raft's MemoryStorage, carried over entry by entry), and back.
+//
+// etcd-raft draws its randomness from crypto/rand, so these runs set a
+// deterministic source for the process (cryptotest.SetGlobalRandom) and run
+// one at a time.
 package compat

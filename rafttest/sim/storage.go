@@ -79,7 +79,7 @@ func (f *MemoryStorageFactory) Open(id uint64) (Storage, error) {
 	old := f.disks[id]
 	ms := raft.NewMemoryStorage()
 	if old != nil {
-		if err := copyMemoryStorage(ms, old); err != nil {
+		if err := CopyStorage(ms, old); err != nil {
 			return nil, fmt.Errorf("node %d: rebuilding storage: %w", id, err)
 		}
 	}
@@ -87,9 +87,12 @@ func (f *MemoryStorageFactory) Open(id uint64) (Storage, error) {
 	return ms, nil
 }
 
-// copyMemoryStorage writes the content of src into the empty dst, so that
-// dst answers every Storage method as src does.
-func copyMemoryStorage(dst, src *raft.MemoryStorage) error {
+// CopyStorage writes the content of src into the empty dst, so that dst
+// answers every raft.Storage method as src does. A StorageFactory uses it
+// to reopen a node's storage as a fresh value, or as a storage of another
+// type (another library's, for instance) holding the same snapshot,
+// entries and HardState. It returns the first error of either storage.
+func CopyStorage(dst, src Storage) error {
 	snap, err := src.Snapshot()
 	if err != nil {
 		return err
