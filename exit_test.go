@@ -105,4 +105,31 @@ func TestExitHold(t *testing.T) {
 			assert.GreaterOrEqual(t, n.raft.log.committed(), last, "peer %x: got commit %d, want the exit at %d known", n.raft.id, n.raft.log.committed(), last)
 		}
 	})
+	t.Run("a follower does not go on the word of a leader that leaves too", func(t *testing.T) {
+		// Found by the simulation (seed 1604): removed leader 1 (still
+		// leading without StepDownOnRemoval) committed the removal of
+		// follower 2, which let its exit go because it knew a leader; both
+		// were stopped, and 3, the only voter left, never learned of the
+		// commit and counted votes in the configuration before it.
+		nodes, nw := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.DisableConfChangeValidation = true }))
+		leader, follower := nodes[0], nodes[1]
+		// Both changes are appended before either is applied, which only
+		// DisableConfChangeValidation allows.
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1}))
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 2}))
+		ccIndex := leader.raft.leading.pendingConfIndex
+		nw.send(leader.process()...)
+		require.Equal(t, []uint64{3}, confStateOf(leader).Voters, "the leader should have applied both changes")
+		require.Equal(t, StateLeader, leader.raft.state, "the removed leader should go on leading")
+		require.GreaterOrEqual(t, follower.raft.log.committed(), ccIndex, "2 should know its removal committed")
+		assert.Equal(t, ccIndex, follower.raft.exit.index, "got 2's exit not held while its leader leaves too")
+		assert.Less(t, follower.raft.log.applied(), ccIndex, "got 2's removal applied on the word of a leaving leader")
+
+		// Once 2 follows a voter of the new configuration, it may go.
+		term := follower.raft.term + 1
+		require.NoError(t, follower.Step(pb.Message{From: 3, To: 2, Type: pb.MsgHeartbeat, Term: term, Commit: ccIndex}))
+		follower.process()
+		assert.Zero(t, follower.raft.exit.index, "got 2's exit still held under leader 3")
+		assert.GreaterOrEqual(t, follower.raft.log.applied(), ccIndex)
+	})
 }
