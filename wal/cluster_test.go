@@ -59,6 +59,8 @@ func (c *cluster) start(id uint64, bootstrap bool) {
 		ID: id, ElectionTick: 10, HeartbeatTick: 1, Storage: s, Applied: n.index,
 		MaxSizePerMsg: 4096, MaxInflightMsgs: 16, PreVote: true,
 		AsyncStorageWrites: n.async, Logger: silent,
+		// NB: seeded from the run's randomness, so that a seed replays.
+		RandomSource: rand.NewPCG(c.rng.Uint64(), uint64(id)),
 	})
 	if err != nil {
 		c.t.Fatalf("node %d: NewRawNode: %v", id, err)
