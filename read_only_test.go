@@ -361,4 +361,15 @@ func TestLeaseGuardOnRestart(t *testing.T) {
 			assert.Equal(t, uint64(3), n.raft.vote, "got no vote granted an election timeout after the start")
 		})
 	}
+	t.Run("a guarded peer that never learned a term refuses a pre-vote silently", func(t *testing.T) {
+		// Found by the mixed-cluster simulation (seed 100458): the
+		// rejection was built with the peer's term, 0, which no vote
+		// response may carry, and tripped an invariant.
+		n := newTestNode(t, 2, newConfStorage([]uint64{1, 2, 3}), withPreVote(), withConfig(func(c *Config) { c.LeaseGuardOnRestart = true }))
+		require.Zero(t, n.raft.term)
+		require.NotPanics(t, func() {
+			require.NoError(t, n.Step(pb.Message{From: 3, To: 2, Type: pb.MsgPreVote, Term: 1}))
+		})
+		assert.Empty(t, msgsOf(n.process(), pb.MsgPreVoteResp, 3), "got a pre-vote response from a peer without a term")
+	})
 }

@@ -113,6 +113,12 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 			// leader. NB: the rejection carries our term, so a pre-candidate
 			// of our term counts it and gives up instead of waiting.
 			r.logVote("rejects", m, heard)
+			if r.term == 0 {
+				// NB: only LeaseGuardOnRestart makes a peer that never
+				// learned a term refuse; a rejection needs a term to carry,
+				// so the pre-candidate hears nothing and times out.
+				return false
+			}
 			r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
 			return false
 		}
