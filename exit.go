@@ -58,6 +58,11 @@ type exitHold struct {
 	// released is the index of the last exit let go: it is not held again
 	// when it comes up for the application.
 	released uint64
+	// checked is the highest committed index searched for a later
+	// configuration change, and superseded is set once one was found (see
+	// laterChangeSinceExit).
+	checked    uint64
+	superseded bool
 }
 
 // applyLimit returns the highest index that may be handed to the
@@ -72,7 +77,9 @@ func (r *raft) applyLimit() uint64 {
 // exitReleased reports whether the held exit may now be handed out.
 func (r *raft) exitReleased() bool {
 	if r.state != StateLeader {
-		return r.followsStayingLeader(r.exit.after)
+		// NB: a later change committed makes the exit history, as when
+		// it is found before the exit is held (see holdExit).
+		return r.followsStayingLeader(r.exit.after) || r.laterChangeSinceExit()
 	}
 	acked := r.exit.after.CommittedIndex(matchIndexer{&r.leading.repl})
 	return r.exit.marker != 0 && uint64(acked) >= r.exit.marker
@@ -159,6 +166,18 @@ func (r *raft) laterConfChangeCommitted(index uint64) bool {
 		lo += uint64(len(page))
 	}
 	return false
+}
+
+// laterChangeSinceExit reports whether a configuration change after the
+// held exit is committed. It searches only what was committed since it
+// last looked (exitHold.checked).
+func (r *raft) laterChangeSinceExit() bool {
+	from := max(r.exit.index, r.exit.checked)
+	if !r.exit.superseded && r.log.committed() > from {
+		r.exit.checked = r.log.committed()
+		r.exit.superseded = r.laterConfChangeCommitted(from)
+	}
+	return r.exit.superseded
 }
 
 // appendExitMarker appends the leader's marker (see exitHold).

@@ -125,6 +125,21 @@ func TestExitHold(t *testing.T) {
 		assert.Equal(t, ccIndex, follower.raft.exit.index, "got 2's exit not held while its leader leaves too")
 		assert.Less(t, follower.raft.log.applied(), ccIndex, "got 2's removal applied on the word of a leaving leader")
 
+		t.Run("a later change committed makes the exit history", func(t *testing.T) {
+			// A copy of 2, so that the outer test goes on with 2 holding.
+			twin := newTestNode(t, 2, follower.storage)
+			twin.process()
+			require.Equal(t, ccIndex, twin.raft.exit.index, "the twin should hold the exit too")
+			last := twin.raft.log.lastEntryID()
+			data, err := (&pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 4}).Marshal()
+			require.NoError(t, err)
+			require.NoError(t, twin.Step(pb.Message{From: 1, To: 2, Type: pb.MsgApp, Term: last.term, Index: last.index, LogTerm: last.term,
+				Entries: []pb.Entry{{Index: last.index + 1, Term: last.term, Type: pb.EntryConfChange, Data: data}}, Commit: last.index + 1}))
+			twin.process()
+			assert.Zero(t, twin.raft.exit.index, "got the exit still held after a later change committed")
+			assert.GreaterOrEqual(t, twin.raft.log.applied(), ccIndex)
+		})
+
 		// Once 2 follows a voter of the new configuration, it may go.
 		term := follower.raft.term + 1
 		require.NoError(t, follower.Step(pb.Message{From: 3, To: 2, Type: pb.MsgHeartbeat, Term: term, Commit: ccIndex}))
