@@ -296,26 +296,7 @@ func DescribeReady(rd Ready, f EntryFormatter) string {
 		writeSoftState(&b, *rd.SoftState)
 		b.WriteByte('\n')
 	}
-	if len(rd.ReadStates) > 0 {
-		b.WriteString("ReadStates:\n")
-		for _, rs := range rd.ReadStates {
-			b.WriteString("  Index:")
-			writeUint(&b, rs.Index)
-			b.WriteString(" RequestCtx:")
-			writeData(&b, rs.RequestCtx, f)
-			b.WriteByte('\n')
-		}
-	}
-	if len(rd.DroppedReads) > 0 {
-		b.WriteString("DroppedReads:\n")
-		for _, dr := range rd.DroppedReads {
-			b.WriteString("  RequestCtx:")
-			writeData(&b, dr.RequestCtx, f)
-			b.WriteString(" Reason:")
-			b.WriteString(strconv.Quote(errorText(dr.Reason)))
-			b.WriteByte('\n')
-		}
-	}
+	writeReadSections(&b, &rd, f)
 	if rd.Fault != nil {
 		b.WriteString("Fault: ")
 		b.WriteString(rd.Fault.Error())
@@ -343,6 +324,30 @@ func DescribeReady(rd Ready, f EntryFormatter) string {
 		return "<empty Ready>"
 	}
 	return b.String()
+}
+
+// writeReadSections writes the ReadStates and DroppedReads of rd, if any.
+func writeReadSections(b *strings.Builder, rd *Ready, f EntryFormatter) {
+	if len(rd.ReadStates) > 0 {
+		b.WriteString("ReadStates:\n")
+		for _, rs := range rd.ReadStates {
+			b.WriteString("  Index:")
+			writeUint(b, rs.Index)
+			b.WriteString(" RequestCtx:")
+			writeData(b, rs.RequestCtx, f)
+			b.WriteByte('\n')
+		}
+	}
+	if len(rd.DroppedReads) > 0 {
+		b.WriteString("DroppedReads:\n")
+		for _, dr := range rd.DroppedReads {
+			b.WriteString("  RequestCtx:")
+			writeData(b, dr.RequestCtx, f)
+			b.WriteString(" Reason:")
+			b.WriteString(strconv.Quote(errorText(dr.Reason)))
+			b.WriteByte('\n')
+		}
+	}
 }
 
 // readySizeHint estimates the length of rd's description (see

@@ -286,79 +286,48 @@ func newNode(rn *RawNode, c *Config) *node {
 	}
 }
 
+// loopState is what the node's goroutine keeps between iterations.
+type loopState struct {
+	propc    chan proposal // n.propc while a leader is known or the node is removed
+	readyc   chan Ready    // n.readyc while rd waits to be received
+	advancec chan struct{} // n.advancec while rd is out and not advanced
+	rd       Ready
+	lead     uint64
+	// removed is set once an applied conf change has taken this node out
+	// of the configuration, and cleared when one adds it back. NB: a node
+	// that never was a member (one joining with an empty Storage) is not
+	// removed: it forwards proposals to its leader.
+	removed bool
+}
+
 // run is the node's goroutine. Each iteration decides which requests it can
 // serve now by setting the channels it selects on (a nil channel is never
 // ready), then serves exactly one.
 func (n *node) run() {
-	var (
-		propc    chan proposal // n.propc while a leader is known or the node is removed
-		readyc   chan Ready    // n.readyc while rd waits to be received
-		advancec chan struct{} // n.advancec while rd is out and not advanced
-		rd       Ready
-		lead     = None
-		// removed is set once an applied conf change has taken this node
-		// out of the configuration, and cleared when one adds it back.
-		// NB: a node that never was a member (one joining with an empty
-		// Storage) is not removed: it forwards proposals to its leader.
-		removed bool
-	)
+	s := loopState{lead: None}
 	for {
-		// NB: rd is accepted by the RawNode as soon as it is built, not when
-		// the application receives it. That is safe because the RawNode lets
-		// messages be stepped between Ready and Advance anyway; whatever
-		// happens meanwhile goes into the next Ready.
-		if readyc == nil && advancec == nil && n.rn.HasReady() {
-			rd = n.rn.Ready()
-			readyc = n.readyc
-		}
-		if st := n.rn.BasicStatus(); st.Lead != lead {
-			n.logLeaderChange(lead, st.Lead, st.Term)
-			lead = st.Lead
-		}
-		// A node without a leader could only drop proposals; leaving them
-		// queued lets the callers wait for one to be elected. A removed
-		// node serves them at once, to fail them.
-		propc = nil
-		if lead != None || removed {
-			propc = n.propc
-		}
-
+		n.prepare(&s)
 		select {
-		case p := <-propc:
-			err := ErrProposalDropped
-			if !removed {
-				p.m.From = n.id
-				err = n.rn.Step(p.m)
-			}
-			if p.result != nil {
-				p.result <- err
-			}
+		case p := <-s.propc:
+			n.serveProposal(p, s.removed)
 		case m := <-n.recvc:
 			n.handle(m)
 		case req := <-n.confc:
-			wasMember := n.isMember()
-			req.result <- *n.rn.ApplyConfChange(req.cc)
-			if n.isMember() {
-				removed = false
-			} else if wasMember {
-				n.logger.Infof("raft.node: %x was removed from the configuration; dropping its proposals", n.id)
-				removed = true
-			}
+			s.removed = n.serveConfChange(req, s.removed)
 		case <-n.tickc:
 			n.rn.Tick()
-		case readyc <- rd:
-			readyc = nil
+		case s.readyc <- s.rd:
+			s.readyc = nil
 			if n.async {
 				// The application acknowledges through the storage
 				// responses in rd; there is no Advance to wait for.
-				rd = Ready{}
+				s.rd = Ready{}
 			} else {
-				advancec = n.advancec
+				s.advancec = n.advancec
 			}
-		case <-advancec:
-			n.rn.Advance(rd)
-			rd = Ready{}
-			advancec = nil
+		case <-s.advancec:
+			n.rn.Advance(s.rd)
+			s.rd, s.advancec = Ready{}, nil
 		case c := <-n.status:
 			c <- n.rn.Status()
 		case <-n.stop:
@@ -366,6 +335,57 @@ func (n *node) run() {
 			return
 		}
 	}
+}
+
+// prepare sets the channels of the next iteration: a Ready to offer, if
+// none is out, and proposals to take, if they can be served.
+func (n *node) prepare(s *loopState) {
+	// NB: rd is accepted by the RawNode as soon as it is built, not when
+	// the application receives it. That is safe because the RawNode lets
+	// messages be stepped between Ready and Advance anyway; whatever
+	// happens meanwhile goes into the next Ready.
+	if s.readyc == nil && s.advancec == nil && n.rn.HasReady() {
+		s.rd = n.rn.Ready()
+		s.readyc = n.readyc
+	}
+	if st := n.rn.BasicStatus(); st.Lead != s.lead {
+		n.logLeaderChange(s.lead, st.Lead, st.Term)
+		s.lead = st.Lead
+	}
+	// A node without a leader could only drop proposals; leaving them
+	// queued lets the callers wait for one to be elected. A removed node
+	// serves them at once, to fail them.
+	s.propc = nil
+	if s.lead != None || s.removed {
+		s.propc = n.propc
+	}
+}
+
+// serveProposal steps a proposal, or fails it if the node was removed.
+func (n *node) serveProposal(p proposal, removed bool) {
+	err := ErrProposalDropped
+	if !removed {
+		p.m.From = n.id
+		err = n.rn.Step(p.m)
+	}
+	if p.result != nil {
+		p.result <- err
+	}
+}
+
+// serveConfChange applies a configuration change for ApplyConfChange and
+// returns whether the node is now removed.
+func (n *node) serveConfChange(req confChangeRequest, removed bool) bool {
+	wasMember := n.isMember()
+	req.result <- *n.rn.ApplyConfChange(req.cc)
+	switch {
+	case n.isMember():
+		return false
+	case wasMember:
+		n.logger.Infof("raft.node: %x was removed from the configuration; dropping its proposals", n.id)
+		return true
+	}
+	return removed
 }
 
 // isMember reports whether the node is in its own configuration, as a voter
