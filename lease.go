@@ -204,6 +204,16 @@ func (r *raft) serveLeaseRead(m pb.Message) {
 // arrival order.
 func (r *raft) releaseLeaseReads() {
 	ls := &r.leading.lease
+	if !r.conf.isVoter(r.id) {
+		// Removed while they were held: see serveReadIndex.
+		for _, h := range ls.held {
+			if h.req.From == r.id {
+				r.dropRead(h.req.Entries[0].Data, ErrReadLeadershipEnded)
+			}
+		}
+		ls.held = nil
+		return
+	}
 	n := 0
 	for n < len(ls.held) && ls.covers(ls.held[n].at, r.id, r.conf.config.Voters) {
 		r.answerRead(ls.held[n].req, ls.held[n].index)

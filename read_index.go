@@ -288,6 +288,15 @@ func (r *raft) serveReadIndex(m pb.Message) {
 		// A sole voter's own acknowledgement is a quorum: no other leader
 		// can commit anything without it.
 		r.answerRead(m, commit)
+	case r.cfg.readOnly == ReadOnlyLeaseBased && !r.conf.isVoter(r.id):
+		// A lease rests on the voters' promise not to elect anyone else
+		// for a while; a voter forced to campaign (Campaign) breaks its
+		// own, and where a voter's own vote is a quorum - possible only
+		// if the leader does not vote - nothing stops it (simulation
+		// seed 3801). A removed leader answers no lease read.
+		if m.From == r.id {
+			r.dropRead(m.Entries[0].Data, ErrReadLeadershipEnded)
+		}
 	case r.cfg.readOnly == ReadOnlyLeaseBased:
 		r.serveLeaseRead(m)
 	default:

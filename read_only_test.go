@@ -373,3 +373,21 @@ func TestLeaseGuardOnRestart(t *testing.T) {
 		assert.Empty(t, msgsOf(n.process(), pb.MsgPreVoteResp, 3), "got a pre-vote response from a peer without a term")
 	})
 }
+
+func TestRemovedLeaderAnswersNoLeaseRead(t *testing.T) {
+	// Found by the simulation (seed 3801): a leader removed from the
+	// configuration kept leading and answered lease reads on the promise
+	// of the only voter left, which an explicit Campaign then broke: it
+	// elected itself at once and committed writes the read missed.
+	nodes, nw := leaderWithFollowers(t, 3, withCheckQuorum(), withLeaseReads(), withReportDroppedReads())
+	leader := nodes[0]
+	nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
+	require.Equal(t, []uint64{2, 3}, confStateOf(leader).Voters, "the removal should be applied")
+	require.Equal(t, StateLeader, leader.raft.state, "the removed leader should go on leading")
+
+	leader.ReadIndex([]byte("r"))
+	rd := leader.processOnce()
+	assert.Empty(t, rd.ReadStates, "got a lease read answered by a removed leader")
+	require.Len(t, rd.DroppedReads, 1, "got %v dropped, want the read reported", rd.DroppedReads)
+	assert.ErrorIs(t, rd.DroppedReads[0].Reason, ErrReadLeadershipEnded)
+}
