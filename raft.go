@@ -122,7 +122,13 @@ type settings struct {
 //	readForwarder  reads forwarded to the leader         read_forward.go
 //	campaign       the votes of a (pre-)candidate        election.go
 //	leaderState    all that only a leader has            leader.go, replication.go,
-//	               (replication, read rounds, transfer)  read_index.go, transfer.go
+//	               (replication, read rounds, lease,     read_index.go, lease.go,
+//	               transfer, departures)                 transfer.go, exit.go
+//	exitHold       its own exit from the voters, held    exit.go
+//	faultState     a lost log, reported                  fault.go
+//
+// RawNode keeps what it handed out last and what Advance owes (advance.go),
+// and builds Readies (ready_build.go).
 type raft struct {
 	id     uint64
 	logger Logger
