@@ -1,5 +1,10 @@
 package wal
 
+// Recovery when a Store opens: listing the directory, choosing the segments
+// to replay, replaying each one's records into the log index and the saved
+// state, cutting a torn tail off the last segment, and reporting any other
+// damage as a *CorruptError.
+
 import (
 	"errors"
 	"fmt"

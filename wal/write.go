@@ -1,5 +1,9 @@
 package wal
 
+// Writing to a Store: Save and SaveAppends, snapshots and compaction. Each
+// update is checked against the current state (check) before its records
+// are encoded and appended and the in-memory state follows.
+
 import (
 	"errors"
 	"fmt"

@@ -1,5 +1,9 @@
 package main
 
+// One replica of the service: its configuration, starting it (the state
+// machine from the stored snapshot, then raft, the transport and HTTP), its
+// Ready loop, and stopping it.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,9 @@
 package sim
 
+// The simulated clients: the operations they send to the nodes (proposals,
+// reads and their retries, leadership transfers, forget-leader, campaigns
+// and configuration changes) and how they draw a configuration change.
+
 import (
 	"slices"
 	"strconv"

@@ -1,5 +1,10 @@
 package sim
 
+// The safety oracles' record and checks: who led each term and what was
+// committed at each index, checked against every leader, applied entry and
+// snapshot; and the checks of everything a Ready hands out (its HardState,
+// log, committed entries, messages, ReadStates and dropped reads).
+
 import (
 	"bytes"
 

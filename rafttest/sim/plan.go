@@ -1,5 +1,9 @@
 package sim
 
+// What a run draws from its seed before it starts: the Plan (the cluster's
+// shape, its raft.Config, the host's modes, the network, the faults and the
+// clients' work) and NewPlan, which draws it.
+
 import (
 	"math"
 	"math/rand/v2"

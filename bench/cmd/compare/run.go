@@ -1,5 +1,10 @@
 package main
 
+// Running the comparison: building each library's copy of the suite,
+// listing its benchmarks, running them round by round (each with the floor
+// of its shape), collecting the results into the report, and the helpers
+// that run a test binary and split -bench filters.
+
 import (
 	"bytes"
 	"context"
