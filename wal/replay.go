@@ -1,5 +1,10 @@
 package wal
 
+// Recovery when a Store opens: listing the directory, choosing the segments
+// to replay, replaying each one's records into the log index and the saved
+// state, cutting a torn tail off the last segment, and reporting any other
+// damage as a *CorruptError.
+
 import (
 	"errors"
 	"fmt"
@@ -201,53 +206,87 @@ func allZero(p []byte) bool {
 // bytes up to the end) is a torn tail: torn is the offset to cut it at, or
 // -1 if there is none. Any other damage is a *CorruptError.
 func (s *Store) replaySegment(seg *segment, buf []byte, first, last bool) ([]byte, int64, error) {
-	f, err := s.fs.Open(seg.path)
+	buf, err := s.readSegment(seg, buf)
 	if err != nil {
 		return buf, 0, err
+	}
+	hasHeader, err := s.checkSegmentHeader(seg, buf, first, last)
+	if err != nil || !hasHeader {
+		return buf, 0, err
+	}
+	torn, err := s.replayRecords(seg, buf, first, last)
+	return buf, torn, err
+}
+
+// readSegment reads seg whole into buf, grown if it is too small, and
+// records seg's size. It returns the buffer, for reuse, even on error.
+func (s *Store) readSegment(seg *segment, buf []byte) ([]byte, error) {
+	f, err := s.fs.Open(seg.path)
+	if err != nil {
+		return buf, err
 	}
 	defer f.Close()
 	size, err := f.Size()
 	if err != nil {
-		return buf, 0, err
+		return buf, err
 	}
 	if int64(cap(buf)) < size {
 		buf = make([]byte, size)
 	}
 	buf = buf[:size]
 	if _, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && size == 0) {
-		return buf, 0, err
+		return buf, err
 	}
 	seg.size = size
-	corrupt := func(off int64, err error) error { return &CorruptError{Path: seg.path, Offset: off, Err: err} }
+	return buf, nil
+}
+
+// checkSegmentHeader checks the header of seg, read whole into buf, and
+// reports whether there is one. A missing header (the file too short for
+// one, or zeros where it goes) is what a crash leaves of a last segment
+// whose header never became durable: there is nothing in it to replay,
+// and if it is also the first segment nothing was ever durable, so the log
+// starts empty. In any other segment a missing header, and anywhere a
+// header that does not name seg, is a *CorruptError.
+func (s *Store) checkSegmentHeader(seg *segment, buf []byte, first, last bool) (bool, error) {
 	if len(buf) < segmentHeaderSize || allZero(buf[:segmentHeaderSize]) {
 		if !last {
-			return buf, 0, corrupt(0, errors.New("segment header is missing"))
+			return false, segmentCorrupt(seg, 0, errors.New("segment header is missing"))
 		}
 		if first {
 			// Nothing was ever durable in this store: start empty.
 			s.log.reset(0, 0)
 		}
-		return buf, 0, nil
+		return false, nil
 	}
 	seq, err := decodeSegmentHeader(buf)
 	if err != nil {
-		return buf, 0, corrupt(0, err)
+		return false, segmentCorrupt(seg, 0, err)
 	}
 	if seq != seg.seq {
-		return buf, 0, corrupt(0, fmt.Errorf("header says segment %d", seq))
+		return false, segmentCorrupt(seg, 0, fmt.Errorf("header says segment %d", seq))
 	}
+	return true, nil
+}
+
+// replayRecords replays the records of seg, read whole into buf, that
+// follow its header: a base record first, then the others. It returns the
+// offset of a torn tail in the last segment (a header and nothing durable
+// after it counts as one), or -1 if there is none.
+func (s *Store) replayRecords(seg *segment, buf []byte, first, last bool) (int64, error) {
+	size := int64(len(buf))
 	off := int64(segmentHeaderSize)
 	for off < size {
 		rec, n, err := decodeRecord(buf[off:])
 		if err != nil {
 			if last && tornTail(buf[off:], err) {
-				return buf, off, nil
+				return off, nil
 			}
-			return buf, 0, corrupt(off, err)
+			return 0, segmentCorrupt(seg, off, err)
 		}
 		if off == segmentHeaderSize {
 			if rec.typ != recBase {
-				return buf, 0, corrupt(off, fmt.Errorf("segment starts with a %v record, not a base record", rec.typ))
+				return 0, segmentCorrupt(seg, off, fmt.Errorf("segment starts with a %v record, not a base record", rec.typ))
 			}
 			err = s.replayBase(rec.payload, first)
 			s.baseEnd = off + int64(n)
@@ -255,17 +294,23 @@ func (s *Store) replaySegment(seg *segment, buf []byte, first, last bool) ([]byt
 			err = s.replayRecord(rec, seg.seq, off)
 		}
 		if err != nil {
-			return buf, 0, corrupt(off, err)
+			return 0, segmentCorrupt(seg, off, err)
 		}
 		off += int64(n)
 	}
 	if size == segmentHeaderSize {
 		if !last {
-			return buf, 0, corrupt(off, errors.New("segment has no base record"))
+			return 0, segmentCorrupt(seg, off, errors.New("segment has no base record"))
 		}
-		return buf, off, nil
+		return off, nil
 	}
-	return buf, -1, nil
+	return -1, nil
+}
+
+// segmentCorrupt returns the *CorruptError for damage err at offset off of
+// seg.
+func segmentCorrupt(seg *segment, off int64, err error) error {
+	return &CorruptError{Path: seg.path, Offset: off, Err: err}
 }
 
 // tornTail reports whether the damaged record at the start of rest, the

@@ -1,5 +1,9 @@
 package wal
 
+// Writing to a Store: Save and SaveAppends, snapshots and compaction. Each
+// update is checked against the current state (check) before its records
+// are encoded and appended and the in-memory state follows.
+
 import (
 	"errors"
 	"fmt"
@@ -268,71 +272,114 @@ var errInvalid = errors.New("wal: invalid write")
 // check validates u against the current state and drops from u.ents the
 // entries already compacted.
 func (s *Store) check(u *update) error {
-	invalid := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", errInvalid, fmt.Sprintf(format, args...))
-	}
-	// The log's dummy entry and last index once the snapshot is applied.
-	base, baseTerm, last := s.log.compactIndex, s.log.compactTerm, s.log.last
-	termAt := s.log.term
-	if u.snap != nil {
-		m := &u.snap.Metadata
-		if m.Index <= s.snap.Index {
-			return raft.ErrSnapOutOfDate
-		}
-		base, baseTerm, last = m.Index, m.Term, m.Index
-		termAt = func(i uint64) (uint64, bool) { return baseTerm, i == base }
+	base, last, termAt, err := s.logUnder(u)
+	if err != nil {
+		return err
 	}
 	ents := u.ents
-	for k := 1; k < len(ents); k++ {
-		if ents[k].Index != ents[k-1].Index+1 {
-			return invalid("entry %d follows entry %d", ents[k].Index, ents[k-1].Index)
-		}
-		if ents[k].Term < ents[k-1].Term {
-			return invalid("entry %d has term %d, below the term %d of entry %d", ents[k].Index, ents[k].Term, ents[k-1].Term, ents[k-1].Index)
-		}
+	if err := checkEntryOrder(ents); err != nil {
+		return err
 	}
 	if len(ents) > 0 && ents[0].Index <= base {
 		ents = ents[min(base-ents[0].Index+1, uint64(len(ents))):]
 	}
 	newLast := last
 	if len(ents) > 0 {
-		first := ents[0].Index
-		if first > last+1 {
-			return invalid("entry %d leaves a gap after the last index %d", first, last)
-		}
-		if prev, _ := termAt(first - 1); ents[0].Term < prev {
-			return invalid("entry %d has term %d, below the term %d of entry %d", first, ents[0].Term, prev, first-1)
-		}
-		for k := range ents {
-			if len(ents[k].Data) > maxEntryData {
-				return invalid("entry %d has %d bytes of data, more than %d", ents[k].Index, len(ents[k].Data), maxEntryData)
-			}
-			if !knownEntryType(ents[k].Type) {
-				return invalid("entry %d has unknown type %d", ents[k].Index, ents[k].Type)
-			}
-		}
-		// Committed entries are never replaced (Raft paper 5.4: the Log
-		// Matching and Leader Completeness properties); rewriting them
-		// unchanged is harmless.
-		if u.snap == nil {
-			for k := 0; k < len(ents) && ents[k].Index <= min(s.hardState.Commit, last); k++ {
-				if t, _ := termAt(ents[k].Index); t != ents[k].Term {
-					return invalid("entry %d of term %d would replace a committed entry of term %d", ents[k].Index, ents[k].Term, t)
-				}
-			}
+		if err := s.checkNewEntries(ents, last, termAt, u.snap != nil); err != nil {
+			return err
 		}
 		newLast = ents[len(ents)-1].Index
 	}
-	hs := s.hardState
-	if !raft.IsEmptyHardState(u.hardState) {
-		if u.hardState.Term < hs.Term {
-			return invalid("HardState term %d is below the saved term %d", u.hardState.Term, hs.Term)
-		}
-		hs = u.hardState
-	}
-	if hs.Commit > newLast {
-		return invalid("commit index %d would be past the last index %d", hs.Commit, newLast)
+	if err := s.checkHardState(u.hardState, newLast); err != nil {
+		return err
 	}
 	u.ents = ents
+	return nil
+}
+
+// invalidf returns an error of invalid input to a write, marked errInvalid.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errInvalid, fmt.Sprintf(format, args...))
+}
+
+// logUnder returns the log that u's entries go onto, as it is once u's
+// snapshot, if any, is applied: the index of its dummy entry, its last
+// index, and the term at an index (with false where the log has none). A
+// snapshot not newer than the saved one is raft.ErrSnapOutOfDate.
+func (s *Store) logUnder(u *update) (base, last uint64, termAt func(uint64) (uint64, bool), err error) {
+	if u.snap == nil {
+		return s.log.compactIndex, s.log.last, s.log.term, nil
+	}
+	m := &u.snap.Metadata
+	if m.Index <= s.snap.Index {
+		return 0, 0, nil, raft.ErrSnapOutOfDate
+	}
+	index, term := m.Index, m.Term
+	return index, index, func(i uint64) (uint64, bool) { return term, i == index }, nil
+}
+
+// checkEntryOrder checks that ents have consecutive indexes and terms that
+// never go down.
+func checkEntryOrder(ents []pb.Entry) error {
+	for k := 1; k < len(ents); k++ {
+		if ents[k].Index != ents[k-1].Index+1 {
+			return invalidf("entry %d follows entry %d", ents[k].Index, ents[k-1].Index)
+		}
+		if ents[k].Term < ents[k-1].Term {
+			return invalidf("entry %d has term %d, below the term %d of entry %d", ents[k].Index, ents[k].Term, ents[k-1].Term, ents[k-1].Index)
+		}
+	}
+	return nil
+}
+
+// checkNewEntries checks ents, the entries of a write past the compacted
+// part of the log (at least one), against the log they go onto, whose last
+// index is last and whose terms termAt gives: they must follow it without
+// a gap or a term going down, be of a known type and within the size
+// limit, and, unless a snapshot comes with them (withSnap), leave the
+// committed entries as they are.
+func (s *Store) checkNewEntries(ents []pb.Entry, last uint64, termAt func(uint64) (uint64, bool), withSnap bool) error {
+	first := ents[0].Index
+	if first > last+1 {
+		return invalidf("entry %d leaves a gap after the last index %d", first, last)
+	}
+	if prev, _ := termAt(first - 1); ents[0].Term < prev {
+		return invalidf("entry %d has term %d, below the term %d of entry %d", first, ents[0].Term, prev, first-1)
+	}
+	for k := range ents {
+		if len(ents[k].Data) > maxEntryData {
+			return invalidf("entry %d has %d bytes of data, more than %d", ents[k].Index, len(ents[k].Data), maxEntryData)
+		}
+		if !knownEntryType(ents[k].Type) {
+			return invalidf("entry %d has unknown type %d", ents[k].Index, ents[k].Type)
+		}
+	}
+	if withSnap {
+		return nil
+	}
+	// Committed entries are never replaced (Raft paper 5.4: the Log
+	// Matching and Leader Completeness properties); rewriting them
+	// unchanged is harmless.
+	for k := 0; k < len(ents) && ents[k].Index <= min(s.hardState.Commit, last); k++ {
+		if t, _ := termAt(ents[k].Index); t != ents[k].Term {
+			return invalidf("entry %d of term %d would replace a committed entry of term %d", ents[k].Index, ents[k].Term, t)
+		}
+	}
+	return nil
+}
+
+// checkHardState checks the HardState a write leaves, hs if it is not
+// empty and the saved one otherwise: its term must not go below the saved
+// term, and its commit index must be within the log, whose last index will
+// be newLast.
+func (s *Store) checkHardState(hs pb.HardState, newLast uint64) error {
+	if raft.IsEmptyHardState(hs) {
+		hs = s.hardState
+	} else if hs.Term < s.hardState.Term {
+		return invalidf("HardState term %d is below the saved term %d", hs.Term, s.hardState.Term)
+	}
+	if hs.Commit > newLast {
+		return invalidf("commit index %d would be past the last index %d", hs.Commit, newLast)
+	}
 	return nil
 }

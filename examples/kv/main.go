@@ -81,6 +81,7 @@ func main() {
 		RequestTimeout:  *reqTimeout,
 		RetryInterval:   time.Duration(*election) * *tick,
 	}
+	node := nodeFlags{id: *id, peers: *peers, raftAddr: *raftAddr, httpAddr: *httpAddr, dataDir: *dataDir, join: *join}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -88,30 +89,49 @@ func main() {
 	case *tourMode:
 		fail(tourMain(ctx))
 	case *id == 0:
-		if *peers != "" || *raftAddr != "" || *httpAddr != "" || *dataDir != "" || *join {
+		if node.any() {
 			fail(errors.New("-peers, -raft, -http, -data and -join need -id"))
 		}
 		fail(runLocal(ctx, os.Stdout, base))
 	default:
-		cfg := base
-		cfg.ID = *id
-		cfg.Join = *join
-		cfg.Dir = *dataDir
-		if cfg.Dir == "" {
-			cfg.Dir = fmt.Sprintf("kv-%d", *id)
-		}
-		var err error
-		if cfg.Peers, err = parsePeers(*peers); err != nil {
-			fail(err)
-		}
-		if *raftAddr == "" {
-			*raftAddr = cfg.Peers[*id]
-		}
-		if *raftAddr == "" || *httpAddr == "" {
-			fail(errors.New("a node needs its raft address (-raft, or its entry in -peers) and -http"))
-		}
-		fail(runNode(ctx, cfg, *raftAddr, *httpAddr))
+		fail(runNodeFromFlags(ctx, base, node))
 	}
+}
+
+// nodeFlags are the flags that only the one-node mode (-id) takes.
+type nodeFlags struct {
+	id                                 uint64
+	peers, raftAddr, httpAddr, dataDir string
+	join                               bool
+}
+
+// any reports whether any flag of the one-node mode other than -id is set.
+func (f nodeFlags) any() bool {
+	return f.peers != "" || f.raftAddr != "" || f.httpAddr != "" || f.dataDir != "" || f.join
+}
+
+// runNodeFromFlags runs the one node f describes, with the settings of
+// base, filling in the defaults of its data directory and raft address.
+func runNodeFromFlags(ctx context.Context, base serverConfig, f nodeFlags) error {
+	cfg := base
+	cfg.ID = f.id
+	cfg.Join = f.join
+	cfg.Dir = f.dataDir
+	if cfg.Dir == "" {
+		cfg.Dir = fmt.Sprintf("kv-%d", f.id)
+	}
+	var err error
+	if cfg.Peers, err = parsePeers(f.peers); err != nil {
+		return err
+	}
+	raftAddr := f.raftAddr
+	if raftAddr == "" {
+		raftAddr = cfg.Peers[f.id]
+	}
+	if raftAddr == "" || f.httpAddr == "" {
+		return errors.New("a node needs its raft address (-raft, or its entry in -peers) and -http")
+	}
+	return runNode(ctx, cfg, raftAddr, f.httpAddr)
 }
 
 func fail(err error) {

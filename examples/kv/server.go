@@ -1,5 +1,9 @@
 package main
 
+// One replica of the service: its configuration, starting it (the state
+// machine from the stored snapshot, then raft, the transport and HTTP), its
+// Ready loop, and stopping it.
+
 import (
 	"context"
 	"errors"
@@ -183,11 +187,7 @@ func newServer(cfg serverConfig, store *wal.Store) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	hs, _, err := store.InitialState()
-	if err != nil {
-		return nil, err
-	}
-	last, err := store.LastIndex()
+	empty, err := storeIsEmpty(store, snap)
 	if err != nil {
 		return nil, err
 	}
@@ -209,13 +209,43 @@ func newServer(cfg serverConfig, store *wal.Store) (*server, error) {
 		s.conf = snap.Metadata.ConfState
 		s.snapshotIndex = snap.Metadata.Index
 	}
+	// The state machine starts from the snapshot, so raft hands out the
+	// entries after it.
+	if err := s.startNode(raftConfig(cfg, store, snap.Metadata.Index), empty && !cfg.Join); err != nil {
+		return nil, err
+	}
+	if err := s.startTransport(); err != nil {
+		s.node.Stop()
+		return nil, err
+	}
+	s.httpSrv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second}
+	return s, nil
+}
 
-	rc := &raft.Config{
+// storeIsEmpty reports whether store, whose snapshot is snap, holds
+// nothing at all: no HardState, no entries and no snapshot.
+func storeIsEmpty(store *wal.Store, snap pb.Snapshot) (bool, error) {
+	hs, _, err := store.InitialState()
+	if err != nil {
+		return false, err
+	}
+	last, err := store.LastIndex()
+	if err != nil {
+		return false, err
+	}
+	return raft.IsEmptyHardState(hs) && last == 0 && raft.IsEmptySnap(snap), nil
+}
+
+// raftConfig returns the raft configuration of the node cfg describes,
+// persisting to store, whose state machine has applied the log up to
+// applied.
+func raftConfig(cfg serverConfig, store *wal.Store, applied uint64) *raft.Config {
+	return &raft.Config{
 		ID:              cfg.ID,
 		ElectionTick:    cfg.ElectionTicks,
 		HeartbeatTick:   1,
 		Storage:         store,
-		Applied:         snap.Metadata.Index, // the state machine starts from the snapshot
+		Applied:         applied,
 		MaxSizePerMsg:   1 << 20,
 		MaxInflightMsgs: 256,
 		// A leader cut off from the others steps down, and a node that
@@ -225,40 +255,51 @@ func newServer(cfg serverConfig, store *wal.Store) (*server, error) {
 		StepDownOnRemoval: true,
 		Logger:            cfg.Logger,
 	}
-	if fresh := raft.IsEmptyHardState(hs) && last == 0 && raft.IsEmptySnap(snap); fresh && !cfg.Join {
-		peers, err := bootstrapPeers(cfg.Peers)
-		if err != nil {
-			return nil, err
-		}
-		s.node = raft.StartNode(rc, peers)
-	} else {
-		s.node = raft.RestartNode(rc)
-	}
+}
 
+// startNode starts raft with rc: if bootstrap, as a founding member of a
+// new cluster whose members are the configured peers; otherwise from what
+// the store holds (a restart, or a new node waiting to be added).
+func (s *server) startNode(rc *raft.Config, bootstrap bool) error {
+	if !bootstrap {
+		s.node = raft.RestartNode(rc)
+		return nil
+	}
+	peers, err := bootstrapPeers(s.cfg.Peers)
+	if err != nil {
+		return err
+	}
+	s.node = raft.StartNode(rc, peers)
+	return nil
+}
+
+// startTransport creates the transport to the peers and tells it the
+// addresses known so far: the configured ones and those in the restored
+// state machine.
+func (s *server) startTransport() error {
+	var err error
 	s.tr, err = transport.New(transport.Config{
-		ID:        cfg.ID,
-		ClusterID: cfg.ClusterID,
+		ID:        s.cfg.ID,
+		ClusterID: s.cfg.ClusterID,
 		Raft:      s.node,
-		Logger:    cfg.Logger,
+		Logger:    s.cfg.Logger,
 		// NB: a peer that was down is redialled after at most this pause.
 		// The default (5s) would leave a restarted follower without its
 		// leader's heartbeats, and its clients without answers, for up to
 		// five election timeouts.
 		ReconnectMin: reconnectMin,
-		ReconnectMax: max(time.Duration(cfg.ElectionTicks)*cfg.TickInterval, reconnectMin),
+		ReconnectMax: max(time.Duration(s.cfg.ElectionTicks)*s.cfg.TickInterval, reconnectMin),
 	})
 	if err != nil {
-		s.node.Stop()
-		return nil, err
+		return err
 	}
-	for id, addr := range cfg.Peers {
+	for id, addr := range s.cfg.Peers {
 		s.ensurePeer(id, addr)
 	}
 	for id, addr := range s.state.members {
 		s.ensurePeer(id, addr)
 	}
-	s.httpSrv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second}
-	return s, nil
+	return nil
 }
 
 // reconnectMin is the transport's shortest pause between attempts to reach

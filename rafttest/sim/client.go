@@ -1,5 +1,9 @@
 package sim
 
+// The simulated clients: the operations they send to the nodes (proposals,
+// reads and their retries, leadership transfers, forget-leader, campaigns
+// and configuration changes) and how they draw a configuration change.
+
 import (
 	"slices"
 	"strconv"
@@ -225,57 +229,80 @@ func (c *cluster) drawConfChange(n *node, ctx []byte) pb.ConfChangeI {
 	if len(cs.VotersOutgoing) > 0 {
 		return pb.ConfChangeV2{Context: ctx}
 	}
-	voters := slices.Clone(cs.Voters)
-	learners := slices.Clone(cs.Learners)
-	used := make(map[uint64]bool)
+	d := confChangeDraw{
+		voters:   slices.Clone(cs.Voters),
+		learners: slices.Clone(cs.Learners),
+		used:     make(map[uint64]bool),
+	}
 	var changes []pb.ConfChangeSingle
 	want := 1
 	if c.rng.IntN(3) == 0 {
 		want = 2 + c.rng.IntN(2)
 	}
 	for try := 0; try < 6 && len(changes) < want; try++ {
-		var ch pb.ConfChangeSingle
-		switch c.rng.IntN(6) {
-		case 0, 1: // a new node
-			if c.nextID > uint64(c.plan.Nodes) {
-				continue
-			}
-			ch = pb.ConfChangeSingle{Type: pb.ConfChangeAddNode, NodeID: c.nextID}
-			if c.rng.IntN(2) == 0 {
-				ch.Type = pb.ConfChangeAddLearnerNode
-			}
-			c.join(c.nextID)
-			c.nextID++
-		case 2: // promote a learner
-			id, ok := c.pickID(learners, used)
-			if !ok {
-				continue
-			}
-			ch = pb.ConfChangeSingle{Type: pb.ConfChangeAddNode, NodeID: id}
-		case 3: // demote a voter
-			id, ok := c.pickID(voters, used)
-			if !ok || len(voters) < 2 {
-				continue
-			}
-			ch = pb.ConfChangeSingle{Type: pb.ConfChangeAddLearnerNode, NodeID: id}
-			voters = slices.DeleteFunc(voters, func(x uint64) bool { return x == id })
-		case 4: // remove a voter
-			id, ok := c.pickID(voters, used)
-			if !ok || len(voters) < 2 {
-				continue
-			}
-			ch = pb.ConfChangeSingle{Type: pb.ConfChangeRemoveNode, NodeID: id}
-			voters = slices.DeleteFunc(voters, func(x uint64) bool { return x == id })
-		case 5: // remove a learner
-			id, ok := c.pickID(learners, used)
-			if !ok {
-				continue
-			}
-			ch = pb.ConfChangeSingle{Type: pb.ConfChangeRemoveNode, NodeID: id}
+		ch, ok := c.drawSingleChange(&d)
+		if !ok {
+			continue
 		}
-		used[ch.NodeID] = true
+		d.used[ch.NodeID] = true
 		changes = append(changes, ch)
 	}
+	return c.packConfChange(changes, ctx)
+}
+
+// confChangeDraw is what the changes drawn so far for one configuration
+// change leave to draw from: voters holds the voters not yet demoted or
+// removed, learners the learners at the start, and used the nodes a change
+// already names (no node is named twice).
+type confChangeDraw struct {
+	voters, learners []uint64
+	used             map[uint64]bool
+}
+
+// drawSingleChange draws one change of a kind at random, or returns false
+// if the kind drawn fits nothing left in d. A new node it adds is started,
+// to join.
+func (c *cluster) drawSingleChange(d *confChangeDraw) (pb.ConfChangeSingle, bool) {
+	switch c.rng.IntN(6) {
+	case 0, 1: // a new node
+		if c.nextID > uint64(c.plan.Nodes) {
+			return pb.ConfChangeSingle{}, false
+		}
+		ch := pb.ConfChangeSingle{Type: pb.ConfChangeAddNode, NodeID: c.nextID}
+		if c.rng.IntN(2) == 0 {
+			ch.Type = pb.ConfChangeAddLearnerNode
+		}
+		c.join(c.nextID)
+		c.nextID++
+		return ch, true
+	case 2: // promote a learner
+		id, ok := c.pickID(d.learners, d.used)
+		return pb.ConfChangeSingle{Type: pb.ConfChangeAddNode, NodeID: id}, ok
+	case 3: // demote a voter
+		return c.dropVoter(d, pb.ConfChangeAddLearnerNode)
+	case 4: // remove a voter
+		return c.dropVoter(d, pb.ConfChangeRemoveNode)
+	default: // remove a learner
+		id, ok := c.pickID(d.learners, d.used)
+		return pb.ConfChangeSingle{Type: pb.ConfChangeRemoveNode, NodeID: id}, ok
+	}
+}
+
+// dropVoter draws a change of type typ that takes a voter out of d's
+// voters, or returns false if none is free or it would leave no voter.
+func (c *cluster) dropVoter(d *confChangeDraw, typ pb.ConfChangeType) (pb.ConfChangeSingle, bool) {
+	id, ok := c.pickID(d.voters, d.used)
+	if !ok || len(d.voters) < 2 {
+		return pb.ConfChangeSingle{}, false
+	}
+	d.voters = slices.DeleteFunc(d.voters, func(x uint64) bool { return x == id })
+	return pb.ConfChangeSingle{Type: typ, NodeID: id}, true
+}
+
+// packConfChange wraps changes with ctx: a single change half the time as
+// a ConfChange, otherwise as a ConfChangeV2 with a random transition. It
+// returns nil if there are no changes.
+func (c *cluster) packConfChange(changes []pb.ConfChangeSingle, ctx []byte) pb.ConfChangeI {
 	switch {
 	case len(changes) == 0:
 		return nil

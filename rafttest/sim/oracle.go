@@ -1,5 +1,10 @@
 package sim
 
+// The safety oracles' record and checks: who led each term and what was
+// committed at each index, checked against every leader, applied entry and
+// snapshot; and the checks of everything a Ready hands out (its HardState,
+// log, committed entries, messages, ReadStates and dropped reads).
+
 import (
 	"bytes"
 
@@ -182,73 +187,14 @@ func (o *oracleState) checkLeaderCompleteness(c *cluster, n *node, term uint64) 
 // out: the log, the HardState, the committed entries, the ReadStates.
 func (c *cluster) checkReady(n *node, rd *raft.Ready) {
 	prevCommit := n.handedHS.Commit
-	if !raft.IsEmptyHardState(rd.HardState) {
-		prev := n.handedHS
-		hs := rd.HardState
-		needSync := len(rd.Entries) > 0 || hs.Term != prev.Term || hs.Vote != prev.Vote
-		if needSync && !rd.MustSync {
-			c.fail(ReadyContract, n.id, "MustSync is false with %d entries and HardState %s after %s",
-				len(rd.Entries), raft.DescribeHardState(hs), raft.DescribeHardState(prev))
-			return
-		}
-		switch {
-		case hs.Term < prev.Term:
-			c.fail(ElectionSafety, n.id, "hands out term %d after term %d", hs.Term, prev.Term)
-		case hs.Term == prev.Term && prev.Vote != raft.None && hs.Vote != prev.Vote:
-			c.fail(ElectionSafety, n.id, "hands out vote %d after vote %d in term %d", hs.Vote, prev.Vote, hs.Term)
-		case hs.Commit < prev.Commit:
-			c.fail(CommitIndex, n.id, "hands out commit index %d after %d", hs.Commit, prev.Commit)
-		}
-		n.handedHS = hs
-	} else if len(rd.Entries) > 0 && !rd.MustSync {
-		c.fail(ReadyContract, n.id, "MustSync is false with %d entries", len(rd.Entries))
-	}
-	if c.violation != nil {
+	if !c.checkReadyHardState(n, rd) || c.violation != nil {
 		return
 	}
 	for i := range rd.Messages {
 		c.checkMessage(n, &rd.Messages[i])
 	}
-	if !raft.IsEmptySnap(rd.Snapshot) {
-		s := rd.Snapshot.Metadata
-		if s.Index <= n.hlog.snapIndex {
-			c.fail(ReadyContract, n.id, "hands out snapshot %s, not newer than its snapshot at %d", raft.DescribeSnapshot(rd.Snapshot), n.hlog.snapIndex)
-			return
-		}
-		n.hlog.restore(s.Index, s.Term)
-		n.handedApplied = max(n.handedApplied, s.Index)
-	}
-	if len(rd.Entries) > 0 {
-		if rd.Entries[0].Index <= prevCommit {
-			c.fail(ReadyContract, n.id, "hands out entries from index %d, overwriting its commit index %d", rd.Entries[0].Index, prevCommit)
-			return
-		}
-		if err := n.hlog.append(rd.Entries); err != nil {
-			c.fail(ReadyContract, n.id, "hands out entries: %v", err)
-			return
-		}
-	}
-	if n.handedHS.Commit > n.hlog.last() {
-		c.fail(ReadyContract, n.id, "hands out commit index %d beyond its last index %d", n.handedHS.Commit, n.hlog.last())
+	if !c.recordReadySnapshot(n, rd) || !c.recordReadyEntries(n, rd, prevCommit) || !c.recordCommittedEntries(n, rd) {
 		return
-	}
-	if k := len(rd.CommittedEntries); k > 0 {
-		ce := rd.CommittedEntries
-		if ce[0].Index != n.handedApplied+1 {
-			c.fail(ReadyContract, n.id, "hands out committed entries from index %d after %d", ce[0].Index, n.handedApplied)
-			return
-		}
-		for i := range ce {
-			if ce[i].Index != ce[0].Index+uint64(i) {
-				c.fail(ReadyContract, n.id, "committed entries are not contiguous: %d follows %d", ce[i].Index, ce[i-1].Index)
-				return
-			}
-		}
-		if last := ce[k-1].Index; last > n.handedHS.Commit {
-			c.fail(ReadyContract, n.id, "hands out committed entries up to %d beyond its commit index %d", last, n.handedHS.Commit)
-			return
-		}
-		n.handedApplied = ce[k-1].Index
 	}
 	st := n.peer.BasicStatus()
 	if st.RaftState == raft.StateLeader && st.Term > n.checkedLeaderTerm {
@@ -261,6 +207,103 @@ func (c *cluster) checkReady(n *node, rd *raft.Ready) {
 	for _, dr := range rd.DroppedReads {
 		c.checkDroppedRead(n, dr)
 	}
+}
+
+// checkReadyHardState checks the HardState rd hands out against the last
+// one n handed out, and whether rd asks for a sync when it must; it records
+// the HardState as handed out. It returns false if the rest of rd is not to
+// be checked.
+func (c *cluster) checkReadyHardState(n *node, rd *raft.Ready) bool {
+	if raft.IsEmptyHardState(rd.HardState) {
+		if len(rd.Entries) > 0 && !rd.MustSync {
+			c.fail(ReadyContract, n.id, "MustSync is false with %d entries", len(rd.Entries))
+		}
+		return true
+	}
+	prev := n.handedHS
+	hs := rd.HardState
+	needSync := len(rd.Entries) > 0 || hs.Term != prev.Term || hs.Vote != prev.Vote
+	if needSync && !rd.MustSync {
+		c.fail(ReadyContract, n.id, "MustSync is false with %d entries and HardState %s after %s",
+			len(rd.Entries), raft.DescribeHardState(hs), raft.DescribeHardState(prev))
+		return false
+	}
+	switch {
+	case hs.Term < prev.Term:
+		c.fail(ElectionSafety, n.id, "hands out term %d after term %d", hs.Term, prev.Term)
+	case hs.Term == prev.Term && prev.Vote != raft.None && hs.Vote != prev.Vote:
+		c.fail(ElectionSafety, n.id, "hands out vote %d after vote %d in term %d", hs.Vote, prev.Vote, hs.Term)
+	case hs.Commit < prev.Commit:
+		c.fail(CommitIndex, n.id, "hands out commit index %d after %d", hs.Commit, prev.Commit)
+	}
+	n.handedHS = hs
+	return true
+}
+
+// recordReadySnapshot checks that a snapshot rd hands out is newer than
+// n's, and records it in n's log as handed out. It returns false if the
+// check failed.
+func (c *cluster) recordReadySnapshot(n *node, rd *raft.Ready) bool {
+	if raft.IsEmptySnap(rd.Snapshot) {
+		return true
+	}
+	s := rd.Snapshot.Metadata
+	if s.Index <= n.hlog.snapIndex {
+		c.fail(ReadyContract, n.id, "hands out snapshot %s, not newer than its snapshot at %d", raft.DescribeSnapshot(rd.Snapshot), n.hlog.snapIndex)
+		return false
+	}
+	n.hlog.restore(s.Index, s.Term)
+	n.handedApplied = max(n.handedApplied, s.Index)
+	return true
+}
+
+// recordReadyEntries appends the entries rd hands out to n's log as handed
+// out, checking that they overwrite nothing at or below prevCommit, the
+// commit index handed out before rd, and that the commit index now handed
+// out is within the log. It returns false if a check failed.
+func (c *cluster) recordReadyEntries(n *node, rd *raft.Ready, prevCommit uint64) bool {
+	if len(rd.Entries) > 0 {
+		if rd.Entries[0].Index <= prevCommit {
+			c.fail(ReadyContract, n.id, "hands out entries from index %d, overwriting its commit index %d", rd.Entries[0].Index, prevCommit)
+			return false
+		}
+		if err := n.hlog.append(rd.Entries); err != nil {
+			c.fail(ReadyContract, n.id, "hands out entries: %v", err)
+			return false
+		}
+	}
+	if n.handedHS.Commit > n.hlog.last() {
+		c.fail(ReadyContract, n.id, "hands out commit index %d beyond its last index %d", n.handedHS.Commit, n.hlog.last())
+		return false
+	}
+	return true
+}
+
+// recordCommittedEntries checks that the committed entries rd hands out
+// follow those handed out before without a gap and stay within the commit
+// index, and records the last of them. It returns false if a check failed.
+func (c *cluster) recordCommittedEntries(n *node, rd *raft.Ready) bool {
+	k := len(rd.CommittedEntries)
+	if k == 0 {
+		return true
+	}
+	ce := rd.CommittedEntries
+	if ce[0].Index != n.handedApplied+1 {
+		c.fail(ReadyContract, n.id, "hands out committed entries from index %d after %d", ce[0].Index, n.handedApplied)
+		return false
+	}
+	for i := range ce {
+		if ce[i].Index != ce[0].Index+uint64(i) {
+			c.fail(ReadyContract, n.id, "committed entries are not contiguous: %d follows %d", ce[i].Index, ce[i-1].Index)
+			return false
+		}
+	}
+	if last := ce[k-1].Index; last > n.handedHS.Commit {
+		c.fail(ReadyContract, n.id, "hands out committed entries up to %d beyond its commit index %d", last, n.handedHS.Commit)
+		return false
+	}
+	n.handedApplied = ce[k-1].Index
+	return true
 }
 
 // checkDroppedRead checks a report that a read n was asked for will never

@@ -1,5 +1,9 @@
 package sim
 
+// What a run draws from its seed before it starts: the Plan (the cluster's
+// shape, its raft.Config, the host's modes, the network, the faults and the
+// clients' work) and NewPlan, which draws it.
+
 import (
 	"math"
 	"math/rand/v2"
@@ -143,6 +147,19 @@ func NewPlan(seed uint64) Plan {
 	p.StopRemoved = r.IntN(2) == 0
 	p.DurableStateMachine = pick(r, []float64{0, 0.5, 1})
 
+	// NB: the draws below come from r in a fixed order; reordering them
+	// would change the plan of every seed.
+	p.drawConfig(r, seed)
+	p.drawAsyncStorageWrites(r, async)
+	p.Net = drawNetPlan(r, p.Config.ElectionTick)
+	p.Faults = drawFaultPlan(r, p.Config.ElectionTick)
+	p.Work = drawWorkPlan(r)
+	return p
+}
+
+// drawConfig draws the raft.Config of p's nodes, and whether the host must
+// serialize its configuration changes because validation is off.
+func (p *Plan) drawConfig(r *rand.Rand, seed uint64) {
 	c := &p.Config
 	c.HeartbeatTick = 1 + r.IntN(2)
 	c.ElectionTick = c.HeartbeatTick*3 + r.IntN(8)
@@ -171,28 +188,46 @@ func NewPlan(seed uint64) Plan {
 		c.DisableConfChangeValidation = true
 		p.SerializeConfChanges = true
 	}
+}
+
+// drawAsyncStorageWrites sets which nodes use storage threads: none unless
+// async, and then all of them or, in a mixed cluster, a random part.
+func (p *Plan) drawAsyncStorageWrites(r *rand.Rand, async bool) {
 	mixed := async && r.IntN(3) == 0
 	for id := 1; id <= MaxNodes; id++ {
 		p.AsyncStorageWrites[id] = async && (!mixed || r.IntN(2) == 0)
 	}
+}
 
-	p.Net = NetPlan{
+// drawNetPlan draws the chaos phase's network, its long delays scaled to
+// the election timeout of electionTick ticks.
+func drawNetPlan(r *rand.Rand, electionTick int) NetPlan {
+	return NetPlan{
 		MaxDelay:        pick(r, []int{2, 10, 30, 60}),
 		LongDelayRate:   pick(r, []float64{0, 0.002, 0.01, 0.03}),
-		LongDelayMax:    TickUnits * c.ElectionTick * (1 + r.IntN(3)),
+		LongDelayMax:    TickUnits * electionTick * (1 + r.IntN(3)),
 		DropRate:        pick(r, []float64{0, 0.01, 0.03, 0.1}),
 		DupRate:         pick(r, []float64{0, 0.005, 0.02}),
 		UnreachableRate: pick(r, []float64{0, 0.5, 1}),
 	}
-	et := float64(c.ElectionTick)
-	p.Faults = FaultPlan{
+}
+
+// drawFaultPlan draws the chaos phase's faults, their intervals and
+// lengths scaled to the election timeout of electionTick ticks.
+func drawFaultPlan(r *rand.Rand, electionTick int) FaultPlan {
+	et := float64(electionTick)
+	return FaultPlan{
 		CrashEvery:     pick(r, []float64{0, 2, 5, 10}) * et,
-		MaxDown:        c.ElectionTick * (1 + r.IntN(3)),
+		MaxDown:        electionTick * (1 + r.IntN(3)),
 		PartitionEvery: pick(r, []float64{0, 2, 4, 8}) * et,
-		MaxPartition:   c.ElectionTick * (1 + r.IntN(4)),
+		MaxPartition:   electionTick * (1 + r.IntN(4)),
 		CompactEvery:   pick(r, []float64{0, 1, 5}) * et,
 	}
-	p.Work = WorkPlan{
+}
+
+// drawWorkPlan draws what the clients do during the chaos phase.
+func drawWorkPlan(r *rand.Rand) WorkPlan {
+	return WorkPlan{
 		OpEvery:      pick(r, []float64{15, 40, 100}),
 		Propose:      10,
 		Read:         pick(r, []int{2, 10, 20}),
@@ -203,7 +238,6 @@ func NewPlan(seed uint64) Plan {
 		RetryRate:    pick(r, []float64{0, 0.2, 0.5}),
 		ToLeader:     pick(r, []float64{0.3, 0.7, 1}),
 	}
-	return p
 }
 
 // pick returns one of choices, drawn uniformly.
