@@ -60,7 +60,8 @@ func NewEtcdSimPeer(cfg *raft.Config) (sim.Peer, error) {
 // leaves etcd-raft's default). The options etcd-raft lacks are not carried:
 // RandomSource (etcd-raft draws its election timeouts from crypto/rand) and
 // LeaseGuardOnRestart (an etcd-raft voter votes at once after a restart),
-// nor is TraceLogger. It returns an error for a ReadOnlyOption it does not
+// nor are TraceLogger and the reports ReportRefusedConfChanges,
+// ReportDroppedReads and ReportLostLog (etcd-raft v3.6 has none). It returns an error for a ReadOnlyOption it does not
 // know or a missing Storage; etcd-raft validates the rest when it starts.
 func EtcdConfig(cfg *raft.Config) (*etcdraft.Config, error) {
 	if cfg.Storage == nil {
