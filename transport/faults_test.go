@@ -273,8 +273,11 @@ func TestSenderRecoversFromConnectionCutMidFrame(t *testing.T) {
 	b := startNode(t, testConfig(2), "127.0.0.1:0")
 	// The hello and accept take 45 bytes; the cut lands inside the batch.
 	proxy := startCuttingProxy(t, b.addr, headerSize+helloSize+1000)
-	a.tr.AddPeer(2, proxy.ln.Addr().String())
+	// NB: b knows 1 before 1 dials, so that the first connection through
+	// the proxy - the one it cuts - is not refused as from an unknown
+	// sender (the cut would then happen before anything is sent).
 	b.tr.AddPeer(1, a.addr)
+	a.tr.AddPeer(2, proxy.ln.Addr().String())
 	waitConnected(t, a, 2)
 
 	var sent []raftpb.Message
