@@ -102,6 +102,8 @@ func (c *entryCache) append(ents []pb.Entry) {
 	}
 	for i := range ents {
 		c.bytes += cachedSize(&ents[i])
+	}
+	for len(ents) > 0 {
 		n := len(c.chunks)
 		switch {
 		case n == 0 || len(c.chunks[n-1]) == cacheChunk:
@@ -112,7 +114,10 @@ func (c *entryCache) append(ents []pb.Entry) {
 			// eviction, moves to a new array to fill up.
 			c.chunks[n-1] = append(make([]pb.Entry, 0, cacheChunk), c.chunks[n-1]...)
 		}
-		c.chunks[n-1] = append(c.chunks[n-1], ents[i])
+		// NB: as many as the chunk has room for, in one copy.
+		k := min(len(ents), cap(c.chunks[n-1])-len(c.chunks[n-1]), cacheChunk-len(c.chunks[n-1]))
+		c.chunks[n-1] = append(c.chunks[n-1], ents[:k]...)
+		ents = ents[k:]
 	}
 	c.evict()
 }

@@ -3,6 +3,8 @@ package wal
 import (
 	"fmt"
 	"sort"
+
+	pb "github.com/quorate/raft/raftpb"
 )
 
 // logIndex knows the term and the on-disk location of every retained entry,
@@ -122,6 +124,30 @@ func (l *logIndex) append(i, term, seq uint64, off uint32) {
 		return
 	}
 	l.locs = append(l.locs, segRun{seq: seq, first: i, offs: []uint32{off}})
+}
+
+// appendAll records ents, which follow last, as written in segment seq at
+// offsets at+offs[i]: append for each, without a call per entry.
+func (l *logIndex) appendAll(ents []pb.Entry, seq uint64, at uint32, offs []uint32) {
+	if len(ents) == 0 {
+		return
+	}
+	if ents[0].Index != l.last+1 {
+		panic(fmt.Sprintf("wal: appending entry %d after %d", ents[0].Index, l.last))
+	}
+	n := len(l.locs)
+	if n == 0 || l.locs[n-1].seq != seq {
+		l.locs = append(l.locs, segRun{seq: seq, first: ents[0].Index, offs: make([]uint32, 0, len(ents))})
+		n++
+	}
+	run := &l.locs[n-1]
+	for i := range ents {
+		if k := len(l.runs); k == 0 || l.runs[k-1].term != ents[i].Term {
+			l.runs = append(l.runs, termRun{first: ents[i].Index, term: ents[i].Term})
+		}
+		run.offs = append(run.offs, at+offs[i])
+	}
+	l.last = ents[len(ents)-1].Index
 }
 
 // forget makes the entries (compactIndex, i] unknown, with i <= start: the

@@ -255,9 +255,7 @@ func (s *Store) write(u *update) error {
 		if first := u.ents[0].Index; first <= s.log.last {
 			s.log.truncate(first)
 		}
-		for i := range u.ents {
-			s.log.append(u.ents[i].Index, u.ents[i].Term, seg.seq, uint32(at)+offs[i])
-		}
+		s.log.appendAll(u.ents, seg.seq, uint32(at), offs)
 		s.cache.append(u.ents)
 	}
 	if !raft.IsEmptyHardState(u.hardState) {
