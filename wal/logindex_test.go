@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	pb "github.com/quorate/raft/raftpb"
 )
 
 // TestLogIndex checks the index against a plain list of entries: terms and
@@ -41,11 +43,28 @@ func TestLogIndex(t *testing.T) {
 						seq++
 						off = 0
 					}
+					// A batch, entered one entry at a time or with appendAll
+					// (offsets relative to where the batch starts), its term
+					// possibly changing within it.
+					bulk, base := rng.IntN(2) == 0, off
+					var ents []pb.Entry
+					var offs []uint32
 					for range 1 + rng.IntN(20) {
 						last++
 						off += 1 + uint32(rng.IntN(100))
-						l.append(last, term, seq, off)
+						if bulk && rng.IntN(10) == 0 {
+							term++
+						}
+						if bulk {
+							ents = append(ents, pb.Entry{Index: last, Term: term})
+							offs = append(offs, off-base)
+						} else {
+							l.append(last, term, seq, off)
+						}
 						model[last] = loc{term, seq, off}
+					}
+					if bulk {
+						l.appendAll(ents, seq, base, offs)
 					}
 				case r < 8 && last > compact:
 					c := compact + 1 + rng.Uint64N(last-compact)
