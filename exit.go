@@ -2,7 +2,6 @@ package raft
 
 import (
 	"math"
-	"slices"
 
 	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
@@ -29,13 +28,12 @@ import (
 //     and a follower commits up to it. So the leader appends an empty
 //     entry, the marker, and waits for a quorum of the new configuration
 //     to acknowledge it.
-//   - Any other peer waits until it knows a leader other than itself that
-//     votes in the new configuration: that leader holds every committed
-//     entry (Leader Completeness) and will commit them anew with its own
-//     first entry. It also remembers that
-//     the change is committed if it crashes: the commit index it sent was
-//     durable first (the Ready contract; with AsyncStorageWrites, see
-//     departure). Meanwhile the peer may
+//   - Any other peer waits until it knows a leader other than itself. A
+//     leader tells a departing follower that its exit is committed only
+//     once the new configuration can go on without it (see departure): a
+//     leader that stays will commit the change anew if it must, and
+//     remembers it across a crash; a leader that leaves too waits until a
+//     quorum of the new configuration knows. Meanwhile the peer may
 //     campaign under the configuration before the change, which is safe:
 //     any quorum of it overlaps every quorum of the next, as for any
 //     single-voter or joint step (thesis 4.3). Should it win, its first
@@ -58,11 +56,6 @@ type exitHold struct {
 	// released is the index of the last exit let go: it is not held again
 	// when it comes up for the application.
 	released uint64
-	// checked is the highest committed index searched for a later
-	// configuration change, and superseded is set once one was found (see
-	// laterChangeSinceExit).
-	checked    uint64
-	superseded bool
 }
 
 // applyLimit returns the highest index that may be handed to the
@@ -77,9 +70,7 @@ func (r *raft) applyLimit() uint64 {
 // exitReleased reports whether the held exit may now be handed out.
 func (r *raft) exitReleased() bool {
 	if r.state != StateLeader {
-		// NB: a later change committed makes the exit history, as when
-		// it is found before the exit is held (see holdExit).
-		return r.followsStayingLeader(r.exit.after) || r.laterChangeSinceExit()
+		return r.knowsOtherLeader()
 	}
 	acked := r.exit.after.CommittedIndex(matchIndexer{&r.leading.repl})
 	return r.exit.marker != 0 && uint64(acked) >= r.exit.marker
@@ -89,20 +80,6 @@ func (r *raft) exitReleased() bool {
 // itself.
 func (r *raft) knowsOtherLeader() bool {
 	return r.state != StateLeader && r.lead != None && r.lead != r.id
-}
-
-// followsStayingLeader reports whether the peer follows a leader other than
-// itself that votes in after, the configuration an exit leads to. NB: a
-// leader that leaves too (a removed leader keeps leading without
-// StepDownOnRemoval) may be stopped before any voter of after knows the
-// exit committed, so following it proves nothing (simulation seed 1604).
-func (r *raft) followsStayingLeader(after quorum.JointConfig) bool {
-	if !r.knowsOtherLeader() {
-		return false
-	}
-	_, in := after[0][r.lead]
-	_, out := after[1][r.lead]
-	return in || out
 }
 
 // holdExit returns the prefix of ents, committed entries about to be handed
@@ -132,7 +109,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		}
 		was, is := membership{config: cfg}, membership{config: next}
 		cfg = next
-		if ents[i].Index <= r.exit.released || !was.isVoter(r.id) || is.isVoter(r.id) || r.followsStayingLeader(next.Voters) {
+		if ents[i].Index <= r.exit.released || !was.isVoter(r.id) || is.isVoter(r.id) || r.knowsOtherLeader() {
 			continue
 		}
 		if !r.laterConfChangeCommitted(ents[i].Index) {
@@ -168,18 +145,6 @@ func (r *raft) laterConfChangeCommitted(index uint64) bool {
 	return false
 }
 
-// laterChangeSinceExit reports whether a configuration change after the
-// held exit is committed. It searches only what was committed since it
-// last looked (exitHold.checked).
-func (r *raft) laterChangeSinceExit() bool {
-	from := max(r.exit.index, r.exit.checked)
-	if !r.exit.superseded && r.log.committed() > from {
-		r.exit.checked = r.log.committed()
-		r.exit.superseded = r.laterConfChangeCommitted(from)
-	}
-	return r.exit.superseded
-}
-
 // appendExitMarker appends the leader's marker (see exitHold).
 func (r *raft) appendExitMarker() {
 	if !r.appendOwn([]pb.Entry{{}}) {
@@ -207,75 +172,6 @@ func (r *raft) nextConfig(cfg tracker.Config, e *pb.Entry) (tracker.Config, bool
 		next, _, err = c.Simple(cc.Changes...)
 	}
 	return next, err == nil
-}
-
-// departure is, on a leader with AsyncStorageWrites, a follower that a
-// configuration change in the leader's log takes out of the voters, and
-// the change's index.
-//
-// Such a follower lets its exit go as soon as it knows the change is
-// committed (see exitHold), so it must not learn that from a commit index
-// the leader could still forget. With AsyncStorageWrites the leader's
-// messages leave before its HardState is durable; a leader that crashes
-// then restarts believing the change uncommitted, counts votes in the
-// configuration before it, and needs the departed follower - which, a
-// learner or gone in its own view, no longer campaigns, and may refuse its
-// vote for a log shorter than its own. (Found by the mixed-cluster
-// simulation, seed 100959; without AsyncStorageWrites the Ready contract
-// makes the HardState durable before any message leaves.) So a message
-// that would tell a departing follower a commit index at or past the change
-// waits for the leader's writes, as its acknowledgements do: it leaves with
-// the MsgStorageAppend's responses.
-type departure struct{ id, index uint64 }
-
-// tellsDeparture reports whether m would tell a departing follower that
-// the change taking it out of the voters is committed (see departure).
-func (l *leaderState) tellsDeparture(m pb.Message) bool {
-	for _, d := range l.departures {
-		if d.id != m.To {
-			continue
-		}
-		switch m.Type {
-		case pb.MsgApp, pb.MsgHeartbeat:
-			return m.Commit >= d.index
-		case pb.MsgSnap:
-			return m.Snapshot != nil && m.Snapshot.Metadata.Index >= d.index
-		}
-	}
-	return false
-}
-
-// noteDepartures records as departures the followers that cc, at index,
-// takes out of the voters of cfg, and forgets those it makes voters again.
-// It returns the configuration after cc, or cfg if cc does not apply.
-func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint64) tracker.Config {
-	next, _, err := changedConfig(r.changerFor(cfg), cc)
-	if err != nil {
-		return cfg
-	}
-	l := r.leading
-	l.departures = slices.DeleteFunc(l.departures, func(d departure) bool { return isVoterOf(next, d.id) })
-	for id := range cfg.Voters.IDs() {
-		if id != r.id && !isVoterOf(next, id) {
-			l.departures = append(l.departures, departure{id: id, index: index})
-		}
-	}
-	return next
-}
-
-// noteInheritedDepartures records the departures of the configuration
-// changes a new leader finds in its log after the applied index: changes
-// of earlier terms that it will commit.
-func (r *raft) noteInheritedDepartures() {
-	cfg := r.conf.config
-	err := r.log.forEachConfChange(r.log.applied()+1, r.log.lastIndex()+1, func(e *pb.Entry) {
-		if cc, err := decodeConfChange(*e); err == nil {
-			cfg = r.noteDepartures(cfg, cc, e.Index)
-		}
-	})
-	if err != nil {
-		r.logger.Warningf("%x could not read its unapplied log for configuration changes: %v", r.id, err)
-	}
 }
 
 // isVoterOf reports whether id votes in cfg, in either half.

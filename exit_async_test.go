@@ -3,6 +3,7 @@ package raft
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -177,23 +178,41 @@ func TestLeaderDepartures(t *testing.T) {
 			require.Empty(t, l.departures, "got departures %v after 3 was promoted back", l.departures)
 		})
 	})
-	t.Run("messages telling a departure its commit wait for the leader's writes", func(t *testing.T) {
+	t.Run("messages to a departing follower", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 3, withAsyncWrites())
-		l := nodes[0].raft.leading
-		l.departures = []departure{{id: 3, index: 10}}
+		r := nodes[0].raft
 		for _, tc := range []struct {
-			m    pb.Message
-			want bool
+			name       string
+			d          departure
+			m          pb.Message
+			wait       bool
+			wantCommit uint64
 		}{
-			{pb.Message{Type: pb.MsgApp, To: 3, Commit: 10}, true},
-			{pb.Message{Type: pb.MsgHeartbeat, To: 3, Commit: 11}, true},
-			{pb.Message{Type: pb.MsgSnap, To: 3, Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 10}}}, true},
-			{pb.Message{Type: pb.MsgApp, To: 3, Commit: 9}, false},
-			{pb.Message{Type: pb.MsgApp, To: 2, Commit: 10}, false},
-			{pb.Message{Type: pb.MsgTimeoutNow, To: 3}, false},
+			{"a staying leader's commit at the change waits for its writes",
+				departure{id: 3, index: 10, stays: true}, pb.Message{Type: pb.MsgApp, To: 3, Commit: 10}, true, 10},
+			{"so does its heartbeat past it",
+				departure{id: 3, index: 10, stays: true}, pb.Message{Type: pb.MsgHeartbeat, To: 3, Commit: 11}, true, 11},
+			{"a commit before the change goes at once",
+				departure{id: 3, index: 10, stays: true}, pb.Message{Type: pb.MsgApp, To: 3, Commit: 9}, false, 9},
+			{"another follower's goes at once",
+				departure{id: 3, index: 10, stays: true}, pb.Message{Type: pb.MsgApp, To: 2, Commit: 10}, false, 10},
+			{"a leaving leader tells a commit below the change until settled",
+				departure{id: 3, index: 10}, pb.Message{Type: pb.MsgApp, To: 3, Commit: 12}, false, 9},
+			{"and the real one once settled",
+				departure{id: 3, index: 10, settled: true}, pb.Message{Type: pb.MsgApp, To: 3, Commit: 12}, false, 12},
 		} {
-			require.Equal(t, tc.want, l.tellsDeparture(tc.m), "tellsDeparture(%v to %d, commit %d)", tc.m.Type, tc.m.To, tc.m.Commit)
+			t.Run(tc.name, func(t *testing.T) {
+				r.leading.departures = []departure{tc.d}
+				m := tc.m
+				wait := r.shapeForDeparture(&m)
+				assert.Equal(t, tc.wait, wait, "got wait %v, want %v", wait, tc.wait)
+				assert.Equal(t, tc.wantCommit, m.Commit, "got commit %d, want %d", m.Commit, tc.wantCommit)
+			})
 		}
+		r.leading.departures = []departure{{id: 3, index: 10}}
+		assert.True(t, r.leading.withholdsSnapshot(3, 10), "got a snapshot past the change sent before it settled")
+		assert.False(t, r.leading.withholdsSnapshot(3, 9), "got a snapshot before the change withheld")
+		r.leading.departures = nil
 	})
 	t.Run("a new leader inherits the departures of its unapplied log", func(t *testing.T) {
 		s := newConfStorage([]uint64{1, 2, 3})
@@ -204,6 +223,10 @@ func TestLeaderDepartures(t *testing.T) {
 		r := newTestNode(t, 1, s, withAsyncWrites()).raft
 		r.becomeCandidate()
 		r.becomeLeader()
-		require.Equal(t, []departure{{id: 3, index: 2}}, r.leading.departures, "got departures %v", r.leading.departures)
+		require.Len(t, r.leading.departures, 1, "got departures %v, want 3's", r.leading.departures)
+		d := r.leading.departures[0]
+		assert.Equal(t, uint64(3), d.id)
+		assert.Equal(t, uint64(2), d.index)
+		assert.True(t, d.stays, "got the leader leaving, want it in the new configuration")
 	})
 }

@@ -209,6 +209,7 @@ func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.Conf
 		return cs
 	}
 	l.repl.adopt(prs, cfg.Voters)
+	r.pruneDepartures()
 	r.out.msgsHint = len(prs) - 1
 	if !r.conf.isVoter(r.id) {
 		if r.cfg.stepDownOnRemoval {

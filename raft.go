@@ -123,7 +123,7 @@ type settings struct {
 //	campaign       the votes of a (pre-)candidate        election.go
 //	leaderState    all that only a leader has            leader.go, replication.go,
 //	               (replication, read rounds, lease,     read_index.go, lease.go,
-//	               transfer, departures)                 transfer.go, exit.go
+//	               transfer, departures)                 transfer.go, departure.go
 //	exitHold       its own exit from the voters, held    exit.go
 //	faultState     a lost log, reported                  fault.go
 //
@@ -329,9 +329,7 @@ func (r *raft) becomeLeader() {
 		// marker (see exitHold).
 		r.exit.marker = r.log.lastIndex()
 	}
-	if r.cfg.asyncStorageWrites {
-		r.noteInheritedDepartures()
-	}
+	r.noteInheritedDepartures()
 	r.logger.Infof("%x is the leader of term %d", r.id, r.term)
 }
 
@@ -361,7 +359,9 @@ func (r *raft) tick() {
 // RawNode.TickQuiesced).
 func (r *raft) tickQuiesced() {
 	if r.leading != nil {
-		r.leading.quorumElapsed++
+		// NB: the lease clock too: the followers' promises run out with
+		// their quiesced ticks (found by review).
+		r.leading.quiescedTick()
 		return
 	}
 	r.timer.elapsed++

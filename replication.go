@@ -196,7 +196,19 @@ func (r *raft) recheck(id uint64) {
 }
 
 // hasDue reports whether some follower is owed an append.
-func (rp *replication) hasDue() bool { return rp.due > 0 }
+// NB: a peer marked due may have paused since (say, moved to snapshot
+// state); the flush would send it nothing, so it does not count.
+func (rp *replication) hasDue() bool {
+	if rp.due == 0 {
+		return false
+	}
+	for i := range rp.peers {
+		if p := &rp.peers[i]; p.due && !p.pr.IsPaused() {
+			return true
+		}
+	}
+	return false
+}
 
 // admit accounts for the payload of entries a leader is about to append,
 // and reports whether MaxUncommittedEntriesSize lets them in. NB: when
@@ -285,6 +297,9 @@ func (r *raft) maybeCommit() bool {
 func (r *raft) onCommit() {
 	r.leading.repl.markAllDue(r)
 	r.releaseWaitingReads()
+	if len(r.leading.departures) > 0 {
+		r.settleDepartures()
+	}
 }
 
 // flushAppends sends every due follower what it is owed: as many appends as
@@ -372,6 +387,9 @@ func (r *raft) sendSnapshot(id uint64, pr *tracker.Progress) bool {
 		return false
 	case IsEmptySnap(snap):
 		invariantBroken("%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, id, pr.Next)
+	case r.leading.withholdsSnapshot(id, snap.Metadata.Index):
+		r.logger.Debugf("%x holds back a snapshot for %x: it would tell it of its exit too early", r.id, id)
+		return false
 	}
 	r.logger.Debugf("%x sends the snapshot at %d@%d to %x (%s); first index %d, commit %d",
 		r.id, snap.Metadata.Index, snap.Metadata.Term, id, pr, r.log.firstIndex(), r.log.committed())

@@ -98,7 +98,10 @@ func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
 	committed := r.maybeCommit()
 	if committed {
 		r.onCommit()
-	} else if m.From != r.id {
+	} else if len(r.leading.departures) > 0 {
+		r.settleDepartures()
+	}
+	if !committed && m.From != r.id {
 		// Flow control to the follower may have opened up.
 		r.leading.repl.markAllDue(r)
 	}
@@ -215,18 +218,16 @@ func (r *raft) handleProposal(m pb.Message) error {
 			continue
 		}
 		l.pendingConfIndex = next + uint64(i)
-		if r.cfg.asyncStorageWrites {
-			accepted = append(accepted, change{cc, next + uint64(i)})
-		}
+		accepted = append(accepted, change{cc, next + uint64(i)})
 	}
 	if !r.appendOwn(m.Entries) {
 		return ErrProposalDropped
 	}
-	// NB: with one change pending at a time (validation on), the active
-	// configuration is the one a change applies to.
-	cfg := r.conf.config
-	for _, c := range accepted {
-		cfg = r.noteDepartures(cfg, c.cc, c.index)
+	if len(accepted) > 0 {
+		cfg := r.pendingConfig(next)
+		for _, c := range accepted {
+			cfg = r.noteDepartures(cfg, c.cc, c.index)
+		}
 	}
 	return nil
 }

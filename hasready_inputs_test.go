@@ -10,12 +10,12 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
-// TestReviewHasReadyMemoMoreInputs holds HasReady's memory of a peer at
+// TestHasReadyMemoMoreInputs holds HasReady's memory of a peer at
 // rest against a fresh look, as TestHasReadyRestMemoHidesNothing does, with
 // the inputs that test leaves out: quiesced ticks, ForgetLeader,
 // ReportUnreachable, ReportSnapshot, lease reads, removals and demotions
 // (the exit hold), StepDownOnRemoval, log compaction, crashes and restarts.
-func TestReviewHasReadyMemoMoreInputs(t *testing.T) {
+func TestHasReadyMemoMoreInputs(t *testing.T) {
 	for _, async := range []bool{false, true} {
 		for _, lease := range []bool{false, true} {
 			for seed := range uint64(40) {
@@ -27,14 +27,14 @@ func TestReviewHasReadyMemoMoreInputs(t *testing.T) {
 	}
 }
 
-// TestReviewHasReadyMeansNonEmptyReady checks HasReady's contract, "whether
+// TestHasReadyMeansNonEmptyReady checks HasReady's contract, "whether
 // Ready would return something", on the same random runs.
 //
 // Review finding: it fails (e.g. async=false/lease=true/seed=20, step
 // 1165): a leader's follower stays marked due (peerProgress.due) after its
 // progress went to StateSnapshot, paused, so hasDeferred says there is
 // work while flushAppends sends nothing, and the Ready is empty.
-func TestReviewHasReadyMeansNonEmptyReady(t *testing.T) {
+func TestHasReadyMeansNonEmptyReady(t *testing.T) {
 	for _, lease := range []bool{false, true} {
 		for seed := range uint64(40) {
 			t.Run(fmt.Sprintf("lease=%v/seed=%d", lease, seed), func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
-// TestReviewExitUnderLeavingLeaderIsReleased checks that a follower removed
+// TestExitUnderLeavingLeaderIsReleased checks that a follower removed
 // together with its leader eventually hands its removal to the application,
 // in a group that runs as a host runs it: the leader is stopped once it
 // applied its own removal, and the remaining voters go on.
@@ -21,7 +21,7 @@ import (
 // later change: it holds its exit forever, and its host, which waits for
 // the removal to be applied before stopping it (ApplyConfChange's
 // contract), never learns it was removed.
-func TestReviewExitUnderLeavingLeaderIsReleased(t *testing.T) {
+func TestExitUnderLeavingLeaderIsReleased(t *testing.T) {
 	nodes, nw := leaderWithFollowers(t, 4, withPreVote(), withCheckQuorum())
 	leader, removed := nodes[0], nodes[2]
 	// One joint change takes out both the leader 1 and the follower 3; it

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReviewLeaseQuiescedTicksCount checks that TickQuiesced moves the
+// TestLeaseQuiescedTicksCount checks that TickQuiesced moves the
 // lease's clock on a leader as it moves the election clocks of its
 // followers: a quiesced group ticks every peer with TickQuiesced, the
 // followers' promise not to vote runs out after ElectionTick of them, and a
@@ -17,7 +17,7 @@ import (
 // Review finding: raft.tickQuiesced bumps only quorumElapsed on a leader;
 // leaderState.quiescedTick, which also moves lease.now and the transfer's
 // clock, is never called.
-func TestReviewLeaseQuiescedTicksCount(t *testing.T) {
+func TestLeaseQuiescedTicksCount(t *testing.T) {
 	nodes, nw := leaseLeader(t, 3)
 	old := nodes[0]
 	nw.isolate(1)
