@@ -50,16 +50,27 @@ func (c *cluster) startLiveness() {
 	c.live.startStep = c.step
 	c.tracef("liveness phase: heal, restart every crashed node, stop faults and clients")
 	c.heal()
+	for id := uint64(1); id <= MaxNodes; id++ {
+		if n := c.nodes[id]; n != nil && n.state == nodeCrashed {
+			c.guard(id, func() { c.restart(n) })
+		}
+	}
+	c.stopRemoved()
+}
+
+// stopRemoved stops the live nodes that applied their removal from the
+// newest configuration. A host stops a removed node once it sees its
+// removal; one that did not do it at once (Plan.StopRemoved false) does it
+// in the liveness phase, for removals applied before it and during it. NB:
+// a removed leader without StepDownOnRemoval leads on, dropping
+// proposals, until its host stops it (as in etcd-raft v3.6).
+func (c *cluster) stopRemoved() {
+	if c.oracle.lastConfIndex == 0 {
+		return
+	}
 	newest := c.oracle.lastConf
 	for id := uint64(1); id <= MaxNodes; id++ {
-		n := c.nodes[id]
-		switch {
-		case n == nil:
-		case n.state == nodeCrashed:
-			c.guard(id, func() { c.restart(n) })
-		case n.alive() && n.removed && c.oracle.lastConfIndex > 0 && !isMember(newest, id):
-			// A host stops a removed node once it sees its removal; one
-			// that did not do it at once (Plan.StopRemoved) does it now.
+		if n := c.nodes[id]; n != nil && n.alive() && n.removed && !isMember(newest, id) {
 			c.stop(n)
 		}
 	}
@@ -73,6 +84,7 @@ func (c *cluster) checkLiveness() {
 		return
 	}
 	l.lastCheck = c.step
+	c.stopRemoved()
 	ls := c.leaders()
 	if len(ls) == 0 {
 		return
