@@ -277,6 +277,8 @@ func (p *watchedPeer) admit(rs raft.ReadState) bool {
 		class = classEtcdLease
 	case d.lib == etcd36 && d.flaw != classChecked:
 		class = d.flaw
+	case p.lib == etcd36 && rec.by != p:
+		class = classEtcdEarlier
 	case p.lib == etcd36 && rec.issues > 1:
 		class = classEtcdRetry
 	case p.lib == etcd36 && rec.answered:
@@ -332,6 +334,7 @@ func (p *watchedPeer) ReadIndex(rctx []byte) {
 		nw.reads[ctx] = rec
 	}
 	rec.issues++
+	rec.by = p
 	rec.bound = p.w.maxApplied
 	rec.answered = false
 	// NB: an earlier attempt's answer, even one already stepped in, no

@@ -134,4 +134,25 @@ func TestWatchKeepsOnlyKnownFlawsFromTheOracles(t *testing.T) {
 			t.Errorf("got %+v, want %+v", got, want)
 		}
 	})
+	t.Run("etcd-raft, a context of an earlier incarnation", func(t *testing.T) {
+		w, in, p := newWatch(false)
+		p[2].ReadIndex([]byte("d"))
+		// The node restarts: a new incarnation, which never issued "d".
+		again := &watchedPeer{w: w, id: 2, lib: etcd36, inner: in[2]}
+		w.nodes[2].peer = again
+		if got := readStates(again, in[2], rs("d", 4)); got != 0 {
+			t.Errorf("got %d ReadStates shown to the oracles, want 0", got)
+		}
+		if got, want := w.stats.exempt[classEtcdEarlier], (exemptCount{reads: 1}); got != want {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		t.Run("but not one of ours", func(t *testing.T) {
+			p[1].ReadIndex([]byte("e"))
+			ours := &watchedPeer{w: w, id: 1, lib: libs[1], inner: in[1]}
+			w.nodes[1].peer = ours
+			if got := readStates(ours, in[1], rs("e", 4)); got != 1 {
+				t.Errorf("got %d ReadStates shown to the oracles, want 1", got)
+			}
+		})
+	})
 }

@@ -66,6 +66,12 @@ const (
 	// one ReadIndex call, e.g. when the network duplicated the leader's
 	// answer or the follower's request.
 	classEtcdDouble
+	// classEtcdEarlier: a ReadState an etcd-raft node hands out for a
+	// context only an earlier incarnation of the node issued: v3.6, as
+	// leader, answers a request it forwarded as a follower before a
+	// restart and a peer relayed back to it. Its host, a new process,
+	// knows no such context; ours drops such requests.
+	classEtcdEarlier
 
 	numReadClasses
 )
@@ -77,6 +83,7 @@ var readClassNames = [numReadClasses]string{
 	classEtcdRemovedLeader: "etcd-removed-leader",
 	classEtcdRetry:         "etcd-retry",
 	classEtcdDouble:        "etcd-double-answer",
+	classEtcdEarlier:       "etcd-earlier-incarnation",
 }
 
 func (c readClass) String() string { return readClassNames[c] }
@@ -199,6 +206,8 @@ type nodeWatch struct {
 // readRecord is what the watch knows of a context issued on a node.
 type readRecord struct {
 	issues int
+	// by is the incarnation that issued the context last.
+	by *watchedPeer
 	// bound is maxApplied at the latest issue; answered is set once the
 	// latest issue has had a ReadState.
 	bound    uint64
