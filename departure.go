@@ -93,13 +93,14 @@ func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint
 		return cfg
 	}
 	l := r.leading
-	l.departures = slices.DeleteFunc(l.departures, func(d departure) bool { return isVoterOf(next, d.id) })
-	stays := isVoterOf(next, r.id)
+	votes := membership{config: next}
+	l.departures = slices.DeleteFunc(l.departures, func(d departure) bool { return votes.isVoter(d.id) })
+	stays := votes.isVoter(r.id)
 	if stays && !r.cfg.asyncStorageWrites {
 		return next
 	}
 	for id := range cfg.Voters.IDs() {
-		if id != r.id && !isVoterOf(next, id) {
+		if id != r.id && !votes.isVoter(id) {
 			l.departures = append(l.departures, departure{id: id, index: index, after: next.Voters, stays: stays})
 		}
 	}
@@ -111,10 +112,11 @@ func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint
 // of earlier terms that it will commit.
 func (r *raft) noteInheritedDepartures() {
 	cfg := r.conf.config
-	err := r.log.forEachConfChange(r.log.applied()+1, r.log.lastIndex()+1, func(e *pb.Entry) {
+	err := r.log.forEachConfChange(r.log.applied()+1, r.log.lastIndex()+1, func(e *pb.Entry) bool {
 		if cc, err := decodeConfChange(*e); err == nil {
 			cfg = r.noteDepartures(cfg, cc, e.Index)
 		}
+		return true
 	})
 	if err != nil {
 		r.logger.Warningf("%x could not read its unapplied log for configuration changes: %v", r.id, err)
@@ -130,12 +132,11 @@ func (r *raft) pendingConfig(index uint64) tracker.Config {
 	if !r.cfg.disableConfChangeValidation {
 		return cfg
 	}
-	err := r.log.forEachConfChange(r.log.applied()+1, index, func(e *pb.Entry) {
-		if cc, err := decodeConfChange(*e); err == nil {
-			if next, _, err := changedConfig(r.changerFor(cfg), cc); err == nil {
-				cfg = next
-			}
+	err := r.log.forEachConfChange(r.log.applied()+1, index, func(e *pb.Entry) bool {
+		if next, ok := r.nextConfig(cfg, e); ok {
+			cfg = next
 		}
+		return true
 	})
 	if err != nil {
 		r.logger.Warningf("%x could not read its unapplied log for configuration changes: %v", r.id, err)

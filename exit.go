@@ -130,19 +130,12 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 // applied it committed the later change, and the configuration has moved
 // on (a peer replaying its log after a restart meets such exits).
 func (r *raft) laterConfChangeCommitted(index uint64) bool {
-	for lo, hi := index+1, r.log.committed()+1; lo < hi; {
-		page, err := r.log.slice(lo, hi, r.log.apply.maxSize)
-		if err != nil {
-			return false
-		}
-		for i := range page {
-			if isConfChange(&page[i]) {
-				return true
-			}
-		}
-		lo += uint64(len(page))
-	}
-	return false
+	found := false
+	err := r.log.forEachConfChange(index+1, r.log.committed()+1, func(*pb.Entry) bool {
+		found = true
+		return false
+	})
+	return found && err == nil
 }
 
 // appendExitMarker appends the leader's marker (see exitHold).
@@ -160,23 +153,6 @@ func (r *raft) nextConfig(cfg tracker.Config, e *pb.Entry) (tracker.Config, bool
 	if err != nil {
 		return tracker.Config{}, false
 	}
-	c := r.changerFor(cfg)
-	var next tracker.Config
-	autoLeave, joint := cc.EnterJoint()
-	switch {
-	case cc.LeaveJoint():
-		next, _, err = c.LeaveJoint()
-	case joint:
-		next, _, err = c.EnterJoint(autoLeave, cc.Changes...)
-	default:
-		next, _, err = c.Simple(cc.Changes...)
-	}
+	next, _, err := changedConfig(r.changerFor(cfg), cc)
 	return next, err == nil
-}
-
-// isVoterOf reports whether id votes in cfg, in either half.
-func isVoterOf(cfg tracker.Config, id uint64) bool {
-	_, in := cfg.Voters[0][id]
-	_, out := cfg.Voters[1][id]
-	return in || out
 }

@@ -401,24 +401,26 @@ func (l *raftLog) entries(i uint64, maxSize entryEncodingSize) ([]pb.Entry, erro
 // loaded at once.
 func (l *raftLog) unappliedConfChange(skip uint64) (bool, error) {
 	found := false
-	err := l.forEachConfChange(l.apply.applied+1, l.commitIdx+1, func(e *pb.Entry) {
-		found = found || e.Index != skip
+	err := l.forEachConfChange(l.apply.applied+1, l.commitIdx+1, func(e *pb.Entry) bool {
+		found = e.Index != skip
+		return !found
 	})
 	return found, err
 }
 
 // forEachConfChange calls fn with each configuration change in [lo, hi),
-// in order. It reads the entries a page at a time, bounded like the
-// application's batches, so that a long tail is not loaded at once.
-func (l *raftLog) forEachConfChange(lo, hi uint64, fn func(*pb.Entry)) error {
+// in order, until fn returns false. It reads the entries a page at a time,
+// bounded like the application's batches, so that a long tail is not
+// loaded at once.
+func (l *raftLog) forEachConfChange(lo, hi uint64, fn func(*pb.Entry) bool) error {
 	for lo < hi {
 		page, err := l.slice(lo, hi, l.apply.maxSize)
 		if err != nil {
 			return err
 		}
 		for i := range page {
-			if isConfChange(&page[i]) {
-				fn(&page[i])
+			if isConfChange(&page[i]) && !fn(&page[i]) {
+				return nil
 			}
 		}
 		lo += uint64(len(page))

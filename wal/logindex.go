@@ -112,18 +112,7 @@ func (l *logIndex) truncate(i uint64) {
 // append adds entry i = last+1 of the given term, in segment seq at off.
 // Callers check that terms do not decrease.
 func (l *logIndex) append(i, term, seq uint64, off uint32) {
-	if i != l.last+1 {
-		panic(fmt.Sprintf("wal: appending entry %d after %d", i, l.last))
-	}
-	l.last = i
-	if n := len(l.runs); n == 0 || l.runs[n-1].term != term {
-		l.runs = append(l.runs, termRun{first: i, term: term})
-	}
-	if n := len(l.locs); n > 0 && l.locs[n-1].seq == seq {
-		l.locs[n-1].offs = append(l.locs[n-1].offs, off)
-		return
-	}
-	l.locs = append(l.locs, segRun{seq: seq, first: i, offs: []uint32{off}})
+	l.appendAll([]pb.Entry{{Index: i, Term: term}}, seq, off, []uint32{0})
 }
 
 // appendAll records ents, which follow last, as written in segment seq at

@@ -15,14 +15,10 @@ import (
 // bootstrap creates initial voter id: its storage starts with a snapshot
 // at index 1, term 1, holding the initial configuration.
 func (c *cluster) bootstrap(id uint64, voters []uint64) {
-	n := newNode(c, id)
-	st, err := c.storage.Open(id)
-	if err != nil {
-		c.fail(Durability, id, "opening storage: %v", err)
+	n := c.openNode(id)
+	if n == nil {
 		return
 	}
-	n.storage = st
-	n.sm = c.newSM(id)
 	n.conf = pb.ConfState{Voters: voters}
 	snap := pb.Snapshot{
 		Data:     n.sm.Snapshot(),
@@ -37,16 +33,26 @@ func (c *cluster) bootstrap(id uint64, voters []uint64) {
 // join starts node id with empty storage, to be added by a configuration
 // change.
 func (c *cluster) join(id uint64) {
+	n := c.openNode(id)
+	if n == nil {
+		return
+	}
+	c.tracef("start %d (to join)", id)
+	c.startIncarnation(n, 0)
+}
+
+// openNode returns a new node id with its storage opened and a fresh state
+// machine, or nil if the storage fails to open (a Durability failure).
+func (c *cluster) openNode(id uint64) *node {
 	n := newNode(c, id)
 	st, err := c.storage.Open(id)
 	if err != nil {
 		c.fail(Durability, id, "opening storage: %v", err)
-		return
+		return nil
 	}
 	n.storage = st
 	n.sm = c.newSM(id)
-	c.tracef("start %d (to join)", id)
-	c.startIncarnation(n, 0)
+	return n
 }
 
 // startIncarnation starts a Peer on n's storage.
