@@ -244,22 +244,30 @@ func (l *raftLog) maybeAppend(ls logSlice, leaderCommit uint64) (last uint64, ok
 		if from <= l.commitIdx {
 			invariantBroken("entry %d conflicts with a committed entry: committed index is %d", from, l.commitIdx)
 		}
-		l.append(ls.entries[from-ls.prev.index-1:]...)
+		// A leader's entries are never written to again (see
+		// RawNode.Step), so the log may keep their array.
+		l.appendEntries(ls.entries[from-ls.prev.index-1:], true)
 	}
 	last = ls.lastIndex()
 	l.commitTo(min(leaderCommit, last))
 	return last, true
 }
 
-// append appends ents to the log, truncating any entries from ents[0].Index
-// on, and returns the new last index. It panics if that would truncate a
-// committed entry or leave a gap.
+// append appends a copy of ents to the log, truncating any entries from
+// ents[0].Index on, and returns the new last index. It panics if that would
+// truncate a committed entry or leave a gap.
 func (l *raftLog) append(ents ...pb.Entry) uint64 {
+	return l.appendEntries(ents, false)
+}
+
+// appendEntries is append, keeping ents' array rather than a copy when
+// shared: the caller promises nothing writes to it any more.
+func (l *raftLog) appendEntries(ents []pb.Entry, shared bool) uint64 {
 	if len(ents) > 0 {
 		if ents[0].Index <= l.commitIdx {
 			invariantBroken("appending at index %d would overwrite committed entries up to %d", ents[0].Index, l.commitIdx)
 		}
-		l.unstable.truncateAndAppend(ents)
+		l.unstable.truncateAndAppend(ents, shared)
 	}
 	return l.lastIndex()
 }

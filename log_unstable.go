@@ -185,7 +185,13 @@ func (u *unstable) reallocate(extra int) {
 		u.release()
 		return
 	}
-	u.lastCap = max(2*(len(u.entries)+extra), min(2*u.lastCap, steadyUnstableCap))
+	if len(u.entries) == 0 {
+		// A batch into an empty unstable gets an array of its own size: it
+		// is likely persisted before anything follows it.
+		u.lastCap = max(extra, min(max(2*u.lastCap, 2), steadyUnstableCap))
+	} else {
+		u.lastCap = max(2*(len(u.entries)+extra), min(2*u.lastCap, steadyUnstableCap))
+	}
 	fresh := make([]pb.Entry, len(u.entries), u.lastCap)
 	copy(fresh, u.entries)
 	u.entries = fresh
@@ -233,7 +239,8 @@ func (u *unstable) restore(s pb.Snapshot) {
 // it does: unstable entries from ents[0].Index on are discarded (and entries
 // of Storage from there on become stale, to be overwritten when ents are
 // persisted). The caller guarantees that no committed entry is truncated.
-func (u *unstable) truncateAndAppend(ents []pb.Entry) {
+// If shared, nothing writes to ents' array any more (see appendInPlace).
+func (u *unstable) truncateAndAppend(ents []pb.Entry, shared bool) {
 	if len(ents) == 0 {
 		return
 	}
@@ -242,7 +249,7 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry) {
 	switch {
 	case from == end:
 		// The common case: ents directly follow the log.
-		u.appendInPlace(ents)
+		u.appendInPlace(ents, shared)
 	case from <= u.offset:
 		if u.snapshot != nil && from <= u.snapshot.Metadata.Index {
 			invariantBroken("unstable: appending at index %d would overwrite the unstable snapshot at index %d",
@@ -256,7 +263,7 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry) {
 		}
 		u.offset = from
 		u.offsetInProgress = from
-		u.appendInPlace(ents)
+		u.appendInPlace(ents, shared)
 	case from < end:
 		u.logger.Infof("truncating the unstable entries from index %d", from)
 		// NB: entries[from-offset:] may have been handed out and still be in
@@ -273,8 +280,16 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry) {
 
 // appendInPlace appends ents after the last entry, into the spare capacity
 // of the array when it has room (never handed out, see unstable), else into
-// a fresh array.
-func (u *unstable) appendInPlace(ents []pb.Entry) {
+// a fresh array. If shared, the caller promises that nothing writes to ents'
+// array any more, and an empty unstable takes that array instead of copying
+// it, capped at ents' length so that the next append moves to an array of
+// unstable's own.
+func (u *unstable) appendInPlace(ents []pb.Entry, shared bool) {
+	if shared && len(u.entries) == 0 {
+		u.entries = ents[:len(ents):len(ents)]
+		u.retained = 0
+		return
+	}
 	if cap(u.entries)-len(u.entries) < len(ents) {
 		u.reallocate(len(ents))
 	}

@@ -176,7 +176,7 @@ func TestUnstableTruncateAndAppend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			u := newTestUnstable(tt.snap, 5, tt.entries)
 			u.offsetInProgress = tt.inProgress
-			u.truncateAndAppend(tt.append)
+			u.truncateAndAppend(tt.append, false)
 			assert.Equal(t, tt.wantOffset, u.offset, "offset: got %v, want %v", u.offset, tt.wantOffset)
 			assert.Equal(t, tt.wantInProgress, u.offsetInProgress, "offsetInProgress: got %v, want %v",
 				u.offsetInProgress, tt.wantInProgress)
@@ -187,18 +187,50 @@ func TestUnstableTruncateAndAppend(t *testing.T) {
 
 	t.Run("gap after the last entry panics", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, entriesAt(5, 1))
-		requirePanicContains(t, func() { u.truncateAndAppend(entriesAt(7, 1)) }, "index 7", "last index 5")
+		requirePanicContains(t, func() { u.truncateAndAppend(entriesAt(7, 1), false) }, "index 7", "last index 5")
 	})
 	t.Run("overwriting the snapshot panics", func(t *testing.T) {
 		u := newTestUnstable(snapAt(4, 1), 5, nil)
-		requirePanicContains(t, func() { u.truncateAndAppend(entriesAt(4, 2)) }, "index 4", "snapshot at index 4")
+		requirePanicContains(t, func() { u.truncateAndAppend(entriesAt(4, 2), false) }, "index 4", "snapshot at index 4")
 	})
 	t.Run("does not keep the caller's slice", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, entriesAt(5, 1))
 		ents := entriesAt(5, 2, 2)
-		u.truncateAndAppend(ents)
+		u.truncateAndAppend(ents, false)
 		ents[0].Term = 9
 		assert.Equal(t, entriesAt(5, 2, 2), u.entries, "got %v, want %v", u.entries, entriesAt(5, 2, 2))
+	})
+	t.Run("an empty unstable adopts a shared slice without copying", func(t *testing.T) {
+		u := newTestUnstable(nil, 5, nil)
+		ents := entriesAt(5, 2, 2)
+		u.truncateAndAppend(ents, true)
+		require.Equal(t, entriesAt(5, 2, 2), u.entries)
+		assert.Same(t, &ents[0], &u.entries[0], "got a copy of the shared entries, want their array kept")
+		assert.Equal(t, len(ents), cap(u.entries), "got cap %v, want the adopted slice capped at its length", cap(u.entries))
+	})
+	t.Run("the next append after an adopted slice moves to an own array", func(t *testing.T) {
+		u := newTestUnstable(nil, 5, nil)
+		backing := entriesAt(5, 2, 2, 2)
+		u.truncateAndAppend(backing[:2], true)
+		u.truncateAndAppend(entriesAt(7, 3), false)
+		assert.Equal(t, entriesAt(5, 2, 2, 3), u.entries)
+		assert.Equal(t, entriesAt(5, 2, 2, 2), backing, "got the shared array written to: %v", backing)
+	})
+	t.Run("a non-empty unstable copies a shared slice", func(t *testing.T) {
+		u := newTestUnstable(nil, 5, entriesAt(5, 1))
+		ents := entriesAt(6, 1)
+		u.truncateAndAppend(ents, true)
+		ents[0].Term = 9
+		assert.Equal(t, entriesAt(5, 1, 1), u.entries, "got %v, want %v", u.entries, entriesAt(5, 1, 1))
+	})
+	t.Run("a batch into an empty unstable gets an array of its size", func(t *testing.T) {
+		u := newTestUnstable(nil, 5, nil)
+		ents := make([]pb.Entry, 100)
+		for i := range ents {
+			ents[i] = pb.Entry{Index: 5 + uint64(i), Term: 1}
+		}
+		u.truncateAndAppend(ents, false)
+		assert.Equal(t, 100, cap(u.entries), "got cap %v for a batch of 100, want 100", cap(u.entries))
 	})
 }
 
@@ -210,24 +242,24 @@ func TestUnstableHandedOutEntriesAreNeverOverwritten(t *testing.T) {
 		name string
 		then func(u *unstable)
 	}{
-		{"truncated in the middle", func(u *unstable) { u.truncateAndAppend(entriesAt(6, 2, 2)) }},
-		{"replaced from the offset", func(u *unstable) { u.truncateAndAppend(entriesAt(5, 2)) }},
+		{"truncated in the middle", func(u *unstable) { u.truncateAndAppend(entriesAt(6, 2, 2), false) }},
+		{"replaced from the offset", func(u *unstable) { u.truncateAndAppend(entriesAt(5, 2), false) }},
 		{"persisted, then appended to", func(u *unstable) {
 			u.stableTo(entryID{term: 1, index: 7})
-			u.truncateAndAppend(entriesAt(8, 2, 2, 2, 2))
+			u.truncateAndAppend(entriesAt(8, 2, 2, 2, 2), false)
 		}},
 		{"partly persisted, then truncated", func(u *unstable) {
 			u.stableTo(entryID{term: 1, index: 5})
-			u.truncateAndAppend(entriesAt(6, 2, 2, 2))
+			u.truncateAndAppend(entriesAt(6, 2, 2, 2), false)
 		}},
 		{"restored from a snapshot, then appended to", func(u *unstable) {
 			u.restore(*snapAt(9, 2))
-			u.truncateAndAppend(entriesAt(10, 2, 2))
+			u.truncateAndAppend(entriesAt(10, 2, 2), false)
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			u := newTestUnstable(nil, 5, nil)
-			u.truncateAndAppend(entriesAt(5, 1, 1, 1))
+			u.truncateAndAppend(entriesAt(5, 1, 1, 1), false)
 			handedOut := u.nextEntries()
 			sliced := u.slice(5, 8)
 			u.acceptInProgress()
@@ -284,13 +316,13 @@ func TestUnstableStableTo(t *testing.T) {
 func TestUnstableStaleAcknowledgementAfterOverwrite(t *testing.T) {
 	u := newTestUnstable(nil, 5, nil)
 	// A leader of term 1 appends 5..7; they are handed out for persisting.
-	u.truncateAndAppend(entriesAt(5, 1, 1, 1))
+	u.truncateAndAppend(entriesAt(5, 1, 1, 1), false)
 	first := u.nextEntries()
 	require.Equal(t, entriesAt(5, 1, 1, 1), first, "to persist: got %v, want %v", first, entriesAt(5, 1, 1, 1))
 	u.acceptInProgress()
 
 	// Before the write completes, a leader of term 2 overwrites 6..7.
-	u.truncateAndAppend(entriesAt(6, 2, 2))
+	u.truncateAndAppend(entriesAt(6, 2, 2), false)
 	require.Equal(t, uint64(6), u.offsetInProgress, "the overwritten entries must be handed out again")
 
 	// The old write completes: it persisted 7@1, not 7@2.
@@ -342,14 +374,14 @@ func TestUnstableShrinksAfterPersisting(t *testing.T) {
 
 	t.Run("burst fully persisted releases the array", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, nil)
-		u.truncateAndAppend(burst(1000, nil))
+		u.truncateAndAppend(burst(1000, nil), false)
 		u.acceptInProgress()
 		u.stableTo(entryID{term: 1, index: 1004})
 		assert.Zero(t, cap(u.entries), "got cap %v, want 0", cap(u.entries))
 	})
 	t.Run("burst mostly persisted moves the rest", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, nil)
-		u.truncateAndAppend(burst(1000, nil))
+		u.truncateAndAppend(burst(1000, nil), false)
 		u.acceptInProgress()
 		u.stableTo(entryID{term: 1, index: 904})
 		require.Len(t, u.entries, 100, "u.entries: got %d, want 100", len(u.entries))
@@ -358,7 +390,7 @@ func TestUnstableShrinksAfterPersisting(t *testing.T) {
 	})
 	t.Run("burst partly persisted keeps the array", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, nil)
-		u.truncateAndAppend(burst(1000, nil))
+		u.truncateAndAppend(burst(1000, nil), false)
 		u.acceptInProgress()
 		before := &u.entries[500]
 		u.stableTo(entryID{term: 1, index: 504})
@@ -366,7 +398,7 @@ func TestUnstableShrinksAfterPersisting(t *testing.T) {
 	})
 	t.Run("large persisted payloads are released", func(t *testing.T) {
 		u := newTestUnstable(nil, 5, nil)
-		u.truncateAndAppend(burst(1, make([]byte, int(maxRetainedPayload)+1)))
+		u.truncateAndAppend(burst(1, make([]byte, int(maxRetainedPayload)+1)), false)
 		u.acceptInProgress()
 		u.stableTo(entryID{term: 1, index: 5})
 		assert.Zero(t, cap(u.entries), "got cap %v, want 0", cap(u.entries))
@@ -377,7 +409,7 @@ func TestUnstableShrinksAfterPersisting(t *testing.T) {
 		e := []pb.Entry{{Term: 1}}
 		allocs := testing.AllocsPerRun(200, func() {
 			e[0].Index = next
-			u.truncateAndAppend(e)
+			u.truncateAndAppend(e, false)
 			u.acceptInProgress()
 			u.stableTo(entryID{term: 1, index: next})
 			next++
@@ -391,7 +423,7 @@ func TestUnstableArrayGrowth(t *testing.T) {
 	// flow of single proposals does, and returns the array's capacity
 	// while the entry was unstable.
 	appendAcked := func(u *unstable, next uint64) int {
-		u.truncateAndAppend([]pb.Entry{{Index: next, Term: 1}})
+		u.truncateAndAppend([]pb.Entry{{Index: next, Term: 1}}, false)
 		c := cap(u.entries)
 		u.acceptInProgress()
 		u.stableTo(entryID{term: 1, index: next})

@@ -140,6 +140,10 @@ func (rn *RawNode) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
 // a local storage thread. It returns ErrStepLocalMsg for a message type raft
 // only generates for itself, and ErrStepPeerNotFound for a response from a
 // peer outside the configuration.
+//
+// Raft may keep the entries of a message it is handed (a follower logs a
+// leader's MsgApp entries without copying them), so the caller must not
+// modify m.Entries, nor the Data they point to, once Step returned nil.
 func (rn *RawNode) Step(m pb.Message) error {
 	if IsLocalMsg(m.Type) && !IsLocalMsgTarget(m.From) {
 		return ErrStepLocalMsg

@@ -122,6 +122,12 @@ type MemoryStorage struct {
 	// to an entry of the log; Compact moves only the dummy (the application
 	// compacts what a snapshot covers, but that is not checked).
 	ents []pb.Entry
+	// regrow is the capacity an array that Append grows gets at least: the
+	// length of the log when Compact last shrank it, so that a log compacted
+	// at a steady interval allocates one array per interval rather than
+	// doubling its way up from a single entry after each compaction. It
+	// never makes an array larger than the one Compact let go of.
+	regrow int
 }
 
 // NewMemoryStorage returns an empty MemoryStorage: no snapshot, no entries,
@@ -303,6 +309,7 @@ func (ms *MemoryStorage) Compact(compactIndex uint64) error {
 	// as is, since only its Index and Term are ever read.
 	if dropped >= uint64(len(kept)) {
 		kept = append(make([]pb.Entry, 0, len(kept)), kept...)
+		ms.regrow = len(ms.ents)
 	}
 	ms.ents = kept
 	return nil
@@ -338,7 +345,7 @@ func (ms *MemoryStorage) Append(entries []pb.Entry) error {
 			// Doubling keeps the copy cost amortised O(1) per appended entry
 			// whatever the log's length (and compacted prefixes are dropped
 			// by the copy).
-			grown := make([]pb.Entry, len(ms.ents), 2*n)
+			grown := make([]pb.Entry, len(ms.ents), max(2*n, ms.regrow))
 			copy(grown, ms.ents)
 			ms.ents = grown
 		}

@@ -261,6 +261,16 @@ func TestMemoryStorageCompactReleasesMemory(t *testing.T) {
 		assert.Equal(t, entriesAt(14, 1, 1, 1, 1), ms.ents, "ms.ents: got %v, want %v", ms.ents, entriesAt(14, 1, 1, 1, 1))
 		assert.Equal(t, len(ms.ents), cap(ms.ents), "got cap %v, want %v", cap(ms.ents), len(ms.ents))
 	})
+	t.Run("the log regrows at once to its length before the compaction", func(t *testing.T) {
+		ms := newTestStorage(entriesAt(10, 1, 1, 1, 1, 1, 1, 1, 1))
+		require.NoError(t, ms.Compact(17))
+		require.Equal(t, 1, cap(ms.ents))
+		require.NoError(t, ms.Append(entriesAt(18, 1)))
+		assert.Equal(t, 8, cap(ms.ents), "got cap %v after the first append, want the 8 entries held before compacting", cap(ms.ents))
+		base := &ms.ents[0]
+		require.NoError(t, ms.Append(entriesAt(19, 1, 1, 1, 1, 1, 1)))
+		assert.Same(t, base, &ms.ents[0], "got a fresh array refilling the log to its old length, want the regrown one")
+	})
 }
 
 func TestMemoryStorageCreateSnapshot(t *testing.T) {
