@@ -35,6 +35,17 @@ func entsSize(ents []pb.Entry) entryEncodingSize {
 	return size
 }
 
+// maxEntryOverhead bounds the bytes an Entry's encoding adds to its
+// payload: a key byte for each of its four fields and at most ten bytes for
+// each varint (Type, Term, Index and the payload's length).
+const maxEntryOverhead = 4 + 4*10
+
+// entsSizeBound returns an upper bound of entsSize(ents), cheaper to get:
+// it reads only the payload lengths.
+func entsSizeBound(ents []pb.Entry) entryEncodingSize {
+	return entryEncodingSize(payloadsSize(ents)) + maxEntryOverhead*entryEncodingSize(len(ents))
+}
+
 // payloadSize returns the payload size of e.
 func payloadSize(e pb.Entry) entryPayloadSize {
 	return entryPayloadSize(len(e.Data))
@@ -63,6 +74,10 @@ func limitSize(ents []pb.Entry, maxSize entryEncodingSize) []pb.Entry {
 // fittingPrefix returns how many leading entries of ents fit in budget, in
 // encoded bytes, but at least one if ents is not empty.
 func fittingPrefix(ents []pb.Entry, budget entryEncodingSize) int {
+	if entsSizeBound(ents) <= budget {
+		// Even at their largest encoding all fit: no exact size needed.
+		return len(ents)
+	}
 	var total entryEncodingSize
 	for n := range ents {
 		total += entryEncodingSize(ents[n].Size())

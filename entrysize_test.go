@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,6 +23,16 @@ func TestEntrySizes(t *testing.T) {
 	t.Run("encoding size of nothing", func(t *testing.T) {
 		got := entsSize(nil)
 		assert.Zero(t, got, "got %v, want 0", got)
+	})
+	t.Run("the bound is never below the encoding size", func(t *testing.T) {
+		widest := []pb.Entry{
+			{Index: math.MaxUint64, Term: math.MaxUint64, Type: pb.EntryType(-1), Data: make([]byte, 1<<14)},
+			{Index: math.MaxUint64, Term: math.MaxUint64, Type: pb.EntryType(-1)},
+		}
+		for _, es := range [][]pb.Entry{ents, widest, nil} {
+			got, exact := entsSizeBound(es), entsSize(es)
+			assert.GreaterOrEqual(t, got, exact, "got a bound of %v for entries of size %v", got, exact)
+		}
 	})
 	t.Run("payload size of one entry", func(t *testing.T) {
 		got := payloadSize(ents[2])

@@ -70,7 +70,7 @@ func (r *raft) stepFaulted(m pb.Message) error {
 		r.handleStorageAppendResp(m)
 	case pb.MsgStorageApplyResp:
 		if len(m.Entries) > 0 {
-			r.appliedTo(m.Entries[len(m.Entries)-1].Index, entsSize(m.Entries))
+			r.appliedTo(m.Entries[len(m.Entries)-1].Index, r.log.appliedSize(m.Entries))
 		}
 	case pb.MsgProp:
 		return ErrProposalDropped

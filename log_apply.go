@@ -53,6 +53,17 @@ func (l *raftLog) appliedTo(i uint64, size entryEncodingSize) {
 	a.paused = a.full()
 }
 
+// appliedSize returns the size argument of appliedTo for ents, the entries
+// the application confirms applying (up to their last index): their size,
+// unless they reach everything handed out, which frees the whole budget
+// without it, so that the common confirmation costs no sizing.
+func (l *raftLog) appliedSize(ents []pb.Entry) entryEncodingSize {
+	if len(ents) == 0 || ents[len(ents)-1].Index >= l.apply.applying {
+		return 0
+	}
+	return entsSize(ents)
+}
+
 // acceptApplying records that the committed entries up to index i, of total
 // size `size`, were handed to the application (as returned by
 // nextCommittedEnts with the same allowUnstable). Handing out more pauses

@@ -202,6 +202,15 @@ func TestLogNextCommittedEntsPagedBySize(t *testing.T) {
 		assert.Zero(t, l.apply.outSize, "got %v bytes outstanding, want 0", l.apply.outSize)
 		assert.False(t, l.apply.paused, "got paused, want not paused")
 	})
+	t.Run("a confirmation's size counts only when it is partial", func(t *testing.T) {
+		l := newLog(noSizeLimit)
+		got := l.nextCommittedEnts(false, math.MaxUint64)
+		l.acceptApplying(3, entsSize(got), false, math.MaxUint64)
+		partial, whole := l.appliedSize(got[:1]), l.appliedSize(got[:3])
+		assert.Equal(t, size, partial, "got size %v for a partial confirmation, want %v", partial, size)
+		assert.Zero(t, whole, "got size %v for confirming everything handed out, want 0", whole)
+		assert.Zero(t, l.appliedSize(nil), "got a size for no entries")
+	})
 	t.Run("a zero budget hands out one entry at a time", func(t *testing.T) {
 		l := newLog(0)
 		for i := uint64(1); i <= 3; i++ {

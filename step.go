@@ -55,7 +55,7 @@ func (r *raft) Step(m pb.Message) error {
 		}
 	case pb.MsgStorageApplyResp:
 		if len(m.Entries) > 0 {
-			r.appliedTo(m.Entries[len(m.Entries)-1].Index, entsSize(m.Entries))
+			r.appliedTo(m.Entries[len(m.Entries)-1].Index, r.log.appliedSize(m.Entries))
 			if r.leading != nil {
 				r.leading.repl.release(payloadsSize(m.Entries))
 			}
