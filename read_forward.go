@@ -122,7 +122,7 @@ func (r *raft) dropOutstandingReads() {
 // nextReadAttemptID draws the identifier of a forwarded read attempt.
 func (r *raft) nextReadAttemptID() uint64 {
 	for {
-		if id := r.timer.rng.Uint64(); id != 0 {
+		if id := r.timer.draw(); id != 0 {
 			return id
 		}
 	}

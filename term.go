@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"math/bits"
 	"math/rand/v2"
 )
 
@@ -51,24 +52,52 @@ type electionTimer struct {
 	// timeout is the number of ticks after which the timer expires.
 	timeout int
 	// rng draws the timeouts (and read request identifiers, see
-	// read_forward.go). It is the peer's only source of randomness.
+	// read_forward.go) from Config.RandomSource when one is set. It is the
+	// peer's only source of randomness. Without a source it is nil and the
+	// draws come from seq instead, a SplitMix64 sequence seeded at random,
+	// which costs a peer no allocation.
 	rng *rand.Rand
+	seq uint64
 }
 
 // newElectionTimer returns a timer for election timeouts of base ticks,
-// drawing from src (see Config.RandomSource). It draws its first timeout
-// when the peer takes its first role.
+// drawing from src (see Config.RandomSource), or from a sequence seeded at
+// random if src is nil. It draws its first timeout when the peer takes its
+// first role.
 func newElectionTimer(base int, src rand.Source) electionTimer {
 	if src == nil {
-		src = rand.NewPCG(rand.Uint64(), rand.Uint64())
+		return electionTimer{base: base, seq: rand.Uint64()}
 	}
 	return electionTimer{base: base, rng: rand.New(src)}
+}
+
+// draw returns the next 64 random bits.
+func (t *electionTimer) draw() uint64 {
+	if t.rng != nil {
+		return t.rng.Uint64()
+	}
+	// SplitMix64 (Steele, Lea and Flood, 2014).
+	t.seq += 0x9e3779b97f4a7c15
+	z := t.seq
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// drawBelow returns a random number in [0, n), n > 0.
+func (t *electionTimer) drawBelow(n int) int {
+	if t.rng != nil {
+		return t.rng.IntN(n)
+	}
+	// The high half of a 64x64-bit product scales the draw to [0, n).
+	hi, _ := bits.Mul64(t.draw(), uint64(n))
+	return int(hi)
 }
 
 // restart zeroes the clock and draws a new timeout.
 func (t *electionTimer) restart() {
 	t.elapsed = 0
-	t.timeout = t.base + t.rng.IntN(t.base)
+	t.timeout = t.base + t.drawBelow(t.base)
 }
 
 // heard zeroes the clock without drawing a new timeout: the peer heard
