@@ -163,11 +163,18 @@ func (u *unstable) stableTo(id entryID) {
 
 // shrinkEntriesArray lets go of the backing array when it holds much more
 // than the live entries, so that a burst of entries does not pin memory
-// after it is persisted: when fewer than a quarter of the remaining
-// capacity is in use, or when unstable is empty but still keeps more than
-// maxRetainedPayload bytes of persisted payloads alive.
+// after it is persisted: when it has no room left (then it is empty), when
+// fewer than a quarter of the remaining capacity is in use, or when
+// unstable is empty but still keeps more than maxRetainedPayload bytes of
+// persisted payloads alive.
 func (u *unstable) shrinkEntriesArray() {
 	n := len(u.entries)
+	if cap(u.entries) == 0 {
+		// Nothing left to append into: only persisted entries would be
+		// kept alive. The growth goes on with the next array.
+		u.entries, u.retained = nil, 0
+		return
+	}
 	if c := cap(u.entries); c > steadyUnstableCap && n*4 < c {
 		u.reallocate(n)
 		return
@@ -188,7 +195,7 @@ func (u *unstable) reallocate(extra int) {
 	if len(u.entries) == 0 {
 		// A batch into an empty unstable gets an array of its own size: it
 		// is likely persisted before anything follows it.
-		u.lastCap = max(extra, min(max(2*u.lastCap, 2), steadyUnstableCap))
+		u.lastCap = max(extra, min(2*u.lastCap, steadyUnstableCap))
 	} else {
 		u.lastCap = max(2*(len(u.entries)+extra), min(2*u.lastCap, steadyUnstableCap))
 	}

@@ -344,8 +344,13 @@ func (ms *MemoryStorage) Append(entries []pb.Entry) error {
 		if n := len(ms.ents) + len(entries); n > cap(ms.ents) {
 			// Doubling keeps the copy cost amortised O(1) per appended entry
 			// whatever the log's length (and compacted prefixes are dropped
-			// by the copy).
-			grown := make([]pb.Entry, len(ms.ents), max(2*n, ms.regrow))
+			// by the copy). A log of only the dummy gets an exact fit first:
+			// a group that appends one batch and falls idle keeps no room.
+			size := max(2*n, ms.regrow)
+			if len(ms.ents) == 1 {
+				size = max(n, ms.regrow)
+			}
+			grown := make([]pb.Entry, len(ms.ents), size)
 			copy(grown, ms.ents)
 			ms.ents = grown
 		}

@@ -379,6 +379,13 @@ func TestMemoryStorageAppend(t *testing.T) {
 		})
 		assert.Zero(t, allocs, "got %v allocations per append, want 0 (amortised)", allocs)
 	})
+	t.Run("the first append to an empty log fits it exactly", func(t *testing.T) {
+		ms := NewMemoryStorage()
+		require.NoError(t, ms.Append(entriesAt(1, 1, 1, 1)))
+		assert.Equal(t, 4, cap(ms.ents), "got cap %v for the dummy and 3 entries, want 4", cap(ms.ents))
+		require.NoError(t, ms.Append(entriesAt(4, 1)))
+		assert.Equal(t, 10, cap(ms.ents), "got cap %v after the next append, want the doubled 10", cap(ms.ents))
+	})
 	t.Run("appending after the last entry keeps the array", func(t *testing.T) {
 		ms := newTestStorage(entriesAt(3, 3, 4, 5))
 		ms.ents = append(make([]pb.Entry, 0, 16), ms.ents...)
