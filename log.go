@@ -50,7 +50,7 @@ type raftLog struct {
 func makeLog(storage Storage, logger Logger, maxApplying entryEncodingSize) raftLog {
 	snapIndex := mustRead(storage.FirstIndex()) - 1
 	next := mustRead(storage.LastIndex()) + 1
-	u := unstable{offset: next, offsetInProgress: next, logger: logger}
+	u := unstable{offset: next, offsetInProgress: next}
 	if t, err := storage.Term(next - 1); err == nil {
 		u.below, u.belowKnown = entryID{term: t, index: next - 1}, true
 	}
@@ -267,6 +267,14 @@ func (l *raftLog) appendEntries(ents []pb.Entry, shared bool) uint64 {
 		if ents[0].Index <= l.commitIdx {
 			invariantBroken("appending at index %d would overwrite committed entries up to %d", ents[0].Index, l.commitIdx)
 		}
+		switch from, u := ents[0].Index, &l.unstable; {
+		case from >= u.offset+uint64(len(u.entries)):
+			// A plain append (or a gap, which unstable refuses).
+		case from <= u.offset:
+			l.logger.Infof("replacing the unstable entries from index %d", from)
+		default:
+			l.logger.Infof("truncating the unstable entries from index %d", from)
+		}
 		l.unstable.truncateAndAppend(ents, shared)
 	}
 	return l.lastIndex()
@@ -338,7 +346,10 @@ func (l *raftLog) acceptUnstable() {
 // stableTo records that the log is persisted up to and including id. A
 // stale acknowledgement, for an entry since overwritten, is ignored.
 func (l *raftLog) stableTo(id entryID) {
-	l.unstable.stableTo(id)
+	if term := l.unstable.stableTo(id); term != 0 {
+		l.logger.Infof("ignoring stale persistence acknowledgement of entry %v: the unstable entry now has term %d",
+			id, term)
+	}
 }
 
 // stableSnapTo records that the snapshot at index i is persisted.

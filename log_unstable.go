@@ -54,8 +54,6 @@ type unstable struct {
 	// so that a steady flow of appends soon allocates rarely while a group
 	// that appended a single entry and fell idle keeps a small array.
 	lastCap int
-
-	logger Logger
 }
 
 const (
@@ -140,17 +138,18 @@ func (u *unstable) acceptInProgress() {
 // check detects this, since two entries with the same index and term are
 // the same entry (Log Matching, Raft paper 5.3). An acknowledgement of an
 // entry that is no longer unstable at all is ignored too.
-func (u *unstable) stableTo(id entryID) {
+//
+// It returns the term of the unstable entry at id.index when it ignored the
+// acknowledgement for being stale, and 0 otherwise.
+func (u *unstable) stableTo(id entryID) (staleTerm uint64) {
 	term, ok := u.termAt(id.index)
 	if !ok || id.index < u.offset {
 		// Either already dropped, truncated away, or the snapshot's own
 		// index, which only stableSnapTo acknowledges.
-		return
+		return 0
 	}
 	if term != id.term {
-		u.logger.Infof("ignoring stale persistence acknowledgement of entry %v: the unstable entry now has term %d",
-			id, term)
-		return
+		return term
 	}
 	n := id.index + 1 - u.offset
 	u.retained += payloadsSize(u.entries[:n])
@@ -159,6 +158,7 @@ func (u *unstable) stableTo(id entryID) {
 	u.below, u.belowKnown = id, true
 	u.offsetInProgress = max(u.offsetInProgress, u.offset)
 	u.shrinkEntriesArray()
+	return 0
 }
 
 // shrinkEntriesArray lets go of the backing array when it holds much more
@@ -262,7 +262,6 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry, shared bool) {
 			invariantBroken("unstable: appending at index %d would overwrite the unstable snapshot at index %d",
 				from, u.snapshot.Metadata.Index)
 		}
-		u.logger.Infof("replacing the unstable entries from index %d", from)
 		u.release()
 		if from < u.offset {
 			// The entry before from is in Storage; ask it when needed.
@@ -272,7 +271,6 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry, shared bool) {
 		u.offsetInProgress = from
 		u.appendInPlace(ents, shared)
 	case from < end:
-		u.logger.Infof("truncating the unstable entries from index %d", from)
 		// NB: entries[from-offset:] may have been handed out and still be in
 		// use, so they are not overwritten: the kept prefix moves to a fresh
 		// array.

@@ -18,7 +18,6 @@ func newTestUnstable(snap *pb.Snapshot, offset uint64, ents []pb.Entry) unstable
 		entries:          ents,
 		offset:           offset,
 		offsetInProgress: offset,
-		logger:           discardLogger,
 	}
 }
 
