@@ -3,6 +3,7 @@ package raft
 import (
 	"bytes"
 	"slices"
+	"sync"
 
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -23,13 +24,20 @@ import (
 type outbox struct {
 	// async is Config.AsyncStorageWrites.
 	async bool
-	// msgs may leave with the Ready that carries them. A Ready hands the
-	// slice to the application, so each Ready's is a new one.
-	msgs []pb.Message
-	// msgsHint is the capacity a new msgs gets: one message per follower
-	// for a leader, which most often broadcasts, one otherwise. It saves
-	// the growth steps of appending to an empty slice.
+	// msgsHint is the room the messages of a Ready are first given: one
+	// message per follower for a leader, which most often broadcasts, one
+	// otherwise.
 	msgsHint int
+	// msgs may leave with the Ready that carries them. A Ready hands its
+	// messages to the application, which may keep them, so the positions
+	// of the array that a Ready handed out are never written again. The
+	// arrays come from slabs shared by every peer of the process (see
+	// msgSlab): slab is the one whose room msgs uses, held by this outbox
+	// alone from the first message queued until the Ready that takes them
+	// (handedOut), which gives the room left back. A peer at rest thus
+	// holds no room, and a busy one allocates an array per many Readies.
+	msgs []pb.Message
+	slab *msgSlab
 	// afterAppend may leave only once the writes before them are durable.
 	// Invariant: unless async, only messages to the peer itself, and none
 	// of them an ownAck.
@@ -113,10 +121,92 @@ func (r *raft) send(m pb.Message) {
 
 // push queues m to leave with the next Ready.
 func (o *outbox) push(m pb.Message) {
-	if o.msgs == nil {
-		o.msgs = make([]pb.Message, 0, max(o.msgsHint, 1))
+	if len(o.msgs) == cap(o.msgs) {
+		o.grow()
 	}
 	o.msgs = append(o.msgs, m)
+}
+
+// grow moves the queued messages to room taken from a slab, enough for
+// them, one more and the hint's worth.
+func (o *outbox) grow() {
+	n := len(o.msgs)
+	s := takeMsgSlab(n + max(o.msgsHint, 1))
+	fresh := s.room[:n:len(s.room)]
+	copy(fresh, o.msgs)
+	if o.slab != nil {
+		// The room after the queue was never handed out.
+		o.slab.room = o.msgs[n:cap(o.msgs)]
+		putMsgSlab(o.slab)
+	}
+	o.msgs, o.slab = fresh, s
+}
+
+// readyMsgs returns the messages for a Ready: the queued ones, with the
+// room after them, where the caller may append more (the local storage
+// threads' work) without taking anything from the outbox. Pass what goes
+// into the Ready to handedOut once it is taken.
+func (o *outbox) readyMsgs() []pb.Message { return o.msgs }
+
+// handedOut records that a Ready took msgs: the first len(msgs) queued
+// messages, possibly followed by more appended (see readyMsgs), which need
+// not share the outbox's array. Those positions are never written again;
+// the room after them goes back to the slab, unless messages queued since
+// the Ready was built still wait there.
+func (o *outbox) handedOut(msgs []pb.Message) {
+	n := len(msgs)
+	if n == 0 && len(o.msgs) != 0 {
+		return
+	}
+	shared := n > 0 && cap(o.msgs) >= n && &o.msgs[:n][0] == &msgs[0]
+	if shared && len(o.msgs) > n {
+		// Queued after the Ready was built: they stay for the next.
+		o.msgs = o.msgs[n:]
+		return
+	}
+	if o.slab != nil {
+		// NB: positions past the queue that an append outgrowing the room
+		// wrote were never handed out either.
+		used := len(o.msgs)
+		if shared {
+			used = n
+		}
+		o.slab.room = o.msgs[used:cap(o.msgs)]
+		putMsgSlab(o.slab)
+	}
+	o.msgs, o.slab = nil, nil
+}
+
+// msgSlab is room for messages shared by the outboxes of every peer in the
+// process: each outbox carves its Ready's messages from a slab, then gives
+// the room left back. Positions carved out are never handed out again, so
+// a slab is garbage once every Ready that holds a part of it is.
+type msgSlab struct {
+	// room is the part of the slab's array nobody has written to.
+	room []pb.Message
+}
+
+// msgSlabSize is the number of messages in a new slab.
+const msgSlabSize = 64
+
+var msgSlabs = sync.Pool{New: func() any { return new(msgSlab) }}
+
+// takeMsgSlab returns a slab with room for at least n messages, held by the
+// caller alone until putMsgSlab.
+func takeMsgSlab(n int) *msgSlab {
+	s := msgSlabs.Get().(*msgSlab)
+	if len(s.room) < n {
+		s.room = make([]pb.Message, max(n, msgSlabSize))
+	}
+	return s
+}
+
+// putMsgSlab gives s back for other outboxes to carve from.
+func putMsgSlab(s *msgSlab) {
+	if len(s.room) == 0 {
+		s.room = nil
+	}
+	msgSlabs.Put(s)
 }
 
 // pushAfterAppend queues m, from peer self, to leave once the state

@@ -43,7 +43,7 @@ func (rn *RawNode) readyToHandOut() Ready {
 	rd := Ready{
 		Entries:          r.log.nextUnstableEnts(),
 		CommittedEntries: committed,
-		Messages:         r.out.msgs,
+		Messages:         r.out.readyMsgs(),
 	}
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
 		// NB: a fresh variable, so that the allocation happens only when
@@ -74,6 +74,13 @@ func (rn *RawNode) readyToHandOut() Ready {
 		// application persists the Ready before sending them, and those to
 		// ourselves are stepped back in on Advance.
 		rd.Messages = rn.appendLocalThreadMsgs(rd.Messages, rd)
+	}
+	if len(rd.Messages) == 0 {
+		rd.Messages = nil
+	} else {
+		// NB: capped, so that the application's appends cannot write into
+		// the outbox's room.
+		rd.Messages = rd.Messages[:len(rd.Messages):len(rd.Messages)]
 	}
 	return rd
 }
@@ -111,7 +118,7 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 	if rd.Fault != nil {
 		r.fault.reported = true
 	}
-	r.out.msgs = nil
+	r.out.handedOut(rd.Messages)
 	if rn.asyncStorageWrites {
 		// Handed out in the Responses of the MsgStorageAppend.
 		r.out.afterAppend = nil

@@ -1,0 +1,122 @@
+package raft
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	pb "github.com/quorate/raft/raftpb"
+)
+
+// takeReady hands out the outbox's queued messages, plus extra appended as
+// the asynchronous Ready does, and returns what the Ready carried.
+func takeReady(o *outbox, extra ...pb.Message) []pb.Message {
+	msgs := append(o.readyMsgs(), extra...)
+	msgs = msgs[:len(msgs):len(msgs)]
+	o.handedOut(msgs)
+	return msgs
+}
+
+func heartbeatTo(to uint64) pb.Message { return pb.Message{Type: pb.MsgHeartbeat, To: to, Term: 1} }
+
+func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
+	t.Run("messages handed out are never written again", func(t *testing.T) {
+		o := outbox{msgsHint: 2}
+		var readies [][]pb.Message
+		var want [][]pb.Message
+		for i := range uint64(40) {
+			o.push(heartbeatTo(i))
+			if i%3 == 0 {
+				o.push(heartbeatTo(100 + i))
+			}
+			ms := takeReady(&o)
+			readies = append(readies, ms)
+			want = append(want, append([]pb.Message(nil), ms...))
+		}
+		assert.Equal(t, want, readies, "got Readies' messages changed by later ones")
+	})
+	t.Run("a steady flow allocates an array per many Readies", func(t *testing.T) {
+		o := outbox{msgsHint: 1}
+		allocs := testing.AllocsPerRun(500, func() {
+			o.push(heartbeatTo(2))
+			o.push(heartbeatTo(3))
+			takeReady(&o)
+		})
+		assert.LessOrEqual(t, allocs, 0.1, "got %v allocations per two-message Ready", allocs)
+	})
+	t.Run("an outbox holds no room between Readies", func(t *testing.T) {
+		o := outbox{msgsHint: 1}
+		o.push(heartbeatTo(2))
+		takeReady(&o)
+		assert.Nil(t, o.msgs, "got room of %v messages kept after the Ready", cap(o.msgs))
+		assert.Nil(t, o.slab, "got a slab kept after the Ready")
+	})
+	t.Run("messages queued after the Ready was built stay queued", func(t *testing.T) {
+		o := outbox{msgsHint: 4}
+		o.push(heartbeatTo(2))
+		built := o.readyMsgs()
+		built = built[:len(built):len(built)]
+		o.push(heartbeatTo(3))
+		o.handedOut(built)
+		assert.Equal(t, []pb.Message{heartbeatTo(3)}, takeReady(&o))
+		assert.Equal(t, []pb.Message{heartbeatTo(2)}, built)
+	})
+	t.Run("two outboxes never share a position", func(t *testing.T) {
+		a, b := outbox{msgsHint: 1}, outbox{msgsHint: 1}
+		var got, want []pb.Message
+		for i := range uint64(200) {
+			a.push(heartbeatTo(i))
+			b.push(heartbeatTo(1000 + i))
+			b.push(heartbeatTo(2000 + i))
+			ra, rb := takeReady(&a), takeReady(&b)
+			got = append(got, ra...)
+			got = append(got, rb...)
+			want = append(want, heartbeatTo(i), heartbeatTo(1000+i), heartbeatTo(2000+i))
+			defer func() { assert.Equal(t, []pb.Message{heartbeatTo(i)}, ra, "got a Ready's messages overwritten") }()
+		}
+		assert.Equal(t, want, got)
+	})
+	t.Run("messages appended to a Ready's are not overwritten by later pushes", func(t *testing.T) {
+		o := outbox{msgsHint: 8}
+		o.push(heartbeatTo(2))
+		local := pb.Message{Type: pb.MsgStorageAppend, To: LocalAppendThread}
+		first := takeReady(&o, local)
+		o.push(heartbeatTo(3))
+		o.push(heartbeatTo(4))
+		second := takeReady(&o)
+		assert.Equal(t, []pb.Message{heartbeatTo(2), local}, first)
+		assert.Equal(t, []pb.Message{heartbeatTo(3), heartbeatTo(4)}, second)
+	})
+	t.Run("a Ready whose appends outgrew the room takes everything", func(t *testing.T) {
+		o := outbox{msgsHint: 1}
+		o.push(heartbeatTo(2))
+		local := pb.Message{Type: pb.MsgStorageApply, To: LocalApplyThread}
+		first := takeReady(&o, local, local)
+		assert.Len(t, first, 3)
+		assert.Nil(t, o.msgs, "got room kept from an array the Ready outgrew")
+		assert.Nil(t, o.slab, "got a slab kept after the Ready")
+		o.push(heartbeatTo(3))
+		assert.Equal(t, []pb.Message{heartbeatTo(3)}, takeReady(&o))
+		assert.Equal(t, []pb.Message{heartbeatTo(2), local, local}, first)
+	})
+}
+
+func TestReadyMessagesAreCapped(t *testing.T) {
+	nodes, _ := leaderWithFollowers(t, 3)
+	leader := nodes[0]
+	require.NoError(t, leader.Propose([]byte("a")))
+	rd := leader.Ready()
+	require.NotEmpty(t, rd.Messages)
+	sent := append([]pb.Message(nil), rd.Messages...)
+	// The application may append to a Ready's messages and keep the result.
+	own := pb.Message{Type: pb.MsgHeartbeat, To: 9}
+	extended := append(rd.Messages, own)
+	leader.Advance(rd)
+	require.NoError(t, leader.Propose([]byte("b")))
+	next := leader.Ready()
+	require.NotEmpty(t, next.Messages)
+	assert.Equal(t, sent, rd.Messages, "got the first Ready's messages changed")
+	assert.Equal(t, own, extended[len(extended)-1], "got the application's appended message overwritten by the next Ready's")
+	leader.Advance(next)
+}
