@@ -92,7 +92,8 @@ type Node interface {
 	// Messages of a local type (see IsLocalMsg) are ignored, returning nil,
 	// unless they come from the local storage threads (LocalAppendThread,
 	// LocalApplyThread) as responses under AsyncStorageWrites. Responses
-	// from peers the node does not track are dropped.
+	// from peers the node does not track are dropped. Raft may keep
+	// msg.Entries (see RawNode.Step): do not modify them afterwards.
 	Step(ctx context.Context, msg pb.Message) error
 
 	// Ready returns the channel on which the node offers its next Ready:

@@ -66,7 +66,11 @@ type Ready struct {
 
 	// Messages are to be sent once Entries, HardState and Snapshot are
 	// persisted. With AsyncStorageWrites they include the MsgStorageAppend
-	// and MsgStorageApply messages for the local threads.
+	// and MsgStorageApply messages for the local threads. The slice
+	// belongs to the application, which may keep it: raft never writes
+	// to it again (the messages of successive Readies are carved from
+	// shared arrays, but never overlap, and each slice is capped so that
+	// appending to it copies).
 	Messages []pb.Message
 
 	// Fault is set, once, when the peer stops taking part in the group
