@@ -100,7 +100,7 @@ func TestConfChangeJoint(t *testing.T) {
 		nodes, nw := clusterWithNewcomers(t)
 		var entered bool
 		nw.filter = func(m pb.Message) bool {
-			if len(nodes[0].raft.conf.config.Voters[1]) > 0 {
+			if len(nodes[0].raft.conf.config().Voters[1]) > 0 {
 				entered = true
 			}
 			return true
@@ -150,15 +150,15 @@ func TestAutoLeaveRetriedAfterAbortedTransfer(t *testing.T) {
 	held := leader.process()
 	leader.TransferLeader(3) // 3 is unreachable: the transfer hangs
 	nw.send(held...)
-	require.NotEmpty(t, leader.raft.conf.config.Voters[1], "the change should have entered the joint configuration")
-	require.True(t, leader.raft.conf.config.AutoLeave, "got a joint configuration to leave by hand, want AutoLeave")
-	assert.NotEmpty(t, leader.raft.conf.config.Voters[1], "got the joint configuration left during the transfer")
+	require.NotEmpty(t, leader.raft.conf.config().Voters[1], "the change should have entered the joint configuration")
+	require.True(t, leader.raft.conf.config().AutoLeave, "got a joint configuration to leave by hand, want AutoLeave")
+	assert.NotEmpty(t, leader.raft.conf.config().Voters[1], "got the joint configuration left during the transfer")
 	for range 10 {
 		leader.Tick()
 	}
 	require.Equal(t, None, leader.raft.leadTransferee(), "the transfer should have been aborted")
 	nw.send(leader.process()...)
-	assert.Empty(t, leader.raft.conf.config.Voters[1], "got the joint configuration %v still active", leader.raft.conf.config)
+	assert.Empty(t, leader.raft.conf.config().Voters[1], "got the joint configuration %v still active", leader.raft.conf.config())
 }
 
 func TestConfChangeUnknownTransition(t *testing.T) {

@@ -93,7 +93,7 @@ func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint
 		return cfg
 	}
 	l := r.leading
-	votes := membership{config: next}
+	votes := membershipOf(next)
 	l.departures = slices.DeleteFunc(l.departures, func(d departure) bool { return votes.isVoter(d.id) })
 	stays := votes.isVoter(r.id)
 	if stays && !r.cfg.asyncStorageWrites {
@@ -111,7 +111,7 @@ func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint
 // changes a new leader finds in its log after the applied index: changes
 // of earlier terms that it will commit.
 func (r *raft) noteInheritedDepartures() {
-	cfg := r.conf.config
+	cfg := r.conf.config()
 	err := r.log.forEachConfChange(r.log.applied()+1, r.log.lastIndex()+1, func(e *pb.Entry) bool {
 		if cc, err := decodeConfChange(*e); err == nil {
 			cfg = r.noteDepartures(cfg, cc, e.Index)
@@ -128,7 +128,7 @@ func (r *raft) noteInheritedDepartures() {
 // and index that are not applied yet. NB: with validation on, only one
 // change is pending at a time, so that is the active configuration.
 func (r *raft) pendingConfig(index uint64) tracker.Config {
-	cfg := r.conf.config
+	cfg := r.conf.config()
 	if !r.cfg.disableConfChangeValidation {
 		return cfg
 	}

@@ -24,12 +24,12 @@ func newCampaign(pre bool) *campaign {
 
 // record notes peer id's answer and returns the tally among the voters of
 // the configuration.
-func (c *campaign) record(id uint64, granted bool, voters quorum.JointConfig) (yes, no int, res quorum.VoteResult) {
+func (c *campaign) record(id uint64, granted bool, voters jointVoters) (yes, no int, res quorum.VoteResult) {
 	if _, answered := c.votes[id]; !answered {
 		c.votes[id] = granted
 	}
 	var buf [8]uint64
-	for _, id := range appendVoters(buf[:0], voters) {
+	for _, id := range voters.appendIDs(buf[:0]) {
 		switch v, ok := c.votes[id]; {
 		case !ok:
 		case v:
@@ -136,7 +136,7 @@ func (r *raft) campaign(t CampaignType) {
 	}
 	last := r.log.lastEntryID()
 	var buf [8]uint64
-	for _, id := range appendVoters(buf[:0], r.conf.config.Voters) {
+	for _, id := range r.conf.voters().appendIDs(buf[:0]) {
 		if id == r.id {
 			// The self-vote counts once it is persisted with the term, as
 			// any vote must be (paper figure 2).
@@ -195,7 +195,7 @@ func (r *raft) countVote(m pb.Message) {
 	} else {
 		r.logger.Infof("%x gets a %s grant from %x in term %d", r.id, m.Type, m.From, r.term)
 	}
-	yes, no, res := c.record(m.From, !m.Reject, r.conf.config.Voters)
+	yes, no, res := c.record(m.From, !m.Reject, r.conf.voters())
 	r.logger.Infof("%x counts %d grants and %d rejections of %s", r.id, yes, no, m.Type)
 	switch {
 	case res == quorum.VoteWon && c.pre:

@@ -98,7 +98,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 	// that an exit following another change in the batch (say, leaving a
 	// joint configuration entered just before) is judged against the
 	// configuration it applies to.
-	cfg := r.conf.config
+	cfg := r.conf.config()
 	for i := range ents {
 		if !isConfChange(&ents[i]) {
 			continue
@@ -107,7 +107,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if !ok {
 			continue
 		}
-		was, is := membership{config: cfg}, membership{config: next}
+		was, is := membershipOf(cfg), membershipOf(next)
 		cfg = next
 		if ents[i].Index <= r.exit.released || !was.isVoter(r.id) || is.isVoter(r.id) || r.knowsOtherLeader() {
 			continue

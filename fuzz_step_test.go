@@ -239,7 +239,7 @@ func (fn *fuzzNode) compact() {
 	if applied < first || applied > last {
 		return
 	}
-	cs := confState(fn.rn.raft.conf.config)
+	cs := confState(fn.rn.raft.conf.config())
 	if _, err := fn.storage.CreateSnapshot(applied, &cs, nil); err != nil {
 		return
 	}
@@ -321,13 +321,13 @@ func TestStepSnapshotWithInvalidConfState(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fn := newFuzzNode(t, fuzzFollower, 0)
 			r := fn.rn.raft
-			last, committed, cfg := r.log.lastEntryID(), r.log.committed(), confState(r.conf.config)
+			last, committed, cfg := r.log.lastEntryID(), r.log.committed(), confState(r.conf.config())
 			m := pb.Message{From: 2, To: 1, Type: pb.MsgSnap, Term: r.term,
 				Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 20, Term: r.term, ConfState: cs}}}
 			require.NotPanics(t, func() { require.NoError(t, fn.rn.Step(m)) }, "got a panic, want the message handled")
 			assert.Equal(t, last, r.log.lastEntryID(), "got last entry %v, want %v", r.log.lastEntryID(), last)
 			assert.Equal(t, committed, r.log.committed(), "got commit %d, want %d", r.log.committed(), committed)
-			assert.Equal(t, cfg, confState(r.conf.config), "got configuration %v, want %v", confState(r.conf.config), cfg)
+			assert.Equal(t, cfg, confState(r.conf.config()), "got configuration %v, want %v", confState(r.conf.config()), cfg)
 			rd := fn.rn.Ready()
 			require.Len(t, rd.Messages, 1, "got %v, want one answer", rd.Messages)
 			assert.Equal(t, pb.Message{From: 1, To: 2, Type: pb.MsgAppResp, Term: r.term, Index: committed}, rd.Messages[0],

@@ -566,7 +566,7 @@ func msgsOf(msgs []pb.Message, t pb.MessageType, to uint64) []pb.Message {
 }
 
 // confStateOf returns the configuration peer n is in.
-func confStateOf(n *testNode) pb.ConfState { return confState(n.raft.conf.config) }
+func confStateOf(n *testNode) pb.ConfState { return confState(n.raft.conf.config()) }
 
 // electLeader elects peer 1 in a fresh network of nodes and returns the
 // network.

@@ -41,7 +41,7 @@ func newLeaderState(r *raft) *leaderState {
 		lease:            leaderLease{electionTimeout: uint64(r.cfg.electionTimeout)},
 		pendingConfIndex: last,
 	}
-	l.repl.adopt(r.memberProgress(r.conf.config, last+1), r.conf.config.Voters)
+	l.repl.adopt(r.memberProgress(r.conf.config(), last+1), r.conf.voters())
 	r.out.msgsHint = len(l.repl.peers) - 1
 	if self := l.repl.get(r.id); self != nil {
 		self.BecomeReplicate()
@@ -103,7 +103,7 @@ func (l *leaderState) quiescedTick() {
 // last round (thesis 6.2), starts a new round, and reports whether the peer
 // still leads.
 func (r *raft) checkQuorumActive() bool {
-	if !r.leading.repl.quorumActive(r.conf.config.Voters) {
+	if !r.leading.repl.quorumActive(r.conf.voters()) {
 		r.logger.Warningf("%x steps down: no quorum heard from within an election timeout", r.id)
 		r.becomeFollower(r.term, None)
 		return false

@@ -176,7 +176,7 @@ func (li leaseIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
 
 // covers reports whether a read that arrived at tick at may be answered:
 // no other leader can have been elected by then.
-func (ls *leaderLease) covers(at uint64, self uint64, voters quorum.JointConfig) bool {
+func (ls *leaderLease) covers(at uint64, self uint64, voters jointVoters) bool {
 	if ls.revoked && len(ls.heard) == 0 {
 		return false
 	}
@@ -189,7 +189,7 @@ func (ls *leaderLease) covers(at uint64, self uint64, voters quorum.JointConfig)
 func (r *raft) serveLeaseRead(m pb.Message) {
 	ls := &r.leading.lease
 	commit := r.log.committed()
-	if len(ls.held) == 0 && ls.covers(ls.now, r.id, r.conf.config.Voters) {
+	if len(ls.held) == 0 && ls.covers(ls.now, r.id, r.conf.voters()) {
 		r.answerRead(m, commit)
 		return
 	}
@@ -215,7 +215,7 @@ func (r *raft) releaseLeaseReads() {
 		return
 	}
 	n := 0
-	for n < len(ls.held) && ls.covers(ls.held[n].at, r.id, r.conf.config.Voters) {
+	for n < len(ls.held) && ls.covers(ls.held[n].at, r.id, r.conf.voters()) {
 		r.answerRead(ls.held[n].req, ls.held[n].index)
 		n++
 	}

@@ -19,44 +19,105 @@ import (
 // membership holds the configuration only. What a leader knows of each
 // member's log is the leader's (replication); followers keep none of it.
 //
-// Invariant: config is a valid configuration (confchange's invariants), or
+// Invariant: the configuration is valid (confchange's invariants), or
 // empty before the peer first learns one.
+//
+// It is kept in a compact form, since every peer holds one and most read
+// only its voters: ids holds the incoming voters, the outgoing voters, the
+// learners and the learners to be (LearnersNext), each part in increasing
+// order, and ends[k] is where part k ends in ids (the last part ends at
+// len(ids)). The maps of tracker.Config are built only when asked for
+// (config), which the rare paths do: configuration changes and Status.
 type membership struct {
-	config tracker.Config
+	ids       []uint64
+	ends      [3]uint32
+	autoLeave bool
+	// made has bit k set if part k came as a map, possibly empty, rather
+	// than nil, so that config returns the maps it was given alike.
+	made uint8
+}
+
+// membershipOf returns cfg in the compact form.
+func membershipOf(cfg tracker.Config) membership {
+	var m membership
+	m.set(cfg)
+	return m
+}
+
+// set makes cfg the configuration.
+func (m *membership) set(cfg tracker.Config) {
+	parts := [4]quorum.MajorityConfig{cfg.Voters[0], cfg.Voters[1],
+		quorum.MajorityConfig(cfg.Learners), quorum.MajorityConfig(cfg.LearnersNext)}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	ids := make([]uint64, 0, n)
+	m.made = 0
+	for k, p := range parts {
+		if p != nil {
+			m.made |= 1 << k
+		}
+		from := len(ids)
+		for id := range p {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids[from:])
+		if k < len(m.ends) {
+			m.ends[k] = uint32(len(ids))
+		}
+	}
+	m.ids, m.autoLeave = ids, cfg.AutoLeave
+}
+
+// part returns part k of ids (see membership), capped.
+func (m *membership) part(k int) voterSet {
+	from, to := uint32(0), uint32(len(m.ids))
+	if k > 0 {
+		from = m.ends[k-1]
+	}
+	if k < len(m.ends) {
+		to = m.ends[k]
+	}
+	return voterSet(m.ids[from:to:to])
+}
+
+// voters returns the voters of the configuration.
+func (m *membership) voters() jointVoters { return jointVoters{m.part(0), m.part(1)} }
+
+// learners returns the learners, and learnersNext the voters of the
+// outgoing half that become learners when the joint configuration is left.
+func (m *membership) learners() voterSet     { return m.part(2) }
+func (m *membership) learnersNext() voterSet { return m.part(3) }
+
+// config returns the configuration as a tracker.Config, with fresh maps
+// the caller may keep or change.
+func (m *membership) config() tracker.Config {
+	toMap := func(k int) map[uint64]struct{} {
+		if m.made&(1<<k) == 0 {
+			return nil
+		}
+		s := m.part(k)
+		set := make(map[uint64]struct{}, len(s))
+		for _, id := range s {
+			set[id] = struct{}{}
+		}
+		return set
+	}
+	return tracker.Config{Voters: quorum.JointConfig{toMap(0), toMap(1)}, AutoLeave: m.autoLeave,
+		Learners: toMap(2), LearnersNext: toMap(3)}
 }
 
 // isMember reports whether id is a voter (in either half of a joint
 // configuration) or a learner.
 func (m *membership) isMember(id uint64) bool {
-	if m.isVoter(id) {
-		return true
-	}
-	_, ok := m.config.Learners[id]
-	return ok
+	return m.isVoter(id) || m.learners().has(id)
 }
 
 // isVoter reports whether id votes in either half of the configuration.
 // NB: a member of LearnersNext still votes in the outgoing half.
 func (m *membership) isVoter(id uint64) bool {
-	_, in := m.config.Voters[0][id]
-	_, out := m.config.Voters[1][id]
-	return in || out
-}
-
-// appendVoters appends to ids the voters of either half of voters, each
-// once, in increasing order.
-func appendVoters(ids []uint64, voters quorum.JointConfig) []uint64 {
-	n := len(ids)
-	for id := range voters[0] {
-		ids = append(ids, id)
-	}
-	for id := range voters[1] {
-		if _, dup := voters[0][id]; !dup {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids[n:])
-	return ids
+	return m.voters().has(id)
 }
 
 // confState returns cfg as the ConfState recorded in snapshots and
@@ -68,7 +129,7 @@ func confState(cfg tracker.Config) pb.ConfState {
 
 // isJoint reports whether the configuration is joint (thesis 4.3).
 func (m *membership) isJoint() bool {
-	return len(m.config.Voters[1]) > 0
+	return len(m.part(1)) > 0
 }
 
 // promotable reports whether the peer may campaign: it votes in the active
@@ -110,10 +171,10 @@ func (r *raft) memberProgress(cfg tracker.Config, next uint64) tracker.ProgressM
 func (r *raft) changer() confchange.Changer {
 	if r.leading != nil {
 		trk := tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes)
-		trk.Config, trk.Progress = r.conf.config, r.leading.repl.progressMap()
+		trk.Config, trk.Progress = r.conf.config(), r.leading.repl.progressMap()
 		return confchange.Changer{Tracker: trk, LastIndex: r.log.lastIndex()}
 	}
-	return r.changerFor(r.conf.config)
+	return r.changerFor(r.conf.config())
 }
 
 // changerFor returns a confchange.Changer over cfg, with placeholder
@@ -163,8 +224,8 @@ func (r *raft) restoredConfig(cs pb.ConfState, lastIndex uint64) (tracker.Config
 func (r *raft) applyConfChange(cc pb.ConfChangeV2) pb.ConfState {
 	cs, err := r.tryApplyConfChange(cc)
 	if err != nil {
-		r.logger.Errorf("%x skips configuration change %v, which does not apply to %s: %v", r.id, cc, r.conf.config, err)
-		return confState(r.conf.config)
+		r.logger.Errorf("%x skips configuration change %v, which does not apply to %s: %v", r.id, cc, r.conf.config(), err)
+		return confState(r.conf.config())
 	}
 	return cs
 }
@@ -201,14 +262,14 @@ func changedConfig(c confchange.Changer, cc pb.ConfChangeV2) (tracker.Config, tr
 // StepDownOnRemoval says otherwise.
 func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.ConfState {
 	r.stir()
-	r.conf.config = cfg
+	r.conf.set(cfg)
 	r.logger.Infof("%x applies configuration %s", r.id, cfg)
 	cs := confState(cfg)
 	l := r.leading
 	if l == nil {
 		return cs
 	}
-	l.repl.adopt(prs, cfg.Voters)
+	l.repl.adopt(prs, r.conf.voters())
 	r.pruneDepartures()
 	r.out.msgsHint = len(prs) - 1
 	if !r.conf.isVoter(r.id) {
@@ -293,7 +354,7 @@ func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) string {
 	case !r.conf.isJoint() && leaving:
 		return "an empty change leaves a joint configuration, and this one is not joint"
 	}
-	if _, _, err := changedConfig(r.changerFor(r.conf.config), cc); err != nil {
+	if _, _, err := changedConfig(r.changerFor(r.conf.config()), cc); err != nil {
 		return "it does not apply to the active configuration: " + err.Error()
 	}
 	return ""
@@ -303,7 +364,7 @@ func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) string {
 // AutoLeave once the change that entered it is applied.
 func (r *raft) maybeAutoLeaveJoint() {
 	l := r.leading
-	if l == nil || !r.conf.config.AutoLeave || r.log.applied() < l.pendingConfIndex {
+	if l == nil || !r.conf.config().AutoLeave || r.log.applied() < l.pendingConfIndex {
 		return
 	}
 	// NB: an empty ConfChangeV2 (nil data) leaves the joint configuration; it
@@ -312,10 +373,10 @@ func (r *raft) maybeAutoLeaveJoint() {
 	// application until it goes through or another leader takes over.
 	m := pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Type: pb.EntryConfChangeV2}}}
 	if err := r.Step(m); err != nil {
-		r.logger.Debugf("%x does not leave joint configuration %s yet: %v", r.id, r.conf.config, err)
+		r.logger.Debugf("%x does not leave joint configuration %s yet: %v", r.id, r.conf.config(), err)
 		return
 	}
-	r.logger.Infof("%x proposes to leave joint configuration %s", r.id, r.conf.config)
+	r.logger.Infof("%x proposes to leave joint configuration %s", r.id, r.conf.config())
 }
 
 // inConfState reports whether id appears anywhere in cs. NB: LearnersNext

@@ -208,7 +208,7 @@ func newRaft(cfg *Config) (*raft, error) {
 	r.restartGuard = cfg.LeaseGuardOnRestart
 	last := r.log.lastEntryID()
 	r.logger.Infof("%x starts: voters %v, term %d, commit %d, applied %d, last entry %v",
-		r.id, appendVoters(nil, r.conf.config.Voters), r.term, r.log.committed(), r.log.applied(), last)
+		r.id, r.conf.voters().appendIDs(nil), r.term, r.log.committed(), r.log.applied(), last)
 	return r, nil
 }
 

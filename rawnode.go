@@ -239,7 +239,7 @@ func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tra
 		}
 		return
 	}
-	prs := r.memberProgress(r.conf.config, r.log.lastIndex()+1)
+	prs := r.memberProgress(r.conf.config(), r.log.lastIndex()+1)
 	var buf [8]uint64
 	for _, id := range appendSortedIDs(buf[:0], prs) {
 		pr := *prs[id]

@@ -205,7 +205,7 @@ func (ro *readConfirmer) recvAck(id uint64, ctx []byte) bool {
 // releaseConfirmed removes and returns the requests whose round a quorum of
 // voters has confirmed, in arrival order. The returned slice is only valid
 // until the next call on ro.
-func (ro *readConfirmer) releaseConfirmed(voters quorum.JointConfig) []readIndexRequest {
+func (ro *readConfirmer) releaseConfirmed(voters jointVoters) []readIndexRequest {
 	if len(ro.pending) == 0 {
 		return nil
 	}
@@ -274,9 +274,8 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 // from the configuration keeps leading (unless StepDownOnRemoval), while the
 // remaining voter may elect itself and commit entries it never hears of.
 func (r *raft) isSoleVoter() bool {
-	voters := r.conf.config.Voters
-	_, self := voters[0][r.id]
-	return self && len(voters[0]) == 1 && len(voters[1]) == 0
+	voters := r.conf.voters()
+	return len(voters[0]) == 1 && voters[0][0] == r.id && len(voters[1]) == 0
 }
 
 // serveReadIndex answers or queues a read once the commit index is current
@@ -308,7 +307,7 @@ func (r *raft) serveReadIndex(m pb.Message) {
 
 // releaseConfirmedReads answers the requests a quorum has confirmed.
 func (r *raft) releaseConfirmedReads() {
-	for _, req := range r.leading.reads.releaseConfirmed(r.conf.config.Voters) {
+	for _, req := range r.leading.reads.releaseConfirmed(r.conf.voters()) {
 		r.answerRead(req.req, req.index)
 	}
 }

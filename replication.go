@@ -59,7 +59,7 @@ type peerProgress struct {
 // adopt makes prs the progress of the members of voters and learners
 // (the configuration's), when leadership begins or the configuration
 // changes. Followers that left are no longer owed anything.
-func (rp *replication) adopt(prs tracker.ProgressMap, voters quorum.JointConfig) {
+func (rp *replication) adopt(prs tracker.ProgressMap, voters jointVoters) {
 	old := rp.peers
 	rp.peers = make([]peerProgress, 0, len(prs))
 	for id, pr := range prs {
@@ -69,7 +69,7 @@ func (rp *replication) adopt(prs tracker.ProgressMap, voters quorum.JointConfig)
 	rp.majority = 0
 	if len(voters[1]) == 0 {
 		for i := range rp.peers {
-			_, rp.peers[i].voter = voters[0][rp.peers[i].id]
+			rp.peers[i].voter = voters[0].has(rp.peers[i].id)
 		}
 		rp.majority = len(voters[0])
 	}
@@ -125,7 +125,7 @@ const maxFastQuorum = 9
 // acknowledged (Progress.Match): for a configuration that is not joint,
 // the majority-th highest Match of its voters, read off peers; otherwise,
 // or with more than maxFastQuorum voters, through package quorum.
-func (rp *replication) commitIndex(voters quorum.JointConfig) uint64 {
+func (rp *replication) commitIndex(voters jointVoters) uint64 {
 	n := rp.majority
 	if n == 0 || n > maxFastQuorum {
 		return uint64(voters.CommittedIndex(matchIndexer{rp}))
@@ -232,7 +232,7 @@ func (rp *replication) release(size entryPayloadSize) {
 
 // quorumActive reports whether the members active since the last round
 // form a quorum of voters.
-func (rp *replication) quorumActive(voters quorum.JointConfig) bool {
+func (rp *replication) quorumActive(voters jointVoters) bool {
 	active := make(map[uint64]bool, len(rp.peers))
 	for _, p := range rp.peers {
 		if !p.pr.IsLearner {
@@ -287,7 +287,7 @@ func (r *raft) appendOwn(ents []pb.Entry) bool {
 // configuration holds, provided that entry is of the current term (paper
 // 5.4.2), and reports whether it did.
 func (r *raft) maybeCommit() bool {
-	acked := r.leading.repl.commitIndex(r.conf.config.Voters)
+	acked := r.leading.repl.commitIndex(r.conf.voters())
 	return r.log.maybeCommit(entryID{term: r.term, index: acked})
 }
 

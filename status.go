@@ -62,7 +62,7 @@ func getProgressCopy(r *raft) map[uint64]tracker.Progress {
 
 // getStatus returns a copy of the peer's state that shares nothing with it.
 func getStatus(r *raft) Status {
-	s := Status{BasicStatus: getBasicStatus(r), Config: r.conf.config.Clone()}
+	s := Status{BasicStatus: getBasicStatus(r), Config: r.conf.config()}
 	if r.leading != nil {
 		s.Progress = getProgressCopy(r)
 	}

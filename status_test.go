@@ -67,7 +67,7 @@ func TestStatusIsACopy(t *testing.T) {
 	})
 	t.Run("changing the Config leaves the leader alone", func(t *testing.T) {
 		st.Config.Voters[0][9] = struct{}{}
-		_, ok := leader.raft.conf.config.Voters[0][9]
+		_, ok := leader.raft.conf.config().Voters[0][9]
 		assert.False(t, ok, "got voter 9 added to the leader through Status")
 	})
 }

@@ -1,0 +1,110 @@
+package raft
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quorate/raft/quorum"
+	"github.com/quorate/raft/tracker"
+)
+
+// ackMap is a quorum.AckedIndexer over a map; an absent peer has not
+// acknowledged anything.
+type ackMap map[uint64]quorum.Index
+
+func (m ackMap) AckedIndex(id uint64) (quorum.Index, bool) {
+	idx, ok := m[id]
+	return idx, ok
+}
+
+// randomMajority returns a random majority configuration of up to max
+// voters drawn from IDs 1..2*max.
+func randomMajority(rng *rand.Rand, max int) quorum.MajorityConfig {
+	c := quorum.MajorityConfig{}
+	for range rng.IntN(max + 1) {
+		c[1+rng.Uint64N(uint64(2*max))] = struct{}{}
+	}
+	return c
+}
+
+func TestJointVotersAnswerAsQuorum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 5000 {
+		var maps quorum.JointConfig
+		maps[0] = randomMajority(rng, 7)
+		if rng.IntN(2) == 0 {
+			maps[1] = randomMajority(rng, 7)
+		}
+		acks, votes := ackMap{}, map[uint64]bool{}
+		for id := uint64(1); id <= 14; id++ {
+			if rng.IntN(4) > 0 {
+				acks[id] = quorum.Index(rng.Uint64N(10))
+			}
+			if rng.IntN(3) > 0 {
+				votes[id] = rng.IntN(2) == 0
+			}
+		}
+		m := membershipOf(tracker.Config{Voters: maps})
+		compact := m.voters()
+		require.Equal(t, maps.CommittedIndex(acks), compact.CommittedIndex(acks),
+			"case %d: committed index of %v with acks %v", i, maps, acks)
+		require.Equal(t, maps.VoteResult(votes), compact.VoteResult(votes),
+			"case %d: vote result of %v with votes %v", i, maps, votes)
+		for id := uint64(0); id <= 15; id++ {
+			_, in := maps[0][id]
+			_, out := maps[1][id]
+			require.Equal(t, in || out, compact.has(id), "case %d: has(%d) in %v", i, id, maps)
+		}
+		require.Equal(t, quorum.MajorityConfig(maps.IDs()).Slice(), nilIfEmpty(compact.appendIDs(nil)), "case %d: voter IDs of %v", i, maps)
+	}
+}
+
+func nilIfEmpty(ids []uint64) []uint64 {
+	if len(ids) == 0 {
+		return nil
+	}
+	return ids
+}
+
+func TestMembershipKeepsTheConfiguration(t *testing.T) {
+	set := func(ids ...uint64) map[uint64]struct{} {
+		m := map[uint64]struct{}{}
+		for _, id := range ids {
+			m[id] = struct{}{}
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name string
+		cfg  tracker.Config
+	}{
+		{"simple", tracker.Config{Voters: quorum.JointConfig{set(3, 1, 2)}, Learners: set(5, 4)}},
+		{"joint", tracker.Config{Voters: quorum.JointConfig{set(1, 2, 4), set(1, 2, 3)}, Learners: set(5),
+			LearnersNext: set(3), AutoLeave: true}},
+		{"empty", tracker.Config{Voters: quorum.JointConfig{quorum.MajorityConfig{}}}},
+		{"empty maps kept apart from nil ones", tracker.Config{Voters: quorum.JointConfig{set(1), set()}, Learners: set()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := membershipOf(tt.cfg)
+			assert.Equal(t, tt.cfg, m.config(), "got the configuration back changed (nil and empty maps alike)")
+			assert.Equal(t, confState(tt.cfg), confState(m.config()))
+			assert.Equal(t, len(tt.cfg.Voters[1]) > 0, m.isJoint())
+			for id := uint64(0); id <= 6; id++ {
+				_, learner := tt.cfg.Learners[id]
+				_, in := tt.cfg.Voters[0][id]
+				_, out := tt.cfg.Voters[1][id]
+				assert.Equal(t, in || out, m.isVoter(id), "isVoter(%d)", id)
+				assert.Equal(t, in || out || learner, m.isMember(id), "isMember(%d)", id)
+			}
+		})
+	}
+	t.Run("the configuration handed out is the caller's to change", func(t *testing.T) {
+		m := membershipOf(tracker.Config{Voters: quorum.JointConfig{set(1, 2, 3)}})
+		got := m.config()
+		delete(got.Voters[0], 1)
+		assert.True(t, m.isVoter(1), "got a change to config()'s result seen by the membership")
+	})
+}
