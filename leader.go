@@ -42,7 +42,7 @@ func newLeaderState(r *raft) *leaderState {
 		pendingConfIndex: last,
 	}
 	l.repl.adopt(r.memberProgress(r.conf.config(), last+1), r.conf.voters())
-	r.out.msgsHint = len(l.repl.peers) - 1
+	r.out.sizeForBroadcast(len(l.repl.peers) - 1)
 	if self := l.repl.get(r.id); self != nil {
 		self.BecomeReplicate()
 		// NB: the leader is always active; checkQuorumActive keeps it so.

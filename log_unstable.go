@@ -1,6 +1,10 @@
 package raft
 
-import pb "github.com/quorate/raft/raftpb"
+import (
+	"math"
+
+	pb "github.com/quorate/raft/raftpb"
+)
 
 // unstable is the part of the log that raft holds in memory and that has
 // not been acknowledged as persisted yet: possibly a snapshot received from
@@ -40,6 +44,12 @@ type unstable struct {
 	// persisting and until it is acknowledged.
 	// Invariant: snapshotInProgress implies snapshot != nil.
 	snapshotInProgress bool
+	// lastCap is the capacity of the array allocated last, or 0 after the
+	// array was released. Each new array doubles it, up to steadyUnstableCap,
+	// so that a steady flow of appends soon allocates rarely while a group
+	// that appended a single entry and fell idle keeps a small array.
+	// NB: an int32 beside the flags, where it takes no room of its own.
+	lastCap int32
 	// offsetInProgress is the index of the first entry not yet handed out for
 	// persisting: entries[:offsetInProgress-offset] are being persisted.
 	// Invariant: offset <= offsetInProgress <= offset+len(entries).
@@ -49,11 +59,6 @@ type unstable struct {
 	// dropped from the front of entries but whose array the slice still
 	// keeps alive. shrinkEntriesArray uses it to release that memory.
 	retained entryPayloadSize
-	// lastCap is the capacity of the array allocated last, or 0 after the
-	// array was released. Each new array doubles it, up to steadyUnstableCap,
-	// so that a steady flow of appends soon allocates rarely while a group
-	// that appended a single entry and fell idle keeps a small array.
-	lastCap int
 }
 
 const (
@@ -192,14 +197,14 @@ func (u *unstable) reallocate(extra int) {
 		u.release()
 		return
 	}
+	size := max(2*(len(u.entries)+extra), min(2*int(u.lastCap), steadyUnstableCap))
 	if len(u.entries) == 0 {
 		// A batch into an empty unstable gets an array of its own size: it
 		// is likely persisted before anything follows it.
-		u.lastCap = max(extra, min(2*u.lastCap, steadyUnstableCap))
-	} else {
-		u.lastCap = max(2*(len(u.entries)+extra), min(2*u.lastCap, steadyUnstableCap))
+		size = max(extra, min(2*int(u.lastCap), steadyUnstableCap))
 	}
-	fresh := make([]pb.Entry, len(u.entries), u.lastCap)
+	u.lastCap = int32(min(size, math.MaxInt32))
+	fresh := make([]pb.Entry, len(u.entries), size)
 	copy(fresh, u.entries)
 	u.entries = fresh
 }

@@ -271,7 +271,7 @@ func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.Conf
 	}
 	l.repl.adopt(prs, r.conf.voters())
 	r.pruneDepartures()
-	r.out.msgsHint = len(prs) - 1
+	r.out.sizeForBroadcast(len(prs) - 1)
 	if !r.conf.isVoter(r.id) {
 		if r.cfg.stepDownOnRemoval {
 			r.becomeFollower(r.term, None)

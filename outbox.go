@@ -26,8 +26,9 @@ type outbox struct {
 	async bool
 	// msgsHint is the room the messages of a Ready are first given: one
 	// message per follower for a leader, which most often broadcasts, one
-	// otherwise.
-	msgsHint int
+	// otherwise (see sizeForBroadcast). NB: an int32 beside async, where it
+	// takes no room of its own.
+	msgsHint int32
 	// msgs may leave with the Ready that carries them. A Ready hands its
 	// messages to the application, which may keep them, so the positions
 	// of the array that a Ready handed out are never written again. The
@@ -119,6 +120,15 @@ func (r *raft) send(m pb.Message) {
 	}
 }
 
+// sizeForBroadcast sets the room a Ready's messages are first given to n,
+// the peers a leader broadcasts to (or 1 for a peer that does not lead).
+func (o *outbox) sizeForBroadcast(n int) {
+	o.msgsHint = int32(min(max(n, 1), steadyBroadcastRoom))
+}
+
+// steadyBroadcastRoom bounds the room sizeForBroadcast asks for.
+const steadyBroadcastRoom = 1 << 10
+
 // push queues m to leave with the next Ready.
 func (o *outbox) push(m pb.Message) {
 	if len(o.msgs) == cap(o.msgs) {
@@ -131,7 +141,7 @@ func (o *outbox) push(m pb.Message) {
 // them, one more and the hint's worth.
 func (o *outbox) grow() {
 	n := len(o.msgs)
-	s := takeMsgSlab(n + max(o.msgsHint, 1))
+	s := takeMsgSlab(n + max(int(o.msgsHint), 1))
 	fresh := s.room[:n:len(s.room)]
 	copy(fresh, o.msgs)
 	if o.slab != nil {

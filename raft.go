@@ -273,7 +273,7 @@ func (r *raft) changeRole(s StateType, term uint64) {
 	r.timer.restart()
 	r.camp = nil
 	r.leading = nil
-	r.out.msgsHint = 1
+	r.out.sizeForBroadcast(1)
 	r.fwd = readForwarder{}
 	r.restartGuard = false
 	// NB: the exit stays held across role changes; only a leader's marker
