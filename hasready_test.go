@@ -11,8 +11,8 @@ import (
 )
 
 // TestHasReadyRestMemoHidesNothing checks HasReady's memory of a peer at
-// rest (raft.quietAt) against a fresh look after every input: a missed
-// bump of raft.activity would make HasReady answer false while a Ready
+// rest (raft.quiet) against a fresh look after every input: a missed
+// stir clearing raft.quiet would make HasReady answer false while a Ready
 // holds work, and the application would wait for it forever. The inputs
 // are random ticks and quiesced ticks, deliveries (in any order, some
 // dropped), proposals, reads (safe and lease), transfers, conf changes

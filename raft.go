@@ -161,18 +161,15 @@ type raft struct {
 	// election timeout, and keeps that promise as if it had just heard from
 	// it (see leaderLease).
 	restartGuard bool
-
-	// activity counts the inputs that may have given the peer work to hand
-	// out: steps, ticks that acted, role and configuration changes, and
-	// Readies taken. quietAt is activity+1 as of the last HasReady that
-	// found nothing, or 0, so that HasReady on a peer at rest repeats none
-	// of its checks. Whatever changes what a Ready would hold bumps
-	// activity.
-	activity, quietAt uint64
+	// quiet is set by a HasReady that found nothing, and cleared by every
+	// input that may have given the peer work to hand out (stir): steps,
+	// ticks that acted, role and configuration changes, and Readies taken.
+	// While it is set, HasReady repeats none of its checks.
+	quiet bool
 }
 
 // stir records an input that may have given the peer work to hand out.
-func (r *raft) stir() { r.activity++ }
+func (r *raft) stir() { r.quiet = false }
 
 // newRaft builds a peer from a validated configuration and the state found
 // in its Storage.

@@ -167,14 +167,14 @@ func (rn *RawNode) Ready() Ready {
 // nothing: work deferred to the Ready is only looked at.
 func (rn *RawNode) HasReady() bool {
 	r := rn.raft
-	if r.quietAt == r.activity+1 {
+	if r.quiet {
 		// Nothing happened since the last call found nothing.
 		return false
 	}
 	if rn.lookForReady() {
 		return true
 	}
-	r.quietAt = r.activity + 1
+	r.quiet = true
 	return false
 }
 
