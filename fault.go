@@ -39,7 +39,7 @@ func (e *LostLogError) Error() string {
 
 // faultState is whether the peer stopped taking part, and why.
 type faultState struct {
-	// err is the fault, or nil while the peer takes part.
+	// err is the fault. Invariant: not nil.
 	err error
 	// reported is set once err was handed out in a Ready.
 	reported bool
@@ -56,7 +56,7 @@ func (r *raft) lostLog(leader, commit uint64) bool {
 	err := &LostLogError{ID: r.id, Leader: leader, Commit: commit,
 		Committed: r.log.committed(), LastIndex: r.log.lastIndex()}
 	r.logger.Errorf("%v", err)
-	r.fault = faultState{err: err}
+	r.fault = &faultState{err: err}
 	r.lead = None
 	return true
 }

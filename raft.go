@@ -150,8 +150,9 @@ type raft struct {
 	// leading is the leader's state. Invariant: non-nil exactly when state
 	// is StateLeader.
 	leading *leaderState
-	// fault is set once the peer stopped taking part (fault.go).
-	fault faultState
+	// fault is set once the peer stopped taking part (fault.go), and nil
+	// until then.
+	fault *faultState
 	// exit is this peer's own exit from the voters, committed and held back
 	// from the application (exit.go).
 	exit exitHold
@@ -332,7 +333,7 @@ func (r *raft) becomeLeader() {
 
 // tick advances the peer's clocks by one tick.
 func (r *raft) tick() {
-	if r.fault.err != nil {
+	if r.fault != nil {
 		return
 	}
 	if r.state == StateLeader {

@@ -181,7 +181,7 @@ func (rn *RawNode) HasReady() bool {
 // lookForReady is HasReady without its memory of a peer at rest.
 func (rn *RawNode) lookForReady() bool {
 	r := rn.raft
-	if !r.out.isEmpty() || r.hasDeferred() || (r.fault.err != nil && !r.fault.reported) {
+	if !r.out.isEmpty() || r.hasDeferred() || (r.fault != nil && !r.fault.reported) {
 		return true
 	}
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {

@@ -64,8 +64,8 @@ func (rn *RawNode) readyToHandOut() Ready {
 	if len(r.out.droppedReads) != 0 {
 		rd.DroppedReads = r.out.droppedReads
 	}
-	if !r.fault.reported {
-		rd.Fault = r.fault.err
+	if f := r.fault; f != nil && !f.reported {
+		rd.Fault = f.err
 	}
 	rd.MustSync = MustSync(hs, rn.prevHardSt, len(rd.Entries))
 	if rn.asyncStorageWrites {

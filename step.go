@@ -14,7 +14,7 @@ import (
 // function.
 func (r *raft) Step(m pb.Message) error {
 	r.stir()
-	if r.fault.err != nil {
+	if r.fault != nil {
 		return r.stepFaulted(m)
 	}
 	if m.Type == pb.MsgStorageAppendResp {
