@@ -102,7 +102,7 @@ func (r *raft) campaignRefusal() string {
 	// NB: the configuration the votes would be counted in may be about to
 	// change; wait until the committed changes are applied.
 	// NB: the peer's own exit, held back, does not count (see exitHold).
-	pending, err := r.log.unappliedConfChange(r.exit.index)
+	pending, err := r.log.unappliedConfChange(r.heldExitIndex())
 	if err != nil {
 		// The entries are committed, so storage must have them.
 		r.logger.Errorf("%x cannot read its unapplied committed entries: %v", r.id, err)

@@ -43,8 +43,12 @@ import (
 // by another committed change is history, which a restarted peer meets when
 // it replays its log.
 //
-// Invariant: index == 0 (nothing held), or index is committed and above
-// the applying index; marker is 0 unless the peer leads.
+// raft holds an exitHold only while an exit is held (raft.exit), and keeps
+// the index of the last exit it let go (raft.releasedExit), which is not
+// held again when it comes up for the application.
+//
+// Invariant: index is committed and above the applying index; marker is 0
+// unless the peer leads.
 type exitHold struct {
 	// index is the index of the change held back.
 	index uint64
@@ -53,15 +57,25 @@ type exitHold struct {
 	// marker is the index of the leader's entry appended after the change
 	// was known committed, or 0.
 	marker uint64
-	// released is the index of the last exit let go: it is not held again
-	// when it comes up for the application.
-	released uint64
+}
+
+// heldExitIndex returns the index of the exit held back, or 0.
+func (r *raft) heldExitIndex() uint64 {
+	if r.exit == nil {
+		return 0
+	}
+	return r.exit.index
+}
+
+// releaseExit lets the held exit go.
+func (r *raft) releaseExit() {
+	r.releasedExit, r.exit = r.exit.index, nil
 }
 
 // applyLimit returns the highest index that may be handed to the
 // application now: the entry before a held exit, or any.
 func (r *raft) applyLimit() uint64 {
-	if r.exit.index == 0 || r.exitReleased() {
+	if r.exit == nil || r.exitReleased() {
 		return math.MaxUint64
 	}
 	return r.exit.index - 1
@@ -86,12 +100,12 @@ func (r *raft) knowsOtherLeader() bool {
 // out, that may go to the application now: all of them, or those before a
 // change that takes this peer out of the voters, which it then holds back.
 func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
-	if r.exit.index != 0 && r.exitReleased() {
+	if r.exit != nil && r.exitReleased() {
 		r.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
 			r.id, r.exit.index, r.exit.after)
-		r.exit = exitHold{released: r.exit.index}
+		r.releaseExit()
 	}
-	if r.exit.index != 0 {
+	if r.exit != nil {
 		return ents
 	}
 	// NB: the entries are walked with the configuration they lead to, so
@@ -109,11 +123,11 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		}
 		was, is := membershipOf(cfg), membershipOf(next)
 		cfg = next
-		if ents[i].Index <= r.exit.released || !was.isVoter(r.id) || is.isVoter(r.id) || r.knowsOtherLeader() {
+		if ents[i].Index <= r.releasedExit || !was.isVoter(r.id) || is.isVoter(r.id) || r.knowsOtherLeader() {
 			continue
 		}
 		if !r.laterConfChangeCommitted(ents[i].Index) {
-			r.exit = exitHold{index: ents[i].Index, after: next.Voters}
+			r.exit = &exitHold{index: ents[i].Index, after: next.Voters}
 			if r.state == StateLeader {
 				r.appendExitMarker()
 			}

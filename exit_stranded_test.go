@@ -52,5 +52,5 @@ func TestExitUnderLeavingLeaderIsReleased(t *testing.T) {
 	}
 	assert.Equal(t, pb.ConfState{Voters: []uint64{2, 4}}, confStateOf(removed),
 		"got 3 in configuration %v, holding its exit at %d (applied %d, committed %d), want its removal applied",
-		confStateOf(removed), removed.raft.exit.index, removed.raft.log.applied(), removed.raft.log.committed())
+		confStateOf(removed), removed.raft.heldExitIndex(), removed.raft.log.applied(), removed.raft.log.committed())
 }

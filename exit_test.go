@@ -22,13 +22,13 @@ func TestExitHold(t *testing.T) {
 		nw.send(leader.process()...)
 		ccIndex := leader.raft.leading.pendingConfIndex
 		require.GreaterOrEqual(t, leader.raft.log.committed(), ccIndex, "the removal should commit with 1 and 2")
-		require.NotZero(t, leader.raft.exit.index, "got no hold for the leader's own removal")
+		require.NotZero(t, leader.raft.heldExitIndex(), "got no hold for the leader's own removal")
 		assert.Less(t, leader.raft.log.applied(), ccIndex, "got the removal applied while 3 cannot know it is committed")
 		assert.Equal(t, []uint64{1, 2, 3}, confStateOf(leader).Voters)
 
 		nw.heal()
 		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
-		assert.Zero(t, leader.raft.exit.index, "got the exit still held after 2 and 3 acknowledged the marker")
+		assert.Zero(t, leader.raft.heldExitIndex(), "got the exit still held after 2 and 3 acknowledged the marker")
 		assert.GreaterOrEqual(t, leader.raft.log.applied(), ccIndex)
 		assert.Equal(t, []uint64{2, 3}, confStateOf(leader).Voters)
 		for _, n := range nodes[1:] {
@@ -41,7 +41,7 @@ func TestExitHold(t *testing.T) {
 		nw.isolate(3)
 		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 3}))
 		nw.send(leader.process()...)
-		assert.Zero(t, leader.raft.exit.index)
+		assert.Zero(t, leader.raft.heldExitIndex())
 		assert.Equal(t, []uint64{1, 2}, confStateOf(leader).Voters, "got the removal of another peer held back")
 	})
 	t.Run("a demotion to learner is held back too", func(t *testing.T) {
@@ -50,7 +50,7 @@ func TestExitHold(t *testing.T) {
 		nw.isolate(3)
 		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1}))
 		nw.send(leader.process()...)
-		require.NotZero(t, leader.raft.exit.index, "got no hold for the leader's own demotion")
+		require.NotZero(t, leader.raft.heldExitIndex(), "got no hold for the leader's own demotion")
 		nw.heal()
 		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
 		assert.Equal(t, []uint64{1}, confStateOf(leader).Learners)
@@ -67,7 +67,7 @@ func TestExitHold(t *testing.T) {
 		require.Equal(t, StateLeader, leader.raft.state)
 		nw.nodes[4] = newTestNode(t, 4, newConfStorage(nil))
 		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 4})
-		assert.Zero(t, leader.raft.exit.index, "got a change held back that does not take a voter out")
+		assert.Zero(t, leader.raft.heldExitIndex(), "got a change held back that does not take a voter out")
 		assert.Equal(t, []uint64{2, 3, 4}, confStateOf(leader).Voters)
 	})
 	t.Run("a restarted follower holds its exit back until it knows a leader", func(t *testing.T) {
@@ -99,7 +99,7 @@ func TestExitHold(t *testing.T) {
 		nw.campaign(1)
 		require.Equal(t, StateLeader, restarted.raft.state, "the peer should win under the configuration before its exit")
 		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
-		assert.Zero(t, restarted.raft.exit.index, "got the exit still held once the others know it is committed")
+		assert.Zero(t, restarted.raft.heldExitIndex(), "got the exit still held once the others know it is committed")
 		assert.Equal(t, []uint64{1}, confStateOf(restarted).Learners)
 		for _, n := range nodes[1:] {
 			assert.GreaterOrEqual(t, n.raft.log.committed(), last, "peer %x: got commit %d, want the exit at %d known", n.raft.id, n.raft.log.committed(), last)

@@ -154,8 +154,10 @@ type raft struct {
 	// until then.
 	fault *faultState
 	// exit is this peer's own exit from the voters, committed and held back
-	// from the application (exit.go).
-	exit exitHold
+	// from the application (exit.go), or nil. releasedExit is the index of
+	// the last exit let go.
+	exit         *exitHold
+	releasedExit uint64
 	// restartGuard is set from the start of a peer with
 	// Config.LeaseGuardOnRestart until its first role change: it may have
 	// promised a leader, before a crash, not to vote for another for an
@@ -276,7 +278,9 @@ func (r *raft) changeRole(s StateType, term uint64) {
 	r.restartGuard = false
 	// NB: the exit stays held across role changes; only a leader's marker
 	// means something.
-	r.exit.marker = 0
+	if r.exit != nil {
+		r.exit.marker = 0
+	}
 }
 
 func (r *raft) becomeFollower(term, lead uint64) {
@@ -322,7 +326,7 @@ func (r *raft) becomeLeader() {
 	if !r.appendOwn([]pb.Entry{{}}) {
 		invariantBroken("%x: the empty entry of a new leader of term %d was refused", r.id, r.term)
 	}
-	if r.exit.index != 0 {
+	if r.exit != nil {
 		// Appended after the held exit was known committed: it is the
 		// marker (see exitHold).
 		r.exit.marker = r.log.lastIndex()

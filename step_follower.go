@@ -194,9 +194,9 @@ func (r *raft) installSnapshot(snap pb.Snapshot) bool {
 		return false
 	}
 	r.log.restore(snap)
-	if r.exit.index != 0 && r.exit.index <= at.index {
+	if r.exit != nil && r.exit.index <= at.index {
 		// Part of the snapshot now, whatever it did.
-		r.exit = exitHold{released: r.exit.index}
+		r.releaseExit()
 	}
 	r.switchConfig(cfg, prs)
 	last := r.log.lastEntryID()
