@@ -112,10 +112,15 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 	// that an exit following another change in the batch (say, leaving a
 	// joint configuration entered just before) is judged against the
 	// configuration it applies to.
-	cfg := r.conf.config()
+	var cfg tracker.Config
+	built := false
 	for i := range ents {
 		if !isConfChange(&ents[i]) {
 			continue
+		}
+		if !built {
+			// NB: built only now, as most batches hold no change.
+			cfg, built = r.conf.config(), true
 		}
 		next, ok := r.nextConfig(cfg, &ents[i])
 		if !ok {

@@ -364,7 +364,7 @@ func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) string {
 // AutoLeave once the change that entered it is applied.
 func (r *raft) maybeAutoLeaveJoint() {
 	l := r.leading
-	if l == nil || !r.conf.config().AutoLeave || r.log.applied() < l.pendingConfIndex {
+	if l == nil || !r.conf.autoLeave || r.log.applied() < l.pendingConfIndex {
 		return
 	}
 	// NB: an empty ConfChangeV2 (nil data) leaves the joint configuration; it
