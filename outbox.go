@@ -137,12 +137,20 @@ func (o *outbox) push(m pb.Message) {
 	o.msgs = append(o.msgs, m)
 }
 
-// grow moves the queued messages to room taken from a slab, enough for
-// them, one more and the hint's worth.
+// grow moves the queued messages to room for them, one more and the
+// hint's worth: taken from a slab, or, for a long queue, an array of its
+// own grown by doubling (carving it from a slab would use the slab up).
 func (o *outbox) grow() {
 	n := len(o.msgs)
-	s := takeMsgSlab(n + max(int(o.msgsHint), 1))
-	fresh := s.room[:n:len(s.room)]
+	need := n + max(int(o.msgsHint), 1)
+	var fresh []pb.Message
+	var s *msgSlab
+	if need > msgSlabSize/4 {
+		fresh = make([]pb.Message, n, 2*need)
+	} else {
+		s = takeMsgSlab(need)
+		fresh = s.room[:n:len(s.room)]
+	}
 	copy(fresh, o.msgs)
 	if o.slab != nil {
 		// The room after the queue was never handed out.

@@ -45,6 +45,17 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 		})
 		assert.LessOrEqual(t, allocs, 0.1, "got %v allocations per two-message Ready", allocs)
 	})
+	t.Run("a long queue moves to an array of its own", func(t *testing.T) {
+		o := outbox{msgsHint: 1}
+		var want []pb.Message
+		for i := range uint64(3 * msgSlabSize) {
+			o.push(heartbeatTo(i))
+			want = append(want, heartbeatTo(i))
+		}
+		assert.Nil(t, o.slab, "got a slab holding a queue of %d messages", len(o.msgs))
+		assert.Equal(t, want, takeReady(&o))
+		assert.Nil(t, o.msgs, "got room kept after the Ready")
+	})
 	t.Run("an outbox holds no room between Readies", func(t *testing.T) {
 		o := outbox{msgsHint: 1}
 		o.push(heartbeatTo(2))
