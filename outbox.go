@@ -170,7 +170,9 @@ func (o *outbox) readyMsgs() []pb.Message { return o.msgs }
 // messages, possibly followed by more appended (see readyMsgs), which need
 // not share the outbox's array. Those positions are never written again;
 // the room after them goes back to the slab, unless messages queued since
-// the Ready was built still wait there.
+// the Ready was built still wait there. NB: RawNode.Ready calls it right
+// after building the Ready; messages queued in between would be kept only
+// if they did not move the queue to a fresh array.
 func (o *outbox) handedOut(msgs []pb.Message) {
 	n := len(msgs)
 	if n == 0 && len(o.msgs) != 0 {
