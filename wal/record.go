@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -194,13 +195,41 @@ const entryHeaderSize = 20
 const maxEntryData = maxPayload - entryHeaderSize
 
 func appendEntryRecord(buf []byte, e *pb.Entry) []byte {
-	buf, at := beginRecord(buf, recEntry)
-	buf = binary.LittleEndian.AppendUint64(buf, e.Index)
-	buf = binary.LittleEndian.AppendUint64(buf, e.Term)
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(e.Type))
-	buf = append(buf, e.Data...)
-	endRecord(buf, at)
+	buf, _ = appendEntryRecords(buf, nil, *e)
 	return buf
+}
+
+// appendEntryRecords appends an entry record for each of ents to buf, and
+// the offset in buf of each record to offs. It grows buf once for them all
+// and fills each record in place, so that a batch costs one allocation at
+// most and, per entry, the copy of its data and its checksum.
+func appendEntryRecords(buf []byte, offs []uint32, ents ...pb.Entry) ([]byte, []uint32) {
+	n := len(ents) * (recordHeaderSize + entryHeaderSize)
+	for i := range ents {
+		n += len(ents[i].Data)
+	}
+	buf = slices.Grow(buf, n)
+	offs = slices.Grow(offs, len(ents))
+	for i := range ents {
+		e := &ents[i]
+		at := len(buf)
+		end := at + recordHeaderSize + entryHeaderSize + len(e.Data)
+		buf = buf[:end]
+		r := buf[at:end]
+		// NB: buf is reused scratch space, so every header byte is
+		// written, the reserved and group ones as zeros.
+		h, p := r[:recordHeaderSize], r[recordHeaderSize:]
+		binary.LittleEndian.PutUint32(h[4:8], uint32(len(p)))
+		binary.LittleEndian.PutUint32(h[8:12], uint32(recEntry))
+		binary.LittleEndian.PutUint64(h[12:20], 0)
+		binary.LittleEndian.PutUint64(p[0:8], e.Index)
+		binary.LittleEndian.PutUint64(p[8:16], e.Term)
+		binary.LittleEndian.PutUint32(p[16:20], uint32(e.Type))
+		copy(p[entryHeaderSize:], e.Data)
+		binary.LittleEndian.PutUint32(h[0:4], crc32c(r[4:]))
+		offs = append(offs, uint32(at))
+	}
+	return buf, offs
 }
 
 // entryID reads an entry payload's index and term without decoding it.

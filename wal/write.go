@@ -223,10 +223,7 @@ func (s *Store) write(u *update) error {
 	if u.snap != nil {
 		buf = appendSnapRecord(buf, recSnapApplied, &u.snap.Metadata)
 	}
-	for i := range u.ents {
-		offs = append(offs, uint32(len(buf)))
-		buf = appendEntryRecord(buf, &u.ents[i])
-	}
+	buf, offs = appendEntryRecords(buf, offs, u.ents...)
 	if !raft.IsEmptyHardState(u.hardState) {
 		buf = appendHardStateRecord(buf, u.hardState)
 	}
