@@ -148,27 +148,31 @@ func (c *entryCache) truncate(at uint64) {
 
 // evict drops the oldest entries until the cache fits in maxBytes.
 func (c *entryCache) evict() {
-	for c.bytes > c.maxBytes && len(c.chunks) > 0 {
-		c.dropFirst()
-	}
-}
-
-// dropFirst drops the oldest cached entry.
-func (c *entryCache) dropFirst() {
-	ch := c.chunks[0]
-	c.bytes -= cachedSize(&ch[0])
-	if len(ch) > 1 {
-		c.chunks[0] = ch[1:]
-		return
-	}
-	c.chunks[0] = nil
-	c.chunks = c.chunks[1:]
+	c.dropWhile(func(*pb.Entry) bool { return c.bytes > c.maxBytes })
 }
 
 // compact drops the cached entries up to and including i.
 func (c *entryCache) compact(i uint64) {
-	for len(c.chunks) > 0 && c.chunks[0][0].Index <= i {
-		c.dropFirst()
+	c.dropWhile(func(e *pb.Entry) bool { return e.Index <= i })
+}
+
+// dropWhile drops the oldest cached entries for as long as drop says so of
+// the oldest one left. NB: it reslices each chunk once, however many of
+// its entries go, rather than once per entry.
+func (c *entryCache) dropWhile(drop func(*pb.Entry) bool) {
+	for len(c.chunks) > 0 {
+		ch := c.chunks[0]
+		k := 0
+		for k < len(ch) && drop(&ch[k]) {
+			c.bytes -= cachedSize(&ch[k])
+			k++
+		}
+		if k < len(ch) {
+			c.chunks[0] = ch[k:]
+			return
+		}
+		c.chunks[0] = nil
+		c.chunks = c.chunks[1:]
 	}
 }
 
