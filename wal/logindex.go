@@ -2,6 +2,7 @@ package wal
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -130,11 +131,18 @@ func (l *logIndex) appendAll(ents []pb.Entry, seq uint64, at uint32, offs []uint
 		n++
 	}
 	run := &l.locs[n-1]
+	run.offs = slices.Grow(run.offs, len(ents))
 	for i := range ents {
-		if k := len(l.runs); k == 0 || l.runs[k-1].term != ents[i].Term {
-			l.runs = append(l.runs, termRun{first: ents[i].Index, term: ents[i].Term})
-		}
 		run.offs = append(run.offs, at+offs[i])
+	}
+	// NB: terms never go down, so a batch that ends in the last run's term
+	// starts no run, and that is the common case.
+	if k := len(l.runs); k == 0 || l.runs[k-1].term != ents[len(ents)-1].Term {
+		for i := range ents {
+			if k := len(l.runs); k == 0 || l.runs[k-1].term != ents[i].Term {
+				l.runs = append(l.runs, termRun{first: ents[i].Index, term: ents[i].Term})
+			}
+		}
 	}
 	l.last = ents[len(ents)-1].Index
 }
