@@ -70,8 +70,9 @@ before the data is stable defeats any fsync-based store, this one included.
 Open reads every segment once, checking every record's CRC-32C. A record
 cut short, a last record whose checksum fails, or zero bytes up to the end,
 at the very end of the last segment, is a write torn by a crash: it is cut
-off (it was never acknowledged). Damage anywhere else, a segment of another
-format version, a missing segment in the middle or a missing snapshot file
+off (it was never acknowledged). Damage anywhere else, a segment of a
+format version this package does not read (see Files), a missing segment
+in the middle or a missing snapshot file
 is a *CorruptError naming the file and the byte offset: Open never skips
 data and never panics, whatever the files hold. Open also removes what an
 interrupted write left behind: temporary files, snapshot files other than
@@ -90,9 +91,18 @@ Options.SegmentBytes (64 MiB by default). Each segment starts with a header
 that carries the format version, then a record of the store's state at
 that point (HardState, snapshot, compacted and last index), so that
 segments before it can be deleted once every entry they hold is compacted.
-Records are length-prefixed and checksummed one by one, and each has room
-for a raft group ID, so that a later version can keep many groups in one
-log (this version stores group 0 only and rejects others).
+Records are length-prefixed and checksummed one by one (CRC-32C), and each
+has room for a raft group ID, so that a later version can keep many groups
+in one log (this version stores group 0 only and rejects others). The
+entries of one Save are packed, in order and each with its own length,
+into records of up to 8 KiB (an entry too large for that has a record of
+its own): one checksum over many small entries costs far less than one per
+entry. A crash keeps or loses such a record whole.
+
+The format version is 2. Segments of version 1 (whose entries each have a
+record of their own) are read; Open then starts a new segment, so that a
+segment never mixes versions. A segment of any other version is a
+*CorruptError.
 
 # Memory and reads
 

@@ -42,8 +42,9 @@ type termRun struct {
 	first, term uint64
 }
 
-// segRun says that the entries first, first+1, ... are in segment seq at
-// offsets offs. Invariant: len(offs) > 0 and offs increase.
+// segRun says that the entries first, first+1, ... are in segment seq, in
+// the records at offsets offs. Invariant: len(offs) > 0 and offs never
+// decrease (the entries of one entries record share its offset).
 type segRun struct {
 	seq   uint64
 	first uint64
@@ -69,8 +70,9 @@ func (l *logIndex) term(i uint64) (uint64, bool) {
 	return l.runs[k-1].term, true
 }
 
-// locate returns the segment and offset of entry i in (start, last], and
-// how many entries after i follow it in the same segment.
+// locate returns the segment of entry i in (start, last] and the offset
+// of the record holding it, and how many entries after i follow it in the
+// same segment.
 func (l *logIndex) locate(i uint64) (seq uint64, off uint32, more uint64) {
 	k := sort.Search(len(l.locs), func(k int) bool { return l.locs[k].end() > i })
 	if k == len(l.locs) || l.locs[k].first > i {

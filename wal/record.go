@@ -10,7 +10,7 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
-// On-disk format, version 1. All integers are little-endian.
+// On-disk format, version 2. All integers are little-endian.
 //
 // A segment file starts with a segmentHeaderSize-byte header:
 //
@@ -34,8 +34,22 @@ import (
 // never resynchronised after damage (damage that is not a torn tail is an
 // error), so blocks would buy nothing. Like it, every record carries its own
 // checksum, so a torn tail is recognised wherever the write stopped.
+//
+// An entry record's payload is an entry (see appendEntryPayloads); an
+// entries record's is two or more consecutive entries, each prefixed by
+// its length in 4 bytes.
+//
+// Version 2 added the entries record (recEntries), so that the entries of
+// one write share a checksum. A CRC-32C over a few hundred bytes is bound
+// by the latency of the CRC instruction rather than its throughput: one
+// checksum per 128-byte entry took about 9 us of the 20 us of CPU that a
+// Save of 256 such entries cost, where one over the batch takes about
+// 2 us. Version 1 segments hold only the other records; they are still
+// read, and Open starts a new segment rather than append to one of them.
 const (
-	formatVersion     = 1
+	formatVersion = 2
+	// minFormatVersion is the oldest format version Open reads.
+	minFormatVersion  = 1
 	segmentHeaderSize = 32
 	recordHeaderSize  = 20
 	// maxPayload bounds a record's payload: an entry's data may be at most
@@ -69,8 +83,18 @@ const (
 	recSnapCreated
 	// recCompact discards the entries up to an index.
 	recCompact
-	maxRecordType = recCompact
+	// recEntries is two or more consecutive entries written together, each
+	// one as an entry payload prefixed by its 4-byte length; appending them
+	// discards every entry at or after the first one's index first. Since
+	// format version 2.
+	recEntries
+	maxRecordType = recEntries
 )
+
+// entriesRecordBytes is the payload size up to which the consecutive
+// entries of one write share a record. A larger record would make a read of
+// one entry that is not cached read and check more bytes.
+const entriesRecordBytes = 8 << 10
 
 func (t recordType) String() string {
 	switch t {
@@ -86,6 +110,8 @@ func (t recordType) String() string {
 		return "snapshot-created"
 	case recCompact:
 		return "compact"
+	case recEntries:
+		return "entries"
 	}
 	return fmt.Sprintf("type-%d", uint8(t))
 }
@@ -106,38 +132,46 @@ type record struct {
 	payload []byte
 }
 
-// appendSegmentHeader appends the header of segment seq to buf.
+// appendSegmentHeader appends the header of segment seq, in the current
+// format version, to buf.
 func appendSegmentHeader(buf []byte, seq uint64) []byte {
+	return appendVersionedSegmentHeader(buf, seq, formatVersion)
+}
+
+// appendVersionedSegmentHeader appends the header of segment seq in format
+// version v to buf.
+func appendVersionedSegmentHeader(buf []byte, seq uint64, v uint32) []byte {
 	var h [segmentHeaderSize]byte
 	copy(h[0:8], segmentMagic[:])
-	binary.LittleEndian.PutUint32(h[8:12], formatVersion)
+	binary.LittleEndian.PutUint32(h[8:12], v)
 	binary.LittleEndian.PutUint64(h[16:24], seq)
 	binary.LittleEndian.PutUint32(h[28:32], crc32.Checksum(h[:28], castagnoli))
 	return append(buf, h[:]...)
 }
 
 // decodeSegmentHeader checks a segment header and returns its sequence
-// number.
-func decodeSegmentHeader(h []byte) (uint64, error) {
+// number and format version, one this package reads.
+func decodeSegmentHeader(h []byte) (seq uint64, version uint32, err error) {
 	if len(h) < segmentHeaderSize {
-		return 0, errShortRecord
+		return 0, 0, errShortRecord
 	}
 	if crc32.Checksum(h[:28], castagnoli) != binary.LittleEndian.Uint32(h[28:32]) {
 		if [8]byte(h[0:8]) != segmentMagic {
-			return 0, errors.New("not a segment file (bad magic)")
+			return 0, 0, errors.New("not a segment file (bad magic)")
 		}
-		return 0, errors.New("segment header checksum mismatch")
+		return 0, 0, errors.New("segment header checksum mismatch")
 	}
 	if [8]byte(h[0:8]) != segmentMagic {
-		return 0, errors.New("not a segment file (bad magic)")
+		return 0, 0, errors.New("not a segment file (bad magic)")
 	}
-	if v := binary.LittleEndian.Uint32(h[8:12]); v != formatVersion {
-		return 0, fmt.Errorf("segment format version %d, this package reads version %d", v, formatVersion)
+	version = binary.LittleEndian.Uint32(h[8:12])
+	if version < minFormatVersion || version > formatVersion {
+		return 0, 0, fmt.Errorf("segment format version %d, this package reads versions %d to %d", version, minFormatVersion, formatVersion)
 	}
 	if binary.LittleEndian.Uint32(h[12:16]) != 0 || binary.LittleEndian.Uint32(h[24:28]) != 0 {
-		return 0, errors.New("segment header has reserved bits set")
+		return 0, 0, errors.New("segment header has reserved bits set")
 	}
-	return binary.LittleEndian.Uint64(h[16:24]), nil
+	return binary.LittleEndian.Uint64(h[16:24]), version, nil
 }
 
 // beginRecord appends a record header with a placeholder length and
@@ -194,42 +228,74 @@ const entryHeaderSize = 20
 // maxEntryData is the largest Entry.Data the store accepts.
 const maxEntryData = maxPayload - entryHeaderSize
 
+// appendEntryRecord appends a record holding e alone to buf.
 func appendEntryRecord(buf []byte, e *pb.Entry) []byte {
 	buf, _ = appendEntryRecords(buf, nil, *e)
 	return buf
 }
 
-// appendEntryRecords appends an entry record for each of ents to buf, and
-// the offset in buf of each record to offs. It grows buf once for them all
-// and fills each record in place, so that a batch costs one allocation at
-// most and, per entry, the copy of its data and its checksum.
+// appendEntryRecords appends records holding ents, which are consecutive,
+// to buf, and to offs the offset in buf of the record holding each entry.
+// Entries share an entries record while its payload stays within
+// entriesRecordBytes; one alone gets an entry record. buf grows once for
+// all of them, and every record is filled in place: the cost per entry is
+// the copy of its data, and the checksums are over whole records.
 func appendEntryRecords(buf []byte, offs []uint32, ents ...pb.Entry) ([]byte, []uint32) {
-	n := len(ents) * (recordHeaderSize + entryHeaderSize)
+	n := len(ents) * (recordHeaderSize + 4 + entryHeaderSize)
 	for i := range ents {
 		n += len(ents[i].Data)
 	}
 	buf = slices.Grow(buf, n)
 	offs = slices.Grow(offs, len(ents))
-	for i := range ents {
-		e := &ents[i]
+	for len(ents) > 0 {
+		// The payload of an entries record holding ents[:k].
+		k, size := 1, 4+entryHeaderSize+len(ents[0].Data)
+		for k < len(ents) && size+4+entryHeaderSize+len(ents[k].Data) <= entriesRecordBytes {
+			size += 4 + entryHeaderSize + len(ents[k].Data)
+			k++
+		}
 		at := len(buf)
-		end := at + recordHeaderSize + entryHeaderSize + len(e.Data)
-		buf = buf[:end]
-		r := buf[at:end]
-		// NB: buf is reused scratch space, so every header byte is
-		// written, the reserved and group ones as zeros.
-		h, p := r[:recordHeaderSize], r[recordHeaderSize:]
-		binary.LittleEndian.PutUint32(h[4:8], uint32(len(p)))
-		binary.LittleEndian.PutUint32(h[8:12], uint32(recEntry))
-		binary.LittleEndian.PutUint64(h[12:20], 0)
-		binary.LittleEndian.PutUint64(p[0:8], e.Index)
-		binary.LittleEndian.PutUint64(p[8:16], e.Term)
-		binary.LittleEndian.PutUint32(p[16:20], uint32(e.Type))
-		copy(p[entryHeaderSize:], e.Data)
-		binary.LittleEndian.PutUint32(h[0:4], crc32c(r[4:]))
-		offs = append(offs, uint32(at))
+		if k == 1 {
+			buf = appendEntryPayloads(buf, recEntry, ents[:1], false)
+		} else {
+			buf = appendEntryPayloads(buf, recEntries, ents[:k], true)
+		}
+		for range k {
+			offs = append(offs, uint32(at))
+		}
+		ents = ents[k:]
 	}
 	return buf, offs
+}
+
+// appendEntryPayloads appends a record of type typ holding ents, each
+// prefixed by its length if prefixed. buf must have room for it.
+func appendEntryPayloads(buf []byte, typ recordType, ents []pb.Entry, prefixed bool) []byte {
+	at := len(buf)
+	buf = buf[:at+recordHeaderSize]
+	// NB: buf is reused scratch space, so every header byte is written,
+	// the reserved and group ones as zeros.
+	h := buf[at:]
+	binary.LittleEndian.PutUint32(h[8:12], uint32(typ))
+	binary.LittleEndian.PutUint64(h[12:20], 0)
+	for i := range ents {
+		e := &ents[i]
+		p := len(buf)
+		if prefixed {
+			p += 4
+		}
+		end := p + entryHeaderSize + len(e.Data)
+		buf = buf[:end]
+		if prefixed {
+			binary.LittleEndian.PutUint32(buf[p-4:p], uint32(end-p))
+		}
+		binary.LittleEndian.PutUint64(buf[p:p+8], e.Index)
+		binary.LittleEndian.PutUint64(buf[p+8:p+16], e.Term)
+		binary.LittleEndian.PutUint32(buf[p+16:p+20], uint32(e.Type))
+		copy(buf[p+entryHeaderSize:end], e.Data)
+	}
+	endRecord(buf, at)
+	return buf
 }
 
 // entryID reads an entry payload's index and term without decoding it.
@@ -256,6 +322,58 @@ func decodeEntry(p []byte) (pb.Entry, error) {
 		e.Data = p[entryHeaderSize:len(p):len(p)]
 	}
 	return e, nil
+}
+
+// entryCursor walks the entries of an entry or entries record in order.
+type entryCursor struct {
+	// rest is the part of the payload not walked yet.
+	rest []byte
+	// prefixed is set for an entries record, whose entries carry their
+	// length.
+	prefixed bool
+	// prev is the index of the last entry returned, if started.
+	prev    uint64
+	started bool
+}
+
+// newEntryCursor returns a cursor over the entries of rec, which must be an
+// entry or an entries record.
+func newEntryCursor(rec record) entryCursor {
+	return entryCursor{rest: rec.payload, prefixed: rec.typ == recEntries}
+}
+
+// next returns the next entry, and false once there is none. Its Data
+// aliases the payload. An entry that does not decode, or that does not
+// follow the previous one's index, is an error.
+func (c *entryCursor) next() (pb.Entry, bool, error) {
+	if len(c.rest) == 0 {
+		if !c.started {
+			return pb.Entry{}, false, errors.New("entries record holds no entry")
+		}
+		return pb.Entry{}, false, nil
+	}
+	p := c.rest
+	if c.prefixed {
+		if len(p) < 4 {
+			return pb.Entry{}, false, fmt.Errorf("%d bytes left in an entries record, too few for a length", len(p))
+		}
+		n := binary.LittleEndian.Uint32(p[:4])
+		if uint64(n) > uint64(len(p)-4) {
+			return pb.Entry{}, false, fmt.Errorf("entry of %d bytes in the %d left of an entries record", n, len(p)-4)
+		}
+		p, c.rest = p[4:4+n], p[4+n:]
+	} else {
+		c.rest = nil
+	}
+	e, err := decodeEntry(p)
+	if err != nil {
+		return pb.Entry{}, false, err
+	}
+	if c.started && e.Index != c.prev+1 {
+		return pb.Entry{}, false, fmt.Errorf("entry %d follows entry %d in one record", e.Index, c.prev)
+	}
+	c.prev, c.started = e.Index, true
+	return e, true, nil
 }
 
 // knownEntryType reports whether t is an entry type raftpb defines.

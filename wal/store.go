@@ -55,7 +55,8 @@ type Store struct {
 	obsolete []string
 
 	// buf and offs are scratch space for encoding one write: the records,
-	// and the offsets in buf of its entry records.
+	// and for each of its entries the offset in buf of the record holding
+	// it.
 	buf  []byte
 	offs []uint32
 
@@ -73,6 +74,10 @@ type segment struct {
 	seq  uint64
 	path string
 	size int64
+	// version is the format version of the segment's header: formatVersion
+	// for a segment this store started, maybe an older one for a segment
+	// Open found.
+	version uint32
 	// f is the file, opened for reading on first use, or for appending if
 	// the segment is or was the active one.
 	f vfs.File
