@@ -62,6 +62,50 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// discardFS is the operating system's file system, except that the files
+// it creates discard what is written to them and sync instantly: a store
+// on it costs the CPU of its writes and no disk time.
+type discardFS struct{ vfs.FS }
+
+type discardFile struct{ vfs.File }
+
+func (discardFile) Write(p []byte) (int, error) { return len(p), nil }
+func (discardFile) Sync() error                 { return nil }
+
+func (fs discardFS) Create(name string) (vfs.File, error) {
+	f, err := fs.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return discardFile{f}, nil
+}
+
+// BenchmarkAppendCPU measures what Save costs besides the disk: the
+// shapes of BenchmarkAppend on a file system that discards the writes.
+// This is the part of BenchmarkAppendPaired's store-us/op that the floor
+// does not have.
+func BenchmarkAppendCPU(b *testing.B) {
+	for _, c := range appendCases {
+		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
+			s, err := Open(b.TempDir(), Options{FS: discardFS{vfs.OS}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			data := make([]byte, c.size)
+			batch := make([]pb.Entry, c.batch)
+			b.SetBytes(int64(c.size * c.batch))
+			b.ReportAllocs()
+			index := uint64(0)
+			for b.Loop() {
+				if err := s.Save(nextReady(batch, &index, data)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkAppendFloor is the least a durable append can cost: writing the
 // same payload bytes as BenchmarkAppend to one file and fdatasyncing it.
 func BenchmarkAppendFloor(b *testing.B) {
