@@ -148,32 +148,39 @@ func (c *entryCache) truncate(at uint64) {
 
 // evict drops the oldest entries until the cache fits in maxBytes.
 func (c *entryCache) evict() {
-	c.dropWhile(func(*pb.Entry) bool { return c.bytes > c.maxBytes })
+	for c.bytes > c.maxBytes && len(c.chunks) > 0 {
+		ch := c.chunks[0]
+		k := 0
+		for k < len(ch) && c.bytes > c.maxBytes {
+			c.bytes -= cachedSize(&ch[k])
+			k++
+		}
+		c.dropFront(k)
+	}
 }
 
 // compact drops the cached entries up to and including i.
 func (c *entryCache) compact(i uint64) {
-	c.dropWhile(func(e *pb.Entry) bool { return e.Index <= i })
+	for len(c.chunks) > 0 && c.chunks[0][0].Index <= i {
+		ch := c.chunks[0]
+		k := int(min(i+1-ch[0].Index, uint64(len(ch))))
+		for e := range ch[:k] {
+			c.bytes -= cachedSize(&ch[e])
+		}
+		c.dropFront(k)
+	}
 }
 
-// dropWhile drops the oldest cached entries for as long as drop says so of
-// the oldest one left. NB: it reslices each chunk once, however many of
-// its entries go, rather than once per entry.
-func (c *entryCache) dropWhile(drop func(*pb.Entry) bool) {
-	for len(c.chunks) > 0 {
-		ch := c.chunks[0]
-		k := 0
-		for k < len(ch) && drop(&ch[k]) {
-			c.bytes -= cachedSize(&ch[k])
-			k++
-		}
-		if k < len(ch) {
-			c.chunks[0] = ch[k:]
-			return
-		}
-		c.chunks[0] = nil
-		c.chunks = c.chunks[1:]
+// dropFront drops the first k entries of the first chunk, and the chunk if
+// that empties it. NB: evict and compact reslice a chunk once for all the
+// entries they drop from it, not once per entry.
+func (c *entryCache) dropFront(k int) {
+	if k < len(c.chunks[0]) {
+		c.chunks[0] = c.chunks[0][k:]
+		return
 	}
+	c.chunks[0] = nil
+	c.chunks = c.chunks[1:]
 }
 
 // reset empties the cache.
