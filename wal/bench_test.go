@@ -40,10 +40,14 @@ func nextReady(batch []pb.Entry, index *uint64, data []byte) raft.Ready {
 // BenchmarkAppend measures Save of Readys of batch entries of size bytes
 // each, synced, on the real disk (under b.TempDir()). Compare with
 // BenchmarkAppendFloor, run in the same invocation.
-func BenchmarkAppend(b *testing.B) {
+func BenchmarkAppend(b *testing.B) { benchSave(b, Options{}) }
+
+// benchSave runs the append cases on a store opened with opts in a
+// temporary directory.
+func benchSave(b *testing.B, opts Options) {
 	for _, c := range appendCases {
 		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
-			s, err := Open(b.TempDir(), Options{})
+			s, err := Open(b.TempDir(), opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -84,27 +88,7 @@ func (fs discardFS) Create(name string) (vfs.File, error) {
 // shapes of BenchmarkAppend on a file system that discards the writes.
 // This is the part of BenchmarkAppendPaired's store-us/op that the floor
 // does not have.
-func BenchmarkAppendCPU(b *testing.B) {
-	for _, c := range appendCases {
-		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
-			s, err := Open(b.TempDir(), Options{FS: discardFS{vfs.OS}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			data := make([]byte, c.size)
-			batch := make([]pb.Entry, c.batch)
-			b.SetBytes(int64(c.size * c.batch))
-			b.ReportAllocs()
-			index := uint64(0)
-			for b.Loop() {
-				if err := s.Save(nextReady(batch, &index, data)); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
+func BenchmarkAppendCPU(b *testing.B) { benchSave(b, Options{FS: discardFS{vfs.OS}}) }
 
 // BenchmarkAppendFloor is the least a durable append can cost: writing the
 // same payload bytes as BenchmarkAppend to one file and fdatasyncing it.

@@ -106,6 +106,21 @@ func scriptStates(t testing.TB, script []op) (states []storageState, ends []int)
 
 var errCrash = errors.New("crashed")
 
+// crashAfter makes every mutating operation on fs after the first k fail
+// with errCrash, and returns the count of mutating operations attempted.
+func crashAfter(fs *faultfs.FS, k int) *int {
+	ops := new(int)
+	fs.SetFault(func(op faultfs.Op) error {
+		if isMutation(op.Kind) {
+			if *ops++; *ops > k {
+				return errCrash
+			}
+		}
+		return nil
+	})
+	return ops
+}
+
 // isMutation reports whether an operation of kind k changes the file
 // system.
 func isMutation(k faultfs.OpKind) bool {
@@ -357,15 +372,7 @@ func TestCrashDuringRecovery(t *testing.T) {
 		for k := 1; ; k++ {
 			fs := run.fs.Clone()
 			fs.Crash(torn)
-			ops := 0
-			fs.SetFault(func(op faultfs.Op) error {
-				if isMutation(op.Kind) {
-					if ops++; ops > k {
-						return errCrash
-					}
-				}
-				return nil
-			})
+			crashAfter(fs, k)
 			s, err := Open(testDir, Options{FS: fs, SegmentBytes: crashOpts.SegmentBytes, CacheBytes: crashOpts.CacheBytes})
 			fs.SetFault(nil)
 			fs.Crash(faultfs.CrashPlan{})

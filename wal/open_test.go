@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -313,33 +314,18 @@ func TestOpenReadsVersion1(t *testing.T) {
 		for k := 0; ; k++ {
 			for _, plan := range []faultfs.CrashPlan{{}, faultfs.KeepAll} {
 				fs := base.Clone()
-				ops := 0
-				fs.SetFault(func(op faultfs.Op) error {
-					if isMutation(op.Kind) {
-						if ops++; ops > k {
-							return errCrash
-						}
-					}
-					return nil
-				})
+				ops := crashAfter(fs, k)
 				s, err := Open(testDir, Options{FS: fs, SegmentBytes: crashOpts.SegmentBytes, CacheBytes: crashOpts.CacheBytes})
 				if err == nil {
 					require.NoError(t, s.Close())
-					if ops < k {
+					if *ops < k {
 						// Creating, writing and syncing the new segment
 						// and syncing its name take 4 operations more
 						// than opening a store of the current version.
-						fs.SetFault(nil)
-						current := 0
-						fs.SetFault(func(op faultfs.Op) error {
-							if isMutation(op.Kind) {
-								current++
-							}
-							return nil
-						})
+						current := crashAfter(fs, math.MaxInt)
 						s = openFault(t, fs, crashOpts)
 						require.NoError(t, s.Close())
-						require.GreaterOrEqual(t, ops, current+4, "got the upgrading Open done in %d operations, want 4 more than the %d of a plain one", ops, current)
+						require.GreaterOrEqual(t, *ops, *current+4, "got the upgrading Open done in %d operations, want 4 more than the %d of a plain one", *ops, *current)
 						return
 					}
 				} else {
