@@ -108,7 +108,8 @@ segment never mixes versions. A segment of any other version is a
 
 The terms of all retained entries are kept in memory, one word per change
 of term, so Term never reads the disk and never allocates; the location of
-each entry costs 4 bytes. The most recent entries stay in a cache of
+each entry costs 4 bytes (up to 8 while its segment is the one being
+written). The most recent entries stay in a cache of
 Options.CacheBytes (8 MiB by default): Entries answers from it without
 touching the disk, and without allocating when the range lies within one of
 its 512-entry chunks. Older entries are read from their segment with their

@@ -10,8 +10,9 @@ import (
 
 // logIndex knows the term and the on-disk location of every retained entry,
 // so that Term never reads the disk and Entries reads only the records it
-// returns. It costs 4 bytes per entry plus 16 bytes per change of term and
-// 40 bytes per segment.
+// returns. It costs 4 bytes per entry (up to 8 in the segment being
+// written, whose offsets grow by doubling) plus 16 bytes per change of term
+// and 40 bytes per segment.
 //
 // The retained log is the dummy entry compactIndex (whose term is kept)
 // followed by the entries (compactIndex, last]. While Open replays the
@@ -129,11 +130,21 @@ func (l *logIndex) appendAll(ents []pb.Entry, seq uint64, at uint32, offs []uint
 	}
 	n := len(l.locs)
 	if n == 0 || l.locs[n-1].seq != seq {
+		if n > 0 {
+			// The previous segment is complete: its offsets give back the
+			// room they grew for more.
+			l.locs[n-1].offs = append([]uint32(nil), l.locs[n-1].offs...)
+		}
 		l.locs = append(l.locs, segRun{seq: seq, first: ents[0].Index, offs: make([]uint32, 0, len(ents))})
 		n++
 	}
 	run := &l.locs[n-1]
-	run.offs = slices.Grow(run.offs, len(ents))
+	if len(run.offs)+len(ents) > cap(run.offs) {
+		// NB: at least doubling, where append grows a large slice by a
+		// quarter: a segment's offsets reach megabytes, and each growth
+		// copies them all (and adds to the garbage collector's work).
+		run.offs = slices.Grow(run.offs, max(len(run.offs), len(ents)))
+	}
 	for i := range ents {
 		run.offs = append(run.offs, at+offs[i])
 	}
