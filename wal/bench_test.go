@@ -178,6 +178,53 @@ func BenchmarkAppendPaired(b *testing.B) {
 	}
 }
 
+// BenchmarkFloorAgainstFloor pairs two identical floors as
+// BenchmarkAppendPaired pairs the store and the floor: in each iteration,
+// the bytes a Save of the append case writes are written and fdatasynced
+// to one file and then to another. Their ratio would be 1
+// on a quiet disk; how far it strays is how far noise alone moves
+// BenchmarkAppendPaired's ratios in the same conditions.
+func BenchmarkFloorAgainstFloor(b *testing.B) {
+	for _, c := range appendCases {
+		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
+			dir := b.TempDir()
+			var files [2]vfs.File
+			for k := range files {
+				f, err := vfs.OS.Create(filepath.Join(dir, fmt.Sprint("floor", k)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				files[k] = f
+			}
+			// The records a Save of the case writes.
+			rd := nextReady(make([]pb.Entry, c.batch), new(uint64), make([]byte, c.size))
+			buf, _ := appendEntryRecords(nil, nil, rd.Entries...)
+			buf = appendHardStateRecord(buf, rd.HardState)
+			var times [2][]time.Duration
+			var total [2]time.Duration
+			for b.Loop() {
+				for k, f := range files {
+					start := time.Now()
+					if _, err := f.Write(buf); err != nil {
+						b.Fatal(err)
+					}
+					if err := f.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					d := time.Since(start)
+					times[k] = append(times[k], d)
+					total[k] += d
+				}
+			}
+			b.ReportMetric(float64(total[0].Microseconds())/float64(b.N), "first-us/op")
+			b.ReportMetric(float64(total[1].Microseconds())/float64(b.N), "second-us/op")
+			b.ReportMetric(float64(total[0])/float64(total[1]), "first/second")
+			b.ReportMetric(float64(median(times[0]))/float64(median(times[1])), "p50-first/second")
+		})
+	}
+}
+
 // median returns the median of ds, which it sorts.
 func median(ds []time.Duration) time.Duration {
 	slices.Sort(ds)
