@@ -77,6 +77,14 @@ type discardFile struct{ vfs.File }
 func (discardFile) Write(p []byte) (int, error) { return len(p), nil }
 func (discardFile) Sync() error                 { return nil }
 
+func (discardFile) WriteVec(bufs [][]byte) (int, error) {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	return n, nil
+}
+
 func (fs discardFS) Create(name string) (vfs.File, error) {
 	f, err := fs.FS.Create(name)
 	if err != nil {

@@ -59,6 +59,23 @@ var crashScript = []op{
 	{kind: "compact", index: 50},
 	save(nil, 4, 55, false),
 	save(bigEnts(59, 72, 4), 4, 58, true),
+	// Entries large enough that a write passes their data to the file
+	// system as it is (see writeBuf).
+	save(largeEnts(70, 73, 4), 4, 70, true),
+}
+
+// largeEnts returns entries lo..hi of term t whose data, of spliceMinData
+// bytes and more, a write splices rather than copies.
+func largeEnts(lo, hi, t uint64) []pb.Entry {
+	es := ents(lo, hi, t)
+	for i := range es {
+		pad := make([]byte, spliceMinData+int(es[i].Index))
+		for k := range pad {
+			pad[k] = byte(es[i].Index) ^ byte(k)
+		}
+		es[i].Data = append(es[i].Data, pad...)
+	}
+	return es
 }
 
 // applyScriptOp performs o on s; a "save" may carry a snapshot.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"slices"
 
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -227,76 +226,6 @@ const entryHeaderSize = 20
 
 // maxEntryData is the largest Entry.Data the store accepts.
 const maxEntryData = maxPayload - entryHeaderSize
-
-// appendEntryRecord appends a record holding e alone to buf.
-func appendEntryRecord(buf []byte, e *pb.Entry) []byte {
-	buf, _ = appendEntryRecords(buf, nil, *e)
-	return buf
-}
-
-// appendEntryRecords appends records holding ents, which are consecutive,
-// to buf, and to offs the offset in buf of the record holding each entry.
-// Entries share an entries record while its payload stays within
-// entriesRecordBytes; one alone gets an entry record. buf grows once for
-// all of them, and every record is filled in place: the cost per entry is
-// the copy of its data, and the checksums are over whole records.
-func appendEntryRecords(buf []byte, offs []uint32, ents ...pb.Entry) ([]byte, []uint32) {
-	n := len(ents) * (recordHeaderSize + 4 + entryHeaderSize)
-	for i := range ents {
-		n += len(ents[i].Data)
-	}
-	buf = slices.Grow(buf, n)
-	offs = slices.Grow(offs, len(ents))
-	for len(ents) > 0 {
-		// The payload of an entries record holding ents[:k].
-		k, size := 1, 4+entryHeaderSize+len(ents[0].Data)
-		for k < len(ents) && size+4+entryHeaderSize+len(ents[k].Data) <= entriesRecordBytes {
-			size += 4 + entryHeaderSize + len(ents[k].Data)
-			k++
-		}
-		at := len(buf)
-		if k == 1 {
-			buf = appendEntryPayloads(buf, recEntry, ents[:1], false)
-		} else {
-			buf = appendEntryPayloads(buf, recEntries, ents[:k], true)
-		}
-		for range k {
-			offs = append(offs, uint32(at))
-		}
-		ents = ents[k:]
-	}
-	return buf, offs
-}
-
-// appendEntryPayloads appends a record of type typ holding ents, each
-// prefixed by its length if prefixed. buf must have room for it.
-func appendEntryPayloads(buf []byte, typ recordType, ents []pb.Entry, prefixed bool) []byte {
-	at := len(buf)
-	buf = buf[:at+recordHeaderSize]
-	// NB: buf is reused scratch space, so every header byte is written,
-	// the reserved and group ones as zeros.
-	h := buf[at:]
-	binary.LittleEndian.PutUint32(h[8:12], uint32(typ))
-	binary.LittleEndian.PutUint64(h[12:20], 0)
-	for i := range ents {
-		e := &ents[i]
-		p := len(buf)
-		if prefixed {
-			p += 4
-		}
-		end := p + entryHeaderSize + len(e.Data)
-		buf = buf[:end]
-		if prefixed {
-			binary.LittleEndian.PutUint32(buf[p-4:p], uint32(end-p))
-		}
-		binary.LittleEndian.PutUint64(buf[p:p+8], e.Index)
-		binary.LittleEndian.PutUint64(buf[p+8:p+16], e.Term)
-		binary.LittleEndian.PutUint32(buf[p+16:p+20], uint32(e.Type))
-		copy(buf[p+entryHeaderSize:end], e.Data)
-	}
-	endRecord(buf, at)
-	return buf
-}
 
 // entryID reads an entry payload's index and term without decoding it.
 func entryID(p []byte) (index, term uint64, err error) {

@@ -185,19 +185,27 @@ func (s *Store) writable() error {
 	return s.failed
 }
 
-// appendRecords writes p, whole records, at the end of the log, starting a
-// new segment first if p would take the active one past segmentBytes. It
-// returns the segment and the offset p starts at. It does not sync.
-func (s *Store) appendRecords(p []byte) (*segment, int64, error) {
+// appendRecords writes w, whole records, at the end of the log, starting a
+// new segment first if w would take the active one past segmentBytes. It
+// returns the segment and the offset w starts at. It does not sync.
+func (s *Store) appendRecords(w *writeBuf) (*segment, int64, error) {
 	seg := s.active()
-	if seg.size+int64(len(p)) > s.segmentBytes && seg.size > s.baseEnd {
+	if seg.size+int64(w.len()) > s.segmentBytes && seg.size > s.baseEnd {
 		if err := s.rotate(); err != nil {
 			return nil, 0, err
 		}
 		seg = s.active()
 	}
 	at := seg.size
-	n, err := seg.f.Write(p)
+	var n int
+	var err error
+	if len(w.splices) == 0 {
+		n, err = seg.f.Write(w.buf)
+	} else {
+		s.pieces = w.pieces(s.pieces[:0])
+		n, err = vfs.WriteVec(seg.f, s.pieces)
+		clear(s.pieces)
+	}
 	seg.size += int64(n)
 	s.unsynced = true
 	if err != nil {
