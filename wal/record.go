@@ -85,10 +85,13 @@ const (
 	// recEntries is two or more consecutive entries written together, each
 	// one as an entry payload prefixed by its 4-byte length; appending them
 	// discards every entry at or after the first one's index first. Since
-	// format version 2.
+	// format version entriesVersion.
 	recEntries
 	maxRecordType = recEntries
 )
+
+// entriesVersion is the format version that introduced recEntries.
+const entriesVersion = 2
 
 // entriesRecordBytes is the payload size up to which the consecutive
 // entries of one write share a record. A larger record would make a read of

@@ -300,7 +300,7 @@ func (s *Store) replayRecords(seg *segment, buf []byte, first, last bool) (int64
 			}
 			err = s.replayBase(rec.payload, first)
 			s.baseEnd = off + int64(n)
-		} else if rec.typ == recEntries && seg.version < 2 {
+		} else if rec.typ == recEntries && seg.version < entriesVersion {
 			err = fmt.Errorf("%v record in a segment of format version %d", rec.typ, seg.version)
 		} else {
 			err = s.replayRecord(rec, seg.seq, off)
