@@ -123,7 +123,7 @@ costs, plus the store's own work before and after the write: encoding and
 checksumming the records, and updating the log index and the cache. The
 data of entries of 2 KiB or more is not copied: the write passes it to the
 file system where it lies (writev on Linux). For 256 entries of 128 bytes
-that work is about 15-20 us, for 256 of 4 KiB about 70-100 us, mostly the
+that work is about 15-20 us, for 256 of 4 KiB about 100 us, mostly the
 checksum of 1 MiB (BenchmarkAppendCPU, on an idle core). BenchmarkAppendPaired compares Save
 with that floor, the same bytes written and fdatasynced to one file on the
 same disk in the same run; BenchmarkFloorAgainstFloor shows how far noise
