@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,10 +41,14 @@ func nextReady(batch []pb.Entry, index *uint64, data []byte) raft.Ready {
 // BenchmarkAppend measures Save of Readys of batch entries of size bytes
 // each, synced, on the real disk (under b.TempDir()). Compare with
 // BenchmarkAppendFloor, run in the same invocation.
-func BenchmarkAppend(b *testing.B) {
+func BenchmarkAppend(b *testing.B) { benchSave(b, Options{}) }
+
+// benchSave runs the append cases on a store opened with opts in a
+// temporary directory.
+func benchSave(b *testing.B, opts Options) {
 	for _, c := range appendCases {
 		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
-			s, err := Open(b.TempDir(), Options{})
+			s, err := Open(b.TempDir(), opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -61,6 +66,38 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// discardFS is the operating system's file system, except that the files
+// it creates discard what is written to them and sync instantly: a store
+// on it costs the CPU of its writes and no disk time.
+type discardFS struct{ vfs.FS }
+
+type discardFile struct{ vfs.File }
+
+func (discardFile) Write(p []byte) (int, error) { return len(p), nil }
+func (discardFile) Sync() error                 { return nil }
+
+func (discardFile) WriteVec(bufs [][]byte) (int, error) {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	return n, nil
+}
+
+func (fs discardFS) Create(name string) (vfs.File, error) {
+	f, err := fs.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return discardFile{f}, nil
+}
+
+// BenchmarkAppendCPU measures what Save costs besides the disk: the
+// shapes of BenchmarkAppend on a file system that discards the writes.
+// This is the part of BenchmarkAppendPaired's store-us/op that the floor
+// does not have.
+func BenchmarkAppendCPU(b *testing.B) { benchSave(b, Options{FS: discardFS{vfs.OS}}) }
 
 // BenchmarkAppendFloor is the least a durable append can cost: writing the
 // same payload bytes as BenchmarkAppend to one file and fdatasyncing it.
@@ -91,7 +128,9 @@ func BenchmarkAppendFloor(b *testing.B) {
 // BenchmarkAppend and a write and fdatasync to one file of as many bytes as
 // that Save wrote (records, headers and all), so that both see the same
 // disk load, and reports the mean time of each and their ratio. On a disk
-// shared with other work this is the comparison to quote.
+// shared with other work this is the comparison to quote. It also reports
+// the ratio of the medians (p50-store/floor), which a stall of the shared
+// disk during a few iterations moves less than it moves the means.
 func BenchmarkAppendPaired(b *testing.B) {
 	for _, c := range appendCases {
 		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
@@ -110,6 +149,7 @@ func BenchmarkAppendPaired(b *testing.B) {
 			batch := make([]pb.Entry, c.batch)
 			buf := make([]byte, 0, c.size*c.batch*2)
 			var storeTime, floorTime time.Duration
+			var storeTimes, floorTimes []time.Duration
 			var written int64
 			index := uint64(0)
 			for b.Loop() {
@@ -134,13 +174,69 @@ func BenchmarkAppendPaired(b *testing.B) {
 				end := time.Now()
 				storeTime += mid.Sub(start)
 				floorTime += end.Sub(mid)
+				storeTimes = append(storeTimes, mid.Sub(start))
+				floorTimes = append(floorTimes, end.Sub(mid))
 			}
 			b.ReportMetric(float64(storeTime.Microseconds())/float64(b.N), "store-us/op")
 			b.ReportMetric(float64(floorTime.Microseconds())/float64(b.N), "floor-us/op")
 			b.ReportMetric(float64(storeTime)/float64(floorTime), "store/floor")
 			b.ReportMetric(float64(written)/float64(b.N), "disk-B/op")
+			b.ReportMetric(float64(median(storeTimes))/float64(median(floorTimes)), "p50-store/floor")
 		})
 	}
+}
+
+// BenchmarkFloorAgainstFloor pairs two identical floors as
+// BenchmarkAppendPaired pairs the store and the floor: in each iteration,
+// the bytes a Save of the append case writes are written and fdatasynced
+// to one file and then to another. Their ratio would be 1
+// on a quiet disk; how far it strays is how far noise alone moves
+// BenchmarkAppendPaired's ratios in the same conditions.
+func BenchmarkFloorAgainstFloor(b *testing.B) {
+	for _, c := range appendCases {
+		b.Run(appendName(c.size, c.batch), func(b *testing.B) {
+			dir := b.TempDir()
+			var files [2]vfs.File
+			for k := range files {
+				f, err := vfs.OS.Create(filepath.Join(dir, fmt.Sprint("floor", k)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				files[k] = f
+			}
+			// The records a Save of the case writes.
+			rd := nextReady(make([]pb.Entry, c.batch), new(uint64), make([]byte, c.size))
+			buf, _ := appendEntryRecords(nil, nil, rd.Entries...)
+			buf = appendHardStateRecord(buf, rd.HardState)
+			var times [2][]time.Duration
+			var total [2]time.Duration
+			for b.Loop() {
+				for k, f := range files {
+					start := time.Now()
+					if _, err := f.Write(buf); err != nil {
+						b.Fatal(err)
+					}
+					if err := f.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					d := time.Since(start)
+					times[k] = append(times[k], d)
+					total[k] += d
+				}
+			}
+			b.ReportMetric(float64(total[0].Microseconds())/float64(b.N), "first-us/op")
+			b.ReportMetric(float64(total[1].Microseconds())/float64(b.N), "second-us/op")
+			b.ReportMetric(float64(total[0])/float64(total[1]), "first/second")
+			b.ReportMetric(float64(median(times[0]))/float64(median(times[1])), "p50-first/second")
+		})
+	}
+}
+
+// median returns the median of ds, which it sorts.
+func median(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[len(ds)/2]
 }
 
 // readCounter is a faultfs.FS that counts reads, to show which reads reach

@@ -1,6 +1,8 @@
 package wal
 
 import (
+	"sort"
+
 	pb "github.com/quorate/raft/raftpb"
 )
 
@@ -22,14 +24,43 @@ const cacheChunk = 512
 // a returned slice may see: it only appends past a chunk's len, and after
 // a truncation it caps the chunk so that the next append moves to a new
 // array.
+//
+// Each cached entry's position in a running count of the bytes appended
+// is kept beside it, so that eviction, truncation and compaction find
+// what they drop, and its size, without reading the entries they drop:
+// eviction would otherwise read the oldest entries of the cache, cold in
+// the processor's caches, at every append.
 type entryCache struct {
 	maxBytes uint64
-	// bytes is the sum of cachedSize of the cached entries.
-	bytes uint64
+	// end is the running count of bytes (by cachedSize) appended since the
+	// cache was last empty, less those truncated: the position after the
+	// last cached entry.
+	end uint64
 	// chunks hold consecutive entries and, when not empty, end at the
 	// log's last entry. Invariant: no chunk is empty, and every chunk but
 	// the first and the last holds cacheChunk entries.
-	chunks [][]pb.Entry
+	chunks []entryChunk
+}
+
+// entryChunk is an array of consecutive cached entries and their
+// positions. Invariant: len(starts) == len(ents), and starts[k] is the
+// running count of bytes before ents[k].
+type entryChunk struct {
+	ents   []pb.Entry
+	starts []uint64
+}
+
+// dropFront drops the first k entries of ch.
+func (ch *entryChunk) dropFront(k int) {
+	ch.ents, ch.starts = ch.ents[k:], ch.starts[k:]
+}
+
+// bytes returns the sum of cachedSize of the cached entries.
+func (c *entryCache) bytes() uint64 {
+	if len(c.chunks) == 0 {
+		return 0
+	}
+	return c.end - c.chunks[0].starts[0]
 }
 
 // first returns the index of the first cached entry, and false if the
@@ -38,13 +69,13 @@ func (c *entryCache) first() (uint64, bool) {
 	if len(c.chunks) == 0 {
 		return 0, false
 	}
-	return c.chunks[0][0].Index, true
+	return c.chunks[0].ents[0].Index, true
 }
 
 // last returns the index of the last cached entry; the cache must not be
 // empty.
 func (c *entryCache) last() uint64 {
-	ch := c.chunks[len(c.chunks)-1]
+	ch := c.chunks[len(c.chunks)-1].ents
 	return ch[len(ch)-1].Index
 }
 
@@ -52,7 +83,7 @@ func (c *entryCache) last() uint64 {
 func (c *entryCache) chunkOf(i uint64) int {
 	// Chunks after the first are full but for the last, so the position
 	// follows from the index.
-	first := c.chunks[0]
+	first := c.chunks[0].ents
 	if i < first[0].Index+uint64(len(first)) {
 		return 0
 	}
@@ -68,7 +99,7 @@ func (c *entryCache) get(lo, hi uint64) []pb.Entry {
 		return nil
 	}
 	k := c.chunkOf(lo)
-	ch := c.chunks[k]
+	ch := c.chunks[k].ents
 	at := lo - ch[0].Index
 	if hi-ch[0].Index <= uint64(len(ch)) {
 		end := hi - ch[0].Index
@@ -77,10 +108,10 @@ func (c *entryCache) get(lo, hi uint64) []pb.Entry {
 	out := make([]pb.Entry, 0, hi-lo)
 	out = append(out, ch[at:]...)
 	for _, ch := range c.chunks[k+1:] {
-		if n := hi - ch[0].Index; n <= uint64(len(ch)) {
-			return append(out, ch[:n]...)
+		if n := hi - ch.ents[0].Index; n <= uint64(len(ch.ents)) {
+			return append(out, ch.ents[:n]...)
 		}
-		out = append(out, ch...)
+		out = append(out, ch.ents...)
 	}
 	return out
 }
@@ -100,23 +131,30 @@ func (c *entryCache) append(ents []pb.Entry) {
 			c.truncate(at)
 		}
 	}
-	for i := range ents {
-		c.bytes += cachedSize(&ents[i])
-	}
 	for len(ents) > 0 {
 		n := len(c.chunks)
 		switch {
-		case n == 0 || len(c.chunks[n-1]) == cacheChunk:
-			c.chunks = append(c.chunks, make([]pb.Entry, 0, cacheChunk))
+		case n == 0 || len(c.chunks[n-1].ents) == cacheChunk:
+			c.chunks = append(c.chunks, entryChunk{
+				ents:   make([]pb.Entry, 0, cacheChunk),
+				starts: make([]uint64, 0, cacheChunk),
+			})
 			n++
-		case len(c.chunks[n-1]) == cap(c.chunks[n-1]):
+		case len(c.chunks[n-1].ents) == cap(c.chunks[n-1].ents):
 			// A chunk capped by truncate, or shortened at the front by
 			// eviction, moves to a new array to fill up.
-			c.chunks[n-1] = append(make([]pb.Entry, 0, cacheChunk), c.chunks[n-1]...)
+			ch := &c.chunks[n-1]
+			ch.ents = append(make([]pb.Entry, 0, cacheChunk), ch.ents...)
+			ch.starts = append(make([]uint64, 0, cacheChunk), ch.starts...)
 		}
+		ch := &c.chunks[n-1]
 		// NB: as many as the chunk has room for, in one copy.
-		k := min(len(ents), cap(c.chunks[n-1])-len(c.chunks[n-1]), cacheChunk-len(c.chunks[n-1]))
-		c.chunks[n-1] = append(c.chunks[n-1], ents[:k]...)
+		k := min(len(ents), cap(ch.ents)-len(ch.ents), cacheChunk-len(ch.ents))
+		ch.ents = append(ch.ents, ents[:k]...)
+		for i := range ents[:k] {
+			ch.starts = append(ch.starts, c.end)
+			c.end += cachedSize(&ents[i])
+		}
 		ents = ents[k:]
 	}
 	c.evict()
@@ -126,60 +164,66 @@ func (c *entryCache) append(ents []pb.Entry) {
 // not the first.
 func (c *entryCache) truncate(at uint64) {
 	k := c.chunkOf(at)
-	for _, ch := range c.chunks[k:] {
-		for i := range ch {
-			if ch[i].Index >= at {
-				c.bytes -= cachedSize(&ch[i])
-			}
-		}
-	}
-	ch := c.chunks[k]
-	n := at - ch[0].Index
+	ch := &c.chunks[k]
+	n := at - ch.ents[0].Index
+	c.end = ch.starts[n]
 	clear(c.chunks[k+1:])
 	c.chunks = c.chunks[:k+1]
 	if n == 0 {
+		c.chunks[k] = entryChunk{}
 		c.chunks = c.chunks[:k]
 		return
 	}
 	// NB: capped, so that the next append copies rather than overwrites
 	// entries that callers may hold.
-	c.chunks[k] = ch[:n:n]
+	ch.ents, ch.starts = ch.ents[:n:n], ch.starts[:n:n]
 }
 
-// evict drops the oldest entries until the cache fits in maxBytes.
+// evict drops the oldest entries until the cache fits in maxBytes: those
+// that start before end-maxBytes.
 func (c *entryCache) evict() {
-	for c.bytes > c.maxBytes && len(c.chunks) > 0 {
-		c.dropFirst()
-	}
-}
-
-// dropFirst drops the oldest cached entry.
-func (c *entryCache) dropFirst() {
-	ch := c.chunks[0]
-	c.bytes -= cachedSize(&ch[0])
-	if len(ch) > 1 {
-		c.chunks[0] = ch[1:]
+	if c.end <= c.maxBytes {
 		return
 	}
-	c.chunks[0] = nil
-	c.chunks = c.chunks[1:]
+	keep := c.end - c.maxBytes
+	for len(c.chunks) > 0 {
+		ch := &c.chunks[0]
+		if ch.starts[len(ch.starts)-1] < keep {
+			c.dropFirstChunk()
+			continue
+		}
+		ch.dropFront(sort.Search(len(ch.starts), func(k int) bool { return ch.starts[k] >= keep }))
+		return
+	}
 }
 
 // compact drops the cached entries up to and including i.
 func (c *entryCache) compact(i uint64) {
-	for len(c.chunks) > 0 && c.chunks[0][0].Index <= i {
-		c.dropFirst()
+	for len(c.chunks) > 0 && c.chunks[0].ents[0].Index <= i {
+		ch := &c.chunks[0]
+		if k := i + 1 - ch.ents[0].Index; k < uint64(len(ch.ents)) {
+			ch.dropFront(int(k))
+			return
+		}
+		c.dropFirstChunk()
 	}
+}
+
+// dropFirstChunk drops the oldest chunk.
+func (c *entryCache) dropFirstChunk() {
+	c.chunks[0] = entryChunk{}
+	c.chunks = c.chunks[1:]
 }
 
 // reset empties the cache.
 func (c *entryCache) reset() {
 	clear(c.chunks)
-	c.chunks, c.bytes = c.chunks[:0], 0
+	c.chunks, c.end = c.chunks[:0], 0
 }
 
-// entryStructSize is the memory an Entry takes besides its data.
-const entryStructSize = 48
+// cachedEntrySize is the memory the cache spends on an entry besides its
+// data: the Entry and its position.
+const cachedEntrySize = 48 + 8
 
-// cachedSize is the memory the cache spends on e: its struct and its data.
-func cachedSize(e *pb.Entry) uint64 { return entryStructSize + uint64(len(e.Data)) }
+// cachedSize is the memory the cache spends on e.
+func cachedSize(e *pb.Entry) uint64 { return cachedEntrySize + uint64(len(e.Data)) }

@@ -56,7 +56,7 @@ func TestEntryCache(t *testing.T) {
 						c.reset()
 					}
 				}
-				require.LessOrEqual(t, c.bytes, c.maxBytes, "step %d: cache over its bound", step)
+				require.LessOrEqual(t, c.bytes(), c.maxBytes, "step %d: cache over its bound", step)
 				var size uint64
 				if f, ok := c.first(); ok {
 					require.Equal(t, uint64(len(log)), c.last(), "step %d: cache does not end at the last entry", step)
@@ -64,7 +64,7 @@ func TestEntryCache(t *testing.T) {
 						size += cachedSize(&e)
 					}
 				}
-				require.Equal(t, size, c.bytes, "step %d: got %d bytes accounted, want %d", step, c.bytes, size)
+				require.Equal(t, size, c.bytes(), "step %d: got %d bytes accounted, want %d", step, c.bytes(), size)
 			}
 			for i, h := range out {
 				require.Equal(t, h.want, h.ents, "slice %d handed out was modified", i)

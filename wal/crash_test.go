@@ -59,6 +59,23 @@ var crashScript = []op{
 	{kind: "compact", index: 50},
 	save(nil, 4, 55, false),
 	save(bigEnts(59, 72, 4), 4, 58, true),
+	// Entries large enough that a write passes their data to the file
+	// system as it is (see writeBuf).
+	save(largeEnts(70, 73, 4), 4, 70, true),
+}
+
+// largeEnts returns entries lo..hi of term t whose data, of spliceMinData
+// bytes and more, a write splices rather than copies.
+func largeEnts(lo, hi, t uint64) []pb.Entry {
+	es := ents(lo, hi, t)
+	for i := range es {
+		pad := make([]byte, spliceMinData+int(es[i].Index))
+		for k := range pad {
+			pad[k] = byte(es[i].Index) ^ byte(k)
+		}
+		es[i].Data = append(es[i].Data, pad...)
+	}
+	return es
 }
 
 // applyScriptOp performs o on s; a "save" may carry a snapshot.
@@ -105,6 +122,21 @@ func scriptStates(t testing.TB, script []op) (states []storageState, ends []int)
 }
 
 var errCrash = errors.New("crashed")
+
+// crashAfter makes every mutating operation on fs after the first k fail
+// with errCrash, and returns the count of mutating operations attempted.
+func crashAfter(fs *faultfs.FS, k int) *int {
+	ops := new(int)
+	fs.SetFault(func(op faultfs.Op) error {
+		if isMutation(op.Kind) {
+			if *ops++; *ops > k {
+				return errCrash
+			}
+		}
+		return nil
+	})
+	return ops
+}
 
 // isMutation reports whether an operation of kind k changes the file
 // system.
@@ -357,15 +389,7 @@ func TestCrashDuringRecovery(t *testing.T) {
 		for k := 1; ; k++ {
 			fs := run.fs.Clone()
 			fs.Crash(torn)
-			ops := 0
-			fs.SetFault(func(op faultfs.Op) error {
-				if isMutation(op.Kind) {
-					if ops++; ops > k {
-						return errCrash
-					}
-				}
-				return nil
-			})
+			crashAfter(fs, k)
 			s, err := Open(testDir, Options{FS: fs, SegmentBytes: crashOpts.SegmentBytes, CacheBytes: crashOpts.CacheBytes})
 			fs.SetFault(nil)
 			fs.Crash(faultfs.CrashPlan{})

@@ -40,6 +40,8 @@ func seedFiles(t testing.TB) (seg1, seg2 []byte, snapFile string, snap []byte) {
 func FuzzDecodeRecord(f *testing.F) {
 	e := pb.Entry{Index: 7, Term: 3, Type: pb.EntryConfChange, Data: []byte("payload")}
 	f.Add(appendEntryRecord(nil, &e))
+	batch, _ := appendEntryRecords(nil, nil, e, pb.Entry{Index: 8, Term: 3, Data: []byte("more")}, pb.Entry{Index: 9, Term: 4})
+	f.Add(batch)
 	f.Add(appendHardStateRecord(nil, pb.HardState{Term: 1, Vote: 2, Commit: 3}))
 	f.Add(appendCompactRecord(nil, 5, 2))
 	f.Add(appendSnapRecord(nil, recSnapApplied, &pb.SnapshotMetadata{Index: 9, Term: 2, ConfState: pb.ConfState{Voters: []uint64{1, 2}}}))
@@ -59,6 +61,24 @@ func FuzzDecodeRecord(f *testing.F) {
 				if again := appendEntryRecord(nil, &e); string(again) != string(data[:n]) {
 					t.Fatalf("entry %v re-encodes differently", e)
 				}
+			}
+		case recEntries:
+			// Entries that decode, as many as a record takes, encode back
+			// to the same record.
+			var es []pb.Entry
+			c := newEntryCursor(rec)
+			for {
+				e, ok, err := c.next()
+				if err != nil {
+					return
+				}
+				if !ok {
+					break
+				}
+				es = append(es, e)
+			}
+			if again, _ := appendEntryRecords(nil, nil, es...); len(es) > 1 && len(rec.payload) <= entriesRecordBytes && string(again) != string(data[:n]) {
+				t.Fatalf("entries %v re-encode differently", es)
 			}
 		case recHardState:
 			_, _ = decodeHardState(rec.payload)

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -9,8 +10,9 @@ import (
 
 // logIndex knows the term and the on-disk location of every retained entry,
 // so that Term never reads the disk and Entries reads only the records it
-// returns. It costs 4 bytes per entry plus 16 bytes per change of term and
-// 40 bytes per segment.
+// returns. It costs 4 bytes per entry (up to 8 in the segment being
+// written, whose offsets grow by doubling) plus 16 bytes per change of term
+// and 40 bytes per segment.
 //
 // The retained log is the dummy entry compactIndex (whose term is kept)
 // followed by the entries (compactIndex, last]. While Open replays the
@@ -41,8 +43,9 @@ type termRun struct {
 	first, term uint64
 }
 
-// segRun says that the entries first, first+1, ... are in segment seq at
-// offsets offs. Invariant: len(offs) > 0 and offs increase.
+// segRun says that the entries first, first+1, ... are in segment seq, in
+// the records at offsets offs. Invariant: len(offs) > 0 and offs never
+// decrease (the entries of one entries record share its offset).
 type segRun struct {
 	seq   uint64
 	first uint64
@@ -68,8 +71,9 @@ func (l *logIndex) term(i uint64) (uint64, bool) {
 	return l.runs[k-1].term, true
 }
 
-// locate returns the segment and offset of entry i in (start, last], and
-// how many entries after i follow it in the same segment.
+// locate returns the segment of entry i in (start, last] and the offset
+// of the record holding it, and how many entries after i follow it in the
+// same segment.
 func (l *logIndex) locate(i uint64) (seq uint64, off uint32, more uint64) {
 	k := sort.Search(len(l.locs), func(k int) bool { return l.locs[k].end() > i })
 	if k == len(l.locs) || l.locs[k].first > i {
@@ -126,15 +130,32 @@ func (l *logIndex) appendAll(ents []pb.Entry, seq uint64, at uint32, offs []uint
 	}
 	n := len(l.locs)
 	if n == 0 || l.locs[n-1].seq != seq {
+		if n > 0 {
+			// The previous segment is complete: its offsets give back the
+			// room they grew for more.
+			l.locs[n-1].offs = append([]uint32(nil), l.locs[n-1].offs...)
+		}
 		l.locs = append(l.locs, segRun{seq: seq, first: ents[0].Index, offs: make([]uint32, 0, len(ents))})
 		n++
 	}
 	run := &l.locs[n-1]
+	if len(run.offs)+len(ents) > cap(run.offs) {
+		// NB: at least doubling, where append grows a large slice by a
+		// quarter: a segment's offsets reach megabytes, and each growth
+		// copies them all (and adds to the garbage collector's work).
+		run.offs = slices.Grow(run.offs, max(len(run.offs), len(ents)))
+	}
 	for i := range ents {
-		if k := len(l.runs); k == 0 || l.runs[k-1].term != ents[i].Term {
-			l.runs = append(l.runs, termRun{first: ents[i].Index, term: ents[i].Term})
-		}
 		run.offs = append(run.offs, at+offs[i])
+	}
+	// NB: terms never go down, so a batch that ends in the last run's term
+	// starts no run, and that is the common case.
+	if k := len(l.runs); k == 0 || l.runs[k-1].term != ents[len(ents)-1].Term {
+		for i := range ents {
+			if k := len(l.runs); k == 0 || l.runs[k-1].term != ents[i].Term {
+				l.runs = append(l.runs, termRun{first: ents[i].Index, term: ents[i].Term})
+			}
+		}
 	}
 	l.last = ents[len(ents)-1].Index
 }

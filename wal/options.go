@@ -27,7 +27,7 @@ type Options struct {
 	// [MinSegmentBytes, MaxSegmentBytes].
 	SegmentBytes int64
 	// CacheBytes bounds the memory of the recent entries kept in memory
-	// (their data plus 48 bytes each); reads of them do not touch the
+	// (their data plus 56 bytes each); reads of them do not touch the
 	// disk. 0 means DefaultCacheBytes; a negative value disables the
 	// cache.
 	CacheBytes int64

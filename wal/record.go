@@ -9,7 +9,7 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
-// On-disk format, version 1. All integers are little-endian.
+// On-disk format, version 2. All integers are little-endian.
 //
 // A segment file starts with a segmentHeaderSize-byte header:
 //
@@ -33,8 +33,22 @@ import (
 // never resynchronised after damage (damage that is not a torn tail is an
 // error), so blocks would buy nothing. Like it, every record carries its own
 // checksum, so a torn tail is recognised wherever the write stopped.
+//
+// An entry record's payload is an entry (see appendEntryPayloads); an
+// entries record's is two or more consecutive entries, each prefixed by
+// its length in 4 bytes.
+//
+// Version 2 added the entries record (recEntries), so that the entries of
+// one write share a checksum. A CRC-32C over a few hundred bytes is bound
+// by the latency of the CRC instruction rather than its throughput: one
+// checksum per 128-byte entry took about 9 us of the 20 us of CPU that a
+// Save of 256 such entries cost, where one over the batch takes about
+// 2 us. Version 1 segments hold only the other records; they are still
+// read, and Open starts a new segment rather than append to one of them.
 const (
-	formatVersion     = 1
+	formatVersion = 2
+	// minFormatVersion is the oldest format version Open reads.
+	minFormatVersion  = 1
 	segmentHeaderSize = 32
 	recordHeaderSize  = 20
 	// maxPayload bounds a record's payload: an entry's data may be at most
@@ -68,8 +82,21 @@ const (
 	recSnapCreated
 	// recCompact discards the entries up to an index.
 	recCompact
-	maxRecordType = recCompact
+	// recEntries is two or more consecutive entries written together, each
+	// one as an entry payload prefixed by its 4-byte length; appending them
+	// discards every entry at or after the first one's index first. Since
+	// format version entriesVersion.
+	recEntries
+	maxRecordType = recEntries
 )
+
+// entriesVersion is the format version that introduced recEntries.
+const entriesVersion = 2
+
+// entriesRecordBytes is the payload size up to which the consecutive
+// entries of one write share a record. A larger record would make a read of
+// one entry that is not cached read and check more bytes.
+const entriesRecordBytes = 8 << 10
 
 func (t recordType) String() string {
 	switch t {
@@ -85,6 +112,8 @@ func (t recordType) String() string {
 		return "snapshot-created"
 	case recCompact:
 		return "compact"
+	case recEntries:
+		return "entries"
 	}
 	return fmt.Sprintf("type-%d", uint8(t))
 }
@@ -105,38 +134,46 @@ type record struct {
 	payload []byte
 }
 
-// appendSegmentHeader appends the header of segment seq to buf.
+// appendSegmentHeader appends the header of segment seq, in the current
+// format version, to buf.
 func appendSegmentHeader(buf []byte, seq uint64) []byte {
+	return appendVersionedSegmentHeader(buf, seq, formatVersion)
+}
+
+// appendVersionedSegmentHeader appends the header of segment seq in format
+// version v to buf.
+func appendVersionedSegmentHeader(buf []byte, seq uint64, v uint32) []byte {
 	var h [segmentHeaderSize]byte
 	copy(h[0:8], segmentMagic[:])
-	binary.LittleEndian.PutUint32(h[8:12], formatVersion)
+	binary.LittleEndian.PutUint32(h[8:12], v)
 	binary.LittleEndian.PutUint64(h[16:24], seq)
 	binary.LittleEndian.PutUint32(h[28:32], crc32.Checksum(h[:28], castagnoli))
 	return append(buf, h[:]...)
 }
 
 // decodeSegmentHeader checks a segment header and returns its sequence
-// number.
-func decodeSegmentHeader(h []byte) (uint64, error) {
+// number and format version, one this package reads.
+func decodeSegmentHeader(h []byte) (seq uint64, version uint32, err error) {
 	if len(h) < segmentHeaderSize {
-		return 0, errShortRecord
+		return 0, 0, errShortRecord
 	}
 	if crc32.Checksum(h[:28], castagnoli) != binary.LittleEndian.Uint32(h[28:32]) {
 		if [8]byte(h[0:8]) != segmentMagic {
-			return 0, errors.New("not a segment file (bad magic)")
+			return 0, 0, errors.New("not a segment file (bad magic)")
 		}
-		return 0, errors.New("segment header checksum mismatch")
+		return 0, 0, errors.New("segment header checksum mismatch")
 	}
 	if [8]byte(h[0:8]) != segmentMagic {
-		return 0, errors.New("not a segment file (bad magic)")
+		return 0, 0, errors.New("not a segment file (bad magic)")
 	}
-	if v := binary.LittleEndian.Uint32(h[8:12]); v != formatVersion {
-		return 0, fmt.Errorf("segment format version %d, this package reads version %d", v, formatVersion)
+	version = binary.LittleEndian.Uint32(h[8:12])
+	if version < minFormatVersion || version > formatVersion {
+		return 0, 0, fmt.Errorf("segment format version %d, this package reads versions %d to %d", version, minFormatVersion, formatVersion)
 	}
 	if binary.LittleEndian.Uint32(h[12:16]) != 0 || binary.LittleEndian.Uint32(h[24:28]) != 0 {
-		return 0, errors.New("segment header has reserved bits set")
+		return 0, 0, errors.New("segment header has reserved bits set")
 	}
-	return binary.LittleEndian.Uint64(h[16:24]), nil
+	return binary.LittleEndian.Uint64(h[16:24]), version, nil
 }
 
 // beginRecord appends a record header with a placeholder length and
@@ -193,16 +230,6 @@ const entryHeaderSize = 20
 // maxEntryData is the largest Entry.Data the store accepts.
 const maxEntryData = maxPayload - entryHeaderSize
 
-func appendEntryRecord(buf []byte, e *pb.Entry) []byte {
-	buf, at := beginRecord(buf, recEntry)
-	buf = binary.LittleEndian.AppendUint64(buf, e.Index)
-	buf = binary.LittleEndian.AppendUint64(buf, e.Term)
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(e.Type))
-	buf = append(buf, e.Data...)
-	endRecord(buf, at)
-	return buf
-}
-
 // entryID reads an entry payload's index and term without decoding it.
 func entryID(p []byte) (index, term uint64, err error) {
 	if len(p) < entryHeaderSize {
@@ -227,6 +254,58 @@ func decodeEntry(p []byte) (pb.Entry, error) {
 		e.Data = p[entryHeaderSize:len(p):len(p)]
 	}
 	return e, nil
+}
+
+// entryCursor walks the entries of an entry or entries record in order.
+type entryCursor struct {
+	// rest is the part of the payload not walked yet.
+	rest []byte
+	// prefixed is set for an entries record, whose entries carry their
+	// length.
+	prefixed bool
+	// prev is the index of the last entry returned, if started.
+	prev    uint64
+	started bool
+}
+
+// newEntryCursor returns a cursor over the entries of rec, which must be an
+// entry or an entries record.
+func newEntryCursor(rec record) entryCursor {
+	return entryCursor{rest: rec.payload, prefixed: rec.typ == recEntries}
+}
+
+// next returns the next entry, and false once there is none. Its Data
+// aliases the payload. An entry that does not decode, or that does not
+// follow the previous one's index, is an error.
+func (c *entryCursor) next() (pb.Entry, bool, error) {
+	if len(c.rest) == 0 {
+		if !c.started {
+			return pb.Entry{}, false, errors.New("entries record holds no entry")
+		}
+		return pb.Entry{}, false, nil
+	}
+	p := c.rest
+	if c.prefixed {
+		if len(p) < 4 {
+			return pb.Entry{}, false, fmt.Errorf("%d bytes left in an entries record, too few for a length", len(p))
+		}
+		n := binary.LittleEndian.Uint32(p[:4])
+		if uint64(n) > uint64(len(p)-4) {
+			return pb.Entry{}, false, fmt.Errorf("entry of %d bytes in the %d left of an entries record", n, len(p)-4)
+		}
+		p, c.rest = p[4:4+n], p[4+n:]
+	} else {
+		c.rest = nil
+	}
+	e, err := decodeEntry(p)
+	if err != nil {
+		return pb.Entry{}, false, err
+	}
+	if c.started && e.Index != c.prev+1 {
+		return pb.Entry{}, false, fmt.Errorf("entry %d follows entry %d in one record", e.Index, c.prev)
+	}
+	c.prev, c.started = e.Index, true
+	return e, true, nil
 }
 
 // knownEntryType reports whether t is an entry type raftpb defines.

@@ -122,7 +122,7 @@ func (s *Store) initActive(seg *segment) error {
 	if err != nil {
 		return err
 	}
-	seg.f = f
+	seg.f, seg.version = f, formatVersion
 	b := appendSegmentHeader(nil, seg.seq)
 	b = appendBaseRecord(b, s.baseState())
 	if _, err := f.Write(b); err != nil {
@@ -186,6 +186,15 @@ func (s *Store) replay(seqs []uint64) error {
 		p := s.active().path
 		return &CorruptError{Path: p, Offset: s.active().size,
 			Err: fmt.Errorf("commit index %d is past the last entry %d", s.hardState.Commit, s.log.last)}
+	}
+	if s.active().version < formatVersion {
+		// NB: records of this version go to a segment of this version, so
+		// that an older reader never meets one it does not know in a
+		// segment whose header it accepts.
+		if err := s.rotate(); err != nil {
+			return err
+		}
+		return s.sync()
 	}
 	return nil
 }
@@ -259,13 +268,14 @@ func (s *Store) checkSegmentHeader(seg *segment, buf []byte, first, last bool) (
 		}
 		return false, nil
 	}
-	seq, err := decodeSegmentHeader(buf)
+	seq, version, err := decodeSegmentHeader(buf)
 	if err != nil {
 		return false, segmentCorrupt(seg, 0, err)
 	}
 	if seq != seg.seq {
 		return false, segmentCorrupt(seg, 0, fmt.Errorf("header says segment %d", seq))
 	}
+	seg.version = version
 	return true, nil
 }
 
@@ -290,6 +300,8 @@ func (s *Store) replayRecords(seg *segment, buf []byte, first, last bool) (int64
 			}
 			err = s.replayBase(rec.payload, first)
 			s.baseEnd = off + int64(n)
+		} else if rec.typ == recEntries && seg.version < entriesVersion {
+			err = fmt.Errorf("%v record in a segment of format version %d", rec.typ, seg.version)
 		} else {
 			err = s.replayRecord(rec, seg.seq, off)
 		}
@@ -355,12 +367,17 @@ func (s *Store) replayBase(p []byte, first bool) error {
 // it was checked.
 func (s *Store) replayRecord(rec record, seq uint64, off int64) error {
 	switch rec.typ {
-	case recEntry:
-		e, err := decodeEntry(rec.payload)
-		if err != nil {
-			return err
+	case recEntry, recEntries:
+		c := newEntryCursor(rec)
+		for {
+			e, ok, err := c.next()
+			if err != nil || !ok {
+				return err
+			}
+			if err := s.replayEntry(e.Index, e.Term, seq, off); err != nil {
+				return err
+			}
 		}
-		return s.replayEntry(e.Index, e.Term, seq, off)
 	case recHardState:
 		hs, err := decodeHardState(rec.payload)
 		if err != nil {

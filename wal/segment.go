@@ -17,6 +17,11 @@ const (
 	maxReadAhead = 1 << 20
 )
 
+// lastRecordRead is how much readEntries reads from the offset of the
+// record holding the last entry it wants: all of an entries record, or a
+// page, whichever is more.
+const lastRecordRead = max(readPage, recordHeaderSize+entriesRecordBytes)
+
 func (s *Store) segment(seq uint64) *segment {
 	// Few segments are retained, and the recent ones are read most.
 	for i := len(s.segs) - 1; i >= 0; i-- {
@@ -60,10 +65,10 @@ func (s *Store) readEntries(lo, hi, maxSize uint64) ([]pb.Entry, uint64, error) 
 			r = chunkReader{seg: seg, f: f}
 		}
 		// Should the window need filling, read up to the last wanted entry
-		// of this segment (and a page for that entry's record), within
-		// maxSize.
+		// of this segment and the record holding it, which may hold a
+		// batch of entries, within maxSize.
 		_, lastOff, _ := s.log.locate(min(i+more, hi-1))
-		r.hint = min(int64(lastOff)-int64(off)+readPage, int64(min(maxSize, maxReadAhead)))
+		r.hint = min(int64(lastOff)-int64(off)+lastRecordRead, int64(min(maxSize, maxReadAhead)))
 		e, err := r.entryAt(int64(off), i)
 		if err != nil {
 			return nil, 0, err
@@ -86,6 +91,12 @@ type chunkReader struct {
 	winOff int64
 	// hint is how many bytes to read when the window misses.
 	hint int64
+	// cur walks the entry record at curOff, already checked, if hasCur;
+	// the entries of one record are read in order, so each record is
+	// decoded and checked once.
+	cur    entryCursor
+	curOff int64
+	hasCur bool
 }
 
 // window returns the segment's bytes [off, off+n), reading hint bytes (at
@@ -107,36 +118,56 @@ func (r *chunkReader) window(off int64, n int) ([]byte, error) {
 	return buf[:n], nil
 }
 
-// entryAt decodes the entry record at off, which must hold entry i.
+// entryAt returns entry i from the entry or entries record at off, which
+// must hold it.
 func (r *chunkReader) entryAt(off int64, i uint64) (pb.Entry, error) {
+	corrupt := func(err error) error { return &CorruptError{Path: r.seg.path, Offset: off, Err: err} }
+	if !r.hasCur || r.curOff != off || (r.cur.started && r.cur.prev >= i) {
+		c, err := r.entryRecord(off, i)
+		if err != nil {
+			return pb.Entry{}, err
+		}
+		r.cur, r.curOff, r.hasCur = c, off, true
+	}
+	for {
+		e, ok, err := r.cur.next()
+		switch {
+		case err != nil:
+			r.hasCur = false
+			return pb.Entry{}, corrupt(err)
+		case !ok || e.Index > i:
+			r.hasCur = false
+			return pb.Entry{}, corrupt(fmt.Errorf("record does not hold entry %d", i))
+		case e.Index == i:
+			return e, nil
+		}
+	}
+}
+
+// entryRecord reads and checks the record at off, which must be an entry
+// or entries record (holding entry i), and returns a cursor over it.
+func (r *chunkReader) entryRecord(off int64, i uint64) (entryCursor, error) {
 	corrupt := func(err error) error { return &CorruptError{Path: r.seg.path, Offset: off, Err: err} }
 	h, err := r.window(off, recordHeaderSize)
 	if err != nil {
-		return pb.Entry{}, err
+		return entryCursor{}, err
 	}
 	n := int(uint32(h[4]) | uint32(h[5])<<8 | uint32(h[6])<<16 | uint32(h[7])<<24)
 	if n > maxPayload {
-		return pb.Entry{}, corrupt(errRecordHeader)
+		return entryCursor{}, corrupt(errRecordHeader)
 	}
 	buf, err := r.window(off, recordHeaderSize+n)
 	if err != nil {
-		return pb.Entry{}, err
+		return entryCursor{}, err
 	}
 	rec, _, err := decodeRecord(buf)
 	if err != nil {
-		return pb.Entry{}, corrupt(err)
+		return entryCursor{}, corrupt(err)
 	}
-	if rec.typ != recEntry {
-		return pb.Entry{}, corrupt(fmt.Errorf("%v record where entry %d should be", rec.typ, i))
+	if rec.typ != recEntry && rec.typ != recEntries {
+		return entryCursor{}, corrupt(fmt.Errorf("%v record where entry %d should be", rec.typ, i))
 	}
-	e, err := decodeEntry(rec.payload)
-	if err != nil {
-		return pb.Entry{}, corrupt(err)
-	}
-	if e.Index != i {
-		return pb.Entry{}, corrupt(fmt.Errorf("entry %d where entry %d should be", e.Index, i))
-	}
-	return e, nil
+	return newEntryCursor(rec), nil
 }
 
 // fail records err as the store's failure and returns the error every
@@ -154,19 +185,27 @@ func (s *Store) writable() error {
 	return s.failed
 }
 
-// appendRecords writes p, whole records, at the end of the log, starting a
-// new segment first if p would take the active one past segmentBytes. It
-// returns the segment and the offset p starts at. It does not sync.
-func (s *Store) appendRecords(p []byte) (*segment, int64, error) {
+// appendRecords writes w, whole records, at the end of the log, starting a
+// new segment first if w would take the active one past segmentBytes. It
+// returns the segment and the offset w starts at. It does not sync.
+func (s *Store) appendRecords(w *writeBuf) (*segment, int64, error) {
 	seg := s.active()
-	if seg.size+int64(len(p)) > s.segmentBytes && seg.size > s.baseEnd {
+	if seg.size+int64(w.len()) > s.segmentBytes && seg.size > s.baseEnd {
 		if err := s.rotate(); err != nil {
 			return nil, 0, err
 		}
 		seg = s.active()
 	}
 	at := seg.size
-	n, err := seg.f.Write(p)
+	var n int
+	var err error
+	if len(w.splices) == 0 {
+		n, err = seg.f.Write(w.buf)
+	} else {
+		s.pieces = w.pieces(s.pieces[:0])
+		n, err = vfs.WriteVec(seg.f, s.pieces)
+		clear(s.pieces)
+	}
 	seg.size += int64(n)
 	s.unsynced = true
 	if err != nil {
@@ -184,7 +223,7 @@ func (s *Store) rotate() error {
 		return err
 	}
 	seq := s.active().seq + 1
-	seg := &segment{seq: seq, path: filepath.Join(s.dir, segName(seq))}
+	seg := &segment{seq: seq, path: filepath.Join(s.dir, segName(seq)), version: formatVersion}
 	f, err := s.fs.Create(seg.path)
 	if err != nil {
 		return err

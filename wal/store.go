@@ -54,10 +54,12 @@ type Store struct {
 	// records that obsolete them durable.
 	obsolete []string
 
-	// buf and offs are scratch space for encoding one write: the records,
-	// and the offsets in buf of its entry records.
-	buf  []byte
-	offs []uint32
+	// w, offs and pieces are scratch space for one write: its bytes, for
+	// each of its entries the offset in w of the record holding it, and
+	// the pieces of w for the file system.
+	w      writeBuf
+	offs   []uint32
+	pieces [][]byte
 
 	// failed is set by the first I/O error of a write; all later writes
 	// return it.
@@ -73,6 +75,10 @@ type segment struct {
 	seq  uint64
 	path string
 	size int64
+	// version is the format version of the segment's header: formatVersion
+	// for a segment this store started, maybe an older one for a segment
+	// Open found.
+	version uint32
 	// f is the file, opened for reading on first use, or for appending if
 	// the segment is or was the active one.
 	f vfs.File
@@ -96,6 +102,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		dir:          filepath.Clean(dir),
 		segmentBytes: opts.SegmentBytes,
 		cache:        entryCache{maxBytes: uint64(opts.CacheBytes)},
+		w:            writeBuf{spliceLarge: true},
 	}
 	if err := s.recover(); err != nil {
 		s.closeFiles()

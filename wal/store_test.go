@@ -71,3 +71,27 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 	last, _ := s.LastIndex()
 	require.Equal(t, uint64(300), last)
 }
+
+// TestLargeEntriesOnDisk saves, on the operating system's file system,
+// batches mixing entries whose data a write splices (passing it to
+// writev as it is) with small ones, across segments, and reads them back
+// from the files, uncached, before and after reopening.
+func TestLargeEntriesOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentBytes: 64 << 10, CacheBytes: -1}
+	s, err := Open(dir, opts)
+	require.NoError(t, err)
+	var saved []pb.Entry
+	for i := uint64(1); i <= 400; i += 40 {
+		es := append(largeEnts(i, i+29, 1), ents(i+30, i+39, 1)...)
+		saveEntries(t, s, es, pb.HardState{Term: 1, Commit: i})
+		saved = append(saved, es...)
+	}
+	want := readState(t, s)
+	require.Equal(t, saved, want.Entries, "got entries read back that differ from those saved")
+	require.NoError(t, s.Close())
+	s, err = Open(dir, opts)
+	require.NoError(t, err)
+	require.Equal(t, want, readState(t, s))
+	require.NoError(t, s.Close())
+}

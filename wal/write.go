@@ -149,8 +149,9 @@ func (s *Store) CreateSnapshot(i uint64, cs *pb.ConfState, data []byte) (pb.Snap
 	if err := s.writeSnapFile(&snap); err != nil {
 		return pb.Snapshot{}, s.fail(err)
 	}
-	s.buf = appendSnapRecord(s.buf[:0], recSnapCreated, &snap.Metadata)
-	if _, _, err := s.appendRecords(s.buf); err != nil {
+	s.w.reset()
+	s.w.buf = appendSnapRecord(s.w.buf, recSnapCreated, &snap.Metadata)
+	if _, _, err := s.appendRecords(&s.w); err != nil {
 		return pb.Snapshot{}, s.fail(err)
 	}
 	s.setSnapshot(&snap)
@@ -181,8 +182,9 @@ func (s *Store) Compact(i uint64) error {
 		return fmt.Errorf("wal: Compact(%d) is past the snapshot's index %d", i, s.snap.Index)
 	}
 	term, _ := s.log.term(i)
-	s.buf = appendCompactRecord(s.buf[:0], i, term)
-	if _, _, err := s.appendRecords(s.buf); err != nil {
+	s.w.reset()
+	s.w.buf = appendCompactRecord(s.w.buf, i, term)
+	if _, _, err := s.appendRecords(&s.w); err != nil {
 		return s.fail(err)
 	}
 	s.log.compact(i, term)
@@ -219,22 +221,20 @@ func (s *Store) write(u *update) error {
 	if err := s.check(u); err != nil {
 		return err
 	}
-	buf, offs := s.buf[:0], s.offs[:0]
+	w := &s.w
+	w.reset()
 	if u.snap != nil {
-		buf = appendSnapRecord(buf, recSnapApplied, &u.snap.Metadata)
+		w.buf = appendSnapRecord(w.buf, recSnapApplied, &u.snap.Metadata)
 	}
-	for i := range u.ents {
-		offs = append(offs, uint32(len(buf)))
-		buf = appendEntryRecord(buf, &u.ents[i])
-	}
+	offs := w.appendEntries(s.offs[:0], u.ents)
+	s.offs = offs
 	if !raft.IsEmptyHardState(u.hardState) {
-		buf = appendHardStateRecord(buf, u.hardState)
+		w.buf = appendHardStateRecord(w.buf, u.hardState)
 	}
-	s.buf, s.offs = buf, offs
-	if len(buf) > maxWriteBytes {
-		return fmt.Errorf("wal: one write of %d bytes exceeds %d; save fewer entries at a time", len(buf), maxWriteBytes)
+	if w.len() > maxWriteBytes {
+		return fmt.Errorf("wal: one write of %d bytes exceeds %d; save fewer entries at a time", w.len(), maxWriteBytes)
 	}
-	if len(buf) == 0 {
+	if w.len() == 0 {
 		return nil
 	}
 	if u.snap != nil {
@@ -242,7 +242,7 @@ func (s *Store) write(u *update) error {
 			return s.fail(err)
 		}
 	}
-	seg, at, err := s.appendRecords(buf)
+	seg, at, err := s.appendRecords(w)
 	if err != nil {
 		return s.fail(err)
 	}

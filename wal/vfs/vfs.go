@@ -35,6 +35,33 @@ type File interface {
 	Close() error
 }
 
+// VecWriter is a File that appends several buffers with one call, without
+// first copying them into one, as writev(2) does.
+type VecWriter interface {
+	// WriteVec appends the concatenation of bufs at the end of the file,
+	// as Write of it would: a short write returns an error, and the bytes
+	// are not durable until Sync returns.
+	WriteVec(bufs [][]byte) (int, error)
+}
+
+// WriteVec appends the concatenation of bufs at the end of f: with one
+// WriteVec if f is a VecWriter (as the files of OS are on Linux), else
+// with one Write of a copy.
+func WriteVec(f File, bufs [][]byte) (int, error) {
+	if vw, ok := f.(VecWriter); ok {
+		return vw.WriteVec(bufs)
+	}
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	p := make([]byte, 0, n)
+	for _, b := range bufs {
+		p = append(p, b...)
+	}
+	return f.Write(p)
+}
+
 // FS is a hierarchical file system. Names are slash- or OS-separated paths
 // as accepted by the implementation; the wal package builds them with
 // path/filepath.Join.

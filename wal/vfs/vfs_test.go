@@ -58,3 +58,51 @@ func TestOS(t *testing.T) {
 		require.True(t, errors.Is(err, os.ErrNotExist), "got %v, want not exist", err)
 	})
 }
+
+func TestWriteVec(t *testing.T) {
+	// bufs are more than one writev takes, some of them empty.
+	var bufs [][]byte
+	var want []byte
+	for k := range 2100 { // more than one writev takes (IOV_MAX, 1024)
+		b := make([]byte, k%7)
+		for i := range b {
+			b[i] = byte(k + i)
+		}
+		bufs = append(bufs, b)
+		want = append(want, b...)
+	}
+	kept := make([][]byte, len(bufs))
+	copy(kept, bufs)
+	for _, tc := range []struct {
+		name string
+		f    func(t *testing.T) File
+	}{
+		{"on the operating system's files", func(t *testing.T) File {
+			f, err := OS.Create(filepath.Join(t.TempDir(), "f"))
+			require.NoError(t, err)
+			return f
+		}},
+		{"on a File without WriteVec", func(t *testing.T) File {
+			f, err := OS.Create(filepath.Join(t.TempDir(), "f"))
+			require.NoError(t, err)
+			return struct{ File }{f}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.f(t)
+			defer f.Close()
+			_, err := f.Write([]byte("head:"))
+			require.NoError(t, err)
+			n, err := WriteVec(f, bufs)
+			require.NoError(t, err)
+			require.Equal(t, len(want), n, "got %d bytes written, want %d", n, len(want))
+			got := make([]byte, 5+len(want))
+			_, err = f.ReadAt(got, 0)
+			require.NoError(t, err)
+			require.Equal(t, "head:"+string(want), string(got), "got the file's bytes differing from the buffers'")
+			for k := range bufs {
+				require.Equal(t, kept[k], bufs[k], "got buffer %d changed", k)
+			}
+		})
+	}
+}
