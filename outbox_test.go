@@ -37,6 +37,9 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 		assert.Equal(t, want, readies, "got Readies' messages changed by later ones")
 	})
 	t.Run("a steady flow allocates an array per many Readies", func(t *testing.T) {
+		if raceEnabled {
+			t.Skip("the race detector drops pooled message slabs at random")
+		}
 		o := outbox{msgsHint: 1}
 		allocs := testing.AllocsPerRun(500, func() {
 			o.push(heartbeatTo(2))
