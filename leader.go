@@ -60,7 +60,7 @@ func (r *raft) tickLeader() {
 	l.quorumElapsed++
 	l.lease.now++
 	if len(l.lease.firstSent) > 0 {
-		l.lease.dropStaleMarks()
+		l.lease.mergeStaleMarks()
 	}
 	if l.quorumElapsed >= r.cfg.electionTimeout {
 		r.stir()

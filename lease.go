@@ -51,8 +51,10 @@ type leaderLease struct {
 	heard map[uint64]uint64
 	// firstSent marks when the leader's entries first went out: the
 	// entries up to firstSent[k].index and after firstSent[k-1].index
-	// first went out at firstSent[k].tick. Marks whose tick is an election
-	// timeout old can no longer extend the lease and are dropped.
+	// first went out no earlier than firstSent[k].tick (the first mark
+	// covers everything up to its index). Marks whose tick is an election
+	// timeout old can no longer extend the lease; they are merged into
+	// one that keeps the oldest tick (see mergeStaleMarks).
 	// Invariant: index and tick increase along firstSent.
 	firstSent []sentMark
 	// revoked is set once the leader sent MsgTimeoutNow.
@@ -83,14 +85,20 @@ func (ls *leaderLease) sentUpTo(index uint64) {
 	}
 }
 
-// dropStaleMarks forgets the marks that can no longer extend the lease.
-func (ls *leaderLease) dropStaleMarks() {
+// mergeStaleMarks merges the marks that can no longer extend the lease
+// into one, which covers all their entries with the oldest of their ticks.
+// NB: they are not dropped: an acknowledgement of their entries (say, one
+// delayed in the network) would then be matched to the next mark, whose
+// later tick claims the follower heard from us after it may have last done
+// so, stretching the lease past its promise (a stale read).
+func (ls *leaderLease) mergeStaleMarks() {
 	n := 0
 	for n < len(ls.firstSent) && ls.firstSent[n].tick+ls.electionTimeout <= ls.now {
 		n++
 	}
-	if n > 0 {
-		ls.firstSent = append(ls.firstSent[:0], ls.firstSent[n:]...)
+	if n > 1 {
+		ls.firstSent[n-1].tick = ls.firstSent[0].tick
+		ls.firstSent = append(ls.firstSent[:0], ls.firstSent[n-1:]...)
 	}
 }
 
