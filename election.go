@@ -65,8 +65,8 @@ func (r *raft) heardFromLeaderRecently() bool {
 // ticksSinceLeaderHeard returns the ticks since the peer last heard from
 // its leader; for a leader, since its last CheckQuorum round.
 func (r *raft) ticksSinceLeaderHeard() int {
-	if r.leading != nil {
-		return r.leading.quorumElapsed
+	if l := r.leading; l != nil {
+		return int(l.lease.now + uint64(r.cfg.electionTimeout) - l.quorumDue)
 	}
 	return r.timer.elapsed
 }

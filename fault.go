@@ -38,6 +38,9 @@ func (e *LostLogError) Error() string {
 }
 
 // faultState is whether the peer stopped taking part, and why.
+// Invariant: a peer with a fault does not lead: only a follower finds out
+// (lostLog), and a faulted peer changes role no more (stepFaulted, and its
+// ticks do nothing).
 type faultState struct {
 	// err is the fault. Invariant: not nil.
 	err error

@@ -10,7 +10,16 @@ type leaderState struct {
 	reads readConfirmer
 	// transfer is the leadership transfer under way, if any (transfer.go).
 	transfer leaderTransfer
-	// lease is the lease of ReadOnlyLeaseBased reads (lease.go).
+	// wake is the earliest tick (of the leader's clock, lease.now) at
+	// which tickLeader may have something to do; a tick before it only
+	// counts. NB: next to the clock, so that an idle tick reads one cache
+	// line of leaderState.
+	// Invariant: wake <= beatDue, wake <= quorumDue, wake <= the
+	// transfer's deadline, and wake <= lease.now+1 while lease reads are
+	// held (each tick owes them a heartbeat).
+	wake uint64
+	// lease is the lease of ReadOnlyLeaseBased reads (lease.go). Its now
+	// is the leader's clock: the ticks since it took office.
 	lease leaderLease
 
 	// pendingConfIndex is the log index of the latest configuration change
@@ -23,12 +32,13 @@ type leaderState struct {
 	// the voters, with AsyncStorageWrites (see departure).
 	departures []departure
 
-	// heartbeatElapsed counts the ticks since the last heartbeat broadcast.
-	// Invariant: heartbeatElapsed < heartbeat timeout between ticks.
-	heartbeatElapsed int
-	// quorumElapsed counts the ticks since the last CheckQuorum round, or
-	// since the leadership began.
-	quorumElapsed int
+	// beatDue is the tick at which the next heartbeat broadcast is due.
+	// Ticks counted by TickQuiesced push it back: they send nothing.
+	beatDue uint64
+	// quorumDue is the tick of the next CheckQuorum round, an election
+	// timeout after the last one or after the leadership began.
+	// Invariant: quorumDue <= lease.now + election timeout.
+	quorumDue uint64
 }
 
 // newLeaderState returns the state of a leadership beginning now: every
@@ -40,7 +50,10 @@ func newLeaderState(r *raft) *leaderState {
 		reads:            readConfirmer{option: r.cfg.readOnly, self: r.id},
 		lease:            leaderLease{electionTimeout: uint64(r.cfg.electionTimeout)},
 		pendingConfIndex: last,
+		beatDue:          uint64(r.cfg.heartbeatTimeout),
+		quorumDue:        uint64(r.cfg.electionTimeout),
 	}
+	l.wake = l.nextWake()
 	l.repl.adopt(r.memberProgress(r.conf.config(), last+1), r.conf.voters())
 	r.out.sizeForBroadcast(len(l.repl.peers) - 1)
 	if self := l.repl.get(r.id); self != nil {
@@ -51,25 +64,27 @@ func newLeaderState(r *raft) *leaderState {
 	return l
 }
 
-// tickLeader advances the leader's clocks: every election timeout it checks
+// tickLeader does what falls due at the leader's tick lease.now, which
+// tick has already counted (see raft.tick): every election timeout it checks
 // that a quorum is still with it (with CheckQuorum) and gives up a transfer
-// that did not complete; every heartbeat timeout it sends heartbeats.
+// that did not complete; every heartbeat timeout it sends heartbeats. It
+// then sets the tick at which to wake up next.
 func (r *raft) tickLeader() {
 	l := r.leading
-	l.heartbeatElapsed++
-	l.quorumElapsed++
-	l.lease.now++
-	if len(l.lease.firstSent) > 0 {
+	now := l.lease.now
+	if len(l.lease.firstSent) > 1 {
+		// NB: at the latest every heartbeat timeout, and stale marks extend
+		// nothing meanwhile.
 		l.lease.mergeStaleMarks()
 	}
-	if l.quorumElapsed >= r.cfg.electionTimeout {
+	if now >= l.quorumDue {
 		r.stir()
-		l.quorumElapsed = 0
+		l.quorumDue = now + uint64(r.cfg.electionTimeout)
 		if r.cfg.checkQuorum && !r.checkQuorumActive() {
 			return
 		}
 	}
-	if l.transfer.advance(r.cfg.electionTimeout) {
+	if l.transfer.expired(now, r.cfg.electionTimeout) {
 		r.stir()
 		// Thesis 3.10: a transfer that has not completed within an election
 		// timeout is abandoned, and this peer keeps leading.
@@ -80,23 +95,48 @@ func (r *raft) tickLeader() {
 	}
 	// NB: reads held for the lease need heartbeats sent after they
 	// arrived; they get one every tick rather than every heartbeat timeout.
-	if l.heartbeatElapsed >= r.cfg.heartbeatTimeout || len(l.lease.held) > 0 {
+	if now >= l.beatDue || len(l.lease.held) > 0 {
 		r.stir()
-		l.heartbeatElapsed = 0
+		l.beatDue = now + uint64(r.cfg.heartbeatTimeout)
 		r.bcastHeartbeat()
 		// NB: here rather than every tick, which stays cheap for a leader
 		// with nothing due.
 		r.log.unstable.releaseIdle()
 	}
+	l.wake = l.nextWake()
 }
 
-// quiescedTick advances the leader's clocks without acting on them.
-func (l *leaderState) quiescedTick() {
-	l.quorumElapsed++
+// idleTick counts a tick of the leader's clock and reports whether it has
+// nothing to do (it is before the wake-up tick).
+func (l *leaderState) idleTick() bool {
 	l.lease.now++
-	if l.transfer.to != None {
-		l.transfer.elapsed++
+	return l.lease.now < l.wake
+}
+
+// nextWake returns the earliest tick at which tickLeader has something to
+// do: the first of the heartbeat, the quorum round and the transfer's
+// deadline, or the next tick while lease reads are held.
+func (l *leaderState) nextWake() uint64 {
+	if len(l.lease.held) > 0 {
+		return l.lease.now + 1
 	}
+	wake := min(l.beatDue, l.quorumDue)
+	if l.transfer.to != None {
+		wake = min(wake, l.transfer.deadline(l.lease.electionTimeout))
+	}
+	return wake
+}
+
+// wakeBy makes the leader's tick act no later than at tick t.
+func (l *leaderState) wakeBy(t uint64) {
+	l.wake = min(l.wake, t)
+}
+
+// quiescedTick advances the leader's clock without acting on it. The
+// heartbeat stays as far off as it was: quiesced ticks send nothing.
+func (l *leaderState) quiescedTick() {
+	l.lease.now++
+	l.beatDue++
 }
 
 // checkQuorumActive steps down unless a quorum was heard from since the

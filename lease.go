@@ -41,7 +41,8 @@ import (
 //
 // Invariant: heard[id] <= now for every id; held is in arrival order.
 type leaderLease struct {
-	// now counts the leader's ticks since it took office.
+	// now counts the leader's ticks since it took office, quiesced ones
+	// included: the leader's clock (see raft.tick).
 	now uint64
 	// electionTimeout is Config.ElectionTick.
 	electionTimeout uint64
@@ -202,6 +203,7 @@ func (r *raft) serveLeaseRead(m pb.Message) {
 		return
 	}
 	ls.held = append(ls.held, heldRead{req: m, index: commit, at: ls.now})
+	r.leading.wakeBy(ls.now + 1)
 	// NB: without a transfer, a heartbeat of this very tick extends the
 	// lease over the read once a quorum acknowledges it - one that went out
 	// earlier in the tick as well as a new one.

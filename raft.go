@@ -335,13 +335,17 @@ func (r *raft) becomeLeader() {
 	r.logger.Infof("%x is the leader of term %d", r.id, r.term)
 }
 
-// tick advances the peer's clocks by one tick.
+// tick advances the peer's clocks by one tick. A leader's tick before its
+// wake-up tick only counts.
 func (r *raft) tick() {
-	if r.fault != nil {
+	if l := r.leading; l != nil {
+		// NB: a peer that faulted never leads (see faultState).
+		if !l.idleTick() {
+			r.tickLeader()
+		}
 		return
 	}
-	if r.state == StateLeader {
-		r.tickLeader()
+	if r.fault != nil {
 		return
 	}
 	r.log.unstable.releaseIdle()

@@ -11,17 +11,18 @@ import (
 // that has not completed within an election timeout is abandoned.
 //
 // Invariant: to == None exactly when no transfer is under way, and then
-// elapsed == 0.
+// since == 0.
 type leaderTransfer struct {
 	// to is the transferee.
 	to uint64
-	// elapsed counts the ticks since the transfer started.
-	elapsed int
+	// since is the leader's tick (leaderLease.now) at which the transfer
+	// started.
+	since uint64
 }
 
-// start begins a transfer to id.
-func (t *leaderTransfer) start(id uint64) {
-	t.to, t.elapsed = id, 0
+// start begins a transfer to id at the leader's tick now.
+func (t *leaderTransfer) start(id, now uint64) {
+	t.to, t.since = id, now
 }
 
 // abort forgets the transfer under way, if any.
@@ -29,14 +30,16 @@ func (t *leaderTransfer) abort() {
 	*t = leaderTransfer{}
 }
 
-// advance counts a tick of the transfer under way, if any, and reports
-// whether it has now lasted timeout ticks.
-func (t *leaderTransfer) advance(timeout int) bool {
-	if t.to == None {
-		return false
-	}
-	t.elapsed++
-	return t.elapsed >= timeout
+// deadline returns the tick at which a transfer under way that has not
+// completed is abandoned: timeout ticks after it started.
+func (t *leaderTransfer) deadline(timeout uint64) uint64 {
+	return t.since + timeout
+}
+
+// expired reports whether a transfer is under way and has lasted timeout
+// ticks at the leader's tick now.
+func (t *leaderTransfer) expired(now uint64, timeout int) bool {
+	return t.to != None && now >= t.deadline(uint64(timeout))
 }
 
 // handleTransferLeader starts handing leadership to the peer m.From.
@@ -59,7 +62,8 @@ func (r *raft) handleTransferLeader(m pb.Message, pr *tracker.Progress) {
 		return
 	}
 	r.logger.Infof("%x hands leadership to %x (term %d)", r.id, to, r.term)
-	t.start(to)
+	t.start(to, r.leading.lease.now)
+	r.leading.wakeBy(t.deadline(uint64(r.cfg.electionTimeout)))
 	if pr.Match == r.log.lastIndex() {
 		r.sendTimeoutNow(to)
 		r.logger.Infof("%x tells %x to campaign at once: its log is up to date", r.id, to)
