@@ -47,7 +47,7 @@ type leaderState struct {
 func newLeaderState(r *raft) *leaderState {
 	last := r.log.lastIndex()
 	l := &leaderState{
-		reads:            readConfirmer{option: r.cfg.readOnly, self: r.id},
+		reads:            readConfirmer{self: r.id},
 		lease:            leaderLease{electionTimeout: uint64(r.cfg.electionTimeout)},
 		pendingConfIndex: last,
 		beatDue:          uint64(r.cfg.heartbeatTimeout),

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/quorate/raft/quorum"
-	pb "github.com/quorate/raft/raftpb"
 )
 
 // leaderLease is the leader's lease under ReadOnlyLeaseBased (thesis 6.4.1):
@@ -69,6 +68,8 @@ type leaderLease struct {
 	// is that tick.
 	beaten bool
 	beatAt uint64
+	// contexts is where the Contexts of heartbeats are cut from.
+	contexts beatContexts
 }
 
 // sentMark is an entry of leaderLease.firstSent.
@@ -129,7 +130,7 @@ func (ls *leaderLease) heardAt(id, tick uint64) bool {
 
 // heldRead is a lease read that arrived outside the lease.
 type heldRead struct {
-	req pb.Message
+	req readRequest
 	// index is the commit index when the read arrived.
 	index uint64
 	// at is the leader's tick when the read arrived.
@@ -143,9 +144,7 @@ const tickContextLen = 8
 // one went out.
 func (ls *leaderLease) beatContext() []byte {
 	ls.beaten, ls.beatAt, ls.beatOwed = true, ls.now, false
-	ctx := make([]byte, tickContextLen)
-	binary.BigEndian.PutUint64(ctx, ls.now)
-	return ctx
+	return ls.contexts.encode(ls.now)
 }
 
 // ack records that follower id acknowledged the heartbeat with Context ctx,
@@ -193,16 +192,16 @@ func (ls *leaderLease) covers(at uint64, self uint64, voters jointVoters) bool {
 	return at < reach
 }
 
-// serveLeaseRead answers m at the commit index if the lease covers it now,
-// or holds it until it does.
-func (r *raft) serveLeaseRead(m pb.Message) {
+// serveLeaseRead answers req at the commit index if the lease covers it
+// now, or holds it until it does.
+func (r *raft) serveLeaseRead(req readRequest) {
 	ls := &r.leading.lease
 	commit := r.log.committed()
 	if len(ls.held) == 0 && ls.covers(ls.now, r.id, r.conf.voters()) {
-		r.answerRead(m, commit)
+		r.answerRead(req, commit)
 		return
 	}
-	ls.held = append(ls.held, heldRead{req: m, index: commit, at: ls.now})
+	ls.held = append(ls.held, heldRead{req: req, index: commit, at: ls.now})
 	r.leading.wakeBy(ls.now + 1)
 	// NB: without a transfer, a heartbeat of this very tick extends the
 	// lease over the read once a quorum acknowledges it - one that went out
@@ -217,8 +216,8 @@ func (r *raft) releaseLeaseReads() {
 	if !r.conf.isVoter(r.id) {
 		// Removed while they were held: see serveReadIndex.
 		for _, h := range ls.held {
-			if h.req.From == r.id {
-				r.dropRead(h.req.Entries[0].Data, ErrReadLeadershipEnded)
+			if h.req.from == r.id {
+				r.dropRead(h.req.ctx, ErrReadLeadershipEnded)
 			}
 		}
 		ls.held = nil
@@ -238,7 +237,7 @@ func (r *raft) releaseLeaseReads() {
 // withdrawHeld forgets the held reads of sender with context ctx.
 func (ls *leaderLease) withdrawHeld(sender uint64, ctx []byte) {
 	for i := 0; i < len(ls.held); {
-		if h := ls.held[i].req; h.From == sender && string(h.Entries[0].Data) == string(ctx) {
+		if ls.held[i].req.is(sender, ctx) {
 			ls.held = append(ls.held[:i], ls.held[i+1:]...)
 			continue
 		}

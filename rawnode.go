@@ -24,8 +24,8 @@ type RawNode struct {
 	// acks are what Advance steps back in (without AsyncStorageWrites).
 	acks advanceAcks
 
-	// propBuf carries the entry of a Propose call into Step without
-	// allocating. Invariant: zero outside of Propose.
+	// propBuf carries the entry of a Propose or ReadIndex call into Step
+	// without allocating. Invariant: zero outside of those calls.
 	propBuf [1]pb.Entry
 }
 
@@ -301,5 +301,9 @@ func (rn *RawNode) ForgetLeader() error {
 // rctx supersedes the earlier attempts: the one answer it gets was confirmed
 // after the retry was made, never by a confirmation of an earlier attempt.
 func (rn *RawNode) ReadIndex(rctx []byte) {
-	_ = rn.raft.Step(pb.Message{Type: pb.MsgReadIndex, Entries: []pb.Entry{{Data: rctx}}})
+	// NB: raft keeps rctx, never the entry (see readRequestOf and
+	// forwardReadIndex).
+	rn.propBuf[0] = pb.Entry{Data: rctx}
+	_ = rn.raft.Step(pb.Message{Type: pb.MsgReadIndex, Entries: rn.propBuf[:]})
+	rn.propBuf[0] = pb.Entry{}
 }

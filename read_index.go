@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
 )
 
@@ -65,33 +64,63 @@ func (r *raft) dropLeaderReads() {
 	if l == nil || !r.cfg.reportDroppedReads {
 		return
 	}
-	for _, m := range l.reads.waiting {
-		if m.From == r.id {
-			r.dropRead(m.Entries[0].Data, ErrReadLeadershipEnded)
+	for _, req := range l.reads.waiting {
+		if req.from == r.id {
+			r.dropRead(req.ctx, ErrReadLeadershipEnded)
 		}
 	}
 	for _, p := range l.reads.pending {
-		if p.req.From == r.id {
-			r.dropRead(p.req.Entries[0].Data, ErrReadLeadershipEnded)
+		if p.req.from == r.id {
+			r.dropRead(p.req.ctx, ErrReadLeadershipEnded)
 		}
 	}
 	for _, h := range l.lease.held {
-		if h.req.From == r.id {
-			r.dropRead(h.req.Entries[0].Data, ErrReadLeadershipEnded)
+		if h.req.from == r.id {
+			r.dropRead(h.req.ctx, ErrReadLeadershipEnded)
 		}
 	}
 }
 
+// readRequest is a ReadIndex request as a leader keeps it until it answers:
+// who asked, and what the answer must carry.
+type readRequest struct {
+	// from is the peer that asked: the leader itself for its application.
+	from uint64
+	// ctx is the request context.
+	ctx []byte
+	// echo is, for a request a follower forwarded, the entries of its
+	// MsgReadIndex, which the answer carries back unchanged; nil for the
+	// leader's application.
+	echo []pb.Entry
+}
+
+// readRequestOf returns the request m makes of the leader self. NB: it
+// keeps m.Entries only for a request from another peer: the local
+// application's may live in a buffer RawNode reuses.
+func readRequestOf(m pb.Message, self uint64) readRequest {
+	if m.From == None || m.From == self {
+		return readRequest{from: self, ctx: m.Entries[0].Data}
+	}
+	return readRequest{from: m.From, ctx: m.Entries[0].Data, echo: m.Entries}
+}
+
+// is reports whether req comes from sender with context ctx.
+func (req *readRequest) is(sender uint64, ctx []byte) bool {
+	return req.from == sender && bytes.Equal(req.ctx, ctx)
+}
+
 // readIndexRequest is a ReadIndex request a leader is confirming.
 type readIndexRequest struct {
-	// req is the MsgReadIndex; req.Entries[0].Data is the request context.
-	req pb.Message
+	req readRequest
 	// index is the leader's commit index when it accepted the request.
 	index uint64
 	// round is the read round whose heartbeats confirm the request, or 0
 	// while no heartbeat has been sent for it yet.
 	round uint64
 }
+
+// roundAck is the highest read round a peer has confirmed.
+type roundAck struct{ id, round uint64 }
 
 // readConfirmer is the leader's side of ReadIndex (thesis 6.4): the
 // requests it has accepted and the heartbeat rounds that confirm them. It
@@ -109,21 +138,30 @@ type readIndexRequest struct {
 // reuses a request context. (Responses from an earlier leadership carry an
 // earlier term and never get here.)
 type readConfirmer struct {
-	option ReadOnlyOption
 	// self is the leader, which implicitly confirms every round.
 	self uint64
+	// termCommitted is set once the leader is known to have committed an
+	// entry of its term; it stays set for the leadership.
+	termCommitted bool
 	// waiting are the requests received before the leader committed an
 	// entry of its term, in arrival order.
-	waiting []pb.Message
-	// pending holds the accepted requests in arrival order.
+	waiting []readRequest
+	// pending holds the accepted requests in arrival order. Its array is
+	// kept for the next requests once they are all answered.
 	// Invariant: rounds are non-decreasing along pending, and exactly the
 	// last unissued requests have round 0.
 	pending  []readIndexRequest
 	unissued int
-	// lastRound is the id of the latest round issued, or 0.
+	// lastRound is the id of the latest round issued, or 0; lastCtx is
+	// its heartbeat Context.
 	lastRound uint64
-	// acked maps each peer to the highest round it has confirmed.
-	acked map[uint64]uint64
+	lastCtx   []byte
+	// contexts is where the Contexts of later rounds are cut from.
+	contexts beatContexts
+	// acked holds, for each peer that confirmed a round, the highest one.
+	// A slice rather than a map: a group has a handful of peers.
+	// Invariant: one entry per peer; 0 < round <= lastRound.
+	acked []roundAck
 }
 
 // roundContextLen is the length of the Context of a heartbeat of a read round.
@@ -133,22 +171,25 @@ const roundContextLen = 8
 // with the same sender and context as a pending one replaces it: the retry
 // is answered once, with an index and a confirmation no older than the
 // retry itself.
-func (ro *readConfirmer) addRequest(index uint64, m pb.Message) {
-	ro.withdraw(m.From, m.Entries[0].Data)
-	ro.pending = append(ro.pending, readIndexRequest{req: m, index: index})
+func (ro *readConfirmer) addRequest(index uint64, req readRequest) {
+	ro.withdraw(req.from, req.ctx)
+	ro.pending = append(ro.pending, readIndexRequest{req: req, index: index})
 	ro.unissued++
 }
 
 // withdraw forgets the requests of sender with context ctx, waiting or
 // pending. NB: local requests are queued with the leader's own ID as
-// sender (see handleReadIndex).
+// sender (see readRequestOf).
 func (ro *readConfirmer) withdraw(sender uint64, ctx []byte) {
-	same := func(from uint64, data []byte) bool {
-		return from == sender && bytes.Equal(data, ctx)
+	for i := 0; i < len(ro.waiting); {
+		if ro.waiting[i].is(sender, ctx) {
+			ro.waiting = slices.Delete(ro.waiting, i, i+1)
+			continue
+		}
+		i++
 	}
-	ro.waiting = slices.DeleteFunc(ro.waiting, func(m pb.Message) bool { return same(m.From, m.Entries[0].Data) })
 	for i := 0; i < len(ro.pending); {
-		if p := ro.pending[i]; same(p.req.From, p.req.Entries[0].Data) {
+		if p := &ro.pending[i]; p.req.is(sender, ctx) {
 			if p.round == 0 {
 				ro.unissued--
 			}
@@ -172,13 +213,12 @@ func (ro *readConfirmer) issueRound() []byte {
 			ro.pending[i].round = ro.lastRound
 		}
 		ro.unissued = 0
+		ro.lastCtx = ro.contexts.encode(ro.lastRound)
 	}
 	if len(ro.pending) == 0 {
 		return nil
 	}
-	ctx := make([]byte, roundContextLen)
-	binary.BigEndian.PutUint64(ctx, ro.lastRound)
-	return ctx
+	return ro.lastCtx
 }
 
 // recvAck records that peer id answered the heartbeat with Context ctx. It
@@ -192,43 +232,96 @@ func (ro *readConfirmer) recvAck(id uint64, ctx []byte) bool {
 		// Not a round of ours (e.g. from an earlier leadership).
 		return false
 	}
-	if ro.acked == nil {
-		ro.acked = make(map[uint64]uint64)
+	for i := range ro.acked {
+		if a := &ro.acked[i]; a.id == id {
+			if round <= a.round {
+				return false
+			}
+			a.round = round
+			return true
+		}
 	}
-	if round <= ro.acked[id] {
-		return false
-	}
-	ro.acked[id] = round
+	ro.acked = append(ro.acked, roundAck{id: id, round: round})
 	return true
 }
 
-// releaseConfirmed removes and returns the requests whose round a quorum of
-// voters has confirmed, in arrival order. The returned slice is only valid
-// until the next call on ro.
-func (ro *readConfirmer) releaseConfirmed(voters jointVoters) []readIndexRequest {
-	if len(ro.pending) == 0 {
-		return nil
-	}
-	confirmed := uint64(voters.CommittedIndex(ro))
+// confirmedPrefix returns the number of requests at the head of pending
+// whose round a quorum of voters has confirmed: those to answer, in
+// arrival order, before dropAnswered forgets them.
+func (ro *readConfirmer) confirmedPrefix(voters jointVoters) int {
 	n := 0
-	for n < len(ro.pending) && ro.pending[n].round != 0 && ro.pending[n].round <= confirmed {
-		n++
+	for n < len(ro.pending) {
+		round := ro.pending[n].round
+		if round == 0 || !ro.confirmed(round, voters) {
+			break
+		}
+		for n < len(ro.pending) && ro.pending[n].round == round {
+			n++
+		}
 	}
-	if n == 0 {
-		return nil
-	}
-	released := ro.pending[:n:n]
-	ro.pending = ro.pending[n:]
-	return released
+	return n
 }
 
-// AckedIndex implements quorum.AckedIndexer over confirmed read rounds.
-func (ro *readConfirmer) AckedIndex(id uint64) (quorum.Index, bool) {
-	if id == ro.self {
-		return quorum.Index(ro.lastRound), true
+// dropAnswered forgets the first n pending requests, answered.
+func (ro *readConfirmer) dropAnswered(n int) {
+	if n == len(ro.pending) && cap(ro.pending) <= maxKeptReads {
+		clear(ro.pending)
+		ro.pending = ro.pending[:0]
+		return
 	}
-	round, ok := ro.acked[id]
-	return quorum.Index(round), ok
+	ro.pending = slices.Delete(ro.pending, 0, n)
+}
+
+// maxKeptReads bounds the capacity of the pending array a leader keeps
+// once every request is answered; a larger one, left by a burst, goes.
+const maxKeptReads = 64
+
+// confirmed reports whether a quorum of voters has confirmed round: in
+// each half of the configuration, a majority (none for an empty half) has
+// confirmed it or a later one. The leader confirms every round it issued.
+func (ro *readConfirmer) confirmed(round uint64, voters jointVoters) bool {
+	return ro.majorityConfirmed(round, voters[0]) && ro.majorityConfirmed(round, voters[1])
+}
+
+// majorityConfirmed is confirmed for one half of the configuration.
+func (ro *readConfirmer) majorityConfirmed(round uint64, voters voterSet) bool {
+	if len(voters) == 0 {
+		return true
+	}
+	need := len(voters)/2 + 1
+	if round <= ro.lastRound && voters.has(ro.self) {
+		need--
+	}
+	for i := 0; i < len(ro.acked) && need > 0; i++ {
+		if a := ro.acked[i]; a.round >= round && voters.has(a.id) {
+			need--
+		}
+	}
+	return need <= 0
+}
+
+// beatContexts hands out the 8-byte Contexts of heartbeats, cut from
+// shared allocations: a Context handed out in a message is never written
+// again, so several can share an array, and a leader does not allocate
+// for each round.
+type beatContexts struct {
+	// free is the part of the current array not handed out yet.
+	free []byte
+}
+
+// beatContextsPerAlloc is the number of Contexts cut from one allocation.
+const beatContextsPerAlloc = 8
+
+// encode returns a new Context holding v, big-endian.
+func (b *beatContexts) encode(v uint64) []byte {
+	const n = 8
+	if len(b.free) < n {
+		b.free = make([]byte, n*beatContextsPerAlloc)
+	}
+	ctx := b.free[:n:n]
+	b.free = b.free[n:]
+	binary.BigEndian.PutUint64(ctx, v)
+	return ctx
 }
 
 // handleReadIndex serves a ReadIndex request on the leader: the local
@@ -239,8 +332,7 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		r.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
 		return nil
 	}
-	switch m.From {
-	case r.id:
+	if m.From == r.id {
 		// An attempt this peer forwarded as a follower, relayed back by a
 		// peer that took us for its leader. Whether the application has
 		// retried it since is known only to the follower's table, gone
@@ -249,11 +341,10 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		// lost request.
 		r.logger.Debugf("%x drops its own read attempt %d of %q, relayed back to it as leader", r.id, m.Entries[0].Index, m.Entries[0].Data)
 		return nil
-	case None:
-		// NB: local requests are queued under the leader's own ID, so that
-		// a retry replaces an earlier attempt (see readConfirmer.withdraw).
-		m.From = r.id
 	}
+	// NB: local requests are queued under the leader's own ID, so that a
+	// retry replaces an earlier attempt (see readConfirmer.withdraw).
+	req := readRequestOf(m, r.id)
 	if !r.committedEntryInCurrentTerm() {
 		// Thesis 6.4 step 1: until an entry of its term is committed, the
 		// leader's commit index may be behind that of its predecessor. This
@@ -261,11 +352,11 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		// previous leader may have committed entries this one has not yet
 		// learned are committed.
 		reads := &r.leading.reads
-		reads.withdraw(m.From, m.Entries[0].Data)
-		reads.waiting = append(reads.waiting, m)
+		reads.withdraw(req.from, req.ctx)
+		reads.waiting = append(reads.waiting, req)
 		return nil
 	}
-	r.serveReadIndex(m)
+	r.serveReadIndex(req)
 	return nil
 }
 
@@ -280,43 +371,56 @@ func (r *raft) isSoleVoter() bool {
 
 // serveReadIndex answers or queues a read once the commit index is current
 // (the leader has committed an entry of its term).
-func (r *raft) serveReadIndex(m pb.Message) {
+func (r *raft) serveReadIndex(req readRequest) {
 	commit := r.log.committed()
 	switch {
 	case r.isSoleVoter():
 		// A sole voter's own acknowledgement is a quorum: no other leader
 		// can commit anything without it.
-		r.answerRead(m, commit)
+		r.answerRead(req, commit)
 	case r.cfg.readOnly == ReadOnlyLeaseBased && !r.conf.isVoter(r.id):
 		// A lease rests on the voters' promise not to elect anyone else
 		// for a while; a voter forced to campaign (Campaign) breaks its
 		// own, and where a voter's own vote is a quorum - possible only
 		// if the leader does not vote - nothing stops it (simulation
 		// seed 3801). A removed leader answers no lease read.
-		if m.From == r.id {
-			r.dropRead(m.Entries[0].Data, ErrReadLeadershipEnded)
+		if req.from == r.id {
+			r.dropRead(req.ctx, ErrReadLeadershipEnded)
 		}
 	case r.cfg.readOnly == ReadOnlyLeaseBased:
-		r.serveLeaseRead(m)
+		r.serveLeaseRead(req)
 	default:
 		// The heartbeat round goes out with the next Ready, shared by every
 		// request received until then.
-		r.leading.reads.addRequest(commit, m)
+		r.leading.reads.addRequest(commit, req)
 	}
 }
 
 // releaseConfirmedReads answers the requests a quorum has confirmed.
 func (r *raft) releaseConfirmedReads() {
-	for _, req := range r.leading.reads.releaseConfirmed(r.conf.voters()) {
-		r.answerRead(req.req, req.index)
+	reads := &r.leading.reads
+	n := reads.confirmedPrefix(r.conf.voters())
+	if n == 0 {
+		return
 	}
+	// NB: answering touches no read state, so the requests stay in place
+	// until all are answered.
+	for i := range n {
+		r.answerRead(reads.pending[i].req, reads.pending[i].index)
+	}
+	reads.dropAnswered(n)
 }
 
 // committedEntryInCurrentTerm reports whether the leader has committed an
 // entry of its own term.
 func (r *raft) committedEntryInCurrentTerm() bool {
-	// NB: a leader's term is never 0, so an unknown term (0) never matches.
-	return r.log.zeroTermOnOutOfBounds(r.log.term(r.log.committed())) == r.term
+	reads := &r.leading.reads
+	// NB: a leader's term is never 0, so an unknown term (0) never matches;
+	// and once true it stays true, as the commit index only grows.
+	if !reads.termCommitted {
+		reads.termCommitted = r.log.zeroTermOnOutOfBounds(r.log.term(r.log.committed())) == r.term
+	}
+	return reads.termCommitted
 }
 
 // releaseWaitingReads serves the reads that waited for the leader's first
@@ -328,18 +432,18 @@ func (r *raft) releaseWaitingReads() {
 	}
 	waiting := reads.waiting
 	reads.waiting = nil
-	for _, m := range waiting {
-		r.serveReadIndex(m)
+	for _, req := range waiting {
+		r.serveReadIndex(req)
 	}
 }
 
 // answerRead answers a confirmed request at readIndex: the local
 // application's with a ReadState, a follower's with a MsgReadIndexResp that
 // echoes its entry.
-func (r *raft) answerRead(req pb.Message, readIndex uint64) {
-	if req.From == None || req.From == r.id {
-		r.out.readStates = append(r.out.readStates, ReadState{Index: readIndex, RequestCtx: req.Entries[0].Data})
+func (r *raft) answerRead(req readRequest, readIndex uint64) {
+	if req.from == r.id {
+		r.out.readStates = append(r.out.readStates, ReadState{Index: readIndex, RequestCtx: req.ctx})
 		return
 	}
-	r.send(pb.Message{Type: pb.MsgReadIndexResp, To: req.From, Index: readIndex, Entries: req.Entries})
+	r.send(pb.Message{Type: pb.MsgReadIndexResp, To: req.from, Index: readIndex, Entries: req.echo})
 }

@@ -2,9 +2,10 @@ package raft
 
 import (
 	"fmt"
-
+	"math/rand/v2"
 	"testing"
 
+	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -390,4 +391,109 @@ func TestRemovedLeaderAnswersNoLeaseRead(t *testing.T) {
 	assert.Empty(t, rd.ReadStates, "got a lease read answered by a removed leader")
 	require.Len(t, rd.DroppedReads, 1, "got %v dropped, want the read reported", rd.DroppedReads)
 	assert.ErrorIs(t, rd.DroppedReads[0].Reason, ErrReadLeadershipEnded)
+}
+
+// TestReadIndexKeepsNoEntryOfTheCall checks that the requests of
+// RawNode.ReadIndex, whose entry lives in a buffer reused from call to
+// call, keep their own contexts wherever they wait: queued at the leader
+// before and after its first commit, held for the lease, and forwarded by
+// a follower.
+func TestReadIndexKeepsNoEntryOfTheCall(t *testing.T) {
+	two := func(n *testNode) {
+		n.ReadIndex([]byte("a"))
+		n.ReadIndex([]byte("b"))
+	}
+	t.Run("queued for a round at the leader", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		two(nodes[0])
+		nw.send(nodes[0].process()...)
+		assert.Equal(t, []string{"a", "b"}, readStateCtxs(nodes[0].readStates))
+	})
+	t.Run("waiting for the leader's first commit", func(t *testing.T) {
+		nodes := newTestCluster(t, 3)
+		nw := newNetwork(nodes...)
+		leader := nodes[0]
+		nw.filter = func(m pb.Message) bool { return m.Type != pb.MsgApp }
+		nw.campaign(1)
+		require.Equal(t, StateLeader, leader.raft.state)
+		two(leader)
+		require.Len(t, leader.raft.leading.reads.waiting, 2, "want both reads waiting for the first commit")
+		nw.filter = nil
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		nw.send(leader.process()...)
+		assert.Equal(t, []string{"a", "b"}, readStateCtxs(leader.readStates))
+	})
+	t.Run("held for the lease", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3, withCheckQuorum(), withLeaseReads())
+		leader := nodes[0]
+		nw.isolate(1)
+		for range testElectionTick {
+			leader.Tick()
+			leader.process()
+		}
+		two(leader)
+		require.Len(t, leader.raft.leading.lease.held, 2, "want both reads held outside the lease")
+		nw.heal()
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Equal(t, []string{"a", "b"}, readStateCtxs(leader.readStates))
+	})
+	t.Run("forwarded by a follower", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		two(nodes[1])
+		msgs := nodes[1].process()
+		var ctxs []string
+		for _, m := range msgsOf(msgs, pb.MsgReadIndex, 1) {
+			ctxs = append(ctxs, string(m.Entries[0].Data))
+		}
+		require.Equal(t, []string{"a", "b"}, ctxs, "got the forwarded contexts %q", ctxs)
+		nw.send(msgs...)
+		assert.Equal(t, []string{"a", "b"}, readStateCtxs(nodes[1].readStates))
+	})
+}
+
+// TestReadConfirmerAgreesWithQuorum compares the read rounds a leader
+// finds confirmed, by counting the voters that confirmed each, with the
+// quorum package's commit arithmetic over the same acknowledgements, in
+// random configurations, joint or not, with or without the leader.
+func TestReadConfirmerAgreesWithQuorum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := range 500 {
+		voters := quorum.JointConfig{quorum.MajorityConfig{}, quorum.MajorityConfig{}}
+		var sets jointVoters
+		for half := range 2 {
+			if half == 1 && rng.IntN(2) == 0 {
+				break
+			}
+			for id := uint64(1); id <= 7; id++ {
+				if rng.IntN(2) == 0 {
+					voters[half][id] = struct{}{}
+					sets[half] = append(sets[half], id)
+				}
+			}
+		}
+		ro := readConfirmer{self: 1, lastRound: uint64(1 + rng.IntN(5))}
+		acks := mapAcks{1: ro.lastRound}
+		for id := uint64(2); id <= 8; id++ {
+			if rng.IntN(3) > 0 {
+				round := uint64(1 + rng.IntN(int(ro.lastRound)))
+				ro.acked = append(ro.acked, roundAck{id: id, round: round})
+				acks[id] = round
+			}
+		}
+		for round := uint64(1); round <= ro.lastRound; round++ {
+			want := uint64(voters.CommittedIndex(acks)) >= round
+			if got := ro.confirmed(round, sets); got != want {
+				t.Fatalf("case %d: voters %v, acks %v: round %d confirmed: got %t, want %t", i, voters, acks, round, got, want)
+			}
+		}
+	}
+}
+
+// mapAcks is a quorum.AckedIndexer over a map of confirmed rounds.
+type mapAcks map[uint64]uint64
+
+// AckedIndex implements quorum.AckedIndexer.
+func (m mapAcks) AckedIndex(id uint64) (quorum.Index, bool) {
+	round, ok := m[id]
+	return quorum.Index(round), ok
 }
