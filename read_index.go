@@ -94,14 +94,15 @@ type readRequest struct {
 	echo []pb.Entry
 }
 
-// readRequestOf returns the request m makes of the leader self. NB: it
-// keeps m.Entries only for a request from another peer: the local
-// application's may live in a buffer RawNode reuses.
-func readRequestOf(m pb.Message, self uint64) readRequest {
-	if m.From == None || m.From == self {
-		return readRequest{from: self, ctx: m.Entries[0].Data}
+// readRequestOf returns the request that a MsgReadIndex from sender,
+// carrying ents, makes of the leader self. NB: it keeps ents only for a
+// request from another peer: the local application's may live in a buffer
+// RawNode reuses.
+func readRequestOf(sender uint64, ents []pb.Entry, self uint64) readRequest {
+	if sender == None || sender == self {
+		return readRequest{from: self, ctx: ents[0].Data}
 	}
-	return readRequest{from: m.From, ctx: m.Entries[0].Data, echo: m.Entries}
+	return readRequest{from: sender, ctx: ents[0].Data, echo: ents}
 }
 
 // is reports whether req comes from sender with context ctx.
@@ -344,7 +345,7 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 	}
 	// NB: local requests are queued under the leader's own ID, so that a
 	// retry replaces an earlier attempt (see readConfirmer.withdraw).
-	req := readRequestOf(m, r.id)
+	req := readRequestOf(m.From, m.Entries, r.id)
 	if !r.committedEntryInCurrentTerm() {
 		// Thesis 6.4 step 1: until an entry of its term is committed, the
 		// leader's commit index may be behind that of its predecessor. This
