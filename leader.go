@@ -12,8 +12,7 @@ type leaderState struct {
 	transfer leaderTransfer
 	// wake is the earliest tick (of the leader's clock, lease.now) at
 	// which tickLeader may have something to do; a tick before it only
-	// counts. NB: next to the clock, so that an idle tick reads one cache
-	// line of leaderState.
+	// counts. NB: beside the clock, which an idle tick reads with it.
 	// Invariant: wake <= beatDue, wake <= quorumDue, wake <= the
 	// transfer's deadline, and wake <= lease.now+1 while lease reads are
 	// held (each tick owes them a heartbeat).
@@ -73,8 +72,8 @@ func (r *raft) tickLeader() {
 	l := r.leading
 	now := l.lease.now
 	if len(l.lease.firstSent) > 1 {
-		// NB: at the latest every heartbeat timeout, and stale marks extend
-		// nothing meanwhile.
+		// NB: the leader wakes at least every heartbeat timeout, and until
+		// then the stale marks only extend nothing.
 		l.lease.mergeStaleMarks()
 	}
 	if now >= l.quorumDue {

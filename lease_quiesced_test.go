@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // TestLeaseQuiescedTicksCount checks that TickQuiesced moves the
@@ -14,9 +13,8 @@ import (
 // leader that does not count them answers lease reads after another leader
 // was elected and committed writes (a stale read).
 //
-// Review finding: raft.tickQuiesced bumps only quorumElapsed on a leader;
-// leaderState.quiescedTick, which also moves lease.now and the transfer's
-// clock, is never called.
+// Review finding: raft.tickQuiesced moved only a leader's CheckQuorum
+// clock, not the lease's.
 func TestLeaseQuiescedTicksCount(t *testing.T) {
 	nodes, nw := leaseLeader(t, 3)
 	old := nodes[0]
@@ -30,11 +28,7 @@ func TestLeaseQuiescedTicksCount(t *testing.T) {
 	}
 	// Peer 2 is stirred (say, a proposal arrives at it) and campaigns; 3's
 	// promise to 1 ran out, so it votes for 2.
-	require.NoError(t, nodes[1].Campaign())
-	nw.send(nodes[1].process()...)
-	require.Equal(t, StateLeader, nodes[1].raft.state, "got state %v for 2, want leader", nodes[1].raft.state)
-	nw.propose(2, "new")
-	require.Contains(t, nodes[1].appliedData(), "new", "the new leader should have committed its write")
+	successorWrites(t, nw, nodes[1], "new")
 
 	nw.readIndex(1, "stale?")
 	assert.Empty(t, readStateCtxs(old.readStates),

@@ -60,11 +60,7 @@ func TestLeaseStaleAckOfOldEntries(t *testing.T) {
 			n.TickQuiesced()
 		}
 	}
-	require.NoError(t, nodes[1].Campaign())
-	nw.send(nodes[1].process()...)
-	require.Equal(t, StateLeader, nodes[1].raft.state, "got state %v for 2, want leader", nodes[1].raft.state)
-	nw.propose(2, "new")
-	require.Contains(t, nodes[1].appliedData(), "new", "the new leader should have committed its write")
+	successorWrites(t, nw, nodes[1], "new")
 
 	// The delayed answers about x reach the old leader, still at the tick
 	// its followers' promise ran out.
@@ -75,4 +71,16 @@ func TestLeaseStaleAckOfOldEntries(t *testing.T) {
 	assert.Empty(t, readStateCtxs(old.readStates),
 		"got a lease read answered by the deposed leader 1 at tick %d after 2 was elected and committed index %d",
 		old.raft.leading.lease.now, nodes[1].raft.log.committed())
+}
+
+// successorWrites has n campaign, requires that it wins, and has it
+// commit a write of data: what a lease read of the leader it deposed
+// must not miss.
+func successorWrites(t *testing.T, nw *network, n *testNode, data string) {
+	t.Helper()
+	require.NoError(t, n.Campaign())
+	nw.send(n.process()...)
+	require.Equal(t, StateLeader, n.raft.state, "got state %v for %x, want leader", n.raft.state, n.raft.id)
+	nw.propose(n.raft.id, data)
+	require.Contains(t, n.appliedData(), data, "the new leader should have committed its write")
 }

@@ -27,6 +27,18 @@ func readStateCtxs(rs []ReadState) []string {
 	return out
 }
 
+// leaderWithoutFirstCommit elects 1 of 3 peers built with opts while its
+// appends are held back, so that it has not committed an entry of its
+// term; the network keeps dropping MsgApp until its filter is cleared.
+func leaderWithoutFirstCommit(t *testing.T, opts ...testOption) ([]*testNode, *network) {
+	nodes := newTestCluster(t, 3, opts...)
+	nw := newNetwork(nodes...)
+	nw.filter = func(m pb.Message) bool { return m.Type != pb.MsgApp }
+	nw.campaign(1)
+	require.Equal(t, StateLeader, nodes[0].raft.state)
+	return nodes, nw
+}
+
 func TestReadIndexSafe(t *testing.T) {
 	t.Run("a heartbeat round confirms the read", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
@@ -70,13 +82,8 @@ func TestReadIndexSafe(t *testing.T) {
 		assert.Equal(t, []string{"a"}, readStateCtxs(leader.readStates), "got %v, want [a]", readStateCtxs(leader.readStates))
 	})
 	t.Run("deferred until the leader commits in its term", func(t *testing.T) {
-		nodes := newTestCluster(t, 3)
-		nw := newNetwork(nodes...)
+		nodes, nw := leaderWithoutFirstCommit(t)
 		leader := nodes[0]
-		// Elect 1, but hold back the appends of its first entry.
-		nw.filter = func(m pb.Message) bool { return m.Type != pb.MsgApp }
-		nw.campaign(1)
-		require.Equal(t, StateLeader, leader.raft.state)
 		require.False(t, leader.raft.committedEntryInCurrentTerm())
 		msgs := nw.readIndex(1, "a")
 		assert.Empty(t, msgsOf(msgs, pb.MsgHeartbeat, 2), "got a read round before the first commit")
@@ -232,12 +239,8 @@ func TestReadIndexLeaseBased(t *testing.T) {
 			"got no answer once the followers acknowledged the leader's first entry")
 	})
 	t.Run("without acknowledgements a new leader has no lease", func(t *testing.T) {
-		nodes := newTestCluster(t, 3, withCheckQuorum(), withLeaseReads())
-		nw := newNetwork(nodes...)
+		nodes, nw := leaderWithoutFirstCommit(t, withCheckQuorum(), withLeaseReads())
 		leader := nodes[0]
-		nw.filter = func(m pb.Message) bool { return m.Type != pb.MsgApp }
-		nw.campaign(1)
-		require.Equal(t, StateLeader, leader.raft.state)
 		// Let it commit its first entry without the followers' acks
 		// reaching it as lease evidence: they go unanswered here.
 		leader.raft.log.commitTo(leader.raft.log.lastIndex())
@@ -410,12 +413,8 @@ func TestReadIndexKeepsNoEntryOfTheCall(t *testing.T) {
 		assert.Equal(t, []string{"a", "b"}, readStateCtxs(nodes[0].readStates))
 	})
 	t.Run("waiting for the leader's first commit", func(t *testing.T) {
-		nodes := newTestCluster(t, 3)
-		nw := newNetwork(nodes...)
+		nodes, nw := leaderWithoutFirstCommit(t)
 		leader := nodes[0]
-		nw.filter = func(m pb.Message) bool { return m.Type != pb.MsgApp }
-		nw.campaign(1)
-		require.Equal(t, StateLeader, leader.raft.state)
 		two(leader)
 		require.Len(t, leader.raft.leading.reads.waiting, 2, "want both reads waiting for the first commit")
 		nw.filter = nil
