@@ -400,6 +400,11 @@ func (r *raft) serveReadIndex(req readRequest) {
 // releaseConfirmedReads answers the requests a quorum has confirmed.
 func (r *raft) releaseConfirmedReads() {
 	reads := &r.leading.reads
+	if len(reads.pending) == 0 || reads.pending[0].round == 0 {
+		// Nothing issued waits: most acknowledgements of a round come
+		// after its requests were answered.
+		return
+	}
 	n := reads.confirmedPrefix(r.conf.voters())
 	if n == 0 {
 		return
