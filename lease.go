@@ -68,8 +68,6 @@ type leaderLease struct {
 	// is that tick.
 	beaten bool
 	beatAt uint64
-	// contexts is where the Contexts of heartbeats are cut from.
-	contexts beatContexts
 }
 
 // sentMark is an entry of leaderLease.firstSent.
@@ -144,7 +142,9 @@ const tickContextLen = 8
 // one went out.
 func (ls *leaderLease) beatContext() []byte {
 	ls.beaten, ls.beatAt, ls.beatOwed = true, ls.now, false
-	return ls.contexts.encode(ls.now)
+	ctx := make([]byte, tickContextLen)
+	binary.BigEndian.PutUint64(ctx, ls.now)
+	return ctx
 }
 
 // ack records that follower id acknowledged the heartbeat with Context ctx,

@@ -149,16 +149,11 @@ type readConfirmer struct {
 	waiting []readRequest
 	// pending holds the accepted requests in arrival order. Its array is
 	// kept for the next requests once they are all answered.
-	// Invariant: rounds are non-decreasing along pending, and exactly the
-	// last unissued requests have round 0.
-	pending  []readIndexRequest
-	unissued int
-	// lastRound is the id of the latest round issued, or 0; lastCtx is
-	// its heartbeat Context.
+	// Invariant: rounds are non-decreasing along pending, the requests no
+	// round was issued for (round 0) coming last.
+	pending []readIndexRequest
+	// lastRound is the id of the latest round issued, or 0.
 	lastRound uint64
-	lastCtx   []byte
-	// contexts is where the Contexts of later rounds are cut from.
-	contexts beatContexts
 	// acked holds, for each peer that confirmed a round, the highest one.
 	// A slice rather than a map: a group has a handful of peers.
 	// Invariant: one entry per peer; 0 < round <= lastRound.
@@ -175,7 +170,6 @@ const roundContextLen = 8
 func (ro *readConfirmer) addRequest(index uint64, req readRequest) {
 	ro.withdraw(req.from, req.ctx)
 	ro.pending = append(ro.pending, readIndexRequest{req: req, index: index})
-	ro.unissued++
 }
 
 // withdraw forgets the requests of sender with context ctx, waiting or
@@ -190,10 +184,7 @@ func (ro *readConfirmer) withdraw(sender uint64, ctx []byte) {
 		i++
 	}
 	for i := 0; i < len(ro.pending); {
-		if p := &ro.pending[i]; p.req.is(sender, ctx) {
-			if p.round == 0 {
-				ro.unissued--
-			}
+		if ro.pending[i].req.is(sender, ctx) {
 			ro.pending = slices.Delete(ro.pending, i, i+1)
 			continue
 		}
@@ -202,24 +193,27 @@ func (ro *readConfirmer) withdraw(sender uint64, ctx []byte) {
 }
 
 // hasUnissued reports whether requests are waiting for a round to be issued.
-func (ro *readConfirmer) hasUnissued() bool { return ro.unissued > 0 }
+func (ro *readConfirmer) hasUnissued() bool {
+	n := len(ro.pending)
+	return n > 0 && ro.pending[n-1].round == 0
+}
 
 // issueRound starts a new round for the requests that have none and returns
 // the heartbeat Context to send: the latest round while requests are
 // pending (a heartbeat that is lost is thereby retried), or nil.
 func (ro *readConfirmer) issueRound() []byte {
-	if ro.unissued > 0 {
+	if ro.hasUnissued() {
 		ro.lastRound++
-		for i := len(ro.pending) - ro.unissued; i < len(ro.pending); i++ {
+		for i := len(ro.pending) - 1; i >= 0 && ro.pending[i].round == 0; i-- {
 			ro.pending[i].round = ro.lastRound
 		}
-		ro.unissued = 0
-		ro.lastCtx = ro.contexts.encode(ro.lastRound)
 	}
 	if len(ro.pending) == 0 {
 		return nil
 	}
-	return ro.lastCtx
+	ctx := make([]byte, roundContextLen)
+	binary.BigEndian.PutUint64(ctx, ro.lastRound)
+	return ctx
 }
 
 // recvAck records that peer id answered the heartbeat with Context ctx. It
@@ -299,30 +293,6 @@ func (ro *readConfirmer) majorityConfirmed(round uint64, voters voterSet) bool {
 		}
 	}
 	return need <= 0
-}
-
-// beatContexts hands out the 8-byte Contexts of heartbeats, cut from
-// shared allocations: a Context handed out in a message is never written
-// again, so several can share an array, and a leader does not allocate
-// for each round.
-type beatContexts struct {
-	// free is the part of the current array not handed out yet.
-	free []byte
-}
-
-// beatContextsPerAlloc is the number of Contexts cut from one allocation.
-const beatContextsPerAlloc = 8
-
-// encode returns a new Context holding v, big-endian.
-func (b *beatContexts) encode(v uint64) []byte {
-	const n = 8
-	if len(b.free) < n {
-		b.free = make([]byte, n*beatContextsPerAlloc)
-	}
-	ctx := b.free[:n:n]
-	b.free = b.free[n:]
-	binary.BigEndian.PutUint64(ctx, v)
-	return ctx
 }
 
 // handleReadIndex serves a ReadIndex request on the leader: the local
