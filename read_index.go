@@ -259,12 +259,15 @@ func (ro *readConfirmer) confirmedPrefix(voters jointVoters) int {
 
 // dropAnswered forgets the first n pending requests, answered.
 func (ro *readConfirmer) dropAnswered(n int) {
-	if n == len(ro.pending) && cap(ro.pending) <= maxKeptReads {
+	switch {
+	case n < len(ro.pending):
+		ro.pending = slices.Delete(ro.pending, 0, n)
+	case cap(ro.pending) > maxKeptReads:
+		ro.pending = nil
+	default:
 		clear(ro.pending)
 		ro.pending = ro.pending[:0]
-		return
 	}
-	ro.pending = slices.Delete(ro.pending, 0, n)
 }
 
 // maxKeptReads bounds the capacity of the pending array a leader keeps

@@ -496,3 +496,38 @@ func (m mapAcks) AckedIndex(id uint64) (quorum.Index, bool) {
 	round, ok := m[id]
 	return quorum.Index(round), ok
 }
+
+// TestReadConfirmerKeepsSmallArrays checks what a leader keeps of its
+// pending reads once answered: the array of a few, cleared, for the next
+// reads; not the array a burst left; and the requests still pending when
+// only some were answered.
+func TestReadConfirmerKeepsSmallArrays(t *testing.T) {
+	fill := func(n, capacity int) readConfirmer {
+		ro := readConfirmer{pending: make([]readIndexRequest, 0, capacity)}
+		for i := range n {
+			ro.pending = append(ro.pending, readIndexRequest{req: readRequest{from: 1, ctx: []byte{byte(i)}}, round: 1})
+		}
+		return ro
+	}
+	t.Run("all answered, few", func(t *testing.T) {
+		ro := fill(3, 4)
+		arr := ro.pending[:cap(ro.pending)]
+		ro.dropAnswered(3)
+		assert.Empty(t, ro.pending)
+		assert.Equal(t, 4, cap(ro.pending), "got capacity %d, want the array of 4 kept", cap(ro.pending))
+		for i, p := range arr {
+			assert.Nil(t, p.req.ctx, "got request %d still referenced, want the kept array cleared", i)
+		}
+	})
+	t.Run("all answered, a burst", func(t *testing.T) {
+		ro := fill(maxKeptReads+1, maxKeptReads+1)
+		ro.dropAnswered(maxKeptReads + 1)
+		assert.Nil(t, ro.pending, "got capacity %d kept, want the burst's array dropped", cap(ro.pending))
+	})
+	t.Run("some answered", func(t *testing.T) {
+		ro := fill(3, 4)
+		ro.dropAnswered(2)
+		require.Len(t, ro.pending, 1)
+		assert.Equal(t, []byte{2}, ro.pending[0].req.ctx, "got %v left, want the last request", ro.pending[0].req.ctx)
+	})
+}
