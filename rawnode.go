@@ -159,7 +159,7 @@ func (rn *RawNode) Step(m pb.Message) error {
 // once it has done the work.
 func (rn *RawNode) Ready() Ready {
 	rd := rn.readyToHandOut()
-	rn.markHandedOut(rd)
+	rn.markHandedOut(&rd)
 	return rd
 }
 

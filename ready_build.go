@@ -89,7 +89,7 @@ func (rn *RawNode) readyToHandOut() Ready {
 // threads: what to persist (MsgStorageAppend) and what to apply
 // (MsgStorageApply).
 func (rn *RawNode) appendLocalThreadMsgs(msgs []pb.Message, rd Ready) []pb.Message {
-	if rn.needStorageAppend(rd) {
+	if rn.needStorageAppend(&rd) {
 		msgs = append(msgs, rn.appendThreadMsg(rd))
 	}
 	if len(rd.CommittedEntries) > 0 {
@@ -100,7 +100,7 @@ func (rn *RawNode) appendLocalThreadMsgs(msgs []pb.Message, rd Ready) []pb.Messa
 
 // markHandedOut records that rd, built by readyToHandOut, now belongs to
 // the application.
-func (rn *RawNode) markHandedOut(rd Ready) {
+func (rn *RawNode) markHandedOut(rd *Ready) {
 	r := rn.raft
 	r.stir()
 	if rd.SoftState != nil {
@@ -138,7 +138,7 @@ func (rn *RawNode) markHandedOut(rd Ready) {
 // AsyncStorageWrites: what the local storage threads would acknowledge in
 // the asynchronous mode. NB: if the application takes another Ready without
 // calling Advance, these accumulate, and its next Advance covers both.
-func (rn *RawNode) queueAdvanceSteps(rd Ready) {
+func (rn *RawNode) queueAdvanceSteps(rd *Ready) {
 	var appended appendAck
 	if rn.needStorageAppendResp(rd) {
 		appended = rn.appendThreadAck(rd)
@@ -153,7 +153,7 @@ func (rn *RawNode) queueAdvanceSteps(rd Ready) {
 // needStorageAppend reports whether the append thread has work: something
 // to persist, or messages that must wait for everything before them to be
 // persisted.
-func (rn *RawNode) needStorageAppend(rd Ready) bool {
+func (rn *RawNode) needStorageAppend(rd *Ready) bool {
 	return len(rd.Entries) > 0 || !IsEmptyHardState(rd.HardState) ||
 		!IsEmptySnap(rd.Snapshot) || len(rn.raft.out.afterAppend) > 0
 }
@@ -164,7 +164,7 @@ func (rn *RawNode) needStorageAppend(rd Ready) bool {
 // acknowledgement is ignored if the term changed meanwhile (see
 // handleStorageAppendResp), and a term change always comes with a HardState
 // to persist, so this append acknowledges them again.
-func (rn *RawNode) needStorageAppendResp(rd Ready) bool {
+func (rn *RawNode) needStorageAppendResp(rd *Ready) bool {
 	return rn.raft.log.hasUnstableEnts() || !IsEmptySnap(rd.Snapshot)
 }
 
@@ -192,8 +192,8 @@ func (rn *RawNode) appendThreadMsg(rd Ready) pb.Message {
 		m.Term, m.Vote, m.Commit = hs.Term, hs.Vote, hs.Commit
 	}
 	m.Responses = rn.raft.out.afterAppend
-	if rn.needStorageAppendResp(rd) {
-		m.Responses = append(m.Responses, rn.appendThreadAck(rd).message(rn.raft.id))
+	if rn.needStorageAppendResp(&rd) {
+		m.Responses = append(m.Responses, rn.appendThreadAck(&rd).message(rn.raft.id))
 	}
 	return m
 }
@@ -201,7 +201,7 @@ func (rn *RawNode) appendThreadMsg(rd Ready) pb.Message {
 // appendThreadAck is the append thread's acknowledgement: the last entry of
 // the log as of this append, in the term it is handed out in, and the
 // snapshot, if any.
-func (rn *RawNode) appendThreadAck(rd Ready) appendAck {
+func (rn *RawNode) appendThreadAck(rd *Ready) appendAck {
 	r := rn.raft
 	ack := appendAck{ok: true, term: r.term, snap: snapshotRef(&rd.Snapshot)}
 	if r.log.hasUnstableEnts() {
