@@ -49,11 +49,61 @@ type outbox struct {
 	// the outbox keeps no array for it between Readies. Index 0: none.
 	// Only the latest term's is kept, since raft ignores an older one.
 	ownAck ownAck
-	// readStates answer ReadIndex requests, in the order they were served.
-	readStates []ReadState
-	// droppedReads are the application's reads that will never be
-	// answered (Config.ReportDroppedReads).
-	droppedReads []DroppedRead
+	// reads holds the answers to read requests; nil until the first one,
+	// since many peers never serve a read.
+	reads *readAnswers
+}
+
+// readAnswers are the answers to read requests waiting for a Ready.
+type readAnswers struct {
+	// states answer ReadIndex requests, in the order they were served.
+	states []ReadState
+	// dropped are the application's reads that will never be answered
+	// (Config.ReportDroppedReads).
+	dropped []DroppedRead
+}
+
+// answers returns the read answers, made on first use.
+func (o *outbox) answers() *readAnswers {
+	if o.reads == nil {
+		o.reads = &readAnswers{}
+	}
+	return o.reads
+}
+
+// addReadState queues the answer rs to a ReadIndex request.
+func (o *outbox) addReadState(rs ReadState) {
+	a := o.answers()
+	a.states = append(a.states, rs)
+}
+
+// addDroppedRead queues the report that a read will never be answered.
+func (o *outbox) addDroppedRead(dr DroppedRead) {
+	a := o.answers()
+	a.dropped = append(a.dropped, dr)
+}
+
+// readStates returns the queued answers to ReadIndex requests.
+func (o *outbox) readStates() []ReadState {
+	if o.reads == nil {
+		return nil
+	}
+	return o.reads.states
+}
+
+// droppedReads returns the queued reports of reads never to be answered.
+func (o *outbox) droppedReads() []DroppedRead {
+	if o.reads == nil {
+		return nil
+	}
+	return o.reads.dropped
+}
+
+// readsHandedOut records that a Ready took the queued read answers.
+func (o *outbox) readsHandedOut() {
+	if o.reads != nil {
+		o.reads.states, o.reads.dropped = nil, nil
+	}
 }
 
 // ownAck is a leader's acknowledgement of its own entries up to index, in
@@ -77,7 +127,7 @@ func (a *ownAck) merge(b ownAck) {
 // isEmpty reports whether nothing waits to be handed out.
 func (o *outbox) isEmpty() bool {
 	return len(o.msgs) == 0 && len(o.afterAppend) == 0 && o.ownAck.index == 0 &&
-		len(o.readStates) == 0 && len(o.droppedReads) == 0
+		len(o.readStates()) == 0 && len(o.droppedReads()) == 0
 }
 
 // send queues m. It fills in From and, for messages other than votes (which
@@ -263,14 +313,14 @@ func isOwnAck(m pb.Message, self uint64) bool {
 // were not handed out yet: they are about attempts the application has
 // since retried.
 func (o *outbox) withdrawReads(ctx []byte) {
-	if len(o.readStates) > 0 {
-		o.readStates = slices.DeleteFunc(o.readStates, func(rs ReadState) bool {
-			return bytes.Equal(rs.RequestCtx, ctx)
-		})
+	a := o.reads
+	if a == nil {
+		return
 	}
-	if len(o.droppedReads) > 0 {
-		o.droppedReads = slices.DeleteFunc(o.droppedReads, func(dr DroppedRead) bool {
-			return bytes.Equal(dr.RequestCtx, ctx)
-		})
-	}
+	a.states = slices.DeleteFunc(a.states, func(rs ReadState) bool {
+		return bytes.Equal(rs.RequestCtx, ctx)
+	})
+	a.dropped = slices.DeleteFunc(a.dropped, func(dr DroppedRead) bool {
+		return bytes.Equal(dr.RequestCtx, ctx)
+	})
 }

@@ -173,5 +173,5 @@ func (r *raft) handleReadIndexResp(m pb.Message) {
 			r.id, m.Index, m.From, e.Index, e.Data)
 		return
 	}
-	r.out.readStates = append(r.out.readStates, ReadState{Index: m.Index, RequestCtx: e.Data})
+	r.out.addReadState(ReadState{Index: m.Index, RequestCtx: e.Data})
 }

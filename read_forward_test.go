@@ -106,7 +106,7 @@ func TestReadIndexRetriedAtFollower(t *testing.T) {
 		resp := (*held)[0]
 		resp.Term = follower.raft.term
 		require.NoError(t, follower.raft.Step(resp))
-		assert.Empty(t, follower.raft.out.readStates, "got an answer to a forgotten request")
+		assert.Empty(t, follower.raft.out.readStates(), "got an answer to a forgotten request")
 	})
 }
 
@@ -134,7 +134,7 @@ func TestForwardedReadCarrier(t *testing.T) {
 		resp := (*held)[0]
 		resp.Entries = []pb.Entry{{Data: []byte("plain")}}
 		require.NoError(t, f.raft.Step(resp))
-		assert.Empty(t, f.raft.out.readStates, "got a ReadState from an answer that names no attempt")
+		assert.Empty(t, f.raft.out.readStates(), "got a ReadState from an answer that names no attempt")
 	})
 	t.Run("a request relayed by a second follower reaches the leader unchanged", func(t *testing.T) {
 		// Found by the simulation: a follower that relayed another's request
@@ -238,9 +238,9 @@ func TestReadStateNotHandedOutBeforeARetry(t *testing.T) {
 			}
 		}
 		leader.Advance(rd)
-		require.Len(t, leader.raft.out.readStates, 1, "the answer should wait for the next Ready")
+		require.Len(t, leader.raft.out.readStates(), 1, "the answer should wait for the next Ready")
 		leader.ReadIndex([]byte("x"))
-		assert.Empty(t, leader.raft.out.readStates, "got the first attempt's answer still queued after the retry")
+		assert.Empty(t, leader.raft.out.readStates(), "got the first attempt's answer still queued after the retry")
 	})
 	t.Run("on a follower", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3)
@@ -250,14 +250,15 @@ func TestReadStateNotHandedOutBeforeARetry(t *testing.T) {
 		nw.send(fwd...)
 		require.Len(t, *held, 1)
 		require.NoError(t, follower.Step((*held)[0]))
-		require.Len(t, follower.raft.out.readStates, 1, "the answer should wait for the next Ready")
+		require.Len(t, follower.raft.out.readStates(), 1, "the answer should wait for the next Ready")
 		follower.ReadIndex([]byte("x"))
-		assert.Empty(t, follower.raft.out.readStates, "got the first attempt's answer still queued after the retry")
+		assert.Empty(t, follower.raft.out.readStates(), "got the first attempt's answer still queued after the retry")
 	})
 	t.Run("other contexts stay", func(t *testing.T) {
 		var o outbox
-		o.readStates = []ReadState{{Index: 1, RequestCtx: []byte("a")}, {Index: 2, RequestCtx: []byte("b")}}
+		o.addReadState(ReadState{Index: 1, RequestCtx: []byte("a")})
+		o.addReadState(ReadState{Index: 2, RequestCtx: []byte("b")})
 		o.withdrawReads([]byte("a"))
-		assert.Equal(t, []ReadState{{Index: 2, RequestCtx: []byte("b")}}, o.readStates)
+		assert.Equal(t, []ReadState{{Index: 2, RequestCtx: []byte("b")}}, o.readStates())
 	})
 }

@@ -53,7 +53,7 @@ var (
 // the host asked for such reports.
 func (r *raft) dropRead(ctx []byte, reason error) {
 	if r.cfg.reportDroppedReads {
-		r.out.droppedReads = append(r.out.droppedReads, DroppedRead{RequestCtx: ctx, Reason: reason})
+		r.out.addDroppedRead(DroppedRead{RequestCtx: ctx, Reason: reason})
 	}
 }
 
@@ -421,7 +421,7 @@ func (r *raft) releaseWaitingReads() {
 // echoes its entry.
 func (r *raft) answerRead(req readRequest, readIndex uint64) {
 	if req.from == r.id {
-		r.out.readStates = append(r.out.readStates, ReadState{Index: readIndex, RequestCtx: req.ctx})
+		r.out.addReadState(ReadState{Index: readIndex, RequestCtx: req.ctx})
 		return
 	}
 	r.send(pb.Message{Type: pb.MsgReadIndexResp, To: req.from, Index: readIndex, Entries: req.echo})

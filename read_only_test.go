@@ -114,7 +114,7 @@ func TestReadIndexSafe(t *testing.T) {
 		require.Equal(t, StateLeader, n.raft.state)
 		require.False(t, n.raft.committedEntryInCurrentTerm())
 		n.ReadIndex([]byte("a"))
-		assert.Empty(t, n.raft.out.readStates, "got the read answered before the leader committed in its term")
+		assert.Empty(t, n.raft.out.readStates(), "got the read answered before the leader committed in its term")
 		assert.Empty(t, n.process(), "got messages sent by a sole voter")
 		require.True(t, n.raft.committedEntryInCurrentTerm())
 		assert.Equal(t, []ReadState{{Index: n.raft.log.committed(), RequestCtx: []byte("a")}}, n.readStates)
@@ -158,7 +158,7 @@ func TestReadIndexSafe(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 3)
 		f := nodes[1]
 		require.NoError(t, f.raft.Step(pb.Message{From: 1, To: 2, Term: 1, Type: pb.MsgReadIndexResp, Index: 3}))
-		assert.Empty(t, f.raft.out.readStates, "got a ReadState from a response without context")
+		assert.Empty(t, f.raft.out.readStates(), "got a ReadState from a response without context")
 	})
 }
 

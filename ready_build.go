@@ -58,11 +58,11 @@ func (rn *RawNode) readyToHandOut() Ready {
 	if snap := r.log.nextUnstableSnapshot(); snap != nil {
 		rd.Snapshot = *snap
 	}
-	if len(r.out.readStates) != 0 {
-		rd.ReadStates = r.out.readStates
+	if rs := r.out.readStates(); len(rs) != 0 {
+		rd.ReadStates = rs
 	}
-	if len(r.out.droppedReads) != 0 {
-		rd.DroppedReads = r.out.droppedReads
+	if dr := r.out.droppedReads(); len(dr) != 0 {
+		rd.DroppedReads = dr
 	}
 	if f := r.fault; f != nil && !f.reported {
 		rd.Fault = f.err
@@ -109,11 +109,8 @@ func (rn *RawNode) markHandedOut(rd *Ready) {
 	if !IsEmptyHardState(rd.HardState) {
 		rn.prevHardSt = rd.HardState
 	}
-	if len(rd.ReadStates) != 0 {
-		r.out.readStates = nil
-	}
-	if len(rd.DroppedReads) != 0 {
-		r.out.droppedReads = nil
+	if len(rd.ReadStates) != 0 || len(rd.DroppedReads) != 0 {
+		r.out.readsHandedOut()
 	}
 	if rd.Fault != nil {
 		r.fault.reported = true

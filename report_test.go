@@ -137,7 +137,7 @@ func TestDroppedReadReport(t *testing.T) {
 		leader.ReadIndex([]byte("a"))
 		nw.send(leader.process()...)
 		assert.Equal(t, []string{"a"}, readStateCtxs(leader.readStates))
-		assert.Empty(t, leader.raft.out.droppedReads)
+		assert.Empty(t, leader.raft.out.droppedReads())
 	})
 }
 
