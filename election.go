@@ -140,11 +140,11 @@ func (r *raft) campaign(t CampaignType) {
 		if id == r.id {
 			// The self-vote counts once it is persisted with the term, as
 			// any vote must be (paper figure 2).
-			r.send(pb.Message{To: id, Term: term, Type: voteRespMsgType(req)})
+			r.send(&pb.Message{To: id, Term: term, Type: voteRespMsgType(req)})
 			continue
 		}
 		r.logger.Infof("%x sends %s to %x in term %d, last entry %v", r.id, req, id, r.term, last)
-		r.send(pb.Message{To: id, Term: term, Type: req, Index: last.index, LogTerm: last.term, Context: ctx})
+		r.send(&pb.Message{To: id, Term: term, Type: req, Index: last.index, LogTerm: last.term, Context: ctx})
 	}
 }
 

@@ -133,7 +133,7 @@ func (o *outbox) isEmpty() bool {
 // send queues m. It fills in From and, for messages other than votes (which
 // carry the term of the election) and requests forwarded to the leader
 // (which carry none), the current term.
-func (r *raft) send(m pb.Message) {
+func (r *raft) send(m *pb.Message) {
 	if m.From == None {
 		m.From = r.id
 	}
@@ -159,7 +159,7 @@ func (r *raft) send(m pb.Message) {
 	switch {
 	case m.Type == pb.MsgAppResp, m.Type == pb.MsgVoteResp, m.Type == pb.MsgPreVoteResp:
 		r.out.pushAfterAppend(m, r.id)
-	case r.leading != nil && len(r.leading.departures) > 0 && r.shapeForDeparture(&m):
+	case r.leading != nil && len(r.leading.departures) > 0 && r.shapeForDeparture(m):
 		// See departure.
 		r.out.pushAfterAppend(m, r.id)
 	default:
@@ -180,11 +180,11 @@ func (o *outbox) sizeForBroadcast(n int) {
 const steadyBroadcastRoom = 1 << 10
 
 // push queues m to leave with the next Ready.
-func (o *outbox) push(m pb.Message) {
+func (o *outbox) push(m *pb.Message) {
 	if len(o.msgs) == cap(o.msgs) {
 		o.grow()
 	}
-	o.msgs = append(o.msgs, m)
+	o.msgs = append(o.msgs, *m)
 }
 
 // grow moves the queued messages to room for them, one more and the
@@ -283,7 +283,7 @@ func putMsgSlab(s *msgSlab) {
 // produced so far is durable. NB: consecutive self-acknowledgements of
 // appended entries merge into one, so a leader proposing many entries per
 // Ready still steps a single MsgAppResp to itself.
-func (o *outbox) pushAfterAppend(m pb.Message, self uint64) {
+func (o *outbox) pushAfterAppend(m *pb.Message, self uint64) {
 	if !o.async {
 		switch {
 		case m.To != self:
@@ -295,17 +295,17 @@ func (o *outbox) pushAfterAppend(m pb.Message, self uint64) {
 		}
 	}
 	if n := len(o.afterAppend); n > 0 && isOwnAck(m, self) {
-		if prev := &o.afterAppend[n-1]; isOwnAck(*prev, self) && prev.Term == m.Term {
+		if prev := &o.afterAppend[n-1]; isOwnAck(prev, self) && prev.Term == m.Term {
 			prev.Index = max(prev.Index, m.Index)
 			return
 		}
 	}
-	o.afterAppend = append(o.afterAppend, m)
+	o.afterAppend = append(o.afterAppend, *m)
 }
 
 // isOwnAck reports whether m is a peer's acknowledgement of its own
 // appended entries.
-func isOwnAck(m pb.Message, self uint64) bool {
+func isOwnAck(m *pb.Message, self uint64) bool {
 	return m.To == self && m.Type == pb.MsgAppResp && !m.Reject
 }
 

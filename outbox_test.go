@@ -20,15 +20,17 @@ func takeReady(o *outbox, extra ...pb.Message) []pb.Message {
 
 func heartbeatTo(to uint64) pb.Message { return pb.Message{Type: pb.MsgHeartbeat, To: to, Term: 1} }
 
+func msgPtr(m pb.Message) *pb.Message { return &m }
+
 func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 	t.Run("messages handed out are never written again", func(t *testing.T) {
 		o := outbox{msgsHint: 2}
 		var readies [][]pb.Message
 		var want [][]pb.Message
 		for i := range uint64(40) {
-			o.push(heartbeatTo(i))
+			o.push(msgPtr(heartbeatTo(i)))
 			if i%3 == 0 {
-				o.push(heartbeatTo(100 + i))
+				o.push(msgPtr(heartbeatTo(100 + i)))
 			}
 			ms := takeReady(&o)
 			readies = append(readies, ms)
@@ -42,8 +44,8 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 		}
 		o := outbox{msgsHint: 1}
 		allocs := testing.AllocsPerRun(500, func() {
-			o.push(heartbeatTo(2))
-			o.push(heartbeatTo(3))
+			o.push(msgPtr(heartbeatTo(2)))
+			o.push(msgPtr(heartbeatTo(3)))
 			takeReady(&o)
 		})
 		assert.LessOrEqual(t, allocs, 0.1, "got %v allocations per two-message Ready", allocs)
@@ -52,7 +54,7 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 		o := outbox{msgsHint: 1}
 		var want []pb.Message
 		for i := range uint64(3 * msgSlabSize) {
-			o.push(heartbeatTo(i))
+			o.push(msgPtr(heartbeatTo(i)))
 			want = append(want, heartbeatTo(i))
 		}
 		assert.Nil(t, o.slab, "got a slab holding a queue of %d messages", len(o.msgs))
@@ -61,17 +63,17 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 	})
 	t.Run("an outbox holds no room between Readies", func(t *testing.T) {
 		o := outbox{msgsHint: 1}
-		o.push(heartbeatTo(2))
+		o.push(msgPtr(heartbeatTo(2)))
 		takeReady(&o)
 		assert.Nil(t, o.msgs, "got room of %v messages kept after the Ready", cap(o.msgs))
 		assert.Nil(t, o.slab, "got a slab kept after the Ready")
 	})
 	t.Run("messages queued after the Ready was built stay queued", func(t *testing.T) {
 		o := outbox{msgsHint: 4}
-		o.push(heartbeatTo(2))
+		o.push(msgPtr(heartbeatTo(2)))
 		built := o.readyMsgs()
 		built = built[:len(built):len(built)]
-		o.push(heartbeatTo(3))
+		o.push(msgPtr(heartbeatTo(3)))
 		o.handedOut(built)
 		assert.Equal(t, []pb.Message{heartbeatTo(3)}, takeReady(&o))
 		assert.Equal(t, []pb.Message{heartbeatTo(2)}, built)
@@ -80,9 +82,9 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 		a, b := outbox{msgsHint: 1}, outbox{msgsHint: 1}
 		var got, want []pb.Message
 		for i := range uint64(200) {
-			a.push(heartbeatTo(i))
-			b.push(heartbeatTo(1000 + i))
-			b.push(heartbeatTo(2000 + i))
+			a.push(msgPtr(heartbeatTo(i)))
+			b.push(msgPtr(heartbeatTo(1000 + i)))
+			b.push(msgPtr(heartbeatTo(2000 + i)))
 			ra, rb := takeReady(&a), takeReady(&b)
 			got = append(got, ra...)
 			got = append(got, rb...)
@@ -93,24 +95,24 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 	})
 	t.Run("messages appended to a Ready's are not overwritten by later pushes", func(t *testing.T) {
 		o := outbox{msgsHint: 8}
-		o.push(heartbeatTo(2))
+		o.push(msgPtr(heartbeatTo(2)))
 		local := pb.Message{Type: pb.MsgStorageAppend, To: LocalAppendThread}
 		first := takeReady(&o, local)
-		o.push(heartbeatTo(3))
-		o.push(heartbeatTo(4))
+		o.push(msgPtr(heartbeatTo(3)))
+		o.push(msgPtr(heartbeatTo(4)))
 		second := takeReady(&o)
 		assert.Equal(t, []pb.Message{heartbeatTo(2), local}, first)
 		assert.Equal(t, []pb.Message{heartbeatTo(3), heartbeatTo(4)}, second)
 	})
 	t.Run("a Ready whose appends outgrew the room takes everything", func(t *testing.T) {
 		o := outbox{msgsHint: 1}
-		o.push(heartbeatTo(2))
+		o.push(msgPtr(heartbeatTo(2)))
 		local := pb.Message{Type: pb.MsgStorageApply, To: LocalApplyThread}
 		first := takeReady(&o, local, local)
 		assert.Len(t, first, 3)
 		assert.Nil(t, o.msgs, "got room kept from an array the Ready outgrew")
 		assert.Nil(t, o.slab, "got a slab kept after the Ready")
-		o.push(heartbeatTo(3))
+		o.push(msgPtr(heartbeatTo(3)))
 		assert.Equal(t, []pb.Message{heartbeatTo(3)}, takeReady(&o))
 		assert.Equal(t, []pb.Message{heartbeatTo(2), local, local}, first)
 	})

@@ -156,7 +156,7 @@ func (r *raft) forwardReadIndex(m pb.Message) {
 	}
 	m.To = r.lead
 	m.Term = 0
-	r.send(m)
+	r.send(&m)
 }
 
 // handleReadIndexResp turns the leader's answer to a forwarded request into

@@ -424,5 +424,5 @@ func (r *raft) answerRead(req readRequest, readIndex uint64) {
 		r.out.addReadState(ReadState{Index: readIndex, RequestCtx: req.ctx})
 		return
 	}
-	r.send(pb.Message{Type: pb.MsgReadIndexResp, To: req.from, Index: readIndex, Entries: req.echo})
+	r.send(&pb.Message{Type: pb.MsgReadIndexResp, To: req.from, Index: readIndex, Entries: req.echo})
 }

@@ -278,7 +278,7 @@ func (r *raft) appendOwn(ents []pb.Entry) bool {
 	last := r.log.append(ents...)
 	// The leader acknowledges its own entries once they are durable, as
 	// the followers do.
-	r.send(pb.Message{To: r.id, Type: pb.MsgAppResp, Index: last})
+	r.send(&pb.Message{To: r.id, Type: pb.MsgAppResp, Index: last})
 	l.repl.markAllDue(r)
 	return true
 }
@@ -356,7 +356,7 @@ func (r *raft) sendAppend(id uint64, pr *tracker.Progress, evenIfEmpty bool) boo
 		return false
 	}
 	commit := r.log.committed()
-	r.send(pb.Message{To: id, Type: pb.MsgApp, Index: ls.prev.index, LogTerm: ls.prev.term,
+	r.send(&pb.Message{To: id, Type: pb.MsgApp, Index: ls.prev.index, LogTerm: ls.prev.term,
 		Entries: ls.entries, Commit: commit})
 	pr.SentEntries(len(ls.entries), uint64(payloadsSize(ls.entries)))
 	pr.SentCommit(commit)
@@ -395,7 +395,7 @@ func (r *raft) sendSnapshot(id uint64, pr *tracker.Progress) bool {
 		r.id, snap.Metadata.Index, snap.Metadata.Term, id, pr, r.log.firstIndex(), r.log.committed())
 	pr.BecomeSnapshot(snap.Metadata.Index)
 	r.logger.Debugf("%x pauses appends to %x until the snapshot is reported (%s)", r.id, id, pr)
-	r.send(pb.Message{To: id, Type: pb.MsgSnap, Snapshot: &snap})
+	r.send(&pb.Message{To: id, Type: pb.MsgSnap, Snapshot: &snap})
 	return true
 }
 
@@ -417,7 +417,7 @@ func (r *raft) bcastHeartbeat() {
 		// NB: the follower may not have our entries up to the commit index
 		// yet; it must not commit beyond what we know matches.
 		commit := min(pr.Match, r.log.committed())
-		r.send(pb.Message{To: id, Type: pb.MsgHeartbeat, Commit: commit, Context: ctx})
+		r.send(&pb.Message{To: id, Type: pb.MsgHeartbeat, Commit: commit, Context: ctx})
 		pr.SentCommit(commit)
 	}
 	if ctx != nil && r.cfg.readOnly == ReadOnlySafe {

@@ -119,7 +119,7 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 				// so the pre-candidate hears nothing and times out.
 				return false
 			}
-			r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
+			r.send(&pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
 			return false
 		}
 		if r.cfg.checkQuorum {
@@ -164,13 +164,13 @@ func (r *raft) stepLowerTerm(m pb.Message) {
 		// the leader itself: otherwise a removed peer that pushed its term
 		// up could leave it and the leader apart forever (found by the
 		// simulation, seed 584).
-		r.send(pb.Message{To: m.From, Type: pb.MsgAppResp})
+		r.send(&pb.Message{To: m.From, Type: pb.MsgAppResp})
 	case m.Type == pb.MsgPreVote:
 		// NB: a pre-candidate from an older term may be a peer that started
 		// campaigning before PreVote was enabled; reject it explicitly with
 		// our term, or it would wait forever.
 		r.logVote("rejects", m, ": its term is behind")
-		r.send(pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
+		r.send(&pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
 	default:
 		r.logger.Infof("%x ignores %s from %x of term %d, behind its term %d", r.id, m.Type, m.From, m.Term, r.term)
 	}
@@ -193,7 +193,7 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 		// NB: the response carries the message's term, not ours: for a
 		// pre-vote ours may be behind, and a response with the older term
 		// would be ignored by the pre-candidate.
-		r.send(pb.Message{To: m.From, Term: m.Term, Type: voteRespMsgType(m.Type)})
+		r.send(&pb.Message{To: m.From, Term: m.Term, Type: voteRespMsgType(m.Type)})
 		if m.Type == pb.MsgVote {
 			r.timer.heard()
 			r.vote = m.From
@@ -206,7 +206,7 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 		// term, and one of term 0 would be ignored as stale anyway.
 		return
 	}
-	r.send(pb.Message{To: m.From, Term: r.term, Type: voteRespMsgType(m.Type), Reject: true})
+	r.send(&pb.Message{To: m.From, Term: r.term, Type: voteRespMsgType(m.Type), Reject: true})
 }
 
 // logVote logs a decision on the (pre-)vote request m, with why it was

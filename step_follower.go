@@ -61,7 +61,7 @@ func (r *raft) forward(m pb.Message) {
 	// NB: the entries may live in a buffer the caller reuses (RawNode.Propose
 	// does); the forwarded message outlives the call.
 	m.Entries = slices.Clone(m.Entries)
-	r.send(m)
+	r.send(&m)
 }
 
 // forgetLeader makes a follower leaderless in its current term without
@@ -92,7 +92,8 @@ func (r *raft) handleAppendEntries(m pb.Message) {
 			return
 		}
 	}
-	r.send(r.acceptAppend(m.From, ls, m.Commit))
+	resp := r.acceptAppend(m.From, ls, m.Commit)
+	r.send(&resp)
 }
 
 // acceptAppend applies ls, sent by leader with its commit index, if the log
@@ -134,7 +135,7 @@ func (r *raft) handleHeartbeat(m pb.Message) {
 		return
 	}
 	r.log.commitTo(m.Commit)
-	r.send(pb.Message{To: m.From, Type: pb.MsgHeartbeatResp, Context: m.Context})
+	r.send(&pb.Message{To: m.From, Type: pb.MsgHeartbeatResp, Context: m.Context})
 }
 
 // handleSnapshot is the follower side of InstallSnapshot (paper 7). Either
@@ -151,7 +152,7 @@ func (r *raft) handleSnapshot(m pb.Message) {
 	} else {
 		r.logger.Infof("%x ignores the snapshot at %v; commit %d", r.id, at, r.log.committed())
 	}
-	r.send(pb.Message{To: m.From, Type: pb.MsgAppResp, Index: r.log.committed()})
+	r.send(&pb.Message{To: m.From, Type: pb.MsgAppResp, Index: r.log.committed()})
 }
 
 // installSnapshot replaces the log and the configuration with snap, and

@@ -220,7 +220,7 @@ func BenchmarkSend(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				r.send(m)
+				r.send(&m)
 				r.out.msgs = r.out.msgs[:0]
 				r.out.afterAppend = r.out.afterAppend[:0]
 				r.out.ownAck = ownAck{}

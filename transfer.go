@@ -80,5 +80,5 @@ func (r *raft) handleTransferLeader(m pb.Message, pr *tracker.Progress) {
 // bypasses it), so the lease is revoked: see leaderLease.
 func (r *raft) sendTimeoutNow(to uint64) {
 	r.leading.lease.revoked = true
-	r.send(pb.Message{To: to, Type: pb.MsgTimeoutNow})
+	r.send(&pb.Message{To: to, Type: pb.MsgTimeoutNow})
 }
