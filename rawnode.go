@@ -144,6 +144,10 @@ func (rn *RawNode) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
 // Raft may keep the entries of a message it is handed (a follower logs a
 // leader's MsgApp entries without copying them), so the caller must not
 // modify m.Entries, nor the Data they point to, once Step returned nil.
+// A leader also writes the term and index of a MsgProp's entries into
+// m.Entries as it appends them: in a process that hands one peer's Ready
+// messages to another without encoding them, a forwarded proposal in the
+// follower's Ready is numbered by the leader's Step.
 func (rn *RawNode) Step(m pb.Message) error {
 	if IsLocalMsg(m.Type) && !IsLocalMsgTarget(m.From) {
 		return ErrStepLocalMsg
