@@ -250,6 +250,8 @@ func (ms *MemoryStorage) ApplySnapshot(snap pb.Snapshot) error {
 func (ms *MemoryStorage) restartFrom(snap pb.Snapshot) {
 	ms.snapshot = snap
 	ms.ents = []pb.Entry{{Index: snap.Metadata.Index, Term: snap.Metadata.Term}}
+	// A log restarted from a snapshot has no steady length to regrow to.
+	ms.regrow = 0
 }
 
 // isNewSnapshot reports whether a snapshot up to index i would be newer than

@@ -271,6 +271,13 @@ func TestMemoryStorageCompactReleasesMemory(t *testing.T) {
 		require.NoError(t, ms.Append(entriesAt(19, 1, 1, 1, 1, 1, 1)))
 		assert.Same(t, base, &ms.ents[0], "got a fresh array refilling the log to its old length, want the regrown one")
 	})
+	t.Run("a log restarted from a snapshot forgets its old length", func(t *testing.T) {
+		ms := newTestStorage(entriesAt(10, 1, 1, 1, 1, 1, 1, 1, 1))
+		require.NoError(t, ms.Compact(17))
+		require.NoError(t, ms.ApplySnapshot(pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 30, Term: 2}}))
+		require.NoError(t, ms.Append(entriesAt(31, 2)))
+		assert.Equal(t, 2, cap(ms.ents), "got cap %v after the first append, want an exact fit", cap(ms.ents))
+	})
 }
 
 func TestMemoryStorageCreateSnapshot(t *testing.T) {
