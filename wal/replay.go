@@ -149,34 +149,11 @@ func (s *Store) replay(seqs []uint64) error {
 		if err != nil {
 			return err
 		}
-		if !last {
-			continue
-		}
-		// The last segment becomes the active one.
-		if torn < 0 {
-			seg.f, err = s.fs.OpenAppend(seg.path)
-			if err != nil {
+		if last {
+			if err := s.openActive(seg, torn); err != nil {
 				return err
 			}
-			continue
 		}
-		if torn <= segmentHeaderSize || torn <= s.baseEnd {
-			// Not even the base record is whole: start the segment over.
-			if err := s.initActive(seg); err != nil {
-				return err
-			}
-			continue
-		}
-		if seg.f, err = s.fs.OpenAppend(seg.path); err != nil {
-			return err
-		}
-		if err := seg.f.Truncate(torn); err != nil {
-			return err
-		}
-		if err := seg.f.Sync(); err != nil {
-			return err
-		}
-		seg.size = torn
 	}
 	if s.log.start != s.log.compactIndex {
 		return &CorruptError{Path: s.segs[0].path, Offset: 0,
@@ -196,6 +173,31 @@ func (s *Store) replay(seqs []uint64) error {
 		}
 		return s.sync()
 	}
+	return nil
+}
+
+// openActive makes seg, the last segment, the active one, cutting it at
+// torn (the end of its last whole record) if its tail was torn, or -1.
+func (s *Store) openActive(seg *segment, torn int64) error {
+	var err error
+	switch {
+	case torn < 0:
+		seg.f, err = s.fs.OpenAppend(seg.path)
+		return err
+	case torn <= segmentHeaderSize || torn <= s.baseEnd:
+		// Not even the base record is whole: start the segment over.
+		return s.initActive(seg)
+	}
+	if seg.f, err = s.fs.OpenAppend(seg.path); err != nil {
+		return err
+	}
+	if err := seg.f.Truncate(torn); err != nil {
+		return err
+	}
+	if err := seg.f.Sync(); err != nil {
+		return err
+	}
+	seg.size = torn
 	return nil
 }
 
