@@ -111,13 +111,26 @@ func (m *membership) config() tracker.Config {
 // isMember reports whether id is a voter (in either half of a joint
 // configuration) or a learner.
 func (m *membership) isMember(id uint64) bool {
-	return m.isVoter(id) || m.learners().has(id)
+	// NB: the voters and the learners are the first three parts of ids
+	// (the learners to be vote in the outgoing half until then).
+	for _, v := range m.ids[:m.ends[2]] {
+		if v == id {
+			return true
+		}
+	}
+	return false
 }
 
 // isVoter reports whether id votes in either half of the configuration.
 // NB: a member of LearnersNext still votes in the outgoing half.
 func (m *membership) isVoter(id uint64) bool {
-	return m.voters().has(id)
+	// NB: both halves lie at the front of ids, one after the other.
+	for _, v := range m.ids[:m.ends[1]] {
+		if v == id {
+			return true
+		}
+	}
+	return false
 }
 
 // confState returns cfg as the ConfState recorded in snapshots and
