@@ -40,10 +40,10 @@ func entsSize(ents []pb.Entry) entryEncodingSize {
 // each varint (Type, Term, Index and the payload's length).
 const maxEntryOverhead = 4 + 4*10
 
-// entsSizeBound returns an upper bound of entsSize(ents), cheaper to get:
-// it reads only the payload lengths.
-func entsSizeBound(ents []pb.Entry) entryEncodingSize {
-	return entryEncodingSize(payloadsSize(ents)) + maxEntryOverhead*entryEncodingSize(len(ents))
+// entrySizeBound returns an upper bound of e.Size(), cheaper to get: it
+// reads only the payload's length.
+func entrySizeBound(e *pb.Entry) entryEncodingSize {
+	return entryEncodingSize(len(e.Data)) + maxEntryOverhead
 }
 
 // payloadSize returns the payload size of e.
@@ -74,12 +74,22 @@ func limitSize(ents []pb.Entry, maxSize entryEncodingSize) []pb.Entry {
 // fittingPrefix returns how many leading entries of ents fit in budget, in
 // encoded bytes, but at least one if ents is not empty.
 func fittingPrefix(ents []pb.Entry, budget entryEncodingSize) int {
-	if entsSizeBound(ents) <= budget {
-		// Even at their largest encoding all fit: no exact size needed.
-		return len(ents)
+	// The entries whose largest encodings fit surely fit; only from the
+	// first that may not on are exact sizes needed. NB: the bound stops at
+	// that entry, so a long slice cut short early is not walked to its end.
+	var bound entryEncodingSize
+	sure := 0
+	for ; sure < len(ents); sure++ {
+		bound += entrySizeBound(&ents[sure])
+		if bound > budget {
+			break
+		}
 	}
-	var total entryEncodingSize
-	for n := range ents {
+	if sure == len(ents) {
+		return sure
+	}
+	total := entsSize(ents[:sure])
+	for n := sure; n < len(ents); n++ {
 		total += entryEncodingSize(ents[n].Size())
 		if total > budget && n > 0 {
 			return n

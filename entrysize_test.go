@@ -29,9 +29,11 @@ func TestEntrySizes(t *testing.T) {
 			{Index: math.MaxUint64, Term: math.MaxUint64, Type: pb.EntryType(-1), Data: make([]byte, 1<<14)},
 			{Index: math.MaxUint64, Term: math.MaxUint64, Type: pb.EntryType(-1)},
 		}
-		for _, es := range [][]pb.Entry{ents, widest, nil} {
-			got, exact := entsSizeBound(es), entsSize(es)
-			assert.GreaterOrEqual(t, got, exact, "got a bound of %v for entries of size %v", got, exact)
+		for _, es := range [][]pb.Entry{ents, widest} {
+			for i := range es {
+				got, exact := entrySizeBound(&es[i]), entryEncodingSize(es[i].Size())
+				assert.GreaterOrEqual(t, got, exact, "got a bound of %v for an entry of size %v", got, exact)
+			}
 		}
 	})
 	t.Run("payload size of one entry", func(t *testing.T) {
@@ -61,6 +63,8 @@ func TestLimitSize(t *testing.T) {
 		{"just over two entries", 2*s + 1, 2},
 		{"all entries", 5 * s, 5},
 		{"more than all entries", 10 * s, 5},
+		{"room for all at their largest encoding", 5 * (s + maxEntryOverhead), 5},
+		{"room for some at their largest encoding", 2 * (s + maxEntryOverhead), 5},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := limitSize(ents, tt.maxSize)
