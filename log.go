@@ -267,15 +267,9 @@ func (l *raftLog) appendEntries(ents []pb.Entry, shared bool) uint64 {
 		if ents[0].Index <= l.commitIdx {
 			invariantBroken("appending at index %d would overwrite committed entries up to %d", ents[0].Index, l.commitIdx)
 		}
-		switch from, u := ents[0].Index, &l.unstable; {
-		case from >= u.offset+uint64(len(u.entries)):
-			// A plain append (or a gap, which unstable refuses).
-		case from <= u.offset:
-			l.logger.Infof("replacing the unstable entries from index %d", from)
-		default:
-			l.logger.Infof("truncating the unstable entries from index %d", from)
+		if how := l.unstable.truncateAndAppend(ents, shared); how != "" {
+			l.logger.Infof("%s the unstable entries from index %d", how, ents[0].Index)
 		}
-		l.unstable.truncateAndAppend(ents, shared)
 	}
 	return l.lastIndex()
 }

@@ -252,9 +252,13 @@ func (u *unstable) restore(s pb.Snapshot) {
 // of Storage from there on become stale, to be overwritten when ents are
 // persisted). The caller guarantees that no committed entry is truncated.
 // If shared, nothing writes to ents' array any more (see appendInPlace).
-func (u *unstable) truncateAndAppend(ents []pb.Entry, shared bool) {
+//
+// It returns what became of the entries from ents[0].Index on, for the
+// caller to log: "" when there were none, else "replacing" (all unstable
+// entries, and possibly stored ones) or "truncating" (a suffix).
+func (u *unstable) truncateAndAppend(ents []pb.Entry, shared bool) (discarded string) {
 	if len(ents) == 0 {
-		return
+		return ""
 	}
 	from := ents[0].Index
 	end := u.offset + uint64(len(u.entries))
@@ -275,6 +279,7 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry, shared bool) {
 		u.offset = from
 		u.offsetInProgress = from
 		u.appendInPlace(ents, shared)
+		return "replacing"
 	case from < end:
 		// NB: entries[from-offset:] may have been handed out and still be in
 		// use, so they are not overwritten: the kept prefix moves to a fresh
@@ -283,9 +288,11 @@ func (u *unstable) truncateAndAppend(ents []pb.Entry, shared bool) {
 		u.reallocate(len(ents))
 		u.entries = append(u.entries, ents...)
 		u.offsetInProgress = min(u.offsetInProgress, from)
+		return "truncating"
 	default:
 		invariantBroken("unstable: appending at index %d leaves a gap after the last index %d", from, end-1)
 	}
+	return ""
 }
 
 // appendInPlace appends ents after the last entry, into the spare capacity
