@@ -95,7 +95,7 @@ func (a *advanceAcks) appendAsMessages(msgs []pb.Message, self uint64) []pb.Mess
 // process down.
 func (rn *RawNode) Advance(_ Ready) {
 	r := rn.raft
-	if rn.asyncStorageWrites {
+	if rn.raft.cfg.asyncStorageWrites {
 		r.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", r.id)
 		return
 	}

@@ -181,7 +181,7 @@ func (n *testNode) process() []pb.Message {
 // appendReadyMessages is process appending to msgs.
 func (n *testNode) appendReadyMessages(msgs []pb.Message) []pb.Message {
 	for n.HasReady() {
-		if n.asyncStorageWrites {
+		if n.raft.cfg.asyncStorageWrites {
 			msgs = n.processAsyncOnce(msgs)
 		} else {
 			msgs = append(msgs, n.processOnce().Messages...)

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"sync"
 
@@ -173,11 +174,8 @@ func (r *raft) send(m *pb.Message) {
 // sizeForBroadcast sets the room a Ready's messages are first given to n,
 // the peers a leader broadcasts to (or 1 for a peer that does not lead).
 func (o *outbox) sizeForBroadcast(n int) {
-	o.msgsHint = int32(min(max(n, 1), steadyBroadcastRoom))
+	o.msgsHint = int32(min(n, math.MaxInt32))
 }
-
-// steadyBroadcastRoom bounds the room sizeForBroadcast asks for.
-const steadyBroadcastRoom = 1 << 10
 
 // push queues m to leave with the next Ready.
 func (o *outbox) push(m *pb.Message) {

@@ -13,8 +13,9 @@ import (
 // it, and collects the resulting work with Ready (see Ready for what to do
 // with it).
 type RawNode struct {
-	raft               *raft
-	asyncStorageWrites bool
+	// raft is the state machine; its settings say whether storage writes
+	// are asynchronous (Config.AsyncStorageWrites).
+	raft *raft
 
 	// prevSoftSt and prevHardSt are the states handed out last, so that a
 	// Ready carries them only when they change.
@@ -45,7 +46,7 @@ func NewRawNode(cfg *Config) (*RawNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	rn := &RawNode{raft: r, asyncStorageWrites: c.AsyncStorageWrites}
+	rn := &RawNode{raft: r}
 	rn.prevSoftSt = r.softState()
 	rn.prevHardSt = r.hardState()
 	return rn, nil
@@ -203,7 +204,7 @@ func (rn *RawNode) lookForReady() bool {
 // AsyncStorageWrites, where a Ready's entries are persisted before its
 // committed entries are applied.
 func (rn *RawNode) applyUnstableEntries() bool {
-	return !rn.asyncStorageWrites
+	return !rn.raft.cfg.asyncStorageWrites
 }
 
 // Status returns the peer's state, with the replication progress of every

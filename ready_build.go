@@ -68,7 +68,7 @@ func (rn *RawNode) readyToHandOut() Ready {
 		rd.Fault = f.err
 	}
 	rd.MustSync = MustSync(hs, rn.prevHardSt, len(rd.Entries))
-	if rn.asyncStorageWrites {
+	if rn.raft.cfg.asyncStorageWrites {
 		// NB: without AsyncStorageWrites, the messages that wait for
 		// durability are in Messages already (see pushAfterAppend): the
 		// application persists the Ready before sending them, and those to
@@ -116,7 +116,7 @@ func (rn *RawNode) markHandedOut(rd *Ready) {
 		r.fault.reported = true
 	}
 	r.out.handedOut(rd.Messages)
-	if rn.asyncStorageWrites {
+	if rn.raft.cfg.asyncStorageWrites {
 		// Handed out in the Responses of the MsgStorageAppend.
 		r.out.afterAppend = nil
 	} else {
