@@ -123,8 +123,8 @@ const maxFastQuorum = 9
 
 // commitIndex returns the highest index a quorum of voters has
 // acknowledged (Progress.Match): for a configuration that is not joint,
-// the majority-th highest Match of its voters, read off peers; otherwise,
-// or with more than maxFastQuorum voters, through package quorum.
+// with the Matches of its voters read off peers directly; otherwise, or
+// with more than maxFastQuorum voters, through voters and matchIndexer.
 func (rp *replication) commitIndex(voters jointVoters) uint64 {
 	n := rp.majority
 	if n == 0 || n > maxFastQuorum {
@@ -137,9 +137,7 @@ func (rp *replication) commitIndex(voters jointVoters) uint64 {
 			matches = append(matches, rp.peers[i].pr.Match)
 		}
 	}
-	slices.Sort(matches)
-	// A quorum is n/2+1 voters: the lowest Match among the highest n/2+1.
-	return matches[n-(n/2+1)]
+	return majorityIndex(matches, n)
 }
 
 // owesAppend reports whether a follower with progress pr can take an

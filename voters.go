@@ -40,6 +40,14 @@ func (s voterSet) committedIndex(l quorum.AckedIndexer) uint64 {
 			acked = append(acked, uint64(idx))
 		}
 	}
+	return majorityIndex(acked, n)
+}
+
+// majorityIndex returns the highest index that a majority of n voters
+// acknowledged, given in acked the indexes of those that acknowledged
+// anything (sorted in place): the lowest among the highest n/2+1, or 0
+// when fewer than n/2+1 acknowledged.
+func majorityIndex(acked []uint64, n int) uint64 {
 	q := n/2 + 1
 	if len(acked) < q {
 		return 0
