@@ -162,8 +162,8 @@ func (rn *RawNode) Step(m pb.Message) error {
 // Ready returns the work accumulated since the last Ready and marks it as
 // handed out. Without AsyncStorageWrites, the application must call Advance
 // once it has done the work.
-func (rn *RawNode) Ready() Ready {
-	rd := rn.readyToHandOut()
+func (rn *RawNode) Ready() (rd Ready) {
+	rn.readyToHandOut(&rd)
 	rn.markHandedOut(&rd)
 	return rd
 }

@@ -30,21 +30,20 @@ func (r *raft) flushDeferred() {
 	}
 }
 
-// readyToHandOut collects the pending work into a Ready without marking it
-// handed out: calling it again before markHandedOut returns the same work
-// (plus anything new). A caller that may fail to deliver a Ready (say, on a
-// channel) can thus commit to it only once it has been taken.
-func (rn *RawNode) readyToHandOut() Ready {
+// readyToHandOut collects the pending work into rd, which must be zero,
+// without marking it handed out: calling it again before markHandedOut
+// collects the same work (plus anything new). A caller that may fail to
+// deliver a Ready (say, on a channel) can thus commit to it only once it
+// has been taken. NB: filled in place, since a Ready is some 300 bytes and
+// each copy of it shows in a one-message Ready's cost.
+func (rn *RawNode) readyToHandOut(rd *Ready) {
 	r := rn.raft
 	// NB: first, since holding back an exit may append a leader's marker,
 	// which the flush sends and the Ready carries.
-	committed := r.holdExit(r.log.nextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit()))
+	rd.CommittedEntries = r.holdExit(r.log.nextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit()))
 	r.flushDeferred()
-	rd := Ready{
-		Entries:          r.log.nextUnstableEnts(),
-		CommittedEntries: committed,
-		Messages:         r.out.readyMsgs(),
-	}
+	rd.Entries = r.log.nextUnstableEnts()
+	rd.Messages = r.out.readyMsgs()
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
 		// NB: a fresh variable, so that the allocation happens only when
 		// the state changed.
@@ -82,14 +81,13 @@ func (rn *RawNode) readyToHandOut() Ready {
 		// the outbox's room.
 		rd.Messages = rd.Messages[:len(rd.Messages):len(rd.Messages)]
 	}
-	return rd
 }
 
 // appendLocalThreadMsgs appends to msgs the work of rd for the local storage
 // threads: what to persist (MsgStorageAppend) and what to apply
 // (MsgStorageApply).
-func (rn *RawNode) appendLocalThreadMsgs(msgs []pb.Message, rd Ready) []pb.Message {
-	if rn.needStorageAppend(&rd) {
+func (rn *RawNode) appendLocalThreadMsgs(msgs []pb.Message, rd *Ready) []pb.Message {
+	if rn.needStorageAppend(rd) {
 		msgs = append(msgs, rn.appendThreadMsg(rd))
 	}
 	if len(rd.CommittedEntries) > 0 {
@@ -182,15 +180,15 @@ func snapshotRef(s *pb.Snapshot) *pb.Snapshot {
 // otherwise; and the leader's acknowledgement of its own entries comes
 // before the append thread's, so it is handled while the entries are still
 // in the unstable log, where their terms are cheapest to look up.
-func (rn *RawNode) appendThreadMsg(rd Ready) pb.Message {
+func (rn *RawNode) appendThreadMsg(rd *Ready) pb.Message {
 	m := pb.Message{Type: pb.MsgStorageAppend, From: rn.raft.id, To: LocalAppendThread,
 		Entries: rd.Entries, Snapshot: snapshotRef(&rd.Snapshot)}
 	if hs := rd.HardState; !IsEmptyHardState(hs) {
 		m.Term, m.Vote, m.Commit = hs.Term, hs.Vote, hs.Commit
 	}
 	m.Responses = rn.raft.out.afterAppend
-	if rn.needStorageAppendResp(&rd) {
-		m.Responses = append(m.Responses, rn.appendThreadAck(&rd).message(rn.raft.id))
+	if rn.needStorageAppendResp(rd) {
+		m.Responses = append(m.Responses, rn.appendThreadAck(rd).message(rn.raft.id))
 	}
 	return m
 }
