@@ -58,6 +58,9 @@ type outbox struct {
 // readAnswers are the answers to read requests waiting for a Ready.
 type readAnswers struct {
 	// states answer ReadIndex requests, in the order they were served.
+	// Its array may have room past them, which the next answers use: the
+	// positions a Ready handed out are never written again (a Ready gets
+	// them capped), so the room after them is still free.
 	states []ReadState
 	// dropped are the application's reads that will never be answered
 	// (Config.ReportDroppedReads).
@@ -72,9 +75,17 @@ func (o *outbox) answers() *readAnswers {
 	return o.reads
 }
 
+// readStateRoom is the number of answers an array for ReadStates is first
+// made for: a peer that serves reads at all usually serves many, and a
+// fresh array per answer would cost an allocation per read.
+const readStateRoom = 4
+
 // addReadState queues the answer rs to a ReadIndex request.
 func (o *outbox) addReadState(rs ReadState) {
 	a := o.answers()
+	if n := len(a.states); n == cap(a.states) {
+		a.states = append(make([]ReadState, 0, max(2*n, readStateRoom)), a.states...)
+	}
 	a.states = append(a.states, rs)
 }
 
@@ -102,8 +113,12 @@ func (o *outbox) droppedReads() []DroppedRead {
 
 // readsHandedOut records that a Ready took the queued read answers.
 func (o *outbox) readsHandedOut() {
-	if o.reads != nil {
-		o.reads.states, o.reads.dropped = nil, nil
+	if a := o.reads; a != nil {
+		// NB: the room past the states handed out stays for the next.
+		a.states, a.dropped = a.states[len(a.states):], nil
+		if cap(a.states) == 0 {
+			a.states = nil
+		}
 	}
 }
 

@@ -136,3 +136,30 @@ func TestReadyMessagesAreCapped(t *testing.T) {
 	assert.Equal(t, own, extended[len(extended)-1], "got the application's appended message overwritten by the next Ready's")
 	leader.Advance(next)
 }
+
+func TestReadyReadStatesStayIntact(t *testing.T) {
+	nodes, _ := leaderWithFollowers(t, 1)
+	leader := nodes[0]
+	var readies []Ready
+	var want [][]ReadState
+	for i := range 10 {
+		leader.ReadIndex([]byte{byte('a' + i)})
+		if i%3 == 0 {
+			leader.ReadIndex([]byte{byte('A' + i)})
+		}
+		rd := leader.Ready()
+		require.NotEmpty(t, rd.ReadStates, "read %d", i)
+		want = append(want, append([]ReadState(nil), rd.ReadStates...))
+		// The application may append to a Ready's read states and keep
+		// the result.
+		rd.ReadStates = append(rd.ReadStates, ReadState{Index: 999, RequestCtx: []byte("app")})
+		readies = append(readies, rd)
+		leader.Advance(rd)
+	}
+	for i, rd := range readies {
+		got := rd.ReadStates[:len(rd.ReadStates)-1]
+		assert.Equal(t, want[i], got, "got Ready %d's read states changed by later reads", i)
+		assert.Equal(t, []byte("app"), rd.ReadStates[len(rd.ReadStates)-1].RequestCtx,
+			"got the application's appended read state in Ready %d overwritten", i)
+	}
+}

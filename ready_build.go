@@ -58,7 +58,9 @@ func (rn *RawNode) readyToHandOut(rd *Ready) {
 		rd.Snapshot = *snap
 	}
 	if rs := r.out.readStates(); len(rs) != 0 {
-		rd.ReadStates = rs
+		// NB: capped, so that the application's appends cannot write into
+		// the room kept for the next answers.
+		rd.ReadStates = rs[:len(rs):len(rs)]
 	}
 	if dr := r.out.droppedReads(); len(dr) != 0 {
 		rd.DroppedReads = dr
