@@ -25,6 +25,11 @@ import (
 type outbox struct {
 	// async is Config.AsyncStorageWrites.
 	async bool
+	// carved counts the positions past a Ready's messages that its builder
+	// took from the room for arrays of its own (see spare); handedOut counts
+	// them as handed out. NB: a byte between async and msgsHint, where it
+	// takes no room of its own.
+	carved uint8
 	// msgsHint is the room the messages of a Ready are first given: one
 	// message per follower for a leader, which most often broadcasts, one
 	// otherwise (see sizeForBroadcast). NB: an int32 beside async, where it
@@ -195,17 +200,30 @@ func (o *outbox) sizeForBroadcast(n int) {
 // push queues m to leave with the next Ready.
 func (o *outbox) push(m *pb.Message) {
 	if len(o.msgs) == cap(o.msgs) {
-		o.grow()
+		o.grow(1)
 	}
 	o.msgs = append(o.msgs, *m)
 }
 
-// grow moves the queued messages to room for them, one more and the
-// hint's worth: taken from a slab, or, for a long queue, an array of its
-// own grown by doubling (carving it from a slab would use the slab up).
-func (o *outbox) grow() {
+// spare returns the n positions of the room right past the queue, moving
+// the queue to more room if needed: never handed out, they are the Ready
+// builder's to fill with what it appends to the queued messages and with
+// arrays that go out with them. The builder counts the latter in carved.
+func (o *outbox) spare(n int) []pb.Message {
+	if cap(o.msgs)-len(o.msgs) < n {
+		o.grow(n)
+	}
+	q := len(o.msgs)
+	return o.msgs[q : q+n : q+n]
+}
+
+// grow moves the queued messages to room for them and at least extra more,
+// and the hint's worth: taken from a slab, or, for a long queue, an array
+// of its own grown by doubling (carving it from a slab would use the slab
+// up).
+func (o *outbox) grow(extra int) {
 	n := len(o.msgs)
-	need := n + max(int(o.msgsHint), 1)
+	need := n + max(int(o.msgsHint), extra, 1)
 	var fresh []pb.Message
 	var s *msgSlab
 	if need > msgSlabSize/4 {
@@ -242,6 +260,8 @@ func (o *outbox) handedOut(msgs []pb.Message) {
 		return
 	}
 	shared := n > 0 && cap(o.msgs) >= n && &o.msgs[:n][0] == &msgs[0]
+	carved := int(o.carved)
+	o.carved = 0
 	if shared && len(o.msgs) > n {
 		// Queued after the Ready was built: they stay for the next.
 		o.msgs = o.msgs[n:]
@@ -252,7 +272,7 @@ func (o *outbox) handedOut(msgs []pb.Message) {
 		// wrote were never handed out either.
 		used := len(o.msgs)
 		if shared {
-			used = n
+			used = n + carved
 		}
 		o.slab.room = o.msgs[used:cap(o.msgs)]
 		putMsgSlab(o.slab)
@@ -312,6 +332,12 @@ func (o *outbox) pushAfterAppend(m *pb.Message, self uint64) {
 			prev.Index = max(prev.Index, m.Index)
 			return
 		}
+	}
+	if len(o.afterAppend) == cap(o.afterAppend) {
+		// NB: room for one more: with AsyncStorageWrites, the append
+		// thread's acknowledgement joins them in the Responses of the
+		// MsgStorageAppend.
+		o.afterAppend = slices.Grow(o.afterAppend, 2)
 	}
 	o.afterAppend = append(o.afterAppend, *m)
 }

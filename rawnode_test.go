@@ -374,3 +374,54 @@ func TestCommitCycleAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(500, cycle)
 	assert.LessOrEqual(t, allocs, 0.5, "got %v allocations per commit cycle", allocs)
 }
+
+// TestAsyncCommitCycleAllocatesLittle is TestCommitCycleAllocatesNothing
+// with AsyncStorageWrites: the local storage threads' messages and their
+// one-message Responses are laid out in the message slabs, so a cycle
+// allocates only the arrays of acknowledgements that wait for durability
+// (one per Ready that has any: the followers' two rounds of MsgAppResp and
+// the leader's acknowledgement of its own entries).
+func TestAsyncCommitCycleAllocatesLittle(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector drops pooled message slabs at random")
+	}
+	nodes, _ := leaderWithFollowers(t, 3, withAsyncWrites())
+	byID := map[uint64]*testNode{}
+	for _, n := range nodes {
+		n.forgetApplied = true
+		byID[n.raft.id] = n
+	}
+	step := func(m pb.Message) { require.NoError(t, byID[m.To].Step(m)) }
+	data := []byte("x")
+	cycle := func() {
+		require.NoError(t, nodes[0].Propose(data))
+		for busy := true; busy; {
+			busy = false
+			for _, n := range nodes {
+				if !n.HasReady() {
+					continue
+				}
+				busy = true
+				rd := n.Ready()
+				for _, m := range rd.Messages {
+					switch m.To {
+					case LocalAppendThread:
+						for _, resp := range n.persistAppend(m) {
+							step(resp)
+						}
+					case LocalApplyThread:
+						n.apply(m.Entries)
+						for _, resp := range m.Responses {
+							step(resp)
+						}
+					default:
+						step(m)
+					}
+				}
+			}
+		}
+	}
+	cycle()
+	allocs := testing.AllocsPerRun(500, cycle)
+	assert.LessOrEqual(t, allocs, 5.5, "got %v allocations per asynchronous commit cycle", allocs)
+}

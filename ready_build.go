@@ -74,7 +74,7 @@ func (rn *RawNode) readyToHandOut(rd *Ready) {
 		// durability are in Messages already (see pushAfterAppend): the
 		// application persists the Ready before sending them, and those to
 		// ourselves are stepped back in on Advance.
-		rd.Messages = rn.appendLocalThreadMsgs(rd.Messages, rd)
+		rd.Messages = rn.appendLocalThreadMsgs(rd)
 	}
 	if len(rd.Messages) == 0 {
 		rd.Messages = nil
@@ -85,16 +85,46 @@ func (rn *RawNode) readyToHandOut(rd *Ready) {
 	}
 }
 
-// appendLocalThreadMsgs appends to msgs the work of rd for the local storage
-// threads: what to persist (MsgStorageAppend) and what to apply
-// (MsgStorageApply).
-func (rn *RawNode) appendLocalThreadMsgs(msgs []pb.Message, rd *Ready) []pb.Message {
-	if rn.needStorageAppend(rd) {
-		msgs = append(msgs, rn.appendThreadMsg(rd))
+// appendLocalThreadMsgs returns rd's messages followed by the work of rd
+// for the local storage threads: what to persist (MsgStorageAppend) and what
+// to apply (MsgStorageApply). Both messages, and the one-message Responses
+// arrays that need no array of the outbox's, are laid out in the outbox's
+// room past the queue (see outbox.spare), so that an asynchronous Ready
+// allocates nothing for them.
+func (rn *RawNode) appendLocalThreadMsgs(rd *Ready) []pb.Message {
+	out := &rn.raft.out
+	toAppend, toApply := rn.needStorageAppend(rd), len(rd.CommittedEntries) > 0
+	ack := toAppend && rn.needStorageAppendResp(rd)
+	locals, carved := 0, 0
+	if toAppend {
+		locals++
+		if ack && len(out.afterAppend) == 0 {
+			carved++
+		}
 	}
-	if len(rd.CommittedEntries) > 0 {
-		msgs = append(msgs, rn.applyThreadMsg(rd.CommittedEntries))
+	if toApply {
+		locals++
+		carved++
 	}
+	if locals == 0 {
+		return rd.Messages
+	}
+	room := out.spare(locals + carved)
+	// NB: spare may have moved the queue; the local messages fill
+	// room[:locals], the Responses room[locals:].
+	msgs, resps := out.readyMsgs(), room[locals:]
+	if toAppend {
+		m := rn.appendThreadMsg(rd, ack, resps)
+		if len(resps) > 0 && len(m.Responses) > 0 && &m.Responses[0] == &resps[0] {
+			resps = resps[1:]
+		}
+		msgs = append(msgs, m)
+	}
+	if toApply {
+		resps[0] = applyAck(rn.raft.id, rd.CommittedEntries)
+		msgs = append(msgs, rn.applyThreadMsg(rd.CommittedEntries, resps[:1:1]))
+	}
+	out.carved = uint8(carved)
 	return msgs
 }
 
@@ -177,20 +207,30 @@ func snapshotRef(s *pb.Snapshot) *pb.Snapshot {
 }
 
 // appendThreadMsg builds the MsgStorageAppend: what to persist, and the
-// messages to deliver once it is durable. NB: the HardState fields are set
-// only if the HardState changed, so that one rebuilt from them is empty
-// otherwise; and the leader's acknowledgement of its own entries comes
-// before the append thread's, so it is handled while the entries are still
-// in the unstable log, where their terms are cheapest to look up.
-func (rn *RawNode) appendThreadMsg(rd *Ready) pb.Message {
+// messages to deliver once it is durable, followed by the append thread's
+// acknowledgement when ack is set. With nothing else to deliver, that
+// acknowledgement goes into room[0], which the caller provides. NB: the
+// HardState fields are set only if the HardState changed, so that one
+// rebuilt from them is empty otherwise; and the leader's acknowledgement of
+// its own entries comes before the append thread's, so it is handled while
+// the entries are still in the unstable log, where their terms are cheapest
+// to look up.
+func (rn *RawNode) appendThreadMsg(rd *Ready, ack bool, room []pb.Message) pb.Message {
 	m := pb.Message{Type: pb.MsgStorageAppend, From: rn.raft.id, To: LocalAppendThread,
 		Entries: rd.Entries, Snapshot: snapshotRef(&rd.Snapshot)}
 	if hs := rd.HardState; !IsEmptyHardState(hs) {
 		m.Term, m.Vote, m.Commit = hs.Term, hs.Vote, hs.Commit
 	}
 	m.Responses = rn.raft.out.afterAppend
-	if rn.needStorageAppendResp(rd) {
-		m.Responses = append(m.Responses, rn.appendThreadAck(rd).message(rn.raft.id))
+	if !ack {
+		return m
+	}
+	resp := rn.appendThreadAck(rd).message(rn.raft.id)
+	if len(m.Responses) == 0 {
+		room[0] = resp
+		m.Responses = room[:1:1]
+	} else {
+		m.Responses = append(m.Responses, resp)
 	}
 	return m
 }
@@ -207,13 +247,14 @@ func (rn *RawNode) appendThreadAck(rd *Ready) appendAck {
 	return ack
 }
 
-// applyThreadMsg builds the MsgStorageApply for the apply thread.
-func (rn *RawNode) applyThreadMsg(ents []pb.Entry) pb.Message {
+// applyThreadMsg builds the MsgStorageApply for the apply thread, with
+// resps (its acknowledgement) as Responses.
+func (rn *RawNode) applyThreadMsg(ents []pb.Entry, resps []pb.Message) pb.Message {
 	return pb.Message{
 		Type:      pb.MsgStorageApply,
 		To:        LocalApplyThread,
 		From:      rn.raft.id,
 		Entries:   ents,
-		Responses: []pb.Message{applyAck(rn.raft.id, ents)},
+		Responses: resps,
 	}
 }
