@@ -160,7 +160,7 @@ func (r *raft) stepCandidate(m pb.Message) error {
 		// take its message as one. NB: our term, not m.Term, which may be 0
 		// (a message without a term counts as one of the current term).
 		r.becomeFollower(r.term, m.From)
-		return r.stepFollower(m)
+		return r.stepFollower(&m)
 	case pb.MsgVoteResp, pb.MsgPreVoteResp:
 		r.countVote(m)
 	case pb.MsgTimeoutNow:

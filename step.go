@@ -66,22 +66,22 @@ func (r *raft) Step(m pb.Message) error {
 		if m.From == None && len(m.Entries) == 1 {
 			r.supersedeRead(m.Entries[0].Data)
 		}
-		return r.stepRole(m)
+		return r.stepRole(&m)
 	default:
-		return r.stepRole(m)
+		return r.stepRole(&m)
 	}
 	return nil
 }
 
 // stepRole hands m to the step function of the peer's role.
-func (r *raft) stepRole(m pb.Message) error {
+func (r *raft) stepRole(m *pb.Message) error {
 	switch r.state {
 	case StateLeader:
-		return r.stepLeader(m)
+		return r.stepLeader(*m)
 	case StateFollower:
 		return r.stepFollower(m)
 	default:
-		return r.stepCandidate(m)
+		return r.stepCandidate(*m)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 
 // stepFollower handles messages of the current term, and local requests,
 // for a follower.
-func (r *raft) stepFollower(m pb.Message) error {
+func (r *raft) stepFollower(m *pb.Message) error {
 	switch m.Type {
 	case pb.MsgProp:
 		if r.lead == None {
@@ -20,7 +20,7 @@ func (r *raft) stepFollower(m pb.Message) error {
 			r.logger.Infof("%x drops a proposal: forwarding to leader %x is disabled (term %d)", r.id, r.lead, r.term)
 			return ErrProposalDropped
 		}
-		r.forward(m)
+		r.forward(*m)
 	case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
 		// The leader of our term is alive (paper 5.2).
 		r.timer.heard()
@@ -31,14 +31,14 @@ func (r *raft) stepFollower(m pb.Message) error {
 		case pb.MsgHeartbeat:
 			r.handleHeartbeat(m)
 		default:
-			r.handleSnapshot(m)
+			r.handleSnapshot(*m)
 		}
 	case pb.MsgTransferLeader:
 		if r.lead == None {
 			r.logger.Infof("%x drops a leadership transfer request: no leader in term %d", r.id, r.term)
 			return nil
 		}
-		r.forward(m)
+		r.forward(*m)
 	case pb.MsgForgetLeader:
 		r.forgetLeader()
 	case pb.MsgTimeoutNow:
@@ -47,9 +47,9 @@ func (r *raft) stepFollower(m pb.Message) error {
 		// there is no partition to guard against.
 		r.hup(campaignTransfer)
 	case pb.MsgReadIndex:
-		r.forwardReadIndex(m)
+		r.forwardReadIndex(*m)
 	case pb.MsgReadIndexResp:
-		r.handleReadIndexResp(m)
+		r.handleReadIndexResp(*m)
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ func (r *raft) forgetLeader() {
 }
 
 // handleAppendEntries is the follower side of AppendEntries (paper 5.3).
-func (r *raft) handleAppendEntries(m pb.Message) {
+func (r *raft) handleAppendEntries(m *pb.Message) {
 	ls := logSlice{term: m.Term, prev: entryID{term: m.LogTerm, index: m.Index}, entries: m.Entries}
 	if err := ls.valid(); err != nil {
 		r.logger.Errorf("%x drops a malformed %s from %x: %v", r.id, m.Type, m.From, err)
@@ -130,7 +130,7 @@ func (r *raft) acceptAppend(leader uint64, ls logSlice, leaderCommit uint64) pb.
 // handleHeartbeat advances the commit index to what the leader knows we have
 // (it never sends more than our Match, so this stays within our log) and
 // echoes the context, which identifies the read round being confirmed.
-func (r *raft) handleHeartbeat(m pb.Message) {
+func (r *raft) handleHeartbeat(m *pb.Message) {
 	if m.Commit > r.log.lastIndex() && r.lostLog(m.From, m.Commit) {
 		return
 	}
