@@ -53,13 +53,8 @@ func newLeaderState(r *raft) *leaderState {
 		quorumDue:        uint64(r.cfg.electionTimeout),
 	}
 	l.wake = l.nextWake()
-	l.repl.adopt(r.memberProgress(r.conf.config(), last+1), r.conf.voters())
+	l.repl.begin(&r.conf, r.id, last)
 	r.out.sizeForBroadcast(len(l.repl.peers) - 1)
-	if self := l.repl.get(r.id); self != nil {
-		self.BecomeReplicate()
-		// NB: the leader is always active; checkQuorumActive keeps it so.
-		self.RecentActive = true
-	}
 	return l
 }
 
