@@ -39,10 +39,11 @@ type windowLimits struct {
 //
 // Invariants:
 //   - match < next.
-//   - pendingSnapshot > 0 only in flowSnapshot.
-//   - window holds appends only in flowReplicate; it is nil until the
-//     first append is pipelined, and may be dropped again while empty
-//     (dropIdleWindow), so an idle follower holds no window at all.
+//   - extra.pendingSnapshot > 0 only in flowSnapshot.
+//   - extra.window holds appends only in flowReplicate. extra is nil
+//     until a snapshot is sent or an append is pipelined, and is dropped
+//     again once it holds neither (dropIdleWindow), so an idle follower
+//     holds none at all.
 //   - due and evenIfEmpty are never set for the leader itself;
 //     evenIfEmpty only with due.
 type peerProgress struct {
@@ -55,12 +56,9 @@ type peerProgress struct {
 	// sentCommit is the highest commit index sent to it. NB: it may
 	// exceed what the member holds; the member commits only what matches.
 	sentCommit uint64
-	// pendingSnapshot is the index of the snapshot sent to it in
-	// flowSnapshot.
-	pendingSnapshot uint64
-	// window records the appends pipelined to it that it has not
-	// acknowledged, in flowReplicate.
-	window *tracker.Inflights
+	// extra is what flow control needs only for a member that is sent a
+	// snapshot or pipelined appends (see peerExtra), or nil.
+	extra *peerExtra
 
 	state flowState
 	// voter is set for a voter of a configuration that is not joint.
@@ -83,15 +81,62 @@ type peerProgress struct {
 	evenIfEmpty bool
 }
 
+// peerExtra is the part of a member's progress that an idle member does
+// without.
+type peerExtra struct {
+	// window records the appends pipelined to the member that it has not
+	// acknowledged, in flowReplicate; nil until the first one.
+	window *tracker.Inflights
+	// pendingSnapshot is the index of the snapshot sent to it in
+	// flowSnapshot.
+	pendingSnapshot uint64
+}
+
+// more returns p.extra, made on first use.
+func (p *peerProgress) more() *peerExtra {
+	if p.extra == nil {
+		p.extra = &peerExtra{}
+	}
+	return p.extra
+}
+
+// window returns the appends in flight to the member, or nil if none was
+// ever recorded (a nil Inflights answers as an empty one).
+func (p *peerProgress) window() *tracker.Inflights {
+	if p.extra == nil {
+		return nil
+	}
+	return p.extra.window
+}
+
+// pendingSnapshot returns the index of the snapshot sent to the member in
+// flowSnapshot, or 0.
+func (p *peerProgress) pendingSnapshot() uint64 {
+	if p.extra == nil {
+		return 0
+	}
+	return p.extra.pendingSnapshot
+}
+
+// forgetSnapshot forgets the snapshot sent to the member: it was not
+// delivered.
+func (p *peerProgress) forgetSnapshot() {
+	if p.extra != nil {
+		p.extra.pendingSnapshot = 0
+	}
+}
+
 // progressFrom returns the compact form of pr, for member id. Only what a
 // configuration change sets in a Progress is read: the IDs it adds come
 // with a fresh one.
 func progressFrom(id uint64, pr *tracker.Progress) peerProgress {
 	p := peerProgress{id: id, match: pr.Match, next: pr.Next, state: flowState(pr.State),
-		pendingSnapshot: pr.PendingSnapshot, learner: pr.IsLearner, active: pr.RecentActive,
-		paused: pr.MsgAppFlowPaused}
+		learner: pr.IsLearner, active: pr.RecentActive, paused: pr.MsgAppFlowPaused}
+	if pr.PendingSnapshot > 0 {
+		p.more().pendingSnapshot = pr.PendingSnapshot
+	}
 	if pr.Inflights.Count() > 0 {
-		p.window = pr.Inflights.Clone()
+		p.more().window = pr.Inflights.Clone()
 	}
 	return p
 }
@@ -101,13 +146,13 @@ func progressFrom(id uint64, pr *tracker.Progress) peerProgress {
 // nothing with p), without one otherwise.
 func (p *peerProgress) progress(withWindow bool, lim windowLimits) tracker.Progress {
 	pr := tracker.Progress{Match: p.match, Next: p.next, State: tracker.StateType(p.state),
-		PendingSnapshot: p.pendingSnapshot, RecentActive: p.active, MsgAppFlowPaused: p.paused,
+		PendingSnapshot: p.pendingSnapshot(), RecentActive: p.active, MsgAppFlowPaused: p.paused,
 		IsLearner: p.learner}
 	pr.SentCommit(p.sentCommit)
 	switch {
 	case !withWindow:
-	case p.window != nil:
-		pr.Inflights = p.window.Clone()
+	case p.window() != nil:
+		pr.Inflights = p.window().Clone()
 	default:
 		pr.Inflights = tracker.NewInflights(lim.count, lim.bytes)
 	}
@@ -117,8 +162,11 @@ func (p *peerProgress) progress(withWindow bool, lim windowLimits) tracker.Progr
 // resetState enters state s with nothing outstanding: no pause, no
 // pending snapshot, an empty window (whose array is kept for reuse).
 func (p *peerProgress) resetState(s flowState) {
-	p.state, p.paused, p.pendingSnapshot = s, false, 0
-	p.window.FreeLE(math.MaxUint64)
+	p.state, p.paused = s, false
+	if p.extra != nil {
+		p.extra.pendingSnapshot = 0
+		p.extra.window.FreeLE(math.MaxUint64)
+	}
 }
 
 // becomeProbe goes back to probing from just past what the member is
@@ -126,7 +174,7 @@ func (p *peerProgress) resetState(s flowState) {
 func (p *peerProgress) becomeProbe() {
 	next := p.match + 1
 	if p.state == flowSnapshot {
-		next = max(next, p.pendingSnapshot+1)
+		next = max(next, p.pendingSnapshot()+1)
 	}
 	p.resetState(flowProbe)
 	p.resendFrom(next)
@@ -143,7 +191,8 @@ func (p *peerProgress) becomeReplicate() {
 // it.
 func (p *peerProgress) becomeSnapshot(index uint64) {
 	p.resetState(flowSnapshot)
-	p.pendingSnapshot, p.next, p.sentCommit = index, index+1, index
+	p.more().pendingSnapshot = index
+	p.next, p.sentCommit = index+1, index
 }
 
 // resendFrom makes next the next index to send; a commit index beyond
@@ -163,14 +212,15 @@ func (p *peerProgress) sentEntries(n int, bytes uint64, lim windowLimits) {
 		p.paused = p.paused || n > 0
 	case flowReplicate:
 		if n > 0 {
-			if p.window == nil {
-				p.window = tracker.NewInflights(lim.count, lim.bytes)
+			x := p.more()
+			if x.window == nil {
+				x.window = tracker.NewInflights(lim.count, lim.bytes)
 			}
 			last := p.next + uint64(n) - 1
-			p.window.Add(last, bytes)
+			x.window.Add(last, bytes)
 			p.next = last + 1
 		}
-		p.paused = p.window.Full()
+		p.paused = p.window().Full()
 	default:
 		invariantBroken("appends of %d entries (%d bytes) went out in state %s: %s", n, bytes, p.state, p)
 	}
@@ -185,7 +235,7 @@ func (p *peerProgress) canBumpCommit(commit uint64) bool {
 
 // windowFull reports whether the window leaves no room for another append.
 func (p *peerProgress) windowFull() bool {
-	return p.state == flowReplicate && p.window.Full()
+	return p.state == flowReplicate && p.window().Full()
 }
 
 // isPaused reports whether no append may go out to the member now.
@@ -232,12 +282,13 @@ func (p *peerProgress) maybeDecrTo(rejected, hint uint64) bool {
 	return true
 }
 
-// dropIdleWindow lets go of an empty window, so that an idle member costs
-// no memory for it. Called at heartbeats: a busy member keeps its window
-// between appends.
+// dropIdleWindow lets go of extra once it holds neither a pending
+// snapshot nor appends in flight, so that an idle member costs no memory
+// for it. Called at heartbeats: a busy member keeps its window between
+// appends.
 func (p *peerProgress) dropIdleWindow() {
-	if p.window != nil && p.window.Count() == 0 {
-		p.window = nil
+	if p.extra != nil && p.extra.pendingSnapshot == 0 && p.extra.window.Count() == 0 {
+		p.extra = nil
 	}
 }
 
@@ -255,17 +306,17 @@ func (p *peerProgress) String() string {
 	if p.isPaused() {
 		b.WriteString(" paused")
 	}
-	if p.pendingSnapshot > 0 {
+	if snap := p.pendingSnapshot(); snap > 0 {
 		b.WriteString(" pendingSnap=")
-		b.WriteString(strconv.FormatUint(p.pendingSnapshot, 10))
+		b.WriteString(strconv.FormatUint(snap, 10))
 	}
 	if !p.active {
 		b.WriteString(" inactive")
 	}
-	if n := p.window.Count(); n > 0 {
+	if n := p.window().Count(); n > 0 {
 		b.WriteString(" inflight=")
 		b.WriteString(strconv.Itoa(n))
-		if p.window.Full() {
+		if p.window().Full() {
 			b.WriteString("[full]")
 		}
 	}

@@ -128,7 +128,7 @@ func (r *raft) openFlow(id uint64, pr *peerProgress, index uint64) {
 		pr.becomeProbe()
 		pr.becomeReplicate()
 	case flowReplicate:
-		pr.window.FreeLE(index)
+		pr.window().FreeLE(index)
 	}
 }
 
@@ -169,7 +169,7 @@ func (r *raft) handleSnapStatus(m pb.Message, pr *peerProgress) {
 	if m.Reject {
 		// NB: cleared first, or probing would resume after a snapshot that
 		// never arrived.
-		pr.pendingSnapshot = 0
+		pr.forgetSnapshot()
 		pr.becomeProbe()
 		r.logger.Debugf("%x probes %x again after a failed snapshot (%s)", r.id, m.From, pr)
 	} else {
