@@ -6,8 +6,14 @@ package raft
 type leaderState struct {
 	// repl replicates the log to the members (replication.go).
 	repl replication
-	// reads confirms ReadIndex requests (read_index.go).
-	reads readConfirmer
+	// reads confirms ReadIndex requests (read_index.go). It is nil until
+	// the leadership's first read request (readRounds): most leaders of a
+	// host with many groups never serve one.
+	reads *readConfirmer
+	// termCommitted is set once the leader is known to have committed an
+	// entry of its term; it stays set for the leadership (see
+	// committedEntryInCurrentTerm).
+	termCommitted bool
 	// transfer is the leadership transfer under way, if any (transfer.go).
 	transfer leaderTransfer
 	// wake is the earliest tick (of the leader's clock, lease.now) at
@@ -46,21 +52,27 @@ type leaderState struct {
 func newLeaderState(r *raft) *leaderState {
 	last := r.log.lastIndex()
 	l := &leaderState{
-		reads:            readConfirmer{self: r.id},
 		lease:            leaderLease{electionTimeout: uint64(r.cfg.electionTimeout)},
 		pendingConfIndex: last,
 		beatDue:          uint64(r.cfg.heartbeatTimeout),
 		quorumDue:        uint64(r.cfg.electionTimeout),
 	}
-	l.wake = l.nextWake()
-	l.repl.adopt(r.memberProgress(r.conf.config(), last+1), r.conf.voters())
-	r.out.sizeForBroadcast(len(l.repl.peers) - 1)
-	if self := l.repl.get(r.id); self != nil {
-		self.BecomeReplicate()
-		// NB: the leader is always active; checkQuorumActive keeps it so.
-		self.RecentActive = true
+	if r.cfg.readOnly == ReadOnlyLeaseBased {
+		l.lease.leaseBook = &leaseBook{}
 	}
+	l.wake = l.nextWake()
+	l.repl.begin(&r.conf, r.id, last)
+	r.out.sizeForBroadcast(len(l.repl.peers) - 1)
 	return l
+}
+
+// readRounds returns the leadership's read requests and rounds, made on
+// first use. self is the leader.
+func (l *leaderState) readRounds(self uint64) *readConfirmer {
+	if l.reads == nil {
+		l.reads = &readConfirmer{self: self}
+	}
+	return l.reads
 }
 
 // tickLeader does what falls due at the leader's tick lease.now, which
@@ -71,7 +83,7 @@ func newLeaderState(r *raft) *leaderState {
 func (r *raft) tickLeader() {
 	l := r.leading
 	now := l.lease.now
-	if len(l.lease.firstSent) > 1 {
+	if l.lease.hasStaleMarks() {
 		// NB: the leader wakes at least every heartbeat timeout, and until
 		// then the stale marks only extend nothing.
 		l.lease.mergeStaleMarks()
@@ -94,7 +106,7 @@ func (r *raft) tickLeader() {
 	}
 	// NB: reads held for the lease need heartbeats sent after they
 	// arrived; they get one every tick rather than every heartbeat timeout.
-	if now >= l.beatDue || len(l.lease.held) > 0 {
+	if now >= l.beatDue || l.lease.holdsReads() {
 		r.stir()
 		l.beatDue = now + uint64(r.cfg.heartbeatTimeout)
 		r.bcastHeartbeat()
@@ -116,7 +128,7 @@ func (l *leaderState) idleTick() bool {
 // do: the first of the heartbeat, the quorum round and the transfer's
 // deadline, or the next tick while lease reads are held.
 func (l *leaderState) nextWake() uint64 {
-	if len(l.lease.held) > 0 {
+	if l.lease.holdsReads() {
 		return l.lease.now + 1
 	}
 	wake := min(l.beatDue, l.quorumDue)

@@ -45,6 +45,24 @@ type leaderLease struct {
 	now uint64
 	// electionTimeout is Config.ElectionTick.
 	electionTimeout uint64
+	// leaseBook holds the acknowledgements and the reads of the lease. A
+	// leader of another ReadOnlyOption keeps only the clock and spares
+	// their room.
+	// Invariant: non-nil exactly under ReadOnlyLeaseBased.
+	*leaseBook
+	// revoked is set once the leader sent MsgTimeoutNow.
+	revoked bool
+	// beatOwed is set when a read was held and a heartbeat sent now could
+	// cover it: the next Ready carries one (see flushDeferred).
+	beatOwed bool
+	// beaten is set when heartbeats went out in the current tick; beatAt
+	// is that tick.
+	beaten bool
+	beatAt uint64
+}
+
+// leaseBook is what only a lease-based leader records (see leaderLease).
+type leaseBook struct {
 	// heard maps each follower to the latest tick at which it is known to
 	// have heard from the leader: the send tick of a heartbeat, or of the
 	// first append of an entry, that it acknowledged in this leadership.
@@ -57,17 +75,26 @@ type leaderLease struct {
 	// one that keeps the oldest tick (see mergeStaleMarks).
 	// Invariant: index and tick increase along firstSent.
 	firstSent []sentMark
-	// revoked is set once the leader sent MsgTimeoutNow.
-	revoked bool
 	// held are the reads waiting for the lease to cover them.
 	held []heldRead
-	// beatOwed is set when a read was held and a heartbeat sent now could
-	// cover it: the next Ready carries one (see flushDeferred).
-	beatOwed bool
-	// beaten is set when heartbeats went out in the current tick; beatAt
-	// is that tick.
-	beaten bool
-	beatAt uint64
+}
+
+// holdsReads reports whether reads wait for the lease to cover them.
+func (ls *leaderLease) holdsReads() bool {
+	return ls.leaseBook != nil && len(ls.held) > 0
+}
+
+// heldReads returns the reads waiting for the lease to cover them.
+func (ls *leaderLease) heldReads() []heldRead {
+	if ls.leaseBook == nil {
+		return nil
+	}
+	return ls.held
+}
+
+// hasStaleMarks reports whether firstSent may hold marks to merge.
+func (ls *leaderLease) hasStaleMarks() bool {
+	return ls.leaseBook != nil && len(ls.firstSent) > 1
 }
 
 // sentMark is an entry of leaderLease.firstSent.
@@ -236,6 +263,9 @@ func (r *raft) releaseLeaseReads() {
 
 // withdrawHeld forgets the held reads of sender with context ctx.
 func (ls *leaderLease) withdrawHeld(sender uint64, ctx []byte) {
+	if ls.leaseBook == nil {
+		return
+	}
 	for i := 0; i < len(ls.held); {
 		if ls.held[i].req.is(sender, ctx) {
 			ls.held = append(ls.held[:i], ls.held[i+1:]...)

@@ -184,7 +184,7 @@ func (r *raft) memberProgress(cfg tracker.Config, next uint64) tracker.ProgressM
 func (r *raft) changer() confchange.Changer {
 	if r.leading != nil {
 		trk := tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes)
-		trk.Config, trk.Progress = r.conf.config(), r.leading.repl.progressMap()
+		trk.Config, trk.Progress = r.conf.config(), r.leading.repl.progressMap(r.windowLimits())
 		return confchange.Changer{Tracker: trk, LastIndex: r.log.lastIndex()}
 	}
 	return r.changerFor(r.conf.config())

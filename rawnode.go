@@ -237,9 +237,9 @@ const (
 func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tracker.Progress)) {
 	r := rn.raft
 	if r.leading != nil {
-		for _, p := range r.leading.repl.peers {
-			pr := *p.pr
-			pr.Inflights = nil
+		for i := range r.leading.repl.peers {
+			p := &r.leading.repl.peers[i]
+			pr := p.progress(false, windowLimits{})
 			visitor(p.id, progressTypeOf(&pr), pr)
 		}
 		return

@@ -64,17 +64,19 @@ func (r *raft) dropLeaderReads() {
 	if l == nil || !r.cfg.reportDroppedReads {
 		return
 	}
-	for _, req := range l.reads.waiting {
-		if req.from == r.id {
-			r.dropRead(req.ctx, ErrReadLeadershipEnded)
+	if ro := l.reads; ro != nil {
+		for _, req := range ro.waiting {
+			if req.from == r.id {
+				r.dropRead(req.ctx, ErrReadLeadershipEnded)
+			}
+		}
+		for _, p := range ro.pending {
+			if p.req.from == r.id {
+				r.dropRead(p.req.ctx, ErrReadLeadershipEnded)
+			}
 		}
 	}
-	for _, p := range l.reads.pending {
-		if p.req.from == r.id {
-			r.dropRead(p.req.ctx, ErrReadLeadershipEnded)
-		}
-	}
-	for _, h := range l.lease.held {
+	for _, h := range l.lease.heldReads() {
 		if h.req.from == r.id {
 			r.dropRead(h.req.ctx, ErrReadLeadershipEnded)
 		}
@@ -141,9 +143,6 @@ type roundAck struct{ id, round uint64 }
 type readConfirmer struct {
 	// self is the leader, which implicitly confirms every round.
 	self uint64
-	// termCommitted is set once the leader is known to have committed an
-	// entry of its term; it stays set for the leadership.
-	termCommitted bool
 	// waiting are the requests received before the leader committed an
 	// entry of its term, in arrival order.
 	waiting []readRequest
@@ -176,6 +175,9 @@ func (ro *readConfirmer) addRequest(index uint64, req readRequest) {
 // pending. NB: local requests are queued with the leader's own ID as
 // sender (see readRequestOf).
 func (ro *readConfirmer) withdraw(sender uint64, ctx []byte) {
+	if ro == nil {
+		return
+	}
 	for i := 0; i < len(ro.waiting); {
 		if ro.waiting[i].is(sender, ctx) {
 			ro.waiting = slices.Delete(ro.waiting, i, i+1)
@@ -194,6 +196,9 @@ func (ro *readConfirmer) withdraw(sender uint64, ctx []byte) {
 
 // hasUnissued reports whether requests are waiting for a round to be issued.
 func (ro *readConfirmer) hasUnissued() bool {
+	if ro == nil {
+		return false
+	}
 	n := len(ro.pending)
 	return n > 0 && ro.pending[n-1].round == 0
 }
@@ -202,6 +207,9 @@ func (ro *readConfirmer) hasUnissued() bool {
 // the heartbeat Context to send: the latest round while requests are
 // pending (a heartbeat that is lost is thereby retried), or nil.
 func (ro *readConfirmer) issueRound() []byte {
+	if ro == nil {
+		return nil
+	}
 	if ro.hasUnissued() {
 		ro.lastRound++
 		for i := len(ro.pending) - 1; i >= 0 && ro.pending[i].round == 0; i-- {
@@ -219,7 +227,7 @@ func (ro *readConfirmer) issueRound() []byte {
 // recvAck records that peer id answered the heartbeat with Context ctx. It
 // reports whether this is news: a round of ours that id had not confirmed.
 func (ro *readConfirmer) recvAck(id uint64, ctx []byte) bool {
-	if len(ctx) != roundContextLen {
+	if ro == nil || len(ctx) != roundContextLen {
 		return false
 	}
 	round := binary.BigEndian.Uint64(ctx)
@@ -325,7 +333,7 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		// holds for a sole voter too: after a configuration change the
 		// previous leader may have committed entries this one has not yet
 		// learned are committed.
-		reads := &r.leading.reads
+		reads := r.leading.readRounds(r.id)
 		reads.withdraw(req.from, req.ctx)
 		reads.waiting = append(reads.waiting, req)
 		return nil
@@ -366,14 +374,14 @@ func (r *raft) serveReadIndex(req readRequest) {
 	default:
 		// The heartbeat round goes out with the next Ready, shared by every
 		// request received until then.
-		r.leading.reads.addRequest(commit, req)
+		r.leading.readRounds(r.id).addRequest(commit, req)
 	}
 }
 
 // releaseConfirmedReads answers the requests a quorum has confirmed.
 func (r *raft) releaseConfirmedReads() {
-	reads := &r.leading.reads
-	if len(reads.pending) == 0 || reads.pending[0].round == 0 {
+	reads := r.leading.reads
+	if reads == nil || len(reads.pending) == 0 || reads.pending[0].round == 0 {
 		// Nothing issued waits: most acknowledgements of a round come
 		// after its requests were answered.
 		return
@@ -393,20 +401,20 @@ func (r *raft) releaseConfirmedReads() {
 // committedEntryInCurrentTerm reports whether the leader has committed an
 // entry of its own term.
 func (r *raft) committedEntryInCurrentTerm() bool {
-	reads := &r.leading.reads
+	l := r.leading
 	// NB: a leader's term is never 0, so an unknown term (0) never matches;
 	// and once true it stays true, as the commit index only grows.
-	if !reads.termCommitted {
-		reads.termCommitted = r.log.zeroTermOnOutOfBounds(r.log.term(r.log.committed())) == r.term
+	if !l.termCommitted {
+		l.termCommitted = r.log.zeroTermOnOutOfBounds(r.log.term(r.log.committed())) == r.term
 	}
-	return reads.termCommitted
+	return l.termCommitted
 }
 
 // releaseWaitingReads serves the reads that waited for the leader's first
 // commit of its term, once it has happened.
 func (r *raft) releaseWaitingReads() {
-	reads := &r.leading.reads
-	if len(reads.waiting) == 0 || !r.committedEntryInCurrentTerm() {
+	reads := r.leading.reads
+	if reads == nil || len(reads.waiting) == 0 || !r.committedEntryInCurrentTerm() {
 		return
 	}
 	waiting := reads.waiting

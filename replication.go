@@ -22,10 +22,11 @@ import (
 // and asking whether there is work (HasReady) needs to build nothing.
 type replication struct {
 	// peers hold what the leader knows of every member's log, its own
-	// included, in increasing ID order. A slice rather than a
-	// tracker.ProgressMap: for the handful of members a group has, it is
-	// smaller, and faster to search and to walk; progressMap builds the map
-	// for the few callers that need one.
+	// included, in increasing ID order: one array of compact values rather
+	// than a tracker.ProgressMap of pointers, which for the handful of
+	// members a group has is smaller, and faster to search and to walk.
+	// A tracker.Progress is built only for the API (progressMap, Status,
+	// WithProgress).
 	// Invariant: exactly the members of the active configuration, by
 	// increasing ID.
 	peers []peerProgress
@@ -40,46 +41,69 @@ type replication struct {
 	uncommitted entryPayloadSize
 }
 
-// peerProgress is a member and what the leader knows of its log.
-type peerProgress struct {
-	id uint64
-	pr *tracker.Progress
-	// voter is set for a voter of a configuration that is not joint.
-	voter bool
-	// due is set when the member is owed an append at the next Ready.
-	// Invariant: never set for the leader itself.
-	due bool
-	// evenIfEmpty is set, with due, when the member must get a message
-	// even if there is nothing new to put in it: after a heartbeat response
-	// showed that it lags while replicating, the appends in flight to it
-	// may all have been lost, and only another one finds out.
-	evenIfEmpty bool
-}
-
-// adopt makes prs the progress of the members of voters and learners
-// (the configuration's), when leadership begins or the configuration
-// changes. Followers that left are no longer owed anything.
-func (rp *replication) adopt(prs tracker.ProgressMap, voters jointVoters) {
-	old := rp.peers
-	rp.peers = make([]peerProgress, 0, len(prs))
-	for id, pr := range prs {
-		rp.peers = append(rp.peers, peerProgress{id: id, pr: pr})
+// begin sets up the progress of a leadership that starts with a log ending
+// at last: every member of m is probed from last+1, and the leader itself,
+// holding all of it, is replicating and active.
+func (rp *replication) begin(m *membership, self, last uint64) {
+	voters, learners := m.voters(), m.learners()
+	rp.peers = make([]peerProgress, 0, len(voters[0])+len(voters[1])+len(learners))
+	for k, ids := range [3]voterSet{voters[0], voters[1], learners} {
+		for _, id := range ids {
+			rp.peers = append(rp.peers, peerProgress{id: id, next: last + 1, learner: k == 2})
+		}
 	}
 	slices.SortFunc(rp.peers, func(a, b peerProgress) int { return cmpUint64(a.id, b.id) })
+	// NB: a voter of both halves of a joint configuration is one member.
+	rp.peers = slices.CompactFunc(rp.peers, func(a, b peerProgress) bool { return a.id == b.id })
+	if p := rp.peer(self); p != nil {
+		p.match = last
+		p.becomeReplicate()
+		// NB: the leader is always active; checkQuorumActive keeps it so.
+		p.active = true
+	}
+	rp.setVoters(voters)
+}
+
+// setVoters marks the voters of a configuration that is not joint, for
+// commitIndex.
+func (rp *replication) setVoters(voters jointVoters) {
 	rp.majority = 0
 	if len(voters[1]) == 0 {
 		for i := range rp.peers {
 			rp.peers[i].voter = voters[0].has(rp.peers[i].id)
 		}
 		rp.majority = len(voters[0])
+		return
 	}
+	for i := range rp.peers {
+		rp.peers[i].voter = false
+	}
+}
+
+// adopt makes the members of prs, the Progress of the new configuration
+// whose voters are voters, the members whose progress is tracked. A member
+// that stays keeps its progress, but for whether it is a learner (all a
+// configuration change alters); one that joins takes its Progress from
+// prs. Followers that left are no longer owed anything.
+func (rp *replication) adopt(prs tracker.ProgressMap, voters jointVoters) {
+	old := rp.peers
+	rp.peers = make([]peerProgress, 0, len(prs))
 	rp.due = 0
-	for _, p := range old {
-		if i := rp.index(p.id); p.due && i >= 0 {
-			rp.peers[i].due, rp.peers[i].evenIfEmpty = true, p.evenIfEmpty
+	for id, pr := range prs {
+		i := slices.IndexFunc(old, func(p peerProgress) bool { return p.id == id })
+		if i < 0 {
+			rp.peers = append(rp.peers, progressFrom(id, pr))
+			continue
+		}
+		p := old[i]
+		p.learner = pr.IsLearner
+		if p.due {
 			rp.due++
 		}
+		rp.peers = append(rp.peers, p)
 	}
+	slices.SortFunc(rp.peers, func(a, b peerProgress) int { return cmpUint64(a.id, b.id) })
+	rp.setVoters(voters)
 }
 
 // index returns the position of member id in peers, or -1.
@@ -99,20 +123,23 @@ func (rp *replication) index(id uint64) int {
 	return i
 }
 
-// get returns the progress of member id, or nil if id is not a member.
-func (rp *replication) get(id uint64) *tracker.Progress {
+// peer returns the progress of member id, or nil if id is not a member.
+// NB: the pointer is good until the next adopt.
+func (rp *replication) peer(id uint64) *peerProgress {
 	if i := rp.index(id); i >= 0 {
-		return rp.peers[i].pr
+		return &rp.peers[i]
 	}
 	return nil
 }
 
-// progressMap returns the members' progress as a map, sharing the
-// Progress.
-func (rp *replication) progressMap() tracker.ProgressMap {
+// progressMap returns the members' progress as a fresh map, with windows
+// of limits lim, for the callers that need a tracker.ProgressMap (a
+// configuration change).
+func (rp *replication) progressMap(lim windowLimits) tracker.ProgressMap {
 	prs := make(tracker.ProgressMap, len(rp.peers))
-	for _, p := range rp.peers {
-		prs[p.id] = p.pr
+	for i := range rp.peers {
+		pr := rp.peers[i].progress(true, lim)
+		prs[rp.peers[i].id] = &pr
 	}
 	return prs
 }
@@ -134,27 +161,27 @@ func (rp *replication) commitIndex(voters jointVoters) uint64 {
 	matches := buf[:0]
 	for i := range rp.peers {
 		if rp.peers[i].voter {
-			matches = append(matches, rp.peers[i].pr.Match)
+			matches = append(matches, rp.peers[i].match)
 		}
 	}
 	return majorityIndex(matches, n)
 }
 
-// owesAppend reports whether a follower with progress pr can take an
-// append and has something to be told, given a log ending at last and
-// committed up to commit: a probe (in StateProbe, an unpaused follower is
-// due one), a commit index it was not sent, or entries it was not sent
-// while its window has room.
-func owesAppend(pr *tracker.Progress, last, commit uint64) bool {
+// owesAppend reports whether follower p can take an append and has
+// something to be told, given a log ending at last and committed up to
+// commit: a probe (in flowProbe, an unpaused follower is due one), a
+// commit index it was not sent, or entries it was not sent while its
+// window has room.
+func (p *peerProgress) owesAppend(last, commit uint64) bool {
 	switch {
-	case pr.IsPaused():
+	case p.isPaused():
 		return false
-	case pr.State == tracker.StateProbe, pr.CanBumpCommit(commit):
+	case p.state == flowProbe, p.canBumpCommit(commit):
 		return true
-	case pr.State == tracker.StateReplicate && pr.Inflights.Full():
+	case p.windowFull():
 		return false
 	}
-	return pr.Next <= last
+	return p.next <= last
 }
 
 // markDue records that follower id is owed an append if owesAppend says so,
@@ -167,7 +194,7 @@ func (rp *replication) markDue(self, id uint64, evenIfEmpty bool, last, commit u
 
 // markPeerDue is markDue for p, a follower other than the leader.
 func (rp *replication) markPeerDue(p *peerProgress, evenIfEmpty bool, last, commit uint64) {
-	if !evenIfEmpty && !owesAppend(p.pr, last, commit) {
+	if !evenIfEmpty && !p.owesAppend(last, commit) {
 		return
 	}
 	if !p.due {
@@ -201,7 +228,7 @@ func (rp *replication) hasDue() bool {
 		return false
 	}
 	for i := range rp.peers {
-		if p := &rp.peers[i]; p.due && !p.pr.IsPaused() {
+		if p := &rp.peers[i]; p.due && !p.isPaused() {
 			return true
 		}
 	}
@@ -232,9 +259,9 @@ func (rp *replication) release(size entryPayloadSize) {
 // form a quorum of voters.
 func (rp *replication) quorumActive(voters jointVoters) bool {
 	active := make(map[uint64]bool, len(rp.peers))
-	for _, p := range rp.peers {
-		if !p.pr.IsLearner {
-			active[p.id] = p.pr.RecentActive
+	for i := range rp.peers {
+		if p := &rp.peers[i]; !p.learner {
+			active[p.id] = p.active
 		}
 	}
 	return voters.VoteResult(active) == quorum.VoteWon
@@ -243,8 +270,8 @@ func (rp *replication) quorumActive(voters jointVoters) bool {
 // forgetActivity starts a new CheckQuorum round: every member but the
 // leader must be heard from again.
 func (rp *replication) forgetActivity(self uint64) {
-	for _, p := range rp.peers {
-		p.pr.RecentActive = p.id == self
+	for i := range rp.peers {
+		rp.peers[i].active = rp.peers[i].id == self
 	}
 }
 
@@ -253,11 +280,11 @@ type matchIndexer struct{ rp *replication }
 
 // AckedIndex implements quorum.AckedIndexer.
 func (m matchIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
-	pr := m.rp.get(id)
-	if pr == nil {
+	p := m.rp.peer(id)
+	if p == nil {
 		return 0, false
 	}
-	return quorum.Index(pr.Match), true
+	return quorum.Index(p.match), true
 }
 
 // appendOwn appends proposals to the leader's log, giving them the current
@@ -313,10 +340,10 @@ func (r *raft) flushAppends() {
 		if !p.due {
 			continue
 		}
-		evenIfEmpty := p.evenIfEmpty || p.pr.State == tracker.StateProbe || p.pr.CanBumpCommit(r.log.committed())
+		evenIfEmpty := p.evenIfEmpty || p.state == flowProbe || p.canBumpCommit(r.log.committed())
 		p.due, p.evenIfEmpty = false, false
 		rp.due--
-		for sent := r.sendAppend(p.id, p.pr, evenIfEmpty); sent; sent = r.sendAppend(p.id, p.pr, false) {
+		for sent := r.sendAppend(p, evenIfEmpty); sent; sent = r.sendAppend(p, false) {
 		}
 	}
 	if r.cfg.readOnly == ReadOnlyLeaseBased {
@@ -335,34 +362,33 @@ func cmpUint64(a, b uint64) int {
 	return 0
 }
 
-// sendAppend sends follower id the next append its progress allows, and
-// reports whether it sent anything: the entries after pr.Next-1 that fit in
+// sendAppend sends follower p the next append its progress allows, and
+// reports whether it sent anything: the entries after p.next-1 that fit in
 // one message (none while its replication window is full), or the storage
 // snapshot when those entries are compacted. With evenIfEmpty unset, an
 // append without entries is not sent.
-func (r *raft) sendAppend(id uint64, pr *tracker.Progress, evenIfEmpty bool) bool {
-	if pr.IsPaused() {
+func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool) bool {
+	if p.isPaused() {
 		return false
 	}
 	// NB: with a full window, only the commit index can go out.
-	windowOpen := pr.State != tracker.StateReplicate || !pr.Inflights.Full()
-	ls, err := r.log.sliceAfter(pr.Next-1, windowOpen, r.cfg.maxMsgSize)
+	ls, err := r.log.sliceAfter(p.next-1, !p.windowFull(), r.cfg.maxMsgSize)
 	if err != nil {
-		return r.sendSnapshot(id, pr)
+		return r.sendSnapshot(p)
 	}
 	if len(ls.entries) == 0 && !evenIfEmpty {
 		return false
 	}
 	commit := r.log.committed()
-	r.send(&pb.Message{To: id, Type: pb.MsgApp, Index: ls.prev.index, LogTerm: ls.prev.term,
+	r.send(&pb.Message{To: p.id, Type: pb.MsgApp, Index: ls.prev.index, LogTerm: ls.prev.term,
 		Entries: ls.entries, Commit: commit})
-	pr.SentEntries(len(ls.entries), uint64(payloadsSize(ls.entries)))
-	pr.SentCommit(commit)
-	if pr.State == tracker.StateProbe {
+	p.sentEntries(len(ls.entries), uint64(payloadsSize(ls.entries)), r.windowLimits())
+	p.sentCommit = commit
+	if p.state == flowProbe {
 		// NB: an empty append is a probe too (thesis 3.5): in probe state
 		// one is outstanding at a time, whatever it carries, until the
 		// follower answers it or a heartbeat response shows it alive.
-		pr.MsgAppFlowPaused = true
+		p.paused = true
 	}
 	return true
 }
@@ -370,8 +396,9 @@ func (r *raft) sendAppend(id uint64, pr *tracker.Progress, evenIfEmpty bool) boo
 // sendSnapshot sends the storage snapshot to a follower that needs entries
 // no longer in the log, and reports whether it did. A follower not heard
 // from lately is left alone: the snapshot would most likely be wasted.
-func (r *raft) sendSnapshot(id uint64, pr *tracker.Progress) bool {
-	if !pr.RecentActive {
+func (r *raft) sendSnapshot(p *peerProgress) bool {
+	id := p.id
+	if !p.active {
 		r.logger.Debugf("%x holds back a snapshot for %x: not heard from lately", r.id, id)
 		return false
 	}
@@ -384,15 +411,15 @@ func (r *raft) sendSnapshot(id uint64, pr *tracker.Progress) bool {
 		r.logger.Errorf("%x cannot send a snapshot to %x: storage failed: %v", r.id, id, err)
 		return false
 	case IsEmptySnap(snap):
-		invariantBroken("%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, id, pr.Next)
+		invariantBroken("%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, id, p.next)
 	case r.leading.withholdsSnapshot(id, snap.Metadata.Index):
 		r.logger.Debugf("%x holds back a snapshot for %x: it would tell it of its exit too early", r.id, id)
 		return false
 	}
 	r.logger.Debugf("%x sends the snapshot at %d@%d to %x (%s); first index %d, commit %d",
-		r.id, snap.Metadata.Index, snap.Metadata.Term, id, pr, r.log.firstIndex(), r.log.committed())
-	pr.BecomeSnapshot(snap.Metadata.Index)
-	r.logger.Debugf("%x pauses appends to %x until the snapshot is reported (%s)", r.id, id, pr)
+		r.id, snap.Metadata.Index, snap.Metadata.Term, id, p, r.log.firstIndex(), r.log.committed())
+	p.becomeSnapshot(snap.Metadata.Index)
+	r.logger.Debugf("%x pauses appends to %x until the snapshot is reported (%s)", r.id, id, p)
 	r.send(&pb.Message{To: id, Type: pb.MsgSnap, Snapshot: &snap})
 	return true
 }
@@ -408,15 +435,16 @@ func (r *raft) bcastHeartbeat() {
 		ctx = l.reads.issueRound()
 	}
 	for i := range l.repl.peers {
-		id, pr := l.repl.peers[i].id, l.repl.peers[i].pr
-		if id == r.id {
+		p := &l.repl.peers[i]
+		if p.id == r.id {
 			continue
 		}
 		// NB: the follower may not have our entries up to the commit index
 		// yet; it must not commit beyond what we know matches.
-		commit := min(pr.Match, r.log.committed())
-		r.send(&pb.Message{To: id, Type: pb.MsgHeartbeat, Commit: commit, Context: ctx})
-		pr.SentCommit(commit)
+		commit := min(p.match, r.log.committed())
+		r.send(&pb.Message{To: p.id, Type: pb.MsgHeartbeat, Commit: commit, Context: ctx})
+		p.sentCommit = commit
+		p.dropIdleWindow()
 	}
 	if ctx != nil && r.cfg.readOnly == ReadOnlySafe {
 		// NB: where the leader alone is a quorum (e.g. after the others were
@@ -433,4 +461,10 @@ func appendSortedIDs(ids []uint64, prs tracker.ProgressMap) []uint64 {
 	}
 	slices.Sort(ids[n:])
 	return ids
+}
+
+// windowLimits returns the bounds of a follower's window of appends in
+// flight.
+func (r *raft) windowLimits() windowLimits {
+	return windowLimits{count: r.cfg.maxInflight, bytes: r.cfg.maxInflightBytes}
 }

@@ -139,11 +139,13 @@ func TestHeartbeatResponsesShareOneProbe(t *testing.T) {
 	apps := msgsOf(leader.process(), pb.MsgApp, 2)
 	require.Len(t, apps, 1, "got %d probes to 2, want 1", len(apps))
 	assert.Empty(t, apps[0].Entries, "got entries in the probe of a follower that has everything")
+	pr = leader.raft.leading.repl.get(2)
 	assert.True(t, pr.IsPaused(), "got probing unpaused with an empty probe outstanding")
 
 	// The empty probe's acknowledgement moves the follower to replicate.
 	ack := pb.Message{From: 2, To: 1, Type: pb.MsgAppResp, Term: leader.raft.term, Index: apps[0].Index}
 	require.NoError(t, leader.Step(ack))
+	pr = leader.raft.leading.repl.get(2)
 	assert.Equal(t, tracker.StateReplicate, pr.State, "got %v after the probe's acknowledgement, want replicate", pr.State)
 	assert.Empty(t, msgsOf(leader.process(), pb.MsgApp, 2), "got an append to a follower that has everything")
 }

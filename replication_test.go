@@ -101,11 +101,11 @@ func TestFlowControl(t *testing.T) {
 	t.Run("snapshot: paused until reported", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
 		leader := nodes[0]
-		pr := leader.raft.leading.repl.get(2)
-		pr.BecomeSnapshot(10)
+		leader.raft.leading.repl.peer(2).becomeSnapshot(10)
 		require.NoError(t, leader.Propose([]byte("x")))
 		assert.Empty(t, msgsOf(leader.process(), pb.MsgApp, 2), "got an append in snapshot state")
 		leader.ReportSnapshot(2, SnapshotFailure)
+		pr := leader.raft.leading.repl.get(2)
 		assert.Equal(t, tracker.StateProbe, pr.State, "got %v after a failed snapshot, want probe", pr.State)
 		assert.Equal(t, uint64(0), pr.PendingSnapshot, "got pending snapshot %d, want 0", pr.PendingSnapshot)
 		assert.True(t, pr.MsgAppFlowPaused, "got probing unpaused right after the failure")
@@ -156,6 +156,7 @@ func TestEmptyProbeIsTheOneAppendOutstanding(t *testing.T) {
 		apps := msgsOf(leader.process(), pb.MsgApp, 3)
 		require.Len(t, apps, 1, "got %d appends to 3, want 1", len(apps))
 		assert.Len(t, apps[0].Entries, 1, "got %d entries, want the proposal", len(apps[0].Entries))
+		pr := leader.raft.leading.repl.get(3)
 		assert.Equal(t, tracker.StateReplicate, pr.State, "got %v, want replicate", pr.State)
 	})
 }
@@ -295,10 +296,10 @@ func TestSnapshotNotSentToInactivePeer(t *testing.T) {
 	_, err := leader.storage.CreateSnapshot(applied, nil, nil)
 	require.NoError(t, err)
 	require.NoError(t, leader.storage.Compact(applied))
-	pr := leader.raft.leading.repl.get(3)
-	pr.RecentActive = false
-	pr.BecomeProbe()
-	leader.raft.sendAppend(3, pr, true)
+	pr := leader.raft.leading.repl.peer(3)
+	pr.active = false
+	pr.becomeProbe()
+	leader.raft.sendAppend(pr, true)
 	assert.Empty(t, msgsOf(sentMessages(leader.raft), pb.MsgSnap, 3), "got a snapshot sent to an inactive peer")
 }
 
@@ -416,9 +417,9 @@ func TestReportSnapshot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			nodes, _ := leaderWithFollowers(t, 2)
 			leader := nodes[0]
-			pr := leader.raft.leading.repl.get(2)
-			pr.BecomeSnapshot(10)
+			leader.raft.leading.repl.peer(2).becomeSnapshot(10)
 			leader.ReportSnapshot(2, tc.status)
+			pr := leader.raft.leading.repl.get(2)
 			assert.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe", pr.State)
 			assert.Equal(t, tc.wantNext, pr.Next, "got next %d, want %d", pr.Next, tc.wantNext)
 			assert.True(t, pr.MsgAppFlowPaused, "got probing unpaused before a response")
@@ -426,9 +427,9 @@ func TestReportSnapshot(t *testing.T) {
 	}
 	t.Run("ignored outside snapshot state", func(t *testing.T) {
 		nodes, _ := leaderWithFollowers(t, 2)
-		pr := nodes[0].raft.leading.repl.get(2)
-		before := *pr
+		before := *nodes[0].raft.leading.repl.get(2)
 		nodes[0].ReportSnapshot(2, SnapshotFinish)
+		pr := nodes[0].raft.leading.repl.get(2)
 		assert.Equal(t, before.State, pr.State, "got %v, want unchanged", pr.State)
 		assert.Equal(t, before.MsgAppFlowPaused, pr.MsgAppFlowPaused, "pr.MsgAppFlowPaused: got %v, want %v", pr.MsgAppFlowPaused, before.MsgAppFlowPaused)
 	})
@@ -460,18 +461,18 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	r := rn.raft
 	r.becomeCandidate()
 	r.becomeLeader()
-	pr := r.leading.repl.get(2)
-	pr.RecentActive = true
-	pr.Next = 2 // compacted away
-	r.sendAppend(2, pr, true)
+	pr := r.leading.repl.peer(2)
+	pr.active = true
+	pr.next = 2 // compacted away
+	r.sendAppend(pr, true)
 	assert.Empty(t, msgsOf(sentMessages(r), pb.MsgSnap, 2), "got a snapshot sent while unavailable")
-	assert.Equal(t, tracker.StateProbe, pr.State, "got %v, want probe", pr.State)
+	assert.Equal(t, flowProbe, pr.state, "got %v, want probe", pr.state)
 	s.unavailable = false
-	r.sendAppend(2, pr, true)
+	r.sendAppend(pr, true)
 	snaps := msgsOf(sentMessages(r), pb.MsgSnap, 2)
 	require.Len(t, snaps, 1, "got no snapshot once available")
 	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index, "snaps[0].Snapshot.Metadata.Index: got %v, want 3", snaps[0].Snapshot.Metadata.Index)
-	assert.Equal(t, tracker.StateSnapshot, pr.State, "got %v, want snapshot", pr.State)
+	assert.Equal(t, flowSnapshot, pr.state, "got %v, want snapshot", pr.state)
 }
 
 // mapMatches reads the Match of a ProgressMap, as an independent
@@ -540,4 +541,15 @@ func TestCommitIndexAgreesWithQuorum(t *testing.T) {
 			}
 		})
 	}
+}
+
+// get returns a copy of the progress of member id as the API shows it, or
+// nil if id is not a member. Changing it changes nothing in rp.
+func (rp *replication) get(id uint64) *tracker.Progress {
+	p := rp.peer(id)
+	if p == nil {
+		return nil
+	}
+	pr := p.progress(true, windowLimits{count: 256})
+	return &pr
 }

@@ -52,10 +52,9 @@ func getBasicStatus(r *raft) BasicStatus {
 func getProgressCopy(r *raft) map[uint64]tracker.Progress {
 	peers := r.leading.repl.peers
 	m := make(map[uint64]tracker.Progress, len(peers))
-	for _, peer := range peers {
-		p := *peer.pr
-		p.Inflights = peer.pr.Inflights.Clone()
-		m[peer.id] = p
+	lim := r.windowLimits()
+	for i := range peers {
+		m[peers[i].id] = peers[i].progress(true, lim)
 	}
 	return m
 }

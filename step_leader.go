@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	pb "github.com/quorate/raft/raftpb"
-	"github.com/quorate/raft/tracker"
 )
 
 // stepLeader handles messages of the current term, and local requests, for
@@ -25,7 +24,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 		// A leader does not forget itself.
 		return nil
 	}
-	pr := r.leading.repl.get(m.From)
+	pr := r.leading.repl.peer(m.From)
 	if pr == nil {
 		r.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
 		return nil
@@ -34,7 +33,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 	case pb.MsgAppResp:
 		// NB: also stepped by the leader to itself once its own appends are
 		// durable.
-		pr.RecentActive = true
+		pr.active = true
 		if m.Reject {
 			r.handleAppendRejection(m, pr)
 		} else {
@@ -47,8 +46,8 @@ func (r *raft) stepLeader(m pb.Message) error {
 	case pb.MsgUnreachable:
 		// A peer we cannot reach has most likely lost the appends pipelined
 		// to it; go back to probing (at the next heartbeat response).
-		if pr.State == tracker.StateReplicate {
-			pr.BecomeProbe()
+		if pr.state == flowReplicate {
+			pr.becomeProbe()
 		}
 		r.logger.Debugf("%x probes %x again: the host reports it unreachable (%s)", r.id, m.From, pr)
 	case pb.MsgTransferLeader:
@@ -59,7 +58,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 
 // handleAppendRejection reacts to a follower that did not hold the entry an
 // append followed.
-func (r *raft) handleAppendRejection(m pb.Message, pr *tracker.Progress) {
+func (r *raft) handleAppendRejection(m pb.Message, pr *peerProgress) {
 	// The hint (RejectHint, LogTerm) is the follower's last entry at or
 	// below the probed index with a term at most the probed term. Our own
 	// entries above the hinted term cannot match its log either, so the
@@ -73,22 +72,22 @@ func (r *raft) handleAppendRejection(m pb.Message, pr *tracker.Progress) {
 	if m.LogTerm != 0 {
 		probe, _ = r.log.findConflictByTerm(m.RejectHint, m.LogTerm)
 	}
-	if !pr.MaybeDecrTo(m.Index, probe) {
+	if !pr.maybeDecrTo(m.Index, probe) {
 		return
 	}
 	r.logger.Debugf("%x probes %x from further back (%s)", r.id, m.From, pr)
-	if pr.State == tracker.StateReplicate {
-		pr.BecomeProbe()
+	if pr.state == flowReplicate {
+		pr.becomeProbe()
 	}
 	r.leading.repl.markAllDue(r)
 }
 
 // handleAppendAck reacts to a follower (or the leader itself) reporting that
 // its log matches ours up to m.Index.
-func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
+func (r *raft) handleAppendAck(m pb.Message, pr *peerProgress) {
 	// NB: an ack of exactly Match still lets a probing follower resume
 	// replicating; it answers the probe a heartbeat response triggered.
-	if !pr.MaybeUpdate(m.Index) && !(pr.Match == m.Index && pr.State == tracker.StateProbe) {
+	if !pr.maybeUpdate(m.Index) && !(pr.match == m.Index && pr.state == flowProbe) {
 		return
 	}
 	r.openFlow(m.From, pr, m.Index)
@@ -105,7 +104,7 @@ func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
 		// Flow control to the follower may have opened up.
 		r.leading.repl.markAllDue(r)
 	}
-	if m.From == r.leading.transfer.to && pr.Match == r.log.lastIndex() {
+	if m.From == r.leading.transfer.to && pr.match == r.log.lastIndex() {
 		r.logger.Infof("%x tells %x to campaign: its log caught up", r.id, m.From)
 		r.sendTimeoutNow(m.From)
 	}
@@ -114,37 +113,37 @@ func (r *raft) handleAppendAck(m pb.Message, pr *tracker.Progress) {
 // openFlow moves a follower whose log is now known to match up to index to
 // the replication state that fits: out of probing, out of a snapshot that
 // got it far enough, or freeing its acknowledged window.
-func (r *raft) openFlow(id uint64, pr *tracker.Progress, index uint64) {
-	switch pr.State {
-	case tracker.StateProbe:
-		pr.BecomeReplicate()
-	case tracker.StateSnapshot:
-		if pr.Match+1 < r.log.firstIndex() {
+func (r *raft) openFlow(id uint64, pr *peerProgress, index uint64) {
+	switch pr.state {
+	case flowProbe:
+		pr.becomeReplicate()
+	case flowSnapshot:
+		if pr.match+1 < r.log.firstIndex() {
 			return
 		}
 		// The follower caught up enough to be served from the log, whatever
 		// snapshot got it there. Pass through probe so that Next accounts
 		// for the pending snapshot.
 		r.logger.Debugf("%x resumes appends to %x, caught up past the compacted log (%s)", r.id, id, pr)
-		pr.BecomeProbe()
-		pr.BecomeReplicate()
-	case tracker.StateReplicate:
-		pr.Inflights.FreeLE(index)
+		pr.becomeProbe()
+		pr.becomeReplicate()
+	case flowReplicate:
+		pr.window().FreeLE(index)
 	}
 }
 
 // handleHeartbeatResp notes that the follower is alive, resumes replication
 // to it if needed, and counts its confirmation of a read round.
-func (r *raft) handleHeartbeatResp(m pb.Message, pr *tracker.Progress) {
-	pr.RecentActive = true
-	pr.MsgAppFlowPaused = false
+func (r *raft) handleHeartbeatResp(m pb.Message, pr *peerProgress) {
+	pr.active = true
+	pr.paused = false
 	rp := &r.leading.repl
 	switch {
-	case pr.State == tracker.StateProbe:
+	case pr.state == flowProbe:
 		// Unpaused, the follower is due a probe, even an empty one if it
 		// has everything, so that its answer moves it back to replicate.
 		rp.markAllDue(r)
-	case pr.State == tracker.StateReplicate && pr.Match < r.log.lastIndex():
+	case pr.state == flowReplicate && pr.match < r.log.lastIndex():
 		// The appends in flight may all have been lost, and only this
 		// response tells that the follower is due another one, even if the
 		// window is full and it carries nothing: its answer resumes the
@@ -163,23 +162,23 @@ func (r *raft) handleHeartbeatResp(m pb.Message, pr *tracker.Progress) {
 }
 
 // handleSnapStatus applies the application's report on a snapshot it sent.
-func (r *raft) handleSnapStatus(m pb.Message, pr *tracker.Progress) {
-	if pr.State != tracker.StateSnapshot {
+func (r *raft) handleSnapStatus(m pb.Message, pr *peerProgress) {
+	if pr.state != flowSnapshot {
 		return
 	}
 	if m.Reject {
 		// NB: cleared first, or probing would resume after a snapshot that
 		// never arrived.
-		pr.PendingSnapshot = 0
-		pr.BecomeProbe()
+		pr.forgetSnapshot()
+		pr.becomeProbe()
 		r.logger.Debugf("%x probes %x again after a failed snapshot (%s)", r.id, m.From, pr)
 	} else {
-		pr.BecomeProbe()
+		pr.becomeProbe()
 		r.logger.Debugf("%x resumes appends to %x after a delivered snapshot (%s)", r.id, m.From, pr)
 	}
 	// After success, wait for the follower's MsgAppResp before the next
 	// append; after a failure, wait a heartbeat interval before retrying.
-	pr.MsgAppFlowPaused = true
+	pr.paused = true
 }
 
 // handleProposal appends a client proposal to the leader's log.

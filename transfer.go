@@ -2,7 +2,6 @@ package raft
 
 import (
 	pb "github.com/quorate/raft/raftpb"
-	"github.com/quorate/raft/tracker"
 )
 
 // leaderTransfer is a leadership transfer under way (thesis 3.10): the
@@ -43,11 +42,11 @@ func (t *leaderTransfer) expired(now uint64, timeout int) bool {
 }
 
 // handleTransferLeader starts handing leadership to the peer m.From.
-func (r *raft) handleTransferLeader(m pb.Message, pr *tracker.Progress) {
+func (r *raft) handleTransferLeader(m pb.Message, pr *peerProgress) {
 	t := &r.leading.transfer
 	to := m.From
 	switch {
-	case pr.IsLearner:
+	case pr.learner:
 		r.logger.Debugf("%x keeps leadership: learner %x cannot take it (term %d)", r.id, to, r.term)
 		return
 	case t.to == to:
@@ -64,7 +63,7 @@ func (r *raft) handleTransferLeader(m pb.Message, pr *tracker.Progress) {
 	r.logger.Infof("%x hands leadership to %x (term %d)", r.id, to, r.term)
 	t.start(to, r.leading.lease.now)
 	r.leading.wakeBy(t.deadline(uint64(r.cfg.electionTimeout)))
-	if pr.Match == r.log.lastIndex() {
+	if pr.match == r.log.lastIndex() {
 		r.sendTimeoutNow(to)
 		r.logger.Infof("%x tells %x to campaign at once: its log is up to date", r.id, to)
 		return
