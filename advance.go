@@ -96,7 +96,7 @@ func (a *advanceAcks) appendAsMessages(msgs []pb.Message, self uint64) []pb.Mess
 func (rn *RawNode) Advance(_ Ready) {
 	r := rn.raft
 	if rn.raft.cfg.asyncStorageWrites {
-		r.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", r.id)
+		r.cfg.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", r.id)
 		return
 	}
 	a := &rn.acks
@@ -124,6 +124,6 @@ func (rn *RawNode) Advance(_ Ready) {
 // stepAck steps an acknowledgement Advance owes.
 func (rn *RawNode) stepAck(m pb.Message) {
 	if err := rn.raft.Step(m); err != nil {
-		rn.raft.logger.Debugf("%x error stepping %s on Advance: %v", rn.raft.id, m.Type, err)
+		rn.raft.cfg.logger.Debugf("%x error stepping %s on Advance: %v", rn.raft.id, m.Type, err)
 	}
 }

@@ -56,9 +56,9 @@ func TestConfigValidation(t *testing.T) {
 		assert.Equal(t, before, *c, "got the caller's Config modified")
 		r := rn.raft
 		assert.Equal(t, entryPayloadSize(noLimit), r.cfg.maxUncommittedSize, "got MaxUncommittedEntriesSize %d, want no limit", r.cfg.maxUncommittedSize)
-		assert.Equal(t, entryEncodingSize(4096), r.log.apply.maxSize, "got MaxCommittedSizePerReady %d, want MaxSizePerMsg", r.log.apply.maxSize)
+		assert.Equal(t, entryEncodingSize(4096), r.cfg.maxApplying, "got MaxCommittedSizePerReady %d, want MaxSizePerMsg", r.cfg.maxApplying)
 		assert.Equal(t, uint64(noLimit), r.cfg.maxInflightBytes, "got MaxInflightBytes %d, want no limit", r.cfg.maxInflightBytes)
-		assert.Equal(t, getLogger(), r.logger, "got a logger other than the package logger")
+		assert.Equal(t, getLogger(), r.cfg.logger, "got a logger other than the package logger")
 	})
 }
 
@@ -109,5 +109,39 @@ func TestNewRawNodeStoredState(t *testing.T) {
 		assert.Equal(t, uint64(3), rd.CommittedEntries[0].Index, "got first committed entry %d, want 3", rd.CommittedEntries[0].Index)
 		assert.True(t, IsEmptyHardState(rd.HardState), "got HardState %v handed out again", rd.HardState)
 		assert.Empty(t, rd.Entries, "got persisted entries handed out again")
+	})
+}
+
+// sliceLogger is a Logger whose dynamic type cannot be compared.
+type sliceLogger struct {
+	lines []string
+	*DefaultLogger
+}
+
+func TestPeersShareEqualSettings(t *testing.T) {
+	peer := func(id uint64, mutate func(*Config)) *raft {
+		c := newTestConfig(id, newConfStorage([]uint64{1, 2, 3}))
+		mutate(c)
+		rn, err := NewRawNode(c)
+		require.NoError(t, err)
+		return rn.raft
+	}
+	same := func(*Config) {}
+	t.Run("peers built from equal settings share one copy", func(t *testing.T) {
+		a, b := peer(1, same), peer(2, same)
+		assert.Same(t, a.cfg, b.cfg, "got two copies of equal settings")
+		assert.Same(t, a.cfg, a.log.cfg, "got the log holding other settings than its peer")
+	})
+	t.Run("different settings are not shared", func(t *testing.T) {
+		a := peer(1, same)
+		b := peer(1, func(c *Config) { c.PreVote = !c.PreVote })
+		assert.NotSame(t, a.cfg, b.cfg, "got settings shared across configurations")
+		assert.NotEqual(t, a.cfg.preVote, b.cfg.preVote, "got PreVote %v for both peers", a.cfg.preVote)
+	})
+	t.Run("a logger that cannot be compared gets settings of its own", func(t *testing.T) {
+		logger := func(c *Config) { c.Logger = sliceLogger{DefaultLogger: discardLogger} }
+		a, b := peer(1, logger), peer(2, logger)
+		assert.NotSame(t, a.cfg, b.cfg, "got settings with an incomparable logger shared")
+		assert.IsType(t, sliceLogger{}, a.cfg.logger, "got logger %T, want the configured one", a.cfg.logger)
 	})
 }

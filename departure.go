@@ -119,7 +119,7 @@ func (r *raft) noteInheritedDepartures() {
 		return true
 	})
 	if err != nil {
-		r.logger.Warningf("%x could not read its unapplied log for configuration changes: %v", r.id, err)
+		r.cfg.logger.Warningf("%x could not read its unapplied log for configuration changes: %v", r.id, err)
 	}
 }
 
@@ -139,7 +139,7 @@ func (r *raft) pendingConfig(index uint64) tracker.Config {
 		return true
 	})
 	if err != nil {
-		r.logger.Warningf("%x could not read its unapplied log for configuration changes: %v", r.id, err)
+		r.cfg.logger.Warningf("%x could not read its unapplied log for configuration changes: %v", r.id, err)
 	}
 	return cfg
 }
@@ -170,7 +170,7 @@ func (r *raft) settleDepartures() {
 		}
 		if uint64(d.after.CommittedIndex(matchIndexer{&l.repl})) >= d.marker {
 			d.settled = true
-			r.logger.Infof("%x tells %x its exit at %d is committed: the new configuration %s knows", r.id, d.id, d.index, d.after)
+			r.cfg.logger.Infof("%x tells %x its exit at %d is committed: the new configuration %s knows", r.id, d.id, d.index, d.after)
 			l.repl.markDue(r.id, d.id, true, r.log.lastIndex(), commit)
 		}
 	}

@@ -82,14 +82,14 @@ func isTransferCampaign(m pb.Message) bool {
 // hup starts an election of kind t, unless the peer may not campaign now.
 func (r *raft) hup(t CampaignType) {
 	if r.state == StateLeader {
-		r.logger.Debugf("%x does not campaign: it is the leader", r.id)
+		r.cfg.logger.Debugf("%x does not campaign: it is the leader", r.id)
 		return
 	}
 	if reason := r.campaignRefusal(); reason != "" {
-		r.logger.Warningf("%x %s", r.id, reason)
+		r.cfg.logger.Warningf("%x %s", r.id, reason)
 		return
 	}
-	r.logger.Infof("%x starts an election from term %d", r.id, r.term)
+	r.cfg.logger.Infof("%x starts an election from term %d", r.id, r.term)
 	r.campaign(t)
 }
 
@@ -105,7 +105,7 @@ func (r *raft) campaignRefusal() string {
 	pending, err := r.log.unappliedConfChange(r.heldExitIndex())
 	if err != nil {
 		// The entries are committed, so storage must have them.
-		r.logger.Errorf("%x cannot read its unapplied committed entries: %v", r.id, err)
+		r.cfg.logger.Errorf("%x cannot read its unapplied committed entries: %v", r.id, err)
 	}
 	if pending || err != nil {
 		return fmt.Sprintf("does not campaign in term %d: a committed configuration change awaits application", r.term)
@@ -143,7 +143,7 @@ func (r *raft) campaign(t CampaignType) {
 			r.send(&pb.Message{To: id, Term: term, Type: voteRespMsgType(req)})
 			continue
 		}
-		r.logger.Infof("%x sends %s to %x in term %d, last entry %v", r.id, req, id, r.term, last)
+		r.cfg.logger.Infof("%x sends %s to %x in term %d, last entry %v", r.id, req, id, r.term, last)
 		r.send(&pb.Message{To: id, Term: term, Type: req, Index: last.index, LogTerm: last.term, Context: ctx})
 	}
 }
@@ -153,7 +153,7 @@ func (r *raft) campaign(t CampaignType) {
 func (r *raft) stepCandidate(m pb.Message) error {
 	switch m.Type {
 	case pb.MsgProp:
-		r.logger.Infof("%x drops a proposal: no leader in term %d", r.id, r.term)
+		r.cfg.logger.Infof("%x drops a proposal: no leader in term %d", r.id, r.term)
 		return ErrProposalDropped
 	case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
 		// A leader of our term exists (paper 5.2): return to follower, and
@@ -164,7 +164,7 @@ func (r *raft) stepCandidate(m pb.Message) error {
 	case pb.MsgVoteResp, pb.MsgPreVoteResp:
 		r.countVote(m)
 	case pb.MsgTimeoutNow:
-		r.logger.Debugf("%x ignores MsgTimeoutNow from %x as %v of term %d", r.id, m.From, r.state, r.term)
+		r.cfg.logger.Debugf("%x ignores MsgTimeoutNow from %x as %v of term %d", r.id, m.From, r.state, r.term)
 	case pb.MsgReadIndex:
 		if m.From == None && len(m.Entries) == 1 {
 			r.dropRead(m.Entries[0].Data, ErrReadNoLeader)
@@ -187,16 +187,16 @@ func (r *raft) countVote(m pb.Message) {
 		// term answers an older pre-campaign: the voter may have found a
 		// leader since. Counting it would let us campaign without a
 		// quorum's current consent (thesis 9.6).
-		r.logger.Infof("%x ignores a %s from %x for term %d, answering an earlier pre-campaign", r.id, m.Type, m.From, m.Term)
+		r.cfg.logger.Infof("%x ignores a %s from %x for term %d, answering an earlier pre-campaign", r.id, m.Type, m.From, m.Term)
 		return
 	}
 	if m.Reject {
-		r.logger.Infof("%x gets a %s rejection from %x in term %d", r.id, m.Type, m.From, r.term)
+		r.cfg.logger.Infof("%x gets a %s rejection from %x in term %d", r.id, m.Type, m.From, r.term)
 	} else {
-		r.logger.Infof("%x gets a %s grant from %x in term %d", r.id, m.Type, m.From, r.term)
+		r.cfg.logger.Infof("%x gets a %s grant from %x in term %d", r.id, m.Type, m.From, r.term)
 	}
 	yes, no, res := c.record(m.From, !m.Reject, r.conf.voters())
-	r.logger.Infof("%x counts %d grants and %d rejections of %s", r.id, yes, no, m.Type)
+	r.cfg.logger.Infof("%x counts %d grants and %d rejections of %s", r.id, yes, no, m.Type)
 	switch {
 	case res == quorum.VoteWon && c.pre:
 		r.campaign(campaignElection)

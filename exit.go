@@ -101,7 +101,7 @@ func (r *raft) knowsOtherLeader() bool {
 // change that takes this peer out of the voters, which it then holds back.
 func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 	if r.exit != nil && r.exitReleased() {
-		r.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
+		r.cfg.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
 			r.id, r.exit.index, r.exit.after)
 		r.releaseExit()
 	}
@@ -136,7 +136,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 			if r.state == StateLeader {
 				r.appendExitMarker()
 			}
-			r.logger.Infof("%x holds back its exit at index %d until the new configuration %s can go on without it",
+			r.cfg.logger.Infof("%x holds back its exit at index %d until the new configuration %s can go on without it",
 				r.id, r.exit.index, r.exit.after)
 			return ents[:i]
 		}

@@ -58,7 +58,7 @@ func (r *raft) lostLog(leader, commit uint64) bool {
 	}
 	err := &LostLogError{ID: r.id, Leader: leader, Commit: commit,
 		Committed: r.log.committed(), LastIndex: r.log.lastIndex()}
-	r.logger.Errorf("%v", err)
+	r.cfg.logger.Errorf("%v", err)
 	r.fault = &faultState{err: err}
 	r.lead = None
 	return true

@@ -155,7 +155,7 @@ func (l *leaderState) quiescedTick() {
 // still leads.
 func (r *raft) checkQuorumActive() bool {
 	if !r.leading.repl.quorumActive(r.conf.voters()) {
-		r.logger.Warningf("%x steps down: no quorum heard from within an election timeout", r.id)
+		r.cfg.logger.Warningf("%x steps down: no quorum heard from within an election timeout", r.id)
 		r.becomeFollower(r.term, None)
 		return false
 	}

@@ -39,7 +39,8 @@ type raftLog struct {
 	// apply tracks the committed entries handed out to the application.
 	apply applyTracker
 
-	logger Logger
+	// cfg holds the logger and the bound of apply; it is the peer's.
+	cfg *settings
 }
 
 // makeLog returns a log over storage, committed and applied up to the
@@ -48,6 +49,11 @@ type raftLog struct {
 // and not yet applied at a time (but always at least one entry). It panics
 // if storage cannot tell its bounds.
 func makeLog(storage Storage, logger Logger, maxApplying entryEncodingSize) raftLog {
+	return openLog(storage, &settings{logger: logger, maxApplying: maxApplying})
+}
+
+// openLog is makeLog with the logger and the bound of a peer's settings.
+func openLog(storage Storage, cfg *settings) raftLog {
 	snapIndex := mustRead(storage.FirstIndex()) - 1
 	next := mustRead(storage.LastIndex()) + 1
 	u := unstable{offset: next, offsetInProgress: next}
@@ -58,8 +64,8 @@ func makeLog(storage Storage, logger Logger, maxApplying entryEncodingSize) raft
 		storage:   storage,
 		unstable:  u,
 		commitIdx: snapIndex,
-		apply:     applyTracker{applying: snapIndex, applied: snapIndex, maxSize: maxApplying},
-		logger:    logger,
+		apply:     applyTracker{applying: snapIndex, applied: snapIndex},
+		cfg:       cfg,
 	}
 }
 
@@ -175,7 +181,7 @@ func (l *raftLog) findConflict(ents []pb.Entry) uint64 {
 	}
 	at := pbEntryID(&ents[n])
 	if at.index <= l.lastIndex() {
-		l.logger.Infof("entry %d conflicts: term %d here, %d in the append",
+		l.cfg.logger.Infof("entry %d conflicts: term %d here, %d in the append",
 			at.index, l.zeroTermOnOutOfBounds(l.term(at.index)), at.term)
 	}
 	return at.index
@@ -268,7 +274,7 @@ func (l *raftLog) appendEntries(ents []pb.Entry, shared bool) uint64 {
 			invariantBroken("appending at index %d would overwrite committed entries up to %d", ents[0].Index, l.commitIdx)
 		}
 		if how := l.unstable.truncateAndAppend(ents, shared); how != "" {
-			l.logger.Infof("%s the unstable entries from index %d", how, ents[0].Index)
+			l.cfg.logger.Infof("%s the unstable entries from index %d", how, ents[0].Index)
 		}
 	}
 	return l.lastIndex()
@@ -341,7 +347,7 @@ func (l *raftLog) acceptUnstable() {
 // stale acknowledgement, for an entry since overwritten, is ignored.
 func (l *raftLog) stableTo(id entryID) {
 	if term := l.unstable.stableTo(id); term != 0 {
-		l.logger.Infof("ignoring stale persistence acknowledgement of entry %v: the unstable entry now has term %d",
+		l.cfg.logger.Infof("ignoring stale persistence acknowledgement of entry %v: the unstable entry now has term %d",
 			id, term)
 	}
 }
@@ -373,7 +379,7 @@ func (l *raftLog) restore(s pb.Snapshot) {
 	if s.Metadata.Index < l.commitIdx {
 		invariantBroken("restoring snapshot at index %d below the commit index %d", s.Metadata.Index, l.commitIdx)
 	}
-	l.logger.Infof("log (%s) is replaced by the snapshot at %d@%d", l, s.Metadata.Index, s.Metadata.Term)
+	l.cfg.logger.Infof("log (%s) is replaced by the snapshot at %d@%d", l, s.Metadata.Index, s.Metadata.Term)
 	l.commitIdx = s.Metadata.Index
 	l.unstable.restore(s)
 }
@@ -427,7 +433,7 @@ func (l *raftLog) unappliedConfChange(skip uint64) (bool, error) {
 // loaded at once.
 func (l *raftLog) forEachConfChange(lo, hi uint64, fn func(*pb.Entry) bool) error {
 	for lo < hi {
-		page, err := l.slice(lo, hi, l.apply.maxSize)
+		page, err := l.slice(lo, hi, l.cfg.maxApplying)
 		if err != nil {
 			return err
 		}

@@ -7,7 +7,8 @@ import (
 // applyTracker follows the committed entries on their way to the
 // application: how far they were handed out (in CommittedEntries or a
 // MsgStorageApply), how far the application confirmed applying them, and
-// the size of what is out, which Config.MaxCommittedSizePerReady bounds.
+// the size of what is out, which Config.MaxCommittedSizePerReady bounds
+// (settings.maxApplying).
 //
 // Invariant: applied <= applying; outSize is the size of the entries in
 // (applied, applying] as reported by the callers, and 0 when applied ==
@@ -17,8 +18,6 @@ type applyTracker struct {
 	applying uint64
 	// applied is the highest index the application confirmed applied.
 	applied uint64
-	// maxSize bounds outSize (but one entry is always handed out).
-	maxSize entryEncodingSize
 	// outSize is the size of the entries handed out and not yet applied.
 	outSize entryEncodingSize
 	// paused is set while nothing more may be handed out until the
@@ -27,10 +26,10 @@ type applyTracker struct {
 	paused bool
 }
 
-// full reports whether what is out has reached the size bound. NB: with
-// nothing out there is nothing to wait for, even when the bound is 0.
-func (a *applyTracker) full() bool {
-	return a.outSize != 0 && a.outSize >= a.maxSize
+// full reports whether what is out has reached the size bound max. NB:
+// with nothing out there is nothing to wait for, even when the bound is 0.
+func (a *applyTracker) full(max entryEncodingSize) bool {
+	return a.outSize != 0 && a.outSize >= max
 }
 
 // appliedTo records that the application applied the entries up to index i,
@@ -50,7 +49,7 @@ func (l *raftLog) appliedTo(i uint64, size entryEncodingSize) {
 	} else {
 		a.outSize -= min(size, a.outSize)
 	}
-	a.paused = a.full()
+	a.paused = a.full(l.cfg.maxApplying)
 }
 
 // appliedSize returns the size argument of appliedTo for ents, the entries
@@ -77,7 +76,7 @@ func (l *raftLog) acceptApplying(i uint64, size entryEncodingSize, allowUnstable
 	a := &l.apply
 	a.applying = i
 	a.outSize += size
-	a.paused = a.full() || i < l.maxAppliableIndex(allowUnstable, limit)
+	a.paused = a.full(l.cfg.maxApplying) || i < l.maxAppliableIndex(allowUnstable, limit)
 }
 
 // maxAppliableIndex returns the highest index that may be handed out for
@@ -112,7 +111,7 @@ func (l *raftLog) nextCommittedEnts(allowUnstable bool, limit uint64) []pb.Entry
 		return nil
 	}
 	lo, hi := l.apply.applying+1, l.maxAppliableIndex(allowUnstable, limit)+1
-	ents, err := l.slice(lo, hi, l.apply.maxSize-l.apply.outSize)
+	ents, err := l.slice(lo, hi, l.cfg.maxApplying-l.apply.outSize)
 	if err != nil {
 		invariantBroken("reading committed entries [%d, %d): %v", lo, hi, err)
 	}

@@ -54,11 +54,11 @@ func TestLogNew(t *testing.T) {
 		})
 	}
 	t.Run("no size limit", func(t *testing.T) {
-		assert.Equal(t, noSizeLimit, l.apply.maxSize, "l.apply.maxSize: got %v, want %v", l.apply.maxSize, noSizeLimit)
+		assert.Equal(t, noSizeLimit, l.cfg.maxApplying, "l.cfg.maxApplying: got %v, want %v", l.cfg.maxApplying, noSizeLimit)
 	})
 	t.Run("with size limit", func(t *testing.T) {
 		l := newLogWithSize(NewMemoryStorage(), discardLogger, 100)
-		assert.Equal(t, entryEncodingSize(100), l.apply.maxSize, "got %v, want 100", l.apply.maxSize)
+		assert.Equal(t, entryEncodingSize(100), l.cfg.maxApplying, "got %v, want 100", l.cfg.maxApplying)
 	})
 	t.Run("String", func(t *testing.T) {
 		want := "committed=3, applied=3, applying=3, unstable.offset=6, unstable.offsetInProgress=6, len(unstable.entries)=0"

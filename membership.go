@@ -237,7 +237,7 @@ func (r *raft) restoredConfig(cs pb.ConfState, lastIndex uint64) (tracker.Config
 func (r *raft) applyConfChange(cc pb.ConfChangeV2) pb.ConfState {
 	cs, err := r.tryApplyConfChange(cc)
 	if err != nil {
-		r.logger.Errorf("%x skips configuration change %v, which does not apply to %s: %v", r.id, cc, r.conf.config(), err)
+		r.cfg.logger.Errorf("%x skips configuration change %v, which does not apply to %s: %v", r.id, cc, r.conf.config(), err)
 		return confState(r.conf.config())
 	}
 	return cs
@@ -276,7 +276,7 @@ func changedConfig(c confchange.Changer, cc pb.ConfChangeV2) (tracker.Config, tr
 func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.ConfState {
 	r.stir()
 	r.conf.set(cfg)
-	r.logger.Infof("%x applies configuration %s", r.id, cfg)
+	r.cfg.logger.Infof("%x applies configuration %s", r.id, cfg)
 	cs := confState(cfg)
 	l := r.leading
 	if l == nil {
@@ -386,10 +386,10 @@ func (r *raft) maybeAutoLeaveJoint() {
 	// application until it goes through or another leader takes over.
 	m := pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Type: pb.EntryConfChangeV2}}}
 	if err := r.Step(m); err != nil {
-		r.logger.Debugf("%x does not leave joint configuration %s yet: %v", r.id, r.conf.config(), err)
+		r.cfg.logger.Debugf("%x does not leave joint configuration %s yet: %v", r.id, r.conf.config(), err)
 		return
 	}
-	r.logger.Infof("%x proposes to leave joint configuration %s", r.id, r.conf.config())
+	r.cfg.logger.Infof("%x proposes to leave joint configuration %s", r.id, r.conf.config())
 }
 
 // inConfState reports whether id appears anywhere in cs. NB: LearnersNext

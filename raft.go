@@ -3,7 +3,11 @@ package raft
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"strconv"
+	"sync"
+	"weak"
 
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -84,8 +88,13 @@ var ErrStepLocalMsg = errors.New("raft: cannot step raft local message")
 var ErrStepPeerNotFound = errors.New("raft: cannot step as peer not found")
 
 // settings are the parts of Config the state machine consults while it
-// runs. They never change after construction.
+// runs. They never change after construction: peers built from equal
+// settings share one copy (see shareSettings), so nothing may write to
+// them.
 type settings struct {
+	// logger is Config.Logger, for the peer and its log.
+	logger Logger
+
 	electionTimeout  int
 	heartbeatTimeout int
 
@@ -104,6 +113,49 @@ type settings struct {
 	maxUncommittedSize entryPayloadSize
 	maxInflight        int
 	maxInflightBytes   uint64
+	// maxApplying is Config.MaxCommittedSizePerReady: the bytes of
+	// committed entries handed out and not yet applied (see applyTracker).
+	maxApplying entryEncodingSize
+}
+
+// sharedSettings maps settings to the copy that peers built from them
+// share, so that a process hosting many groups of one configuration keeps
+// it once rather than once per peer (a few dozen bytes per idle group).
+// An entry is dropped once no peer holds its copy.
+var sharedSettings = struct {
+	sync.Mutex
+	copies map[settings]weak.Pointer[settings]
+}{copies: map[settings]weak.Pointer[settings]{}}
+
+// shareSettings returns a copy of s that peers built from equal settings
+// share. Settings whose logger cannot be compared (its dynamic type holds a
+// slice, a map or a func) get a copy of their own.
+func shareSettings(s settings) *settings {
+	if s.logger != nil && !reflect.TypeOf(s.logger).Comparable() {
+		return &s
+	}
+	t := &sharedSettings
+	t.Lock()
+	defer t.Unlock()
+	if c := t.copies[s].Value(); c != nil {
+		return c
+	}
+	c := &s
+	t.copies[s] = weak.Make(c)
+	runtime.AddCleanup(c, forgetSettings, s)
+	return c
+}
+
+// forgetSettings drops the entry of s once the copy it names is gone. NB: a
+// peer built from s after that copy died but before this ran made a new
+// copy, whose entry stays.
+func forgetSettings(s settings) {
+	t := &sharedSettings
+	t.Lock()
+	defer t.Unlock()
+	if t.copies[s].Value() == nil {
+		delete(t.copies, s)
+	}
 }
 
 // raft is the deterministic Raft state machine of one peer. Its inputs are
@@ -130,9 +182,10 @@ type settings struct {
 // RawNode keeps what it handed out last and what Advance owes (advance.go),
 // and builds Readies (ready_build.go).
 type raft struct {
-	id     uint64
-	logger Logger
-	cfg    settings
+	id uint64
+	// cfg is shared with the other peers of the process built from equal
+	// settings (see shareSettings).
+	cfg *settings
 
 	// state is the peer's role.
 	state StateType
@@ -191,12 +244,11 @@ func newRaft(cfg *Config) (*raft, error) {
 		return nil, fmt.Errorf("raft: reading initial state from storage: %w", err)
 	}
 	r := &raft{
-		id:     cfg.ID,
-		logger: cfg.Logger,
-		cfg:    settingsOf(cfg),
-		log:    makeLog(cfg.Storage, cfg.Logger, entryEncodingSize(cfg.MaxCommittedSizePerReady)),
-		timer:  newElectionTimer(cfg.ElectionTick, cfg.RandomSource),
+		id:    cfg.ID,
+		cfg:   shareSettings(settingsOf(cfg)),
+		timer: newElectionTimer(cfg.ElectionTick, cfg.RandomSource),
 	}
+	r.log = openLog(cfg.Storage, r.cfg)
 	r.out.async = cfg.AsyncStorageWrites
 	if err := r.restoreConfState(cs); err != nil {
 		return nil, err
@@ -207,7 +259,7 @@ func newRaft(cfg *Config) (*raft, error) {
 	r.becomeFollower(r.term, None)
 	r.restartGuard = cfg.LeaseGuardOnRestart
 	last := r.log.lastEntryID()
-	r.logger.Infof("%x starts: voters %v, term %d, commit %d, applied %d, last entry %v",
+	r.cfg.logger.Infof("%x starts: voters %v, term %d, commit %d, applied %d, last entry %v",
 		r.id, r.conf.voters().appendIDs(nil), r.term, r.log.committed(), r.log.applied(), last)
 	return r, nil
 }
@@ -215,6 +267,7 @@ func newRaft(cfg *Config) (*raft, error) {
 // settingsOf extracts the settings from a validated configuration.
 func settingsOf(c *Config) settings {
 	return settings{
+		logger:                      c.Logger,
 		electionTimeout:             c.ElectionTick,
 		heartbeatTimeout:            c.HeartbeatTick,
 		checkQuorum:                 c.CheckQuorum,
@@ -231,6 +284,7 @@ func settingsOf(c *Config) settings {
 		maxUncommittedSize:          entryPayloadSize(c.MaxUncommittedEntriesSize),
 		maxInflight:                 c.MaxInflightMsgs,
 		maxInflightBytes:            c.MaxInflightBytes,
+		maxApplying:                 entryEncodingSize(c.MaxCommittedSizePerReady),
 	}
 }
 
@@ -286,7 +340,7 @@ func (r *raft) changeRole(s StateType, term uint64) {
 func (r *raft) becomeFollower(term, lead uint64) {
 	r.changeRole(StateFollower, term)
 	r.lead = lead
-	r.logger.Infof("%x is a follower in term %d", r.id, r.term)
+	r.cfg.logger.Infof("%x is a follower in term %d", r.id, r.term)
 }
 
 func (r *raft) becomeCandidate() {
@@ -296,7 +350,7 @@ func (r *raft) becomeCandidate() {
 	r.changeRole(StateCandidate, r.term+1)
 	r.vote = r.id
 	r.camp = newCampaign(false)
-	r.logger.Infof("%x is a candidate in term %d", r.id, r.term)
+	r.cfg.logger.Infof("%x is a candidate in term %d", r.id, r.term)
 }
 
 // becomePreCandidate starts the first phase of a PreVote election (thesis
@@ -310,7 +364,7 @@ func (r *raft) becomePreCandidate() {
 	r.state = StatePreCandidate
 	r.lead = None
 	r.camp = newCampaign(true)
-	r.logger.Infof("%x is a pre-candidate in term %d", r.id, r.term)
+	r.cfg.logger.Infof("%x is a pre-candidate in term %d", r.id, r.term)
 }
 
 func (r *raft) becomeLeader() {
@@ -332,7 +386,7 @@ func (r *raft) becomeLeader() {
 		r.exit.marker = r.log.lastIndex()
 	}
 	r.noteInheritedDepartures()
-	r.logger.Infof("%x is the leader of term %d", r.id, r.term)
+	r.cfg.logger.Infof("%x is the leader of term %d", r.id, r.term)
 }
 
 // tick advances the peer's clocks by one tick. A leader's tick before its
@@ -356,7 +410,7 @@ func (r *raft) tick() {
 		// full timeout.
 		r.timer.heard()
 		if err := r.Step(pb.Message{From: r.id, Type: pb.MsgHup}); err != nil {
-			r.logger.Debugf("%x could not campaign: %v", r.id, err)
+			r.cfg.logger.Debugf("%x could not campaign: %v", r.id, err)
 		}
 	}
 }

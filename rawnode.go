@@ -279,7 +279,7 @@ func (rn *RawNode) ReportSnapshot(id uint64, status SnapshotStatus) {
 // through BasicStatus.LeadTransferee.
 func (rn *RawNode) TransferLeader(transferee uint64) {
 	if transferee == None {
-		rn.raft.logger.Warningf("%x ignoring leadership transfer to None", rn.raft.id)
+		rn.raft.cfg.logger.Warningf("%x ignoring leadership transfer to None", rn.raft.id)
 		return
 	}
 	_ = rn.raft.Step(pb.Message{Type: pb.MsgTransferLeader, From: transferee})

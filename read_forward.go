@@ -134,11 +134,11 @@ func (r *raft) nextReadAttemptID() uint64 {
 // answered to that peer directly.
 func (r *raft) forwardReadIndex(m pb.Message) {
 	if len(m.Entries) != 1 {
-		r.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
+		r.cfg.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
 		return
 	}
 	if r.lead == None {
-		r.logger.Infof("%x dropped a read request at term %d: no leader to forward it to", r.id, r.term)
+		r.cfg.logger.Infof("%x dropped a read request at term %d: no leader to forward it to", r.id, r.term)
 		if m.From == None {
 			r.dropRead(m.Entries[0].Data, ErrReadNoLeader)
 		}
@@ -164,12 +164,12 @@ func (r *raft) forwardReadIndex(m pb.Message) {
 // or forgotten.
 func (r *raft) handleReadIndexResp(m pb.Message) {
 	if len(m.Entries) != 1 {
-		r.logger.Errorf("%x dropped a MsgReadIndexResp from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
+		r.cfg.logger.Errorf("%x dropped a MsgReadIndexResp from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
 		return
 	}
 	e := m.Entries[0]
 	if !r.fwd.accept(e.Data, e.Index) {
-		r.logger.Debugf("%x dropped the answer [index: %d] from %x to read attempt %d of %q: superseded, forgotten or not ours",
+		r.cfg.logger.Debugf("%x dropped the answer [index: %d] from %x to read attempt %d of %q: superseded, forgotten or not ours",
 			r.id, m.Index, m.From, e.Index, e.Data)
 		return
 	}

@@ -311,7 +311,7 @@ func (ro *readConfirmer) majorityConfirmed(round uint64, voters voterSet) bool {
 // forwarded.
 func (r *raft) handleReadIndex(m pb.Message) error {
 	if len(m.Entries) != 1 {
-		r.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
+		r.cfg.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
 		return nil
 	}
 	if m.From == r.id {
@@ -321,7 +321,7 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 		// with the role; answering could answer one request twice (found
 		// by the simulation, seed 956). The application retries it as a
 		// lost request.
-		r.logger.Debugf("%x drops its own read attempt %d of %q, relayed back to it as leader", r.id, m.Entries[0].Index, m.Entries[0].Data)
+		r.cfg.logger.Debugf("%x drops its own read attempt %d of %q, relayed back to it as leader", r.id, m.Entries[0].Index, m.Entries[0].Data)
 		return nil
 	}
 	// NB: local requests are queued under the leader's own ID, so that a

@@ -97,7 +97,7 @@ func (r *raft) refuseConfChange(e *pb.Entry, cc pb.ConfChangeV2, from uint64, re
 	if r.cfg.reportRefusedConfChanges && (from == None || from == r.id) {
 		return fmt.Errorf("%w: %s", ErrConfChangeRefused, reason)
 	}
-	r.logger.Infof("%x appends conf change %v as an empty entry: %s (configuration %s)", r.id, cc, reason, r.conf.config())
+	r.cfg.logger.Infof("%x appends conf change %v as an empty entry: %s (configuration %s)", r.id, cc, reason, r.conf.config())
 	if r.cfg.reportRefusedConfChanges {
 		*e = refusalRecord(*e, reason)
 		return nil

@@ -293,7 +293,7 @@ func (m matchIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
 func (r *raft) appendOwn(ents []pb.Entry) bool {
 	l := r.leading
 	if !l.repl.admit(ents, r.cfg.maxUncommittedSize) {
-		r.logger.Warningf("%x drops a proposal: it would exceed MaxUncommittedEntriesSize", r.id)
+		r.cfg.logger.Warningf("%x drops a proposal: it would exceed MaxUncommittedEntriesSize", r.id)
 		return false
 	}
 	next := r.log.lastIndex() + 1
@@ -399,27 +399,27 @@ func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool) bool {
 func (r *raft) sendSnapshot(p *peerProgress) bool {
 	id := p.id
 	if !p.active {
-		r.logger.Debugf("%x holds back a snapshot for %x: not heard from lately", r.id, id)
+		r.cfg.logger.Debugf("%x holds back a snapshot for %x: not heard from lately", r.id, id)
 		return false
 	}
 	snap, err := r.log.snapshot()
 	switch {
 	case errors.Is(err, ErrSnapshotTemporarilyUnavailable):
-		r.logger.Debugf("%x cannot send a snapshot to %x yet: storage has none ready", r.id, id)
+		r.cfg.logger.Debugf("%x cannot send a snapshot to %x yet: storage has none ready", r.id, id)
 		return false
 	case err != nil:
-		r.logger.Errorf("%x cannot send a snapshot to %x: storage failed: %v", r.id, id, err)
+		r.cfg.logger.Errorf("%x cannot send a snapshot to %x: storage failed: %v", r.id, id, err)
 		return false
 	case IsEmptySnap(snap):
 		invariantBroken("%x needs a snapshot for %x (next %d) but storage returned an empty one", r.id, id, p.next)
 	case r.leading.withholdsSnapshot(id, snap.Metadata.Index):
-		r.logger.Debugf("%x holds back a snapshot for %x: it would tell it of its exit too early", r.id, id)
+		r.cfg.logger.Debugf("%x holds back a snapshot for %x: it would tell it of its exit too early", r.id, id)
 		return false
 	}
-	r.logger.Debugf("%x sends the snapshot at %d@%d to %x (%s); first index %d, commit %d",
+	r.cfg.logger.Debugf("%x sends the snapshot at %d@%d to %x (%s); first index %d, commit %d",
 		r.id, snap.Metadata.Index, snap.Metadata.Term, id, p, r.log.firstIndex(), r.log.committed())
 	p.becomeSnapshot(snap.Metadata.Index)
-	r.logger.Debugf("%x pauses appends to %x until the snapshot is reported (%s)", r.id, id, p)
+	r.cfg.logger.Debugf("%x pauses appends to %x until the snapshot is reported (%s)", r.id, id, p)
 	r.send(&pb.Message{To: id, Type: pb.MsgSnap, Snapshot: &snap})
 	return true
 }

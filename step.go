@@ -24,7 +24,7 @@ func (r *raft) Step(m pb.Message) error {
 		return nil
 	}
 	if m.From == r.id && onlyFromPeers(m.Type) {
-		r.logger.Warningf("%x [term: %d] ignored a %s claiming to come from itself", r.id, r.term, m.Type)
+		r.cfg.logger.Warningf("%x [term: %d] ignored a %s claiming to come from itself", r.id, r.term, m.Type)
 		return nil
 	}
 	switch {
@@ -34,7 +34,7 @@ func (r *raft) Step(m pb.Message) error {
 			// NB: every election has a term of at least 1; a (pre-)vote
 			// request or response without one comes from a broken peer and
 			// would otherwise be counted as if it were of our term.
-			r.logger.Warningf("%x [term: %d] ignored a %s without a term from %x", r.id, r.term, m.Type, m.From)
+			r.cfg.logger.Warningf("%x [term: %d] ignored a %s without a term from %x", r.id, r.term, m.Type, m.From)
 			return nil
 		}
 	case m.Term > r.term:
@@ -137,7 +137,7 @@ func (r *raft) stepHigherTerm(m pb.Message) bool {
 		// Granted pre-votes carry the term the pre-candidate will campaign
 		// in; it only adopts it once it wins the pre-vote.
 	default:
-		r.logger.Infof("%x moves from term %d to %d: %s from %x", r.id, r.term, m.Term, m.Type, m.From)
+		r.cfg.logger.Infof("%x moves from term %d to %d: %s from %x", r.id, r.term, m.Term, m.Type, m.From)
 		if m.Type == pb.MsgApp || m.Type == pb.MsgHeartbeat || m.Type == pb.MsgSnap {
 			r.becomeFollower(m.Term, m.From)
 		} else {
@@ -172,7 +172,7 @@ func (r *raft) stepLowerTerm(m pb.Message) {
 		r.logVote("rejects", m, ": its term is behind")
 		r.send(&pb.Message{To: m.From, Term: r.term, Type: pb.MsgPreVoteResp, Reject: true})
 	default:
-		r.logger.Infof("%x ignores %s from %x of term %d, behind its term %d", r.id, m.Type, m.From, m.Term, r.term)
+		r.cfg.logger.Infof("%x ignores %s from %x of term %d, behind its term %d", r.id, m.Type, m.From, m.Term, r.term)
 	}
 }
 
@@ -212,7 +212,7 @@ func (r *raft) handleVoteRequest(m pb.Message) {
 // logVote logs a decision on the (pre-)vote request m, with why it was
 // taken (empty, or starting with ": ").
 func (r *raft) logVote(decision string, m pb.Message, why string) {
-	r.logger.Infof("%x %s %s from %x for term %d in term %d%s (its last entry %v; ours %v, vote %x)",
+	r.cfg.logger.Infof("%x %s %s from %x for term %d in term %d%s (its last entry %v; ours %v, vote %x)",
 		r.id, decision, m.Type, m.From, m.Term, r.term, why, entryID{term: m.LogTerm, index: m.Index},
 		r.log.lastEntryID(), r.vote)
 }
@@ -231,7 +231,7 @@ func (r *raft) handleStorageAppendResp(m pb.Message) {
 			// B version. Every overwrite needs a new term, so ignore the
 			// acknowledgement: the append handed out in the current term
 			// will acknowledge everything again.
-			r.logger.Infof("%x ignores the entries acknowledged by %s of term %d, behind its term %d",
+			r.cfg.logger.Infof("%x ignores the entries acknowledged by %s of term %d, behind its term %d",
 				r.id, m.Type, m.Term, r.term)
 		}
 	}

@@ -13,11 +13,11 @@ func (r *raft) stepFollower(m *pb.Message) error {
 	switch m.Type {
 	case pb.MsgProp:
 		if r.lead == None {
-			r.logger.Infof("%x drops a proposal: no leader in term %d", r.id, r.term)
+			r.cfg.logger.Infof("%x drops a proposal: no leader in term %d", r.id, r.term)
 			return ErrProposalDropped
 		}
 		if r.cfg.disableProposalForwarding {
-			r.logger.Infof("%x drops a proposal: forwarding to leader %x is disabled (term %d)", r.id, r.lead, r.term)
+			r.cfg.logger.Infof("%x drops a proposal: forwarding to leader %x is disabled (term %d)", r.id, r.lead, r.term)
 			return ErrProposalDropped
 		}
 		r.forward(*m)
@@ -35,14 +35,14 @@ func (r *raft) stepFollower(m *pb.Message) error {
 		}
 	case pb.MsgTransferLeader:
 		if r.lead == None {
-			r.logger.Infof("%x drops a leadership transfer request: no leader in term %d", r.id, r.term)
+			r.cfg.logger.Infof("%x drops a leadership transfer request: no leader in term %d", r.id, r.term)
 			return nil
 		}
 		r.forward(*m)
 	case pb.MsgForgetLeader:
 		r.forgetLeader()
 	case pb.MsgTimeoutNow:
-		r.logger.Infof("%x campaigns at once in term %d: %x hands leadership over", r.id, r.term, m.From)
+		r.cfg.logger.Infof("%x campaigns at once in term %d: %x hands leadership over", r.id, r.term, m.From)
 		// NB: a transfer never uses pre-vote: the leader asked for it, so
 		// there is no partition to guard against.
 		r.hup(campaignTransfer)
@@ -71,11 +71,11 @@ func (r *raft) forward(m pb.Message) {
 // it is refused.
 func (r *raft) forgetLeader() {
 	if r.cfg.readOnly == ReadOnlyLeaseBased {
-		r.logger.Errorf("%x keeps its leader: forgetting it would break the lease of ReadOnlyLeaseBased", r.id)
+		r.cfg.logger.Errorf("%x keeps its leader: forgetting it would break the lease of ReadOnlyLeaseBased", r.id)
 		return
 	}
 	if r.lead != None {
-		r.logger.Infof("%x forgets leader %x in term %d", r.id, r.lead, r.term)
+		r.cfg.logger.Infof("%x forgets leader %x in term %d", r.id, r.lead, r.term)
 		r.lead = None
 	}
 }
@@ -84,7 +84,7 @@ func (r *raft) forgetLeader() {
 func (r *raft) handleAppendEntries(m *pb.Message) {
 	ls := logSlice{term: m.Term, prev: entryID{term: m.LogTerm, index: m.Index}, entries: m.Entries}
 	if err := ls.valid(); err != nil {
-		r.logger.Errorf("%x drops a malformed %s from %x: %v", r.id, m.Type, m.From, err)
+		r.cfg.logger.Errorf("%x drops a malformed %s from %x: %v", r.id, m.Type, m.From, err)
 		return
 	}
 	if r.cfg.reportLostLog {
@@ -112,7 +112,7 @@ func (r *raft) acceptAppend(leader uint64, ls logSlice, leaderCommit uint64) pb.
 		resp.Index = last
 		return resp
 	}
-	r.logger.Debugf("%x rejects an append from %x after %v: it holds term %d there",
+	r.cfg.logger.Debugf("%x rejects an append from %x after %v: it holds term %d there",
 		r.id, leader, ls.prev, r.log.zeroTermOnOutOfBounds(r.log.term(ls.prev.index)))
 	// Our log lacks the leader's entry at prev. Hint at the largest
 	// (index, term) that may still match: our last entry at or below
@@ -148,9 +148,9 @@ func (r *raft) handleSnapshot(m pb.Message) {
 	}
 	at := entryID{term: snap.Metadata.Term, index: snap.Metadata.Index}
 	if r.installSnapshot(snap) {
-		r.logger.Infof("%x installs the snapshot at %v; commit %d", r.id, at, r.log.committed())
+		r.cfg.logger.Infof("%x installs the snapshot at %v; commit %d", r.id, at, r.log.committed())
 	} else {
-		r.logger.Infof("%x ignores the snapshot at %v; commit %d", r.id, at, r.log.committed())
+		r.cfg.logger.Infof("%x ignores the snapshot at %v; commit %d", r.id, at, r.log.committed())
 	}
 	r.send(&pb.Message{To: m.From, Type: pb.MsgAppResp, Index: r.log.committed()})
 }
@@ -168,20 +168,20 @@ func (r *raft) installSnapshot(snap pb.Snapshot) bool {
 	case at.index == math.MaxUint64:
 		// NB: the log would continue at an index that does not exist; no
 		// real log gets anywhere near it.
-		r.logger.Errorf("%x ignores a snapshot at index %d: no entry could follow it", r.id, at.index)
+		r.cfg.logger.Errorf("%x ignores a snapshot at index %d: no entry could follow it", r.id, at.index)
 		return false
 	case r.state != StateFollower:
 		// Only a follower receives snapshots; guard anyway, and make sure
 		// this peer does not go on in a role the snapshot may contradict.
-		r.logger.Warningf("%x ignores a snapshot received as %s: only followers take snapshots", r.id, r.state)
+		r.cfg.logger.Warningf("%x ignores a snapshot received as %s: only followers take snapshots", r.id, r.state)
 		r.becomeFollower(r.term+1, None)
 		return false
 	case !inConfState(cs, r.id):
-		r.logger.Warningf("%x ignores a snapshot whose configuration %v does not include it", r.id, cs)
+		r.cfg.logger.Warningf("%x ignores a snapshot whose configuration %v does not include it", r.id, cs)
 		return false
 	case r.log.matchTerm(at):
 		last := r.log.lastEntryID()
-		r.logger.Infof("%x already holds the snapshot's last entry %v: commit %d moves up to it (log ends at %v)",
+		r.cfg.logger.Infof("%x already holds the snapshot's last entry %v: commit %d moves up to it (log ends at %v)",
 			r.id, at, r.log.committed(), last)
 		r.log.commitTo(at.index)
 		return false
@@ -191,7 +191,7 @@ func (r *raft) installSnapshot(snap pb.Snapshot) bool {
 	// produce) is dropped with the log left as it was.
 	cfg, prs, err := r.restoredConfig(cs, at.index)
 	if err != nil {
-		r.logger.Errorf("%x ignores the snapshot at %v: its configuration does not restore: %v", r.id, at, err)
+		r.cfg.logger.Errorf("%x ignores the snapshot at %v: its configuration does not restore: %v", r.id, at, err)
 		return false
 	}
 	r.log.restore(snap)
@@ -201,6 +201,6 @@ func (r *raft) installSnapshot(snap pb.Snapshot) bool {
 	}
 	r.switchConfig(cfg, prs)
 	last := r.log.lastEntryID()
-	r.logger.Infof("%x replaced its log with the snapshot at %v: commit %d, last entry %v", r.id, at, r.log.committed(), last)
+	r.cfg.logger.Infof("%x replaced its log with the snapshot at %v: commit %d, last entry %v", r.id, at, r.log.committed(), last)
 	return true
 }

@@ -26,7 +26,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 	}
 	pr := r.leading.repl.peer(m.From)
 	if pr == nil {
-		r.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
+		r.cfg.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
 		return nil
 	}
 	switch m.Type {
@@ -49,7 +49,7 @@ func (r *raft) stepLeader(m pb.Message) error {
 		if pr.state == flowReplicate {
 			pr.becomeProbe()
 		}
-		r.logger.Debugf("%x probes %x again: the host reports it unreachable (%s)", r.id, m.From, pr)
+		r.cfg.logger.Debugf("%x probes %x again: the host reports it unreachable (%s)", r.id, m.From, pr)
 	case pb.MsgTransferLeader:
 		r.handleTransferLeader(m, pr)
 	}
@@ -66,7 +66,7 @@ func (r *raft) handleAppendRejection(m pb.Message, pr *peerProgress) {
 	// round trip skips at least a whole term (paper 5.3). A hint without a
 	// term (an old peer, or a follower whose log ends before the probe)
 	// is an index to probe as it is.
-	r.logger.Debugf("%x: %x rejected the append after index %d, hinting %d@%d",
+	r.cfg.logger.Debugf("%x: %x rejected the append after index %d, hinting %d@%d",
 		r.id, m.From, m.Index, m.RejectHint, m.LogTerm)
 	probe := m.RejectHint
 	if m.LogTerm != 0 {
@@ -75,7 +75,7 @@ func (r *raft) handleAppendRejection(m pb.Message, pr *peerProgress) {
 	if !pr.maybeDecrTo(m.Index, probe) {
 		return
 	}
-	r.logger.Debugf("%x probes %x from further back (%s)", r.id, m.From, pr)
+	r.cfg.logger.Debugf("%x probes %x from further back (%s)", r.id, m.From, pr)
 	if pr.state == flowReplicate {
 		pr.becomeProbe()
 	}
@@ -105,7 +105,7 @@ func (r *raft) handleAppendAck(m pb.Message, pr *peerProgress) {
 		r.leading.repl.markAllDue(r)
 	}
 	if m.From == r.leading.transfer.to && pr.match == r.log.lastIndex() {
-		r.logger.Infof("%x tells %x to campaign: its log caught up", r.id, m.From)
+		r.cfg.logger.Infof("%x tells %x to campaign: its log caught up", r.id, m.From)
 		r.sendTimeoutNow(m.From)
 	}
 }
@@ -124,7 +124,7 @@ func (r *raft) openFlow(id uint64, pr *peerProgress, index uint64) {
 		// The follower caught up enough to be served from the log, whatever
 		// snapshot got it there. Pass through probe so that Next accounts
 		// for the pending snapshot.
-		r.logger.Debugf("%x resumes appends to %x, caught up past the compacted log (%s)", r.id, id, pr)
+		r.cfg.logger.Debugf("%x resumes appends to %x, caught up past the compacted log (%s)", r.id, id, pr)
 		pr.becomeProbe()
 		pr.becomeReplicate()
 	case flowReplicate:
@@ -171,10 +171,10 @@ func (r *raft) handleSnapStatus(m pb.Message, pr *peerProgress) {
 		// never arrived.
 		pr.forgetSnapshot()
 		pr.becomeProbe()
-		r.logger.Debugf("%x probes %x again after a failed snapshot (%s)", r.id, m.From, pr)
+		r.cfg.logger.Debugf("%x probes %x again after a failed snapshot (%s)", r.id, m.From, pr)
 	} else {
 		pr.becomeProbe()
-		r.logger.Debugf("%x resumes appends to %x after a delivered snapshot (%s)", r.id, m.From, pr)
+		r.cfg.logger.Debugf("%x resumes appends to %x after a delivered snapshot (%s)", r.id, m.From, pr)
 	}
 	// After success, wait for the follower's MsgAppResp before the next
 	// append; after a failure, wait a heartbeat interval before retrying.
@@ -192,7 +192,7 @@ func (r *raft) handleProposal(m pb.Message) error {
 		// anything new.
 		return ErrProposalDropped
 	case l.transfer.to != None:
-		r.logger.Debugf("%x drops a proposal: leadership is moving to %x (term %d)", r.id, l.transfer.to, r.term)
+		r.cfg.logger.Debugf("%x drops a proposal: leadership is moving to %x (term %d)", r.id, l.transfer.to, r.term)
 		return ErrProposalDropped
 	}
 	next := r.log.lastIndex() + 1

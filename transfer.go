@@ -47,25 +47,25 @@ func (r *raft) handleTransferLeader(m pb.Message, pr *peerProgress) {
 	to := m.From
 	switch {
 	case pr.learner:
-		r.logger.Debugf("%x keeps leadership: learner %x cannot take it (term %d)", r.id, to, r.term)
+		r.cfg.logger.Debugf("%x keeps leadership: learner %x cannot take it (term %d)", r.id, to, r.term)
 		return
 	case t.to == to:
-		r.logger.Infof("%x is already handing leadership to %x (term %d)", r.id, to, r.term)
+		r.cfg.logger.Infof("%x is already handing leadership to %x (term %d)", r.id, to, r.term)
 		return
 	case t.to != None:
-		r.logger.Infof("%x stops handing leadership to %x for a new request (term %d)", r.id, t.to, r.term)
+		r.cfg.logger.Infof("%x stops handing leadership to %x for a new request (term %d)", r.id, t.to, r.term)
 		t.abort()
 	}
 	if to == r.id {
-		r.logger.Debugf("%x keeps leadership: the transfer is to itself", r.id)
+		r.cfg.logger.Debugf("%x keeps leadership: the transfer is to itself", r.id)
 		return
 	}
-	r.logger.Infof("%x hands leadership to %x (term %d)", r.id, to, r.term)
+	r.cfg.logger.Infof("%x hands leadership to %x (term %d)", r.id, to, r.term)
 	t.start(to, r.leading.lease.now)
 	r.leading.wakeBy(t.deadline(uint64(r.cfg.electionTimeout)))
 	if pr.match == r.log.lastIndex() {
 		r.sendTimeoutNow(to)
-		r.logger.Infof("%x tells %x to campaign at once: its log is up to date", r.id, to)
+		r.cfg.logger.Infof("%x tells %x to campaign at once: its log is up to date", r.id, to)
 		return
 	}
 	// Bring the transferee up to date at the next Ready; its acknowledgement
