@@ -12,8 +12,10 @@ import pb "github.com/quorate/raft/raftpb"
 type advanceAcks struct {
 	// queued are stepped first, in order: the messages a peer sent itself
 	// other than its ownAck (its votes for itself), and the
-	// acknowledgements of earlier Readies taken without an Advance.
-	queued []pb.Message
+	// acknowledgements of earlier Readies taken without an Advance. nil
+	// when there are none, which is the rule: a slice of them is made only
+	// for the rare Ready that leaves some (see setQueued).
+	queued *[]pb.Message
 	// own is the leader's acknowledgement of its own entries.
 	own ownAck
 	// appended is the append thread's acknowledgement.
@@ -50,7 +52,29 @@ func applyAck(self uint64, ents []pb.Entry) pb.Message {
 
 // pending reports whether anything waits for Advance.
 func (a *advanceAcks) pending() bool {
-	return len(a.queued) > 0 || a.own.index != 0 || a.appended.ok || a.applied != nil
+	return a.queued != nil || a.own.index != 0 || a.appended.ok || a.applied != nil
+}
+
+// queuedMsgs returns the queued messages.
+func (a *advanceAcks) queuedMsgs() []pb.Message {
+	if a.queued == nil {
+		return nil
+	}
+	return *a.queued
+}
+
+// setQueued makes q the queued messages.
+func (a *advanceAcks) setQueued(q []pb.Message) {
+	switch {
+	case len(q) == 0:
+		a.queued = nil
+	case a.queued != nil:
+		*a.queued = q
+	default:
+		// NB: not &q, which would move q to the heap on every call.
+		a.queued = new([]pb.Message)
+		*a.queued = q
+	}
 }
 
 // add queues the acknowledgements of a Ready: own, the messages the peer
@@ -58,15 +82,17 @@ func (a *advanceAcks) pending() bool {
 // applied. The acknowledgements of a Ready not yet advanced move to queued
 // first, as messages, so that the next Advance steps everything in order.
 func (a *advanceAcks) add(self uint64, toSelf []pb.Message, own ownAck, appended appendAck, applied []pb.Entry) {
+	q := a.queuedMsgs()
 	if a.own.index != 0 || a.appended.ok || a.applied != nil {
-		a.queued = a.appendAsMessages(a.queued, self)
+		q = a.appendAsMessages(q, self)
 	}
-	if len(a.queued) == 0 {
+	if len(q) == 0 {
 		// NB: the outbox lets go of toSelf once handed out.
-		a.queued = toSelf
+		q = toSelf
 	} else {
-		a.queued = append(a.queued, toSelf...)
+		q = append(q, toSelf...)
 	}
+	a.setQueued(q)
 	a.own, a.appended, a.applied = own, appended, applied
 }
 
@@ -105,7 +131,7 @@ func (rn *RawNode) Advance(_ Ready) {
 	}
 	// NB: queued is dropped rather than kept for reuse: it is rarely
 	// needed, and an idle peer should hold no array for it.
-	queued, own, appended, applied := a.queued, a.own, a.appended, a.applied
+	queued, own, appended, applied := a.queuedMsgs(), a.own, a.appended, a.applied
 	*a = advanceAcks{}
 	for i := range queued {
 		rn.stepAck(queued[i])

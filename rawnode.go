@@ -26,8 +26,19 @@ type RawNode struct {
 	acks advanceAcks
 
 	// propBuf carries the entry of a Propose or ReadIndex call into Step
-	// without allocating. Invariant: zero outside of those calls.
-	propBuf [1]pb.Entry
+	// without allocating; made on the first such call (see entryBuf), since
+	// many peers never make one. Invariant: zero outside of those calls.
+	propBuf *[1]pb.Entry
+}
+
+// entryBuf returns propBuf holding one entry with data, made on first use.
+// The caller zeroes it once Step returned.
+func (rn *RawNode) entryBuf(data []byte) []pb.Entry {
+	if rn.propBuf == nil {
+		rn.propBuf = new([1]pb.Entry)
+	}
+	rn.propBuf[0] = pb.Entry{Data: data}
+	return rn.propBuf[:]
 }
 
 // NewRawNode returns a peer configured by cfg, with the state found in
@@ -78,8 +89,7 @@ func (rn *RawNode) Campaign() error {
 // even if no error is returned (e.g. on a leadership change); ErrProposalDropped
 // says it was not accepted.
 func (rn *RawNode) Propose(data []byte) error {
-	rn.propBuf[0] = pb.Entry{Data: data}
-	err := rn.raft.Step(pb.Message{Type: pb.MsgProp, From: rn.raft.id, Entries: rn.propBuf[:]})
+	err := rn.raft.Step(pb.Message{Type: pb.MsgProp, From: rn.raft.id, Entries: rn.entryBuf(data)})
 	rn.propBuf[0] = pb.Entry{}
 	return err
 }
@@ -308,7 +318,6 @@ func (rn *RawNode) ForgetLeader() error {
 func (rn *RawNode) ReadIndex(rctx []byte) {
 	// NB: raft keeps rctx, never the entry (see readRequestOf and
 	// forwardReadIndex).
-	rn.propBuf[0] = pb.Entry{Data: rctx}
-	_ = rn.raft.Step(pb.Message{Type: pb.MsgReadIndex, Entries: rn.propBuf[:]})
+	_ = rn.raft.Step(pb.Message{Type: pb.MsgReadIndex, Entries: rn.entryBuf(rctx)})
 	rn.propBuf[0] = pb.Entry{}
 }

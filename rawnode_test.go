@@ -2,8 +2,8 @@ package raft
 
 import (
 	"encoding/json"
-
 	"testing"
+	"unsafe"
 
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/quorate/raft/tracker"
@@ -424,4 +424,24 @@ func TestAsyncCommitCycleAllocatesLittle(t *testing.T) {
 	cycle()
 	allocs := testing.AllocsPerRun(500, cycle)
 	assert.LessOrEqual(t, allocs, 5.5, "got %v allocations per asynchronous commit cycle", allocs)
+}
+
+// TestPeerStructsKeepTheirSizeClass guards the memory an idle group
+// retains (BenchmarkIdleGroups in bench/ measures it): the allocator rounds
+// an object up to its size class, so a field added to raft or RawNode
+// costs a whole class step (raft: 416 -> 448 B) for every group of a host.
+func TestPeerStructsKeepTheirSizeClass(t *testing.T) {
+	t.Run("raft", func(t *testing.T) {
+		assert.LessOrEqual(t, unsafe.Sizeof(raft{}), uintptr(416), "got raft of %d B, want at most 416", unsafe.Sizeof(raft{}))
+	})
+	t.Run("RawNode", func(t *testing.T) {
+		assert.LessOrEqual(t, unsafe.Sizeof(RawNode{}), uintptr(144), "got RawNode of %d B, want at most 144", unsafe.Sizeof(RawNode{}))
+	})
+	t.Run("a peer that never proposed or read holds no entry buffer", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 3)
+		assert.Nil(t, nodes[1].propBuf, "got an entry buffer on a follower that never proposed")
+		require.NoError(t, nodes[0].Propose([]byte("x")))
+		require.NotNil(t, nodes[0].propBuf, "want the buffer made by Propose")
+		assert.Equal(t, pb.Entry{}, nodes[0].propBuf[0], "got the buffer holding the proposal after Propose returned")
+	})
 }
