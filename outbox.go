@@ -353,7 +353,7 @@ func isOwnAck(m *pb.Message, self uint64) bool {
 // since retried.
 func (o *outbox) withdrawReads(ctx []byte) {
 	a := o.reads
-	if a == nil {
+	if a == nil || len(a.states) == 0 && len(a.dropped) == 0 {
 		return
 	}
 	a.states = slices.DeleteFunc(a.states, func(rs ReadState) bool {
