@@ -62,7 +62,7 @@ func newLeaderState(r *raft) *leaderState {
 	}
 	l.wake = l.nextWake()
 	l.repl.begin(&r.conf, r.id, last)
-	r.out.sizeForBroadcast(len(l.repl.peers) - 1)
+	r.out.sizeForBroadcast(l.repl.followers())
 	return l
 }
 
