@@ -57,6 +57,11 @@ type replication struct {
 	// anyDue is set when some peer may be marked due
 	// (peerProgress.due). Invariant: no peer is due while it is clear.
 	anyDue bool
+	// termCommitted is set once the leader is known to have committed an
+	// entry of its term; it stays set for the leadership (see
+	// committedEntryInCurrentTerm). NB: here, beside the other flags, where
+	// it takes no room of its own.
+	termCommitted bool
 }
 
 // begin sets up the progress of a leadership that starts with a log ending
