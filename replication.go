@@ -65,7 +65,7 @@ type replication struct {
 }
 
 // begin sets up the progress of a leadership that starts with a log ending
-// at last: every member of m is probed from last+1, and the leader self,
+// at last: every member of m is probed from last+1, and the leader (self),
 // holding all of it, is replicating and active.
 func (rp *replication) begin(m *membership, self, last uint64) {
 	voters, learners := m.voters(), m.learners()
@@ -113,9 +113,8 @@ func (rp *replication) adopt(prs tracker.ProgressMap, voters jointVoters) {
 	stays = stays && rp.selfIn
 	if stays {
 		n--
-		rp.selfLearner = own.IsLearner
 	}
-	rp.selfIn = stays
+	rp.selfIn, rp.selfLearner = stays, stays && own.IsLearner
 	rp.peers = make([]peerProgress, 0, n)
 	rp.anyDue = false
 	for id, pr := range prs {
