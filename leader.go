@@ -10,10 +10,6 @@ type leaderState struct {
 	// the leadership's first read request (readRounds): most leaders of a
 	// host with many groups never serve one.
 	reads *readConfirmer
-	// termCommitted is set once the leader is known to have committed an
-	// entry of its term; it stays set for the leadership (see
-	// committedEntryInCurrentTerm).
-	termCommitted bool
 	// transfer is the leadership transfer under way, if any (transfer.go).
 	transfer leaderTransfer
 	// wake is the earliest tick (of the leader's clock, lease.now) at
@@ -52,7 +48,6 @@ type leaderState struct {
 func newLeaderState(r *raft) *leaderState {
 	last := r.log.lastIndex()
 	l := &leaderState{
-		lease:            leaderLease{electionTimeout: uint64(r.cfg.electionTimeout)},
 		pendingConfIndex: last,
 		beatDue:          uint64(r.cfg.heartbeatTimeout),
 		quorumDue:        uint64(r.cfg.electionTimeout),
@@ -60,9 +55,9 @@ func newLeaderState(r *raft) *leaderState {
 	if r.cfg.readOnly == ReadOnlyLeaseBased {
 		l.lease.leaseBook = &leaseBook{}
 	}
-	l.wake = l.nextWake()
+	l.wake = l.nextWake(uint64(r.cfg.electionTimeout))
 	l.repl.begin(&r.conf, r.id, last)
-	r.out.sizeForBroadcast(len(l.repl.peers) - 1)
+	r.out.sizeForBroadcast(l.repl.followers())
 	return l
 }
 
@@ -86,7 +81,7 @@ func (r *raft) tickLeader() {
 	if l.lease.hasStaleMarks() {
 		// NB: the leader wakes at least every heartbeat timeout, and until
 		// then the stale marks only extend nothing.
-		l.lease.mergeStaleMarks()
+		l.lease.mergeStaleMarks(uint64(r.cfg.electionTimeout))
 	}
 	if now >= l.quorumDue {
 		r.stir()
@@ -114,7 +109,7 @@ func (r *raft) tickLeader() {
 		// with nothing due.
 		r.log.unstable.releaseIdle()
 	}
-	l.wake = l.nextWake()
+	l.wake = l.nextWake(uint64(r.cfg.electionTimeout))
 }
 
 // idleTick counts a tick of the leader's clock and reports whether it has
@@ -126,14 +121,15 @@ func (l *leaderState) idleTick() bool {
 
 // nextWake returns the earliest tick at which tickLeader has something to
 // do: the first of the heartbeat, the quorum round and the transfer's
-// deadline, or the next tick while lease reads are held.
-func (l *leaderState) nextWake() uint64 {
+// deadline (electionTimeout ticks after it started), or the next tick
+// while lease reads are held.
+func (l *leaderState) nextWake(electionTimeout uint64) uint64 {
 	if l.lease.holdsReads() {
 		return l.lease.now + 1
 	}
 	wake := min(l.beatDue, l.quorumDue)
 	if l.transfer.to != None {
-		wake = min(wake, l.transfer.deadline(l.lease.electionTimeout))
+		wake = min(wake, l.transfer.deadline(electionTimeout))
 	}
 	return wake
 }

@@ -43,11 +43,9 @@ type leaderLease struct {
 	// now counts the leader's ticks since it took office, quiesced ones
 	// included: the leader's clock (see raft.tick).
 	now uint64
-	// electionTimeout is Config.ElectionTick.
-	electionTimeout uint64
-	// leaseBook holds the acknowledgements and the reads of the lease. A
-	// leader of another ReadOnlyOption keeps only the clock and spares
-	// their room.
+	// leaseBook holds the acknowledgements, the reads and the heartbeat
+	// times of the lease. A leader of another ReadOnlyOption keeps only
+	// the clock and spares their room.
 	// Invariant: non-nil exactly under ReadOnlyLeaseBased.
 	*leaseBook
 	// revoked is set once the leader sent MsgTimeoutNow.
@@ -55,14 +53,15 @@ type leaderLease struct {
 	// beatOwed is set when a read was held and a heartbeat sent now could
 	// cover it: the next Ready carries one (see flushDeferred).
 	beatOwed bool
-	// beaten is set when heartbeats went out in the current tick; beatAt
-	// is that tick.
-	beaten bool
-	beatAt uint64
 }
 
 // leaseBook is what only a lease-based leader records (see leaderLease).
+// The lease's length is Config.ElectionTick, which its methods are given.
 type leaseBook struct {
+	// beaten is set once heartbeats went out; beatAt is the tick of the
+	// latest that did.
+	beaten bool
+	beatAt uint64
 	// heard maps each follower to the latest tick at which it is known to
 	// have heard from the leader: the send tick of a heartbeat, or of the
 	// first append of an entry, that it acknowledged in this leadership.
@@ -113,14 +112,15 @@ func (ls *leaderLease) sentUpTo(index uint64) {
 }
 
 // mergeStaleMarks merges the marks that can no longer extend the lease
-// into one, which covers all their entries with the oldest of their ticks.
+// into one, which covers all their entries with the oldest of their ticks:
+// those electionTimeout ticks old or more.
 // NB: they are not dropped: an acknowledgement of their entries (say, one
 // delayed in the network) would then be matched to the next mark, whose
 // later tick claims the follower heard from us after it may have last done
 // so, stretching the lease past its promise (a stale read).
-func (ls *leaderLease) mergeStaleMarks() {
+func (ls *leaderLease) mergeStaleMarks(electionTimeout uint64) {
 	n := 0
-	for n < len(ls.firstSent) && ls.firstSent[n].tick+ls.electionTimeout <= ls.now {
+	for n < len(ls.firstSent) && ls.firstSent[n].tick+electionTimeout <= ls.now {
 		n++
 	}
 	if n > 1 {
@@ -166,7 +166,7 @@ type heldRead struct {
 const tickContextLen = 8
 
 // beatContext returns the Context of a heartbeat sent now, and notes that
-// one went out.
+// one went out. Only under ReadOnlyLeaseBased (it needs the leaseBook).
 func (ls *leaderLease) beatContext() []byte {
 	ls.beaten, ls.beatAt, ls.beatOwed = true, ls.now, false
 	ctx := make([]byte, tickContextLen)
@@ -186,10 +186,11 @@ func (ls *leaderLease) ack(id uint64, ctx []byte) bool {
 
 // leaseIndexer reads, for the quorum arithmetic, how far each voter's
 // promise reaches: the tick before which the leader may rely on it. The
-// leader itself is never in doubt.
+// leader itself is never in doubt. A promise lasts electionTimeout ticks.
 type leaseIndexer struct {
-	ls   *leaderLease
-	self uint64
+	ls              *leaderLease
+	self            uint64
+	electionTimeout uint64
 }
 
 // AckedIndex implements quorum.AckedIndexer.
@@ -206,16 +207,17 @@ func (li leaseIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
 		// ours after the tick it was sent at.
 		return quorum.Index(sent), true
 	}
-	return quorum.Index(sent + li.ls.electionTimeout), true
+	return quorum.Index(sent + li.electionTimeout), true
 }
 
 // covers reports whether a read that arrived at tick at may be answered:
-// no other leader can have been elected by then.
-func (ls *leaderLease) covers(at uint64, self uint64, voters jointVoters) bool {
+// no other leader can have been elected by then, voters promising not to
+// vote for electionTimeout ticks after they heard from the leader self.
+func (ls *leaderLease) covers(at, self uint64, voters jointVoters, electionTimeout uint64) bool {
 	if ls.revoked && len(ls.heard) == 0 {
 		return false
 	}
-	reach := uint64(voters.CommittedIndex(leaseIndexer{ls: ls, self: self}))
+	reach := uint64(voters.CommittedIndex(leaseIndexer{ls: ls, self: self, electionTimeout: electionTimeout}))
 	return at < reach
 }
 
@@ -224,7 +226,7 @@ func (ls *leaderLease) covers(at uint64, self uint64, voters jointVoters) bool {
 func (r *raft) serveLeaseRead(req readRequest) {
 	ls := &r.leading.lease
 	commit := r.log.committed()
-	if len(ls.held) == 0 && ls.covers(ls.now, r.id, r.conf.voters()) {
+	if len(ls.held) == 0 && ls.covers(ls.now, r.id, r.conf.voters(), uint64(r.cfg.electionTimeout)) {
 		r.answerRead(req, commit)
 		return
 	}
@@ -251,7 +253,7 @@ func (r *raft) releaseLeaseReads() {
 		return
 	}
 	n := 0
-	for n < len(ls.held) && ls.covers(ls.held[n].at, r.id, r.conf.voters()) {
+	for n < len(ls.held) && ls.covers(ls.held[n].at, r.id, r.conf.voters(), uint64(r.cfg.electionTimeout)) {
 		r.answerRead(ls.held[n].req, ls.held[n].index)
 		n++
 	}

@@ -247,11 +247,10 @@ const (
 func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tracker.Progress)) {
 	r := rn.raft
 	if r.leading != nil {
-		for i := range r.leading.repl.peers {
-			p := &r.leading.repl.peers[i]
+		r.leading.repl.forEach(func(p *peerProgress) {
 			pr := p.progress(false, windowLimits{})
 			visitor(p.id, progressTypeOf(&pr), pr)
-		}
+		})
 		return
 	}
 	prs := r.memberProgress(r.conf.config(), r.log.lastIndex()+1)

@@ -404,10 +404,10 @@ func (r *raft) committedEntryInCurrentTerm() bool {
 	l := r.leading
 	// NB: a leader's term is never 0, so an unknown term (0) never matches;
 	// and once true it stays true, as the commit index only grows.
-	if !l.termCommitted {
-		l.termCommitted = r.log.zeroTermOnOutOfBounds(r.log.term(r.log.committed())) == r.term
+	if !l.repl.termCommitted {
+		l.repl.termCommitted = r.log.zeroTermOnOutOfBounds(r.log.term(r.log.committed())) == r.term
 	}
-	return l.termCommitted
+	return l.repl.termCommitted
 }
 
 // releaseWaitingReads serves the reads that waited for the leader's first

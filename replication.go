@@ -21,75 +21,106 @@ import (
 // MsgApp per follower (more only when MaxSizePerMsg splits the entries),
 // and asking whether there is work (HasReady) needs to build nothing.
 type replication struct {
-	// peers hold what the leader knows of every member's log, its own
-	// included, in increasing ID order: one array of compact values rather
-	// than a tracker.ProgressMap of pointers, which for the handful of
-	// members a group has is smaller, and faster to search and to walk.
-	// A tracker.Progress is built only for the API (progressMap, Status,
+	// peers hold what the leader knows of the members' logs in increasing
+	// ID order: one array of compact values rather than a
+	// tracker.ProgressMap of pointers, which for the handful of members a
+	// group has is smaller, and faster to search and to walk. A
+	// tracker.Progress is built only for the API (progressMap, Status,
 	// WithProgress).
 	// Invariant: exactly the members of the active configuration, by
-	// increasing ID.
+	// increasing ID, but for the leader itself while selfIn is set.
 	peers []peerProgress
-	// majority is the number of voters when the configuration is not
-	// joint, whose quorum commitIndex then finds from peers alone; 0 when
-	// it is joint or has no voter.
-	majority int
-	// due counts the peers marked due (peerProgress.due).
-	due int
+	// self is the leader's ID.
+	self uint64
+	// selfMatch is, while selfIn is set, the highest index of its own log
+	// the leader has acknowledged (its own MsgAppResp, once the entries are
+	// durable).
+	selfMatch uint64
 	// uncommitted estimates the payload bytes appended by this leader and
 	// not yet applied (Config.MaxUncommittedEntriesSize).
 	uncommitted entryPayloadSize
+	// selfIn is set while the leader is a member whose progress is derived
+	// rather than kept in peers. That progress only ever says one thing -
+	// match selfMatch, next selfMatch+1, replicating, active - so keeping
+	// it would cost a peerProgress per group for nothing (see selfProgress).
+	// NB: it is cleared, and the leader's progress put into peers like a
+	// follower's, in the rare cases where it can say something else: the
+	// leader joined the configuration while leading (its progress then
+	// starts fresh, as any new member's), or a message other than its own
+	// acknowledgement concerns it (see takeSelfIntoPeers).
+	selfIn bool
+	// selfLearner is set while selfIn when the leader is a learner.
+	selfLearner bool
+	// selfVoter is set while selfIn when the leader is a voter of a
+	// configuration that is not joint (as peerProgress.voter).
+	selfVoter bool
+	// anyDue is set when some peer may be marked due
+	// (peerProgress.due). Invariant: no peer is due while it is clear.
+	anyDue bool
+	// termCommitted is set once the leader is known to have committed an
+	// entry of its term; it stays set for the leadership (see
+	// committedEntryInCurrentTerm). NB: here, beside the other flags, where
+	// it takes no room of its own.
+	termCommitted bool
 }
 
 // begin sets up the progress of a leadership that starts with a log ending
-// at last: every member of m is probed from last+1, and the leader itself,
+// at last: every member of m is probed from last+1, and the leader (self),
 // holding all of it, is replicating and active.
 func (rp *replication) begin(m *membership, self, last uint64) {
 	voters, learners := m.voters(), m.learners()
-	rp.peers = make([]peerProgress, 0, len(voters[0])+len(voters[1])+len(learners))
-	for k, ids := range [3]voterSet{voters[0], voters[1], learners} {
-		for _, id := range ids {
-			rp.peers = append(rp.peers, peerProgress{id: id, next: last + 1, learner: k == 2})
+	var buf [16]uint64
+	ids := append(append(append(buf[:0], voters[0]...), voters[1]...), learners...)
+	slices.Sort(ids)
+	// NB: a voter of both halves of a joint configuration is one member.
+	ids = slices.Compact(ids)
+	rp.self = self
+	_, rp.selfIn = slices.BinarySearch(ids, self)
+	n := len(ids)
+	if rp.selfIn {
+		n--
+	}
+	rp.peers = make([]peerProgress, 0, n)
+	for _, id := range ids {
+		if id != self {
+			rp.peers = append(rp.peers, peerProgress{id: id, next: last + 1, learner: learners.has(id)})
 		}
 	}
-	slices.SortFunc(rp.peers, func(a, b peerProgress) int { return cmpUint64(a.id, b.id) })
-	// NB: a voter of both halves of a joint configuration is one member.
-	rp.peers = slices.CompactFunc(rp.peers, func(a, b peerProgress) bool { return a.id == b.id })
-	if p := rp.peer(self); p != nil {
-		p.match = last
-		p.becomeReplicate()
-		// NB: the leader is always active; checkQuorumActive keeps it so.
-		p.active = true
-	}
+	rp.selfMatch, rp.selfLearner = last, rp.selfIn && learners.has(self)
 	rp.setVoters(voters)
 }
 
 // setVoters marks the voters of a configuration that is not joint, for
 // commitIndex.
 func (rp *replication) setVoters(voters jointVoters) {
-	rp.majority = 0
-	if len(voters[1]) == 0 {
-		for i := range rp.peers {
-			rp.peers[i].voter = voters[0].has(rp.peers[i].id)
-		}
-		rp.majority = len(voters[0])
-		return
-	}
+	simple := len(voters[1]) == 0
 	for i := range rp.peers {
-		rp.peers[i].voter = false
+		rp.peers[i].voter = simple && voters[0].has(rp.peers[i].id)
 	}
+	rp.selfVoter = rp.selfIn && simple && voters[0].has(rp.self)
 }
 
 // adopt makes the members of prs, the Progress of the new configuration
 // whose voters are voters, the members whose progress is tracked. A member
 // that stays keeps its progress, but for whether it is a learner (all a
 // configuration change alters); one that joins takes its Progress from
-// prs. Followers that left are no longer owed anything.
+// prs - the leader too, if it was not a member. Followers that left are no
+// longer owed anything.
 func (rp *replication) adopt(prs tracker.ProgressMap, voters jointVoters) {
-	old := rp.peers
-	rp.peers = make([]peerProgress, 0, len(prs))
-	rp.due = 0
+	old, self := rp.peers, rp.self
+	n := len(prs)
+	own, stays := prs[self]
+	stays = stays && rp.selfIn
+	if stays {
+		n--
+	}
+	rp.selfIn, rp.selfLearner = stays, stays && own.IsLearner
+	rp.peers = make([]peerProgress, 0, n)
+	rp.anyDue = false
 	for id, pr := range prs {
+		if stays && id == self {
+			continue
+		}
 		i := slices.IndexFunc(old, func(p peerProgress) bool { return p.id == id })
 		if i < 0 {
 			rp.peers = append(rp.peers, progressFrom(id, pr))
@@ -97,13 +128,67 @@ func (rp *replication) adopt(prs tracker.ProgressMap, voters jointVoters) {
 		}
 		p := old[i]
 		p.learner = pr.IsLearner
-		if p.due {
-			rp.due++
-		}
+		rp.anyDue = rp.anyDue || p.due
 		rp.peers = append(rp.peers, p)
 	}
 	slices.SortFunc(rp.peers, func(a, b peerProgress) int { return cmpUint64(a.id, b.id) })
 	rp.setVoters(voters)
+}
+
+// selfProgress returns the leader's own progress as peers would hold it.
+// Only meaningful while selfIn.
+func (rp *replication) selfProgress() peerProgress {
+	return peerProgress{id: rp.self, match: rp.selfMatch, next: rp.selfMatch + 1, state: flowReplicate,
+		voter: rp.selfVoter, learner: rp.selfLearner, active: true}
+}
+
+// takeSelfIntoPeers puts the leader's derived progress into peers, where
+// any message may change it as it would a follower's, and returns it.
+// Only called while selfIn, for a message that is not the leader's own
+// acknowledgement (which ackOwn takes): such messages are rare, and the
+// progress stays in peers for the rest of the leadership.
+func (rp *replication) takeSelfIntoPeers() *peerProgress {
+	i, _ := slices.BinarySearchFunc(rp.peers, rp.self, func(p peerProgress, id uint64) int { return cmpUint64(p.id, id) })
+	rp.peers = slices.Insert(rp.peers, i, rp.selfProgress())
+	rp.selfIn, rp.selfLearner, rp.selfVoter = false, false, false
+	return &rp.peers[i]
+}
+
+// ackOwn takes the leader's acknowledgement of its own log up to index,
+// while selfIn, and reports whether it raised selfMatch.
+func (rp *replication) ackOwn(index uint64) bool {
+	if index <= rp.selfMatch {
+		return false
+	}
+	rp.selfMatch = index
+	return true
+}
+
+// forEach calls fn with the progress of every member in increasing ID
+// order, the leader's included. NB: fn must not keep p: the leader's
+// derived progress is a copy.
+func (rp *replication) forEach(fn func(p *peerProgress)) {
+	own := rp.selfIn
+	for i := range rp.peers {
+		if own && rp.peers[i].id > rp.self {
+			own = false
+			p := rp.selfProgress()
+			fn(&p)
+		}
+		fn(&rp.peers[i])
+	}
+	if own {
+		p := rp.selfProgress()
+		fn(&p)
+	}
+}
+
+// followers returns the number of members other than the leader.
+func (rp *replication) followers() int {
+	if rp.selfIn || rp.index(rp.self) < 0 {
+		return len(rp.peers)
+	}
+	return len(rp.peers) - 1
 }
 
 // index returns the position of member id in peers, or -1.
@@ -123,8 +208,9 @@ func (rp *replication) index(id uint64) int {
 	return i
 }
 
-// peer returns the progress of member id, or nil if id is not a member.
-// NB: the pointer is good until the next adopt.
+// peer returns the progress of member id, or nil if id is not a member or
+// is the leader while its progress is derived (selfIn).
+// NB: the pointer is good until the next adopt or takeSelfIntoPeers.
 func (rp *replication) peer(id uint64) *peerProgress {
 	if i := rp.index(id); i >= 0 {
 		return &rp.peers[i]
@@ -132,15 +218,15 @@ func (rp *replication) peer(id uint64) *peerProgress {
 	return nil
 }
 
-// progressMap returns the members' progress as a fresh map, with windows
-// of limits lim, for the callers that need a tracker.ProgressMap (a
-// configuration change).
+// progressMap returns the members' progress, the leader's included, as a
+// fresh map, with windows of limits lim, for the callers that need a
+// tracker.ProgressMap (a configuration change).
 func (rp *replication) progressMap(lim windowLimits) tracker.ProgressMap {
-	prs := make(tracker.ProgressMap, len(rp.peers))
-	for i := range rp.peers {
-		pr := rp.peers[i].progress(true, lim)
-		prs[rp.peers[i].id] = &pr
-	}
+	prs := make(tracker.ProgressMap, len(rp.peers)+1)
+	rp.forEach(func(p *peerProgress) {
+		pr := p.progress(true, lim)
+		prs[p.id] = &pr
+	})
 	return prs
 }
 
@@ -149,22 +235,30 @@ func (rp *replication) progressMap(lim windowLimits) tracker.ProgressMap {
 const maxFastQuorum = 9
 
 // commitIndex returns the highest index a quorum of voters has
-// acknowledged (Progress.Match): for a configuration that is not joint,
-// with the Matches of its voters read off peers directly; otherwise, or
-// with more than maxFastQuorum voters, through voters and matchIndexer.
+// acknowledged (Progress.Match; selfMatch for the leader while selfIn):
+// for a configuration that is not joint, with the Matches of its voters
+// read off peers directly; otherwise, or with more than maxFastQuorum
+// voters, through voters and matchIndexer.
 func (rp *replication) commitIndex(voters jointVoters) uint64 {
-	n := rp.majority
-	if n == 0 || n > maxFastQuorum {
-		return uint64(voters.CommittedIndex(matchIndexer{rp}))
-	}
 	var buf [maxFastQuorum]uint64
 	matches := buf[:0]
-	for i := range rp.peers {
-		if rp.peers[i].voter {
-			matches = append(matches, rp.peers[i].match)
-		}
+	if rp.selfIn && rp.selfVoter {
+		matches = append(matches, rp.selfMatch)
 	}
-	return majorityIndex(matches, n)
+	for i := range rp.peers {
+		if !rp.peers[i].voter {
+			continue
+		}
+		if len(matches) == maxFastQuorum {
+			return uint64(voters.CommittedIndex(matchIndexer{rp}))
+		}
+		matches = append(matches, rp.peers[i].match)
+	}
+	if len(matches) == 0 {
+		// Joint, or no voter at all.
+		return uint64(voters.CommittedIndex(matchIndexer{rp}))
+	}
+	return majorityIndex(matches, len(matches))
 }
 
 // owesAppend reports whether follower p can take an append and has
@@ -197,10 +291,7 @@ func (rp *replication) markPeerDue(p *peerProgress, evenIfEmpty bool, last, comm
 	if !evenIfEmpty && !p.owesAppend(last, commit) {
 		return
 	}
-	if !p.due {
-		p.due = true
-		rp.due++
-	}
+	p.due, rp.anyDue = true, true
 	p.evenIfEmpty = p.evenIfEmpty || evenIfEmpty
 }
 
@@ -224,7 +315,7 @@ func (r *raft) recheck(id uint64) {
 // NB: a peer marked due may have paused since (say, moved to snapshot
 // state); the flush would send it nothing, so it does not count.
 func (rp *replication) hasDue() bool {
-	if rp.due == 0 {
+	if !rp.anyDue {
 		return false
 	}
 	for i := range rp.peers {
@@ -256,14 +347,14 @@ func (rp *replication) release(size entryPayloadSize) {
 }
 
 // quorumActive reports whether the members active since the last round
-// form a quorum of voters.
+// form a quorum of voters. The leader, being always active, counts.
 func (rp *replication) quorumActive(voters jointVoters) bool {
-	active := make(map[uint64]bool, len(rp.peers))
-	for i := range rp.peers {
-		if p := &rp.peers[i]; !p.learner {
+	active := make(map[uint64]bool, len(rp.peers)+1)
+	rp.forEach(func(p *peerProgress) {
+		if !p.learner {
 			active[p.id] = p.active
 		}
-	}
+	})
 	return voters.VoteResult(active) == quorum.VoteWon
 }
 
@@ -275,11 +366,15 @@ func (rp *replication) forgetActivity(self uint64) {
 	}
 }
 
-// matchIndexer reads a quorum's acknowledged index off Progress.Match.
+// matchIndexer reads a quorum's acknowledged index off Progress.Match
+// (selfMatch for the leader while selfIn).
 type matchIndexer struct{ rp *replication }
 
 // AckedIndex implements quorum.AckedIndexer.
 func (m matchIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
+	if id == m.rp.self && m.rp.selfIn {
+		return quorum.Index(m.rp.selfMatch), true
+	}
 	p := m.rp.peer(id)
 	if p == nil {
 		return 0, false
@@ -332,9 +427,10 @@ func (r *raft) onCommit() {
 // when only a probe or a commit index is due. It runs once per Ready.
 func (r *raft) flushAppends() {
 	rp := &r.leading.repl
-	if rp.due == 0 {
+	if !rp.anyDue {
 		return
 	}
+	rp.anyDue = false
 	for i := range rp.peers {
 		p := &rp.peers[i]
 		if !p.due {
@@ -342,7 +438,6 @@ func (r *raft) flushAppends() {
 		}
 		evenIfEmpty := p.evenIfEmpty || p.state == flowProbe || p.canBumpCommit(r.log.committed())
 		p.due, p.evenIfEmpty = false, false
-		rp.due--
 		for sent := r.sendAppend(p, evenIfEmpty); sent; sent = r.sendAppend(p, false) {
 		}
 	}

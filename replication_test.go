@@ -538,6 +538,11 @@ func TestCommitIndexAgreesWithQuorum(t *testing.T) {
 				rp.adopt(prs, compact)
 				want := uint64(voters.CommittedIndex(mapMatches(prs)))
 				require.Equal(t, want, rp.commitIndex(compact), "got a different commit index than quorum's for %v with %v", voters, prs)
+				// The same, member 1 being the leader, whose progress is derived.
+				own := replication{self: 1, selfIn: true, selfMatch: prs[1].Match}
+				own.adopt(prs, compact)
+				require.True(t, own.selfIn, "got the leader's progress no longer derived")
+				require.Equal(t, want, own.commitIndex(compact), "got a different commit index than quorum's for %v with %v, 1 leading", voters, prs)
 			}
 		})
 	}
@@ -546,10 +551,99 @@ func TestCommitIndexAgreesWithQuorum(t *testing.T) {
 // get returns a copy of the progress of member id as the API shows it, or
 // nil if id is not a member. Changing it changes nothing in rp.
 func (rp *replication) get(id uint64) *tracker.Progress {
-	p := rp.peer(id)
-	if p == nil {
-		return nil
+	var got *tracker.Progress
+	rp.forEach(func(p *peerProgress) {
+		if p.id == id {
+			pr := p.progress(true, windowLimits{count: 256})
+			got = &pr
+		}
+	})
+	return got
+}
+
+// TestLeaderOwnProgressDerived checks that the leader keeps no progress of
+// its own in replication.peers, yet shows it, counts it in the commit
+// index and in CheckQuorum, and moves it with its own acknowledgements as
+// it did when it kept one; and that a report about itself keeps it as a
+// follower's from then on, with what that report does to it.
+func TestLeaderOwnProgressDerived(t *testing.T) {
+	ownWant := func(match uint64) tracker.Progress {
+		return tracker.Progress{Match: match, Next: match + 1, State: tracker.StateReplicate, RecentActive: true}
 	}
-	pr := p.progress(true, windowLimits{count: 256})
-	return &pr
+	t.Run("shown as a replicating, active member", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		rp := &leader.raft.leading.repl
+		require.True(t, rp.selfIn, "got selfIn unset in a leader that is a voter")
+		assert.Len(t, rp.peers, 2, "got %d kept progresses, want the 2 followers'", len(rp.peers))
+		assert.Nil(t, rp.peer(1), "got the leader's progress kept in peers")
+		last := leader.raft.log.lastIndex()
+		got := leader.Status().Progress[1]
+		got.Inflights = nil
+		assert.Equal(t, ownWant(last), got, "Status: got %+v, want %+v", got, ownWant(last))
+		var ids []uint64
+		leader.WithProgress(func(id uint64, typ ProgressType, pr tracker.Progress) {
+			ids = append(ids, id)
+			if id == 1 {
+				assert.Equal(t, ownWant(last), pr, "WithProgress: got %+v, want %+v", pr, ownWant(last))
+				assert.Equal(t, ProgressTypePeer, typ, "WithProgress type: got %v, want a voter", typ)
+			}
+		})
+		assert.Equal(t, []uint64{1, 2, 3}, ids, "WithProgress order: got %v, want 1 2 3", ids)
+	})
+	t.Run("moved by the leader's own acknowledgement", func(t *testing.T) {
+		r := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3})).raft
+		r.becomeCandidate()
+		r.becomeLeader()
+		last := r.log.lastIndex()
+		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgAppResp, Term: r.term, Index: last}))
+		assert.Equal(t, uint64(0), r.log.committed(), "got commit %d before the leader's own acknowledgement, want 0", r.log.committed())
+		require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgAppResp, Term: r.term, Index: last}))
+		assert.Equal(t, last, r.log.committed(), "got commit %d, want %d once the leader acknowledged", r.log.committed(), last)
+		assert.Equal(t, last, r.leading.repl.selfMatch, "got selfMatch %d, want %d", r.leading.repl.selfMatch, last)
+		// A stale acknowledgement moves nothing.
+		require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgAppResp, Term: r.term, Index: last - 1}))
+		assert.Equal(t, last, r.leading.repl.selfMatch, "got selfMatch %d after a stale ack, want %d", r.leading.repl.selfMatch, last)
+	})
+	t.Run("counted active by CheckQuorum", func(t *testing.T) {
+		r := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3}), withCheckQuorum()).raft
+		r.becomeCandidate()
+		r.becomeLeader()
+		require.NoError(t, r.Step(pb.Message{From: 2, To: 1, Type: pb.MsgHeartbeatResp, Term: r.term}))
+		require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgCheckQuorum}))
+		assert.Equal(t, StateLeader, r.state, "got %v with itself and 2 active, want StateLeader", r.state)
+		require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgCheckQuorum}))
+		assert.Equal(t, StateFollower, r.state, "got %v with itself alone active, want StateFollower", r.state)
+	})
+	t.Run("a learner leader is shown as a learner", func(t *testing.T) {
+		r := newTestNode(t, 1, newConfStorage([]uint64{1, 2, 3})).raft
+		r.becomeCandidate()
+		r.becomeLeader()
+		// Demote the leader through a joint configuration.
+		r.leading.repl.adopt(tracker.ProgressMap{
+			1: &tracker.Progress{IsLearner: true}, 2: &tracker.Progress{Next: 1}, 3: &tracker.Progress{Next: 1},
+		}, jointVoters{{2, 3}, {1, 2, 3}})
+		pr := r.leading.repl.get(1)
+		require.NotNil(t, pr, "got no progress for the leader")
+		assert.True(t, pr.IsLearner, "got IsLearner unset for a leader made a learner")
+		assert.True(t, r.leading.repl.selfIn, "got the leader's progress no longer derived after a change it stays a member through")
+	})
+	t.Run("a report about the leader keeps its progress in peers", func(t *testing.T) {
+		nodes, _ := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		leader.ReportUnreachable(1)
+		rp := &leader.raft.leading.repl
+		assert.False(t, rp.selfIn, "got selfIn still set after a report about the leader")
+		require.NotNil(t, rp.peer(1), "got no progress of the leader in peers")
+		pr := rp.get(1)
+		assert.Equal(t, tracker.StateProbe, pr.State, "got the leader's state %v after reporting it unreachable, want StateProbe", pr.State)
+		// Its next own acknowledgement gets it replicating again.
+		require.NoError(t, leader.Propose([]byte("x")))
+		leader.process()
+		last := leader.raft.log.lastIndex()
+		pr = rp.get(1)
+		assert.Equal(t, tracker.StateReplicate, pr.State, "got the leader's state %v after its ack, want StateReplicate", pr.State)
+		assert.Equal(t, last, pr.Match, "got the leader's match %d, want %d", pr.Match, last)
+		assert.Len(t, rp.peers, 3, "got %d kept progresses, want 3", len(rp.peers))
+	})
 }

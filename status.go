@@ -50,12 +50,10 @@ func getBasicStatus(r *raft) BasicStatus {
 // getProgressCopy copies the leader's view of every peer, Inflights included,
 // so that the copy is unaffected by later changes.
 func getProgressCopy(r *raft) map[uint64]tracker.Progress {
-	peers := r.leading.repl.peers
-	m := make(map[uint64]tracker.Progress, len(peers))
+	rp := &r.leading.repl
+	m := make(map[uint64]tracker.Progress, len(rp.peers)+1)
 	lim := r.windowLimits()
-	for i := range peers {
-		m[peers[i].id] = peers[i].progress(true, lim)
-	}
+	rp.forEach(func(p *peerProgress) { m[p.id] = p.progress(true, lim) })
 	return m
 }
 

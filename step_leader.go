@@ -24,7 +24,20 @@ func (r *raft) stepLeader(m pb.Message) error {
 		// A leader does not forget itself.
 		return nil
 	}
-	pr := r.leading.repl.peer(m.From)
+	rp := &r.leading.repl
+	pr := rp.peer(m.From)
+	if pr == nil && m.From == r.id && rp.selfIn {
+		if m.Type == pb.MsgAppResp && !m.Reject {
+			// The leader's own entries up to m.Index are durable.
+			if rp.ackOwn(m.Index) {
+				r.commitAcked()
+			}
+			return nil
+		}
+		// Anything else may take the leader's progress where its derived
+		// form cannot follow: keep it as a follower's from now on.
+		pr = rp.takeSelfIntoPeers()
+	}
 	if pr == nil {
 		r.cfg.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
 		return nil
@@ -94,13 +107,7 @@ func (r *raft) handleAppendAck(m pb.Message, pr *peerProgress) {
 	if r.cfg.readOnly == ReadOnlyLeaseBased && m.From != r.id && r.leading.lease.ackIndex(m.From, m.Index) {
 		r.releaseLeaseReads()
 	}
-	committed := r.maybeCommit()
-	if committed {
-		r.onCommit()
-	} else if len(r.leading.departures) > 0 {
-		r.settleDepartures()
-	}
-	if !committed && m.From != r.id {
+	if !r.commitAcked() && m.From != r.id {
 		// Flow control to the follower may have opened up.
 		r.leading.repl.markAllDue(r)
 	}
@@ -108,6 +115,19 @@ func (r *raft) handleAppendAck(m pb.Message, pr *peerProgress) {
 		r.cfg.logger.Infof("%x tells %x to campaign: its log caught up", r.id, m.From)
 		r.sendTimeoutNow(m.From)
 	}
+}
+
+// commitAcked commits what the acknowledgements now allow, or else moves
+// the departures along, and reports whether it committed.
+func (r *raft) commitAcked() bool {
+	if r.maybeCommit() {
+		r.onCommit()
+		return true
+	}
+	if len(r.leading.departures) > 0 {
+		r.settleDepartures()
+	}
+	return false
 }
 
 // openFlow moves a follower whose log is now known to match up to index to

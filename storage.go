@@ -111,11 +111,16 @@ type MemoryStorage struct {
 
 	hardState pb.HardState
 	snapshot  pb.Snapshot
-	// ents is the log. ents[0] is the dummy entry, of which only Index and
-	// Term are kept: the last entry compacted away (or of the snapshot the
-	// log restarted from). ents[i] has index ents[0].Index+i.
-	// Invariant: len(ents) >= 1, and Append never writes into a position of
-	// the array that Entries may have handed out.
+	// dummyIndex and dummyTerm are those of the dummy entry, the one just
+	// before the log: the last entry compacted away (or of the snapshot
+	// the log restarted from), of which nothing else is kept. NB: two
+	// fields rather than an element of ents, which would take a whole
+	// pb.Entry (48 bytes) of every log's array.
+	dummyIndex, dummyTerm uint64
+	// ents are the entries after the dummy: ents[i] has index
+	// dummyIndex+1+i.
+	// Invariant: Append never writes into a position of the array that
+	// Entries may have handed out.
 	//
 	// NB: the dummy and the snapshot move separately. ApplySnapshot puts both
 	// on the snapshot's last entry; CreateSnapshot moves only the snapshot,
@@ -162,7 +167,7 @@ func (ms *MemoryStorage) SetHardState(st pb.HardState) error {
 func (ms *MemoryStorage) Entries(lo, hi, maxSize uint64) ([]pb.Entry, error) {
 	ms.Lock()
 	defer ms.Unlock()
-	dummy, last := ms.ents[0].Index, ms.lastIndex()
+	dummy, last := ms.dummyIndex, ms.lastIndex()
 	switch {
 	case lo <= dummy:
 		return nil, ErrCompacted
@@ -172,31 +177,29 @@ func (ms *MemoryStorage) Entries(lo, hi, maxSize uint64) ([]pb.Entry, error) {
 		// Only the dummy is left: the snapshot covers the whole log.
 		return nil, ErrUnavailable
 	}
-	return slices.Clip(limitSize(ms.ents[lo-dummy:hi-dummy], entryEncodingSize(maxSize))), nil
+	return slices.Clip(limitSize(ms.ents[lo-dummy-1:hi-dummy-1], entryEncodingSize(maxSize))), nil
 }
 
 // Term implements Storage.
 func (ms *MemoryStorage) Term(i uint64) (uint64, error) {
 	ms.Lock()
 	defer ms.Unlock()
-	e, err := ms.at(i)
-	if err != nil {
-		return 0, err
-	}
-	return e.Term, nil
+	return ms.term(i)
 }
 
-// at returns the entry at index i, the dummy included (of which only Index
-// and Term are meaningful). It returns ErrCompacted for an index before the
-// dummy and ErrUnavailable for one past the last entry.
-func (ms *MemoryStorage) at(i uint64) (*pb.Entry, error) {
-	switch dummy := ms.ents[0].Index; {
+// term returns the term of the entry at index i, the dummy included. It
+// returns ErrCompacted for an index before the dummy and ErrUnavailable for
+// one past the last entry.
+func (ms *MemoryStorage) term(i uint64) (uint64, error) {
+	switch dummy := ms.dummyIndex; {
 	case i < dummy:
-		return nil, ErrCompacted
-	case i-dummy >= uint64(len(ms.ents)):
-		return nil, ErrUnavailable
+		return 0, ErrCompacted
+	case i == dummy:
+		return ms.dummyTerm, nil
+	case i-dummy > uint64(len(ms.ents)):
+		return 0, ErrUnavailable
 	default:
-		return &ms.ents[i-dummy], nil
+		return ms.ents[i-dummy-1].Term, nil
 	}
 }
 
@@ -208,7 +211,7 @@ func (ms *MemoryStorage) LastIndex() (uint64, error) {
 }
 
 func (ms *MemoryStorage) lastIndex() uint64 {
-	return ms.ents[0].Index + uint64(len(ms.ents)) - 1
+	return ms.dummyIndex + uint64(len(ms.ents))
 }
 
 // FirstIndex implements Storage. It never fails.
@@ -219,7 +222,7 @@ func (ms *MemoryStorage) FirstIndex() (uint64, error) {
 }
 
 func (ms *MemoryStorage) firstIndex() uint64 {
-	return ms.ents[0].Index + 1
+	return ms.dummyIndex + 1
 }
 
 // Snapshot implements Storage: it returns the latest snapshot created or
@@ -249,7 +252,7 @@ func (ms *MemoryStorage) ApplySnapshot(snap pb.Snapshot) error {
 // the snapshot's last entry.
 func (ms *MemoryStorage) restartFrom(snap pb.Snapshot) {
 	ms.snapshot = snap
-	ms.ents = []pb.Entry{{Index: snap.Metadata.Index, Term: snap.Metadata.Term}}
+	ms.dummyIndex, ms.dummyTerm, ms.ents = snap.Metadata.Index, snap.Metadata.Term, nil
 	// A log restarted from a snapshot has no steady length to regrow to.
 	ms.regrow = 0
 }
@@ -272,13 +275,13 @@ func (ms *MemoryStorage) CreateSnapshot(i uint64, cs *pb.ConfState, data []byte)
 	if !ms.isNewSnapshot(i) {
 		return pb.Snapshot{}, ErrSnapOutOfDate
 	}
-	last, err := ms.at(i)
+	term, err := ms.term(i)
 	if err != nil {
 		invariantBroken("MemoryStorage.CreateSnapshot(%d) is outside the log: dummy index %d, last index %d",
-			i, ms.ents[0].Index, ms.lastIndex())
+			i, ms.dummyIndex, ms.lastIndex())
 	}
 	meta := &ms.snapshot.Metadata
-	meta.Index, meta.Term = i, last.Term
+	meta.Index, meta.Term = i, term
 	if cs != nil {
 		meta.ConfState = *cs
 	}
@@ -294,21 +297,22 @@ func (ms *MemoryStorage) CreateSnapshot(i uint64, cs *pb.ConfState, data []byte)
 func (ms *MemoryStorage) Compact(compactIndex uint64) error {
 	ms.Lock()
 	defer ms.Unlock()
-	offset := ms.ents[0].Index
+	offset := ms.dummyIndex
 	if compactIndex <= offset {
 		return ErrCompacted
 	}
 	if compactIndex > ms.lastIndex() {
 		invariantBroken("MemoryStorage.Compact(%d) is past the last index %d", compactIndex, ms.lastIndex())
 	}
+	// The entry at compactIndex becomes the dummy.
 	dropped := compactIndex - offset
+	ms.dummyIndex, ms.dummyTerm = compactIndex, ms.ents[dropped-1].Term
 	kept := ms.ents[dropped:]
 	// NB: reslicing keeps the dropped entries' memory alive until the array
 	// is next reallocated. Copying the kept entries into a fresh array only
 	// when at least as many are dropped as kept bounds that waste to a
 	// factor of two while making the copy cost amortised O(1) per compacted
-	// entry. The kept entries are not modified: kept[0] becomes the dummy
-	// as is, since only its Index and Term are ever read.
+	// entry. The kept entries are not modified.
 	if dropped >= uint64(len(kept)) {
 		kept = append(make([]pb.Entry, 0, len(kept)), kept...)
 		ms.regrow = len(ms.ents)
@@ -340,16 +344,16 @@ func (ms *MemoryStorage) Append(entries []pb.Entry) error {
 		entries = entries[first-entries[0].Index:]
 	}
 
-	at := entries[0].Index - ms.ents[0].Index
+	at := entries[0].Index - ms.dummyIndex - 1
 	switch {
 	case at == uint64(len(ms.ents)):
 		if n := len(ms.ents) + len(entries); n > cap(ms.ents) {
 			// Doubling keeps the copy cost amortised O(1) per appended entry
 			// whatever the log's length (and compacted prefixes are dropped
-			// by the copy). A log of only the dummy gets an exact fit first:
-			// a group that appends one batch and falls idle keeps no room.
+			// by the copy). An empty log gets an exact fit first: a group
+			// that appends one batch and falls idle keeps no room.
 			size := max(2*n, ms.regrow)
-			if len(ms.ents) == 1 {
+			if len(ms.ents) == 0 {
 				size = max(n, ms.regrow)
 			}
 			grown := make([]pb.Entry, len(ms.ents), size)

@@ -26,10 +26,17 @@ func entriesAt(first uint64, terms ...uint64) []pb.Entry {
 // ents[0].Index.
 func newTestStorage(ents []pb.Entry) *MemoryStorage {
 	ms := NewMemoryStorage()
-	ms.ents = append([]pb.Entry(nil), ents...)
+	ms.dummyIndex, ms.dummyTerm = ents[0].Index, ents[0].Term
+	ms.ents = append([]pb.Entry(nil), ents[1:]...)
 	ms.snapshot.Metadata.Index = ents[0].Index
 	ms.snapshot.Metadata.Term = ents[0].Term
 	return ms
+}
+
+// withDummy returns the dummy entry (its Index and Term) followed by the
+// entries of ms, as newTestStorage takes them.
+func withDummy(ms *MemoryStorage) []pb.Entry {
+	return append([]pb.Entry{{Index: ms.dummyIndex, Term: ms.dummyTerm}}, ms.ents...)
 }
 
 // requirePanicContains runs f and requires that it panics with a message
@@ -221,9 +228,9 @@ func TestMemoryStorageCompact(t *testing.T) {
 			ms := newTestStorage(ents)
 			err := ms.Compact(tt.i)
 			assert.Equal(t, tt.error, err, "got %v, want %v", err, tt.error)
-			assert.Equal(t, tt.wantIndex, ms.ents[0].Index, "dummy index: got %v, want %v", ms.ents[0].Index, tt.wantIndex)
-			assert.Equal(t, tt.wantTerm, ms.ents[0].Term, "dummy term: got %v, want %v", ms.ents[0].Term, tt.wantTerm)
-			assert.Len(t, ms.ents, tt.wantLen, "ms.ents: got %d, want %d", len(ms.ents), tt.wantLen)
+			assert.Equal(t, tt.wantIndex, ms.dummyIndex, "dummy index: got %v, want %v", ms.dummyIndex, tt.wantIndex)
+			assert.Equal(t, tt.wantTerm, ms.dummyTerm, "dummy term: got %v, want %v", ms.dummyTerm, tt.wantTerm)
+			assert.Len(t, withDummy(ms), tt.wantLen, "the dummy and entries: got %d, want %d", len(ms.ents)+1, tt.wantLen)
 			term, err := ms.Term(tt.wantIndex)
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantTerm, term, "term of the dummy: got %v, want %v", term, tt.wantTerm)
@@ -258,15 +265,15 @@ func TestMemoryStorageCompactReleasesMemory(t *testing.T) {
 		base := &ms.ents[4]
 		require.NoError(t, ms.Compact(14))
 		assert.NotSame(t, base, &ms.ents[0], "got the old array, want a fresh one")
-		assert.Equal(t, entriesAt(14, 1, 1, 1, 1), ms.ents, "ms.ents: got %v, want %v", ms.ents, entriesAt(14, 1, 1, 1, 1))
+		assert.Equal(t, entriesAt(14, 1, 1, 1, 1), withDummy(ms), "the dummy and entries: got %v, want %v", withDummy(ms), entriesAt(14, 1, 1, 1, 1))
 		assert.Equal(t, len(ms.ents), cap(ms.ents), "got cap %v, want %v", cap(ms.ents), len(ms.ents))
 	})
 	t.Run("the log regrows at once to its length before the compaction", func(t *testing.T) {
 		ms := newTestStorage(entriesAt(10, 1, 1, 1, 1, 1, 1, 1, 1))
 		require.NoError(t, ms.Compact(17))
-		require.Equal(t, 1, cap(ms.ents))
+		require.Equal(t, 0, cap(ms.ents))
 		require.NoError(t, ms.Append(entriesAt(18, 1)))
-		assert.Equal(t, 8, cap(ms.ents), "got cap %v after the first append, want the 8 entries held before compacting", cap(ms.ents))
+		assert.Equal(t, 7, cap(ms.ents), "got cap %v after the first append, want the 7 entries held before compacting", cap(ms.ents))
 		base := &ms.ents[0]
 		require.NoError(t, ms.Append(entriesAt(19, 1, 1, 1, 1, 1, 1)))
 		assert.Same(t, base, &ms.ents[0], "got a fresh array refilling the log to its old length, want the regrown one")
@@ -276,7 +283,7 @@ func TestMemoryStorageCompactReleasesMemory(t *testing.T) {
 		require.NoError(t, ms.Compact(17))
 		require.NoError(t, ms.ApplySnapshot(pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 30, Term: 2}}))
 		require.NoError(t, ms.Append(entriesAt(31, 2)))
-		assert.Equal(t, 2, cap(ms.ents), "got cap %v after the first append, want an exact fit", cap(ms.ents))
+		assert.Equal(t, 1, cap(ms.ents), "got cap %v after the first append, want an exact fit", cap(ms.ents))
 	})
 }
 
@@ -361,7 +368,7 @@ func TestMemoryStorageAppend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ms := newTestStorage(ents)
 			require.NoError(t, ms.Append(tt.append))
-			assert.Equal(t, tt.want, ms.ents, "got %v, want %v", ms.ents, tt.want)
+			assert.Equal(t, tt.want, withDummy(ms), "got %v, want %v", withDummy(ms), tt.want)
 		})
 	}
 	t.Run("gap after the last index panics", func(t *testing.T) {
@@ -375,7 +382,7 @@ func TestMemoryStorageAppend(t *testing.T) {
 		want := append([]pb.Entry(nil), got...)
 		require.NoError(t, ms.Append(entriesAt(5, 7, 7, 7)))
 		assert.Equal(t, want, got, "got %v, want %v", got, want)
-		assert.Equal(t, entriesAt(3, 3, 4, 7, 7, 7), ms.ents, "ms.ents: got %v, want %v", ms.ents, entriesAt(3, 3, 4, 7, 7, 7))
+		assert.Equal(t, entriesAt(3, 3, 4, 7, 7, 7), withDummy(ms), "the dummy and entries: got %v, want %v", withDummy(ms), entriesAt(3, 3, 4, 7, 7, 7))
 	})
 	t.Run("appending after the last entry is amortised", func(t *testing.T) {
 		ms := NewMemoryStorage()
@@ -389,9 +396,9 @@ func TestMemoryStorageAppend(t *testing.T) {
 	t.Run("the first append to an empty log fits it exactly", func(t *testing.T) {
 		ms := NewMemoryStorage()
 		require.NoError(t, ms.Append(entriesAt(1, 1, 1, 1)))
-		assert.Equal(t, 4, cap(ms.ents), "got cap %v for the dummy and 3 entries, want 4", cap(ms.ents))
+		assert.Equal(t, 3, cap(ms.ents), "got cap %v for 3 entries, want 3", cap(ms.ents))
 		require.NoError(t, ms.Append(entriesAt(4, 1)))
-		assert.Equal(t, 10, cap(ms.ents), "got cap %v after the next append, want the doubled 10", cap(ms.ents))
+		assert.Equal(t, 8, cap(ms.ents), "got cap %v after the next append, want the doubled 8", cap(ms.ents))
 	})
 	t.Run("appending after the last entry keeps the array", func(t *testing.T) {
 		ms := newTestStorage(entriesAt(3, 3, 4, 5))
@@ -426,7 +433,7 @@ func TestMemoryStorageApplySnapshot(t *testing.T) {
 	t.Run("snapshot past the log", func(t *testing.T) {
 		ms := newTestStorage(entriesAt(3, 3, 4, 5))
 		require.NoError(t, ms.ApplySnapshot(snap(10, 7)))
-		assert.Equal(t, entriesAt(10, 7), ms.ents, "ms.ents: got %v, want %v", ms.ents, entriesAt(10, 7))
+		assert.Equal(t, entriesAt(10, 7), withDummy(ms), "the dummy and entries: got %v, want %v", withDummy(ms), entriesAt(10, 7))
 	})
 	t.Run("older snapshot is out of date", func(t *testing.T) {
 		ms := NewMemoryStorage()
@@ -532,4 +539,27 @@ func BenchmarkMemoryStorageAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestMemoryStorageDummyOutsideArray checks that the dummy entry takes no
+// room in the log's array: a log of n entries holds an array of n, and one
+// compacted up to its last entry holds none, while the dummy's term stays
+// known.
+func TestMemoryStorageDummyOutsideArray(t *testing.T) {
+	ms := NewMemoryStorage()
+	require.NoError(t, ms.Append(entriesAt(1, 1)))
+	assert.Equal(t, 1, cap(ms.ents), "got cap %v for a log of one entry, want 1", cap(ms.ents))
+	require.NoError(t, ms.Append(entriesAt(2, 2)))
+	require.NoError(t, ms.Compact(2))
+	assert.Equal(t, 0, cap(ms.ents), "got cap %v for a log compacted to its last entry, want 0", cap(ms.ents))
+	term, err := ms.Term(2)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), term, "term of the dummy: got %v, want 2", term)
+	_, err = ms.Term(3)
+	assert.Equal(t, ErrUnavailable, err, "Term past the last index: got %v, want %v", err, ErrUnavailable)
+	_, err = ms.Entries(3, 3, noLimitU64)
+	assert.Equal(t, ErrUnavailable, err, "Entries of an empty log: got %v, want %v", err, ErrUnavailable)
+	first, _ := ms.FirstIndex()
+	last, _ := ms.LastIndex()
+	assert.Equal(t, [2]uint64{3, 2}, [2]uint64{first, last}, "first and last index: got %v, want [3 2]", [2]uint64{first, last})
 }
