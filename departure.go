@@ -60,8 +60,9 @@ func (d *departure) holdsBack(index uint64) bool {
 // recipient (see departure), and reports whether it must wait for the
 // leader's writes.
 func (r *raft) shapeForDeparture(m *pb.Message) (wait bool) {
-	for i := range r.leading.departures {
-		d := &r.leading.departures[i]
+	ds := r.leading.departing()
+	for i := range ds {
+		d := &ds[i]
 		if d.id != m.To || (m.Type != pb.MsgApp && m.Type != pb.MsgHeartbeat) {
 			continue
 		}
@@ -76,8 +77,9 @@ func (r *raft) shapeForDeparture(m *pb.Message) (wait bool) {
 // withholdsSnapshot reports whether a snapshot at index, whose
 // configuration may already have applied the change, must not go to id yet.
 func (l *leaderState) withholdsSnapshot(id, index uint64) bool {
-	for i := range l.departures {
-		if d := &l.departures[i]; d.id == id && d.holdsBack(index) {
+	ds := l.departing()
+	for i := range ds {
+		if d := &ds[i]; d.id == id && d.holdsBack(index) {
 			return true
 		}
 	}
@@ -94,14 +96,14 @@ func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint
 	}
 	l := r.leading
 	votes := membershipOf(next)
-	l.departures = slices.DeleteFunc(l.departures, func(d departure) bool { return votes.isVoter(d.id) })
+	l.setDepartures(slices.DeleteFunc(l.departing(), func(d departure) bool { return votes.isVoter(d.id) }))
 	stays := votes.isVoter(r.id)
 	if stays && !r.cfg.asyncStorageWrites {
 		return next
 	}
 	for id := range cfg.Voters.IDs() {
 		if id != r.id && !votes.isVoter(id) {
-			l.departures = append(l.departures, departure{id: id, index: index, after: next.Voters, stays: stays})
+			l.setDepartures(append(l.departing(), departure{id: id, index: index, after: next.Voters, stays: stays}))
 		}
 	}
 	return next
@@ -152,19 +154,22 @@ func (r *raft) settleDepartures() {
 	l := r.leading
 	commit := r.log.committed()
 	needMarker := false
-	for i := range l.departures {
-		d := &l.departures[i]
+	ds := l.departing()
+	for i := range ds {
+		d := &ds[i]
 		needMarker = needMarker || (!d.stays && d.marker == 0 && commit >= d.index)
 	}
 	if needMarker && r.appendOwn([]pb.Entry{{}}) {
-		for i := range l.departures {
-			if d := &l.departures[i]; !d.stays && d.marker == 0 && commit >= d.index {
+		ds = l.departing()
+		for i := range ds {
+			if d := &ds[i]; !d.stays && d.marker == 0 && commit >= d.index {
 				d.marker = r.log.lastIndex()
 			}
 		}
 	}
-	for i := range l.departures {
-		d := &l.departures[i]
+	ds = l.departing()
+	for i := range ds {
+		d := &ds[i]
 		if d.stays || d.settled || d.marker == 0 {
 			continue
 		}
@@ -181,7 +186,7 @@ func (r *raft) settleDepartures() {
 // leader sends them nothing) and settled ones.
 func (r *raft) pruneDepartures() {
 	l := r.leading
-	l.departures = slices.DeleteFunc(l.departures, func(d departure) bool {
+	l.setDepartures(slices.DeleteFunc(l.departing(), func(d departure) bool {
 		return d.settled || !r.conf.isMember(d.id)
-	})
+	}))
 }

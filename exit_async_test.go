@@ -171,11 +171,11 @@ func TestLeaderDepartures(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3, withAsyncWrites())
 		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 3})
 		l := nodes[0].raft.leading
-		require.Len(t, l.departures, 1, "got departures %v, want follower 3's", l.departures)
-		require.Equal(t, uint64(3), l.departures[0].id)
+		require.Len(t, l.departing(), 1, "got departures %v, want follower 3's", l.departing())
+		require.Equal(t, uint64(3), l.departing()[0].id)
 		t.Run("and one making it a voter again forgets it", func(t *testing.T) {
 			nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 3})
-			require.Empty(t, l.departures, "got departures %v after 3 was promoted back", l.departures)
+			require.Empty(t, l.departing(), "got departures %v after 3 was promoted back", l.departing())
 		})
 	})
 	t.Run("messages to a departing follower", func(t *testing.T) {
@@ -202,17 +202,17 @@ func TestLeaderDepartures(t *testing.T) {
 				departure{id: 3, index: 10, settled: true}, pb.Message{Type: pb.MsgApp, To: 3, Commit: 12}, false, 12},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				r.leading.departures = []departure{tc.d}
+				r.leading.setDepartures([]departure{tc.d})
 				m := tc.m
 				wait := r.shapeForDeparture(&m)
 				assert.Equal(t, tc.wait, wait, "got wait %v, want %v", wait, tc.wait)
 				assert.Equal(t, tc.wantCommit, m.Commit, "got commit %d, want %d", m.Commit, tc.wantCommit)
 			})
 		}
-		r.leading.departures = []departure{{id: 3, index: 10}}
+		r.leading.setDepartures([]departure{{id: 3, index: 10}})
 		assert.True(t, r.leading.withholdsSnapshot(3, 10), "got a snapshot past the change sent before it settled")
 		assert.False(t, r.leading.withholdsSnapshot(3, 9), "got a snapshot before the change withheld")
-		r.leading.departures = nil
+		r.leading.setDepartures(nil)
 	})
 	t.Run("a new leader inherits the departures of its unapplied log", func(t *testing.T) {
 		s := newConfStorage([]uint64{1, 2, 3})
@@ -223,8 +223,8 @@ func TestLeaderDepartures(t *testing.T) {
 		r := newTestNode(t, 1, s, withAsyncWrites()).raft
 		r.becomeCandidate()
 		r.becomeLeader()
-		require.Len(t, r.leading.departures, 1, "got departures %v, want 3's", r.leading.departures)
-		d := r.leading.departures[0]
+		require.Len(t, r.leading.departing(), 1, "got departures %v, want 3's", r.leading.departing())
+		d := r.leading.departing()[0]
 		assert.Equal(t, uint64(3), d.id)
 		assert.Equal(t, uint64(2), d.index)
 		assert.True(t, d.stays, "got the leader leaving, want it in the new configuration")

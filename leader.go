@@ -10,8 +10,10 @@ type leaderState struct {
 	// the leadership's first read request (readRounds): most leaders of a
 	// host with many groups never serve one.
 	reads *readConfirmer
-	// transfer is the leadership transfer under way, if any (transfer.go).
-	transfer leaderTransfer
+	// aside holds the parts of a leadership that are seldom in use: a
+	// transfer under way and departures. It is nil while neither is, so
+	// that most leaders carry neither (see leaderAside).
+	aside *leaderAside
 	// wake is the earliest tick (of the leader's clock, lease.now) at
 	// which tickLeader may have something to do; a tick before it only
 	// counts. NB: beside the clock, which an idle tick reads with it.
@@ -29,9 +31,6 @@ type leaderState struct {
 	// log the leadership began with: a change may sit anywhere in its
 	// uncommitted tail, and this spares scanning it.
 	pendingConfIndex uint64
-	// departures are the followers that changes in the log take out of
-	// the voters, with AsyncStorageWrites (see departure).
-	departures []departure
 
 	// beatDue is the tick at which the next heartbeat broadcast is due.
 	// Ticks counted by TickQuiesced push it back: they send nothing.
@@ -59,6 +58,73 @@ func newLeaderState(r *raft) *leaderState {
 	l.repl.begin(&r.conf, r.id, last)
 	r.out.sizeForBroadcast(l.repl.followers())
 	return l
+}
+
+// leaderAside is what a leader has only now and then (see
+// leaderState.aside).
+// Invariant: transfer is under way or departures is not empty.
+type leaderAside struct {
+	// transfer is the leadership transfer under way, if any (transfer.go).
+	transfer leaderTransfer
+	// departures are the followers that changes in the log take out of
+	// the voters, with AsyncStorageWrites (see departure).
+	departures []departure
+}
+
+// moreAside returns l.aside, made on first use. The caller must leave it
+// holding a transfer or a departure, or call tidyAside.
+func (l *leaderState) moreAside() *leaderAside {
+	if l.aside == nil {
+		l.aside = &leaderAside{}
+	}
+	return l.aside
+}
+
+// tidyAside lets go of l.aside once it holds neither a transfer nor a
+// departure.
+func (l *leaderState) tidyAside() {
+	if a := l.aside; a != nil && a.transfer.to == None && len(a.departures) == 0 {
+		l.aside = nil
+	}
+}
+
+// transferee returns the peer leadership is being transferred to, or None.
+func (l *leaderState) transferee() uint64 {
+	if l.aside == nil {
+		return None
+	}
+	return l.aside.transfer.to
+}
+
+// abortTransfer forgets the transfer under way, if any.
+func (l *leaderState) abortTransfer() {
+	if l.aside != nil {
+		l.aside.transfer.abort()
+		l.tidyAside()
+	}
+}
+
+// departing returns the departures. NB: the slice shares its array with
+// the leader's: changing an element changes the departure.
+func (l *leaderState) departing() []departure {
+	if l.aside == nil {
+		return nil
+	}
+	return l.aside.departures
+}
+
+// hasDepartures reports whether there are departures.
+func (l *leaderState) hasDepartures() bool {
+	return l.aside != nil && len(l.aside.departures) > 0
+}
+
+// setDepartures makes ds the departures.
+func (l *leaderState) setDepartures(ds []departure) {
+	if len(ds) == 0 && l.aside == nil {
+		return
+	}
+	l.moreAside().departures = ds
+	l.tidyAside()
 }
 
 // readRounds returns the leadership's read requests and rounds, made on
@@ -90,11 +156,11 @@ func (r *raft) tickLeader() {
 			return
 		}
 	}
-	if l.transfer.expired(now, r.cfg.electionTimeout) {
+	if l.aside != nil && l.aside.transfer.expired(now, r.cfg.electionTimeout) {
 		r.stir()
 		// Thesis 3.10: a transfer that has not completed within an election
 		// timeout is abandoned, and this peer keeps leading.
-		l.transfer.abort()
+		l.abortTransfer()
 		// NB: leaving a joint configuration may have been refused while the
 		// transfer was under way; do not wait for the next application.
 		r.maybeAutoLeaveJoint()
@@ -128,8 +194,8 @@ func (l *leaderState) nextWake(electionTimeout uint64) uint64 {
 		return l.lease.now + 1
 	}
 	wake := min(l.beatDue, l.quorumDue)
-	if l.transfer.to != None {
-		wake = min(wake, l.transfer.deadline(electionTimeout))
+	if l.transferee() != None {
+		wake = min(wake, l.aside.transfer.deadline(electionTimeout))
 	}
 	return wake
 }

@@ -298,9 +298,9 @@ func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.Conf
 		r.onCommit()
 	}
 	l.repl.markAllDue(r)
-	if l.transfer.to != None && !r.conf.isVoter(l.transfer.to) {
+	if to := l.transferee(); to != None && !r.conf.isVoter(to) {
 		// The transferee was removed or demoted.
-		l.transfer.abort()
+		l.abortTransfer()
 	}
 	return cs
 }

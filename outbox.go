@@ -180,7 +180,7 @@ func (r *raft) send(m *pb.Message) {
 	switch {
 	case m.Type == pb.MsgAppResp, m.Type == pb.MsgVoteResp, m.Type == pb.MsgPreVoteResp:
 		r.out.pushAfterAppend(m, r.id)
-	case r.leading != nil && len(r.leading.departures) > 0 && r.shapeForDeparture(m):
+	case r.leading != nil && r.leading.hasDepartures() && r.shapeForDeparture(m):
 		// See departure.
 		r.out.pushAfterAppend(m, r.id)
 	default:

@@ -417,7 +417,7 @@ func (r *raft) maybeCommit() bool {
 func (r *raft) onCommit() {
 	r.leading.repl.markAllDue(r)
 	r.releaseWaitingReads()
-	if len(r.leading.departures) > 0 {
+	if r.leading.hasDepartures() {
 		r.settleDepartures()
 	}
 }

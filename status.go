@@ -72,7 +72,7 @@ func (r *raft) leadTransferee() uint64 {
 	if r.leading == nil {
 		return None
 	}
-	return r.leading.transfer.to
+	return r.leading.transferee()
 }
 
 // MarshalJSON encodes the status as a JSON object with the keys id, term,

@@ -111,7 +111,7 @@ func (r *raft) handleAppendAck(m pb.Message, pr *peerProgress) {
 		// Flow control to the follower may have opened up.
 		r.leading.repl.markAllDue(r)
 	}
-	if m.From == r.leading.transfer.to && pr.match == r.log.lastIndex() {
+	if m.From == r.leading.transferee() && pr.match == r.log.lastIndex() {
 		r.cfg.logger.Infof("%x tells %x to campaign: its log caught up", r.id, m.From)
 		r.sendTimeoutNow(m.From)
 	}
@@ -124,7 +124,7 @@ func (r *raft) commitAcked() bool {
 		r.onCommit()
 		return true
 	}
-	if len(r.leading.departures) > 0 {
+	if r.leading.hasDepartures() {
 		r.settleDepartures()
 	}
 	return false
@@ -211,8 +211,8 @@ func (r *raft) handleProposal(m pb.Message) error {
 		// This leader was removed from the configuration: it cannot commit
 		// anything new.
 		return ErrProposalDropped
-	case l.transfer.to != None:
-		r.cfg.logger.Debugf("%x drops a proposal: leadership is moving to %x (term %d)", r.id, l.transfer.to, r.term)
+	case l.transferee() != None:
+		r.cfg.logger.Debugf("%x drops a proposal: leadership is moving to %x (term %d)", r.id, l.transferee(), r.term)
 		return ErrProposalDropped
 	}
 	next := r.log.lastIndex() + 1

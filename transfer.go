@@ -43,26 +43,27 @@ func (t *leaderTransfer) expired(now uint64, timeout int) bool {
 
 // handleTransferLeader starts handing leadership to the peer m.From.
 func (r *raft) handleTransferLeader(m pb.Message, pr *peerProgress) {
-	t := &r.leading.transfer
-	to := m.From
+	l := r.leading
+	to, cur := m.From, l.transferee()
 	switch {
 	case pr.learner:
 		r.cfg.logger.Debugf("%x keeps leadership: learner %x cannot take it (term %d)", r.id, to, r.term)
 		return
-	case t.to == to:
+	case cur == to:
 		r.cfg.logger.Infof("%x is already handing leadership to %x (term %d)", r.id, to, r.term)
 		return
-	case t.to != None:
-		r.cfg.logger.Infof("%x stops handing leadership to %x for a new request (term %d)", r.id, t.to, r.term)
-		t.abort()
+	case cur != None:
+		r.cfg.logger.Infof("%x stops handing leadership to %x for a new request (term %d)", r.id, cur, r.term)
+		l.abortTransfer()
 	}
 	if to == r.id {
 		r.cfg.logger.Debugf("%x keeps leadership: the transfer is to itself", r.id)
 		return
 	}
 	r.cfg.logger.Infof("%x hands leadership to %x (term %d)", r.id, to, r.term)
-	t.start(to, r.leading.lease.now)
-	r.leading.wakeBy(t.deadline(uint64(r.cfg.electionTimeout)))
+	t := &l.moreAside().transfer
+	t.start(to, l.lease.now)
+	l.wakeBy(t.deadline(uint64(r.cfg.electionTimeout)))
 	if pr.match == r.log.lastIndex() {
 		r.sendTimeoutNow(to)
 		r.cfg.logger.Infof("%x tells %x to campaign at once: its log is up to date", r.id, to)

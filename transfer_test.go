@@ -136,3 +136,22 @@ func TestForgetLeader(t *testing.T) {
 		assert.Equal(t, StateCandidate, c.raft.state, "c.raft.state: got %v, want StateCandidate", c.raft.state)
 	})
 }
+
+// TestTransferStateSetAside checks that a leader keeps no room for a
+// transfer (leaderState.aside) until one starts, and lets it go once the
+// transfer is abandoned.
+func TestTransferStateSetAside(t *testing.T) {
+	nodes, nw := leaderWithFollowers(t, 3)
+	leader := nodes[0]
+	require.Nil(t, leader.raft.leading.aside, "got room set aside before any transfer")
+	nw.isolate(3)
+	nw.propose(1, "x")
+	require.NoError(t, leader.raft.Step(pb.Message{From: 3, To: 1, Type: pb.MsgTransferLeader}))
+	require.NotNil(t, leader.raft.leading.aside, "got no room for the transfer under way")
+	assert.Equal(t, uint64(3), leader.raft.leadTransferee(), "got transferee %d, want 3", leader.raft.leadTransferee())
+	for range leader.raft.cfg.electionTimeout {
+		leader.raft.tick()
+	}
+	assert.Equal(t, uint64(None), leader.raft.leadTransferee(), "got transferee %d after an election timeout, want none", leader.raft.leadTransferee())
+	assert.Nil(t, leader.raft.leading.aside, "got the room of an abandoned transfer kept")
+}
