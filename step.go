@@ -77,7 +77,7 @@ func (r *raft) Step(m pb.Message) error {
 func (r *raft) stepRole(m *pb.Message) error {
 	switch r.state {
 	case StateLeader:
-		return r.stepLeader(*m)
+		return r.stepLeader(m)
 	case StateFollower:
 		return r.stepFollower(m)
 	default:

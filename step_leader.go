@@ -8,7 +8,7 @@ import (
 
 // stepLeader handles messages of the current term, and local requests, for
 // a leader: client requests first, then the responses of one follower.
-func (r *raft) stepLeader(m pb.Message) error {
+func (r *raft) stepLeader(m *pb.Message) error {
 	switch m.Type {
 	case pb.MsgBeat:
 		r.bcastHeartbeat()
@@ -17,9 +17,9 @@ func (r *raft) stepLeader(m pb.Message) error {
 		r.checkQuorumActive()
 		return nil
 	case pb.MsgProp:
-		return r.handleProposal(m)
+		return r.handleProposal(*m)
 	case pb.MsgReadIndex:
-		return r.handleReadIndex(m)
+		return r.handleReadIndex(*m)
 	case pb.MsgForgetLeader:
 		// A leader does not forget itself.
 		return nil
@@ -64,14 +64,14 @@ func (r *raft) stepLeader(m pb.Message) error {
 		}
 		r.cfg.logger.Debugf("%x probes %x again: the host reports it unreachable (%s)", r.id, m.From, pr)
 	case pb.MsgTransferLeader:
-		r.handleTransferLeader(m, pr)
+		r.handleTransferLeader(*m, pr)
 	}
 	return nil
 }
 
 // handleAppendRejection reacts to a follower that did not hold the entry an
 // append followed.
-func (r *raft) handleAppendRejection(m pb.Message, pr *peerProgress) {
+func (r *raft) handleAppendRejection(m *pb.Message, pr *peerProgress) {
 	// The hint (RejectHint, LogTerm) is the follower's last entry at or
 	// below the probed index with a term at most the probed term. Our own
 	// entries above the hinted term cannot match its log either, so the
@@ -97,7 +97,7 @@ func (r *raft) handleAppendRejection(m pb.Message, pr *peerProgress) {
 
 // handleAppendAck reacts to a follower (or the leader itself) reporting that
 // its log matches ours up to m.Index.
-func (r *raft) handleAppendAck(m pb.Message, pr *peerProgress) {
+func (r *raft) handleAppendAck(m *pb.Message, pr *peerProgress) {
 	// NB: an ack of exactly Match still lets a probing follower resume
 	// replicating; it answers the probe a heartbeat response triggered.
 	if !pr.maybeUpdate(m.Index) && !(pr.match == m.Index && pr.state == flowProbe) {
@@ -154,7 +154,7 @@ func (r *raft) openFlow(id uint64, pr *peerProgress, index uint64) {
 
 // handleHeartbeatResp notes that the follower is alive, resumes replication
 // to it if needed, and counts its confirmation of a read round.
-func (r *raft) handleHeartbeatResp(m pb.Message, pr *peerProgress) {
+func (r *raft) handleHeartbeatResp(m *pb.Message, pr *peerProgress) {
 	pr.active = true
 	pr.paused = false
 	rp := &r.leading.repl
@@ -182,7 +182,7 @@ func (r *raft) handleHeartbeatResp(m pb.Message, pr *peerProgress) {
 }
 
 // handleSnapStatus applies the application's report on a snapshot it sent.
-func (r *raft) handleSnapStatus(m pb.Message, pr *peerProgress) {
+func (r *raft) handleSnapStatus(m *pb.Message, pr *peerProgress) {
 	if pr.state != flowSnapshot {
 		return
 	}
