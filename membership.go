@@ -133,6 +133,13 @@ func (m *membership) isVoter(id uint64) bool {
 	return false
 }
 
+// isSoleVoter reports whether id is the only voter of a configuration that
+// is not joint.
+func (m *membership) isSoleVoter(id uint64) bool {
+	// NB: the incoming half is ids[:ends[0]], the outgoing one follows it.
+	return m.ends[0] == 1 && m.ends[1] == 1 && m.ids[0] == id
+}
+
 // confState returns cfg as the ConfState recorded in snapshots and
 // returned by ApplyConfChange.
 func confState(cfg tracker.Config) pb.ConfState {

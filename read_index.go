@@ -347,8 +347,7 @@ func (r *raft) handleReadIndex(m pb.Message) error {
 // from the configuration keeps leading (unless StepDownOnRemoval), while the
 // remaining voter may elect itself and commit entries it never hears of.
 func (r *raft) isSoleVoter() bool {
-	voters := r.conf.voters()
-	return len(voters[0]) == 1 && voters[0][0] == r.id && len(voters[1]) == 0
+	return r.conf.isSoleVoter(r.id)
 }
 
 // serveReadIndex answers or queues a read once the commit index is current

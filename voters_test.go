@@ -57,6 +57,8 @@ func TestJointVotersAnswerAsQuorum(t *testing.T) {
 			_, in := maps[0][id]
 			_, out := maps[1][id]
 			require.Equal(t, in || out, compact.has(id), "case %d: has(%d) in %v", i, id, maps)
+			sole := in && len(maps[0]) == 1 && len(maps[1]) == 0
+			require.Equal(t, sole, m.isSoleVoter(id), "case %d: isSoleVoter(%d) in %v", i, id, maps)
 		}
 		require.Equal(t, quorum.MajorityConfig(maps.IDs()).Slice(), nilIfEmpty(compact.appendIDs(nil)), "case %d: voter IDs of %v", i, maps)
 	}
