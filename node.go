@@ -90,7 +90,8 @@ type Node interface {
 	ProposeConfChange(ctx context.Context, cc pb.ConfChangeI) error
 
 	// Step hands a message received from a peer to the node. It returns
-	// once the message is handed over, not when it has been processed.
+	// once the message is handed over; the caller must not rely on it
+	// having been processed by then.
 	// Messages of a local type (see IsLocalMsg) are ignored, returning nil,
 	// unless they come from the local storage threads (LocalAppendThread,
 	// LocalApplyThread) as responses under AsyncStorageWrites. Responses
@@ -251,6 +252,11 @@ const (
 // cannot do: offer a Ready nobody was waiting for (a send on readyc blocks
 // until the application receives), apply ticks without blocking Tick, and
 // end the node's life.
+//
+// NB: a panic inside the RawNode (a broken invariant, see invariantBroken)
+// reaches the caller of the request with mu still held: if the caller
+// recovers, the node serves nothing more rather than go on from a state
+// that may be corrupt.
 type node struct {
 	id     uint64
 	async  bool // Config.AsyncStorageWrites: no Advance between Readies

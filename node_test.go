@@ -531,7 +531,7 @@ func TestNodeReportUnreachable(t *testing.T) {
 // BenchmarkNodePropose proposes 128-byte entries to a one-voter cluster
 // through Node, with an application goroutine persisting each Ready into a
 // MemoryStorage. Per proposal it counts what the caller side allocates (the
-// proposal message and its result channel) plus its share of the Readies.
+// proposal's entry) plus its share of the Readies.
 func BenchmarkNodePropose(b *testing.B) {
 	s := NewMemoryStorage()
 	n := StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}})
