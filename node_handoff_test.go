@@ -139,65 +139,11 @@ func TestNodeEndedContextIsNotHandedOver(t *testing.T) {
 
 // TestNodeConcurrentCallers has several goroutines propose, read and ask for
 // the status of one node while its application loop runs, and then stops
-// the node under them. NB: it runs outside testing/synctest so that the race
-// detector sees every access; it waits only on channels.
+// the node under them.
 func TestNodeConcurrentCallers(t *testing.T) {
 	const proposers, each = 4, 50
-	s := NewMemoryStorage()
-	n := StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}})
-	defer n.Stop()
-
-	// The application loop: persist, apply, advance; report the payloads
-	// applied and the read states handed out, and when the node leads.
-	var mu sync.Mutex
-	var applied []string
-	reads := 0
-	leading := make(chan struct{})
-	allApplied := make(chan struct{})
-	appDone := make(chan struct{})
-	stopApp := make(chan struct{})
-	go func() {
-		defer close(appDone)
-		campaigned, leadPending := false, leading
-		for {
-			select {
-			case rd := <-n.Ready():
-				if rd.SoftState != nil && rd.SoftState.RaftState == StateLeader && leadPending != nil {
-					close(leadPending)
-					leadPending = nil
-				}
-				if !IsEmptyHardState(rd.HardState) {
-					_ = s.SetHardState(rd.HardState)
-				}
-				_ = s.Append(rd.Entries)
-				mu.Lock()
-				reads += len(rd.ReadStates)
-				for _, e := range rd.CommittedEntries {
-					switch {
-					case e.Type == pb.EntryConfChange:
-						var cc pb.ConfChange
-						_ = cc.Unmarshal(e.Data)
-						n.ApplyConfChange(cc)
-					case e.Type == pb.EntryNormal && len(e.Data) > 0:
-						applied = append(applied, string(e.Data))
-						if len(applied) == proposers*each {
-							close(allApplied)
-						}
-					}
-				}
-				mu.Unlock()
-				n.Advance()
-				if !campaigned {
-					// NB: only once the bootstrap configuration is applied.
-					campaigned = true
-					_ = n.Campaign(context.Background())
-				}
-			case <-stopApp:
-				return
-			}
-		}
-	}()
-	<-leading
+	a := startLiveLeader(t)
+	n := a.n
 
 	var wg sync.WaitGroup
 	errs := make(chan error, proposers*each+proposers)
@@ -210,7 +156,7 @@ func TestNodeConcurrentCallers(t *testing.T) {
 					errs <- fmt.Errorf("proposer %d, proposal %d: %w", p, i, err)
 				}
 				if i%10 == 0 {
-					if err := n.ReadIndex(context.Background(), []byte("r")); err != nil {
+					if err := n.ReadIndex(context.Background(), fmt.Appendf(nil, "read-%d-%d", p, i)); err != nil {
 						errs <- fmt.Errorf("proposer %d: ReadIndex: %w", p, err)
 					}
 					if st := n.Status(); st.RaftState != StateLeader {
@@ -221,15 +167,13 @@ func TestNodeConcurrentCallers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	<-allApplied
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
+	applied := a.waitApplied(proposers * each)
 
 	t.Run("every proposal is applied once, each proposer's in order", func(t *testing.T) {
-		mu.Lock()
-		defer mu.Unlock()
 		require.Len(t, applied, proposers*each, "got %d entries applied, want %d", len(applied), proposers*each)
 		for p := range proposers {
 			var got, want []string
@@ -244,6 +188,17 @@ func TestNodeConcurrentCallers(t *testing.T) {
 			}
 			assert.True(t, slices.Equal(got, want), "proposer %d: got %q, want %q", p, got, want)
 		}
+	})
+
+	t.Run("every read request is answered", func(t *testing.T) {
+		want := proposers * each / 10
+		a.mu.Lock()
+		for a.reads < want {
+			a.changed.Wait()
+		}
+		got := a.reads
+		a.mu.Unlock()
+		assert.Equal(t, want, got, "got %d ReadStates, want %d", got, want)
 	})
 
 	t.Run("Stop under concurrent callers lets every call return", func(t *testing.T) {
@@ -263,7 +218,5 @@ func TestNodeConcurrentCallers(t *testing.T) {
 			err := <-results
 			assert.ErrorIs(t, err, ErrStopped, "got %v, want %v", err, ErrStopped)
 		}
-		close(stopApp)
-		<-appDone
 	})
 }
