@@ -262,9 +262,12 @@ type node struct {
 	async  bool // Config.AsyncStorageWrites: no Advance between Readies
 	logger Logger
 
-	readyc  chan Ready    // offers the next Ready; unbuffered, never closed
-	tickc   chan struct{} // buffered ticks (tickBufferSize), consumed by run
-	wakec   chan struct{} // capacity 1: a Ready waits in rd for run to offer it
+	readyc chan Ready    // offers the next Ready; unbuffered, never closed
+	tickc  chan struct{} // buffered ticks (tickBufferSize), consumed by run
+	// wakec (capacity 1) tells run that a Ready waits in rd to be offered.
+	// Invariant: while state is readyOffered, run holds rd on offer or
+	// finds a token in wakec (or is about to pickUp) before it blocks.
+	wakec   chan struct{}
 	stopc   chan struct{} // Stop requests, received by run
 	started chan struct{} // closed by run before it serves anything
 	done    chan struct{} // closed when run returns
