@@ -3,6 +3,7 @@ package raft
 import (
 	"context"
 	"errors"
+	"sync"
 
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -34,10 +35,11 @@ type Peer struct {
 	Context []byte
 }
 
-// Node is a Raft node driven by its own goroutine; all its methods are safe
-// for concurrent use. It is a thin channel front end over RawNode: each
-// method hands a request to the node's goroutine, which applies it to the
-// RawNode in arrival order.
+// Node is a Raft node with a goroutine of its own; all its methods are safe
+// for concurrent use. It is a thin front end over RawNode: each request is
+// applied to the RawNode on the caller's goroutine, one at a time and in the
+// order they take the node's lock, and the node's goroutine only offers the
+// Readies the application was not already waiting for and consumes ticks.
 //
 // The application's side of the contract is the Ready loop: receive a Ready
 // from Ready(), persist its HardState, Entries and Snapshot, send its
@@ -88,7 +90,8 @@ type Node interface {
 	ProposeConfChange(ctx context.Context, cc pb.ConfChangeI) error
 
 	// Step hands a message received from a peer to the node. It returns
-	// once the message is handed over, not when it has been processed.
+	// once the message is handed over; the caller must not rely on it
+	// having been processed by then.
 	// Messages of a local type (see IsLocalMsg) are ignored, returning nil,
 	// unless they come from the local storage threads (LocalAppendThread,
 	// LocalApplyThread) as responses under AsyncStorageWrites. Responses
@@ -227,42 +230,74 @@ func RestartNode(c *Config) Node {
 	return n
 }
 
-// confChangeRequest is an ApplyConfChange call on its way to the node's
-// goroutine. Invariant: result has room for one value, so the goroutine
-// never blocks on it.
-type confChangeRequest struct {
-	cc     pb.ConfChangeV2
-	result chan pb.ConfState
-}
+// readyState is where the node's current Ready is in the handshake with the
+// application.
+type readyState uint8
 
-// proposal is a MsgProp on its way to the node's goroutine.
-type proposal struct {
-	m pb.Message
-	// result receives the error of stepping m. It is nil when the sender
-	// does not wait for the outcome (a proposal forwarded by a peer).
-	// Invariant: when non-nil it has room for one value, so the node's
-	// goroutine never blocks on it.
-	result chan error
-}
+const (
+	// readyNone: no Ready is built; the next one is built as soon as the
+	// RawNode has one.
+	readyNone readyState = iota
+	// readyOffered: a Ready is built and waits for the application to
+	// receive it; the node's goroutine offers it on readyc.
+	readyOffered
+	// readyOut: the application received the Ready and has not advanced it
+	// yet (never under AsyncStorageWrites).
+	readyOut
+)
 
-// node implements Node as a single goroutine (run) that owns the RawNode and
-// serves requests arriving on its channels, one at a time.
+// node implements Node. A request runs on its caller's goroutine, holding mu
+// for as long as it uses the RawNode, so a request never waits for another
+// goroutine to be scheduled. The goroutine run exists for what a caller
+// cannot do: offer a Ready nobody was waiting for (a send on readyc blocks
+// until the application receives), apply ticks without blocking Tick, and
+// end the node's life.
+//
+// NB: a panic inside the RawNode (a broken invariant, see invariantBroken)
+// reaches the caller of the request with mu still held: if the caller
+// recovers, the node serves nothing more rather than go on from a state
+// that may be corrupt.
 type node struct {
-	// rn is used only by the run goroutine.
-	rn     *RawNode
 	id     uint64
 	async  bool // Config.AsyncStorageWrites: no Advance between Readies
 	logger Logger
 
-	propc    chan proposal          // proposals; served only while a leader is known
-	recvc    chan pb.Message        // peer messages and the node's own requests
-	confc    chan confChangeRequest // ApplyConfChange requests, each with its reply channel
-	readyc   chan Ready             // offers the next Ready; never closed
-	advancec chan struct{}          // Advance; served only while a Ready is out
-	tickc    chan struct{}          // buffered ticks (tickBufferSize)
-	status   chan chan Status       // Status requests, each with a reply channel of capacity 1
-	stop     chan struct{}          // Stop requests
-	done     chan struct{}          // closed when run has returned
+	readyc chan Ready    // offers the next Ready; unbuffered, never closed
+	tickc  chan struct{} // buffered ticks (tickBufferSize), consumed by run
+	// wakec (capacity 1) tells run that a Ready waits in rd to be offered.
+	// Invariant: while state is readyOffered, run holds rd on offer or
+	// finds a token in wakec (or is about to pickUp) before it blocks.
+	wakec   chan struct{}
+	stopc   chan struct{} // Stop requests, received by run
+	started chan struct{} // closed by run before it serves anything
+	done    chan struct{} // closed when run returns
+
+	// mu guards everything below. Requests are served only between the
+	// closing of started and the setting of stopped.
+	mu sync.Mutex
+	// advanced is signalled (on mu) when a Ready goes out or the node
+	// stops: Advance waits on it for a Ready to advance.
+	advanced sync.Cond
+	rn       *RawNode
+	// rd is the Ready in state; it is empty when state is readyNone.
+	rd    Ready
+	state readyState
+	// lead is the leader the node knows of, as last logged.
+	lead uint64
+	// removed is set once an applied conf change has taken this node out
+	// of the configuration, and cleared when one adds it back. NB: a node
+	// that never was a member (one joining with an empty Storage) is not
+	// removed: it forwards proposals to its leader.
+	removed bool
+	// proposable is lead != None || removed: proposals are served (a
+	// removed node serves them to fail them). Otherwise they could only be
+	// dropped, so they wait for a leader instead.
+	proposable bool
+	// proposablec is closed while proposable holds, and is a fresh open
+	// channel while it does not: proposals waiting for a leader wait on it.
+	proposablec chan struct{}
+	// stopped is set by run when it ends; no request is served after it.
+	stopped bool
 }
 
 func newNode(rn *RawNode, c *Config) *node {
@@ -270,123 +305,208 @@ func newNode(rn *RawNode, c *Config) *node {
 	if logger == nil {
 		logger = getLogger()
 	}
-	return &node{
-		rn:       rn,
-		id:       c.ID,
-		async:    c.AsyncStorageWrites,
-		logger:   logger,
-		propc:    make(chan proposal),
-		recvc:    make(chan pb.Message),
-		confc:    make(chan confChangeRequest),
-		readyc:   make(chan Ready),
-		advancec: make(chan struct{}),
-		tickc:    make(chan struct{}, tickBufferSize),
-		status:   make(chan chan Status),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+	n := &node{
+		id:          c.ID,
+		async:       c.AsyncStorageWrites,
+		logger:      logger,
+		readyc:      make(chan Ready),
+		tickc:       make(chan struct{}, tickBufferSize),
+		wakec:       make(chan struct{}, 1),
+		stopc:       make(chan struct{}),
+		started:     make(chan struct{}),
+		done:        make(chan struct{}),
+		rn:          rn,
+		lead:        None,
+		proposablec: make(chan struct{}),
+	}
+	n.advanced.L = &n.mu
+	return n
+}
+
+// run is the node's goroutine. It offers the Ready that requests left in rd
+// (a request hands a Ready straight to an application already waiting in a
+// receive, and leaves it to run otherwise), applies ticks and ends the node
+// on Stop. Each channel it selects on is annotated with when it is live.
+func (n *node) run() {
+	n.mu.Lock()
+	// NB: the state the node starts with (e.g. bootstrap entries) makes a
+	// Ready of its own, built before any request is served.
+	n.settle()
+	close(n.started)
+	offer, rd := n.pickUp()
+	n.mu.Unlock()
+	for {
+		select {
+		case <-n.tickc: // always: Tick never waits for run
+			n.mu.Lock()
+			n.rn.Tick()
+			n.settle()
+		case <-n.wakec: // a request left a Ready in rd
+			n.mu.Lock()
+		case offer <- rd: // live while run holds a Ready on offer
+			n.mu.Lock()
+			n.handedOut(rd)
+			n.settle()
+		case <-n.stopc:
+			n.mu.Lock()
+			n.stopped = true
+			n.advanced.Broadcast()
+			n.mu.Unlock()
+			close(n.done)
+			return
+		}
+		offer, rd = n.pickUp()
+		n.mu.Unlock()
 	}
 }
 
-// loopState is what the node's goroutine keeps between iterations.
-type loopState struct {
-	propc    chan proposal // n.propc while a leader is known or the node is removed
-	readyc   chan Ready    // n.readyc while rd waits to be received
-	advancec chan struct{} // n.advancec while rd is out and not advanced
-	rd       Ready
-	lead     uint64
-	// removed is set once an applied conf change has taken this node out
-	// of the configuration, and cleared when one adds it back. NB: a node
-	// that never was a member (one joining with an empty Storage) is not
-	// removed: it forwards proposals to its leader.
-	removed bool
+// pickUp returns the channel to offer on and the Ready to offer there: the
+// one in rd while it waits to be received, nil and nothing otherwise.
+// Callers hold mu.
+func (n *node) pickUp() (chan Ready, Ready) {
+	if n.state != readyOffered {
+		return nil, Ready{}
+	}
+	return n.readyc, n.rd
 }
 
-// run is the node's goroutine. Each iteration decides which requests it can
-// serve now by setting the channels it selects on (a nil channel is never
-// ready), then serves exactly one.
-func (n *node) run() {
-	s := loopState{lead: None}
-	for {
-		n.prepare(&s)
+// settle brings the node's bookkeeping up to date with the RawNode after it
+// changed: the known leader, whether proposals are served, and the next
+// Ready, built as soon as one exists and none is offered or out. Callers
+// hold mu.
+func (n *node) settle() {
+	if lead := n.rn.raft.lead; lead != n.lead {
+		n.logLeaderChange(n.lead, lead, n.rn.raft.term)
+		n.lead = lead
+		n.updateProposable()
+	}
+	for n.state == readyNone && n.rn.HasReady() {
+		// NB: rd is accepted by the RawNode as soon as it is built, not
+		// when the application receives it. That is safe because the
+		// RawNode lets messages be stepped between Ready and Advance
+		// anyway; whatever happens meanwhile goes into the next Ready.
+		rd := n.rn.Ready()
 		select {
-		case p := <-s.propc:
-			n.serveProposal(p, s.removed)
-		case m := <-n.recvc:
-			n.handle(m)
-		case req := <-n.confc:
-			s.removed = n.serveConfChange(req, s.removed)
-		case <-n.tickc:
-			n.rn.Tick()
-		case s.readyc <- s.rd:
-			s.readyc = nil
-			if n.async {
-				// The application acknowledges through the storage
-				// responses in rd; there is no Advance to wait for.
-				s.rd = Ready{}
-			} else {
-				s.advancec = n.advancec
+		case n.readyc <- rd:
+			// The application was waiting in a receive: it has rd now,
+			// without a detour through run.
+			n.handedOut(rd)
+		default:
+			n.rd, n.state = rd, readyOffered
+			select {
+			case n.wakec <- struct{}{}:
+			default: // run is woken already
 			}
-		case <-s.advancec:
-			n.rn.Advance(s.rd)
-			s.rd, s.advancec = Ready{}, nil
-		case c := <-n.status:
-			c <- n.rn.Status()
-		case <-n.stop:
-			close(n.done)
-			return
 		}
 	}
 }
 
-// prepare sets the channels of the next iteration: a Ready to offer, if
-// none is out, and proposals to take, if they can be served.
-func (n *node) prepare(s *loopState) {
-	// NB: rd is accepted by the RawNode as soon as it is built, not when
-	// the application receives it. That is safe because the RawNode lets
-	// messages be stepped between Ready and Advance anyway; whatever
-	// happens meanwhile goes into the next Ready.
-	if s.readyc == nil && s.advancec == nil && n.rn.HasReady() {
-		s.rd = n.rn.Ready()
-		s.readyc = n.readyc
+// handedOut records that the application received rd. Callers hold mu.
+func (n *node) handedOut(rd Ready) {
+	if n.async {
+		// The application acknowledges through the storage responses in
+		// rd; there is no Advance to wait for.
+		n.rd, n.state = Ready{}, readyNone
+		return
 	}
-	if st := n.rn.BasicStatus(); st.Lead != s.lead {
-		n.logLeaderChange(s.lead, st.Lead, st.Term)
-		s.lead = st.Lead
-	}
-	// A node without a leader could only drop proposals; leaving them
-	// queued lets the callers wait for one to be elected. A removed node
-	// serves them at once, to fail them.
-	s.propc = nil
-	if s.lead != None || s.removed {
-		s.propc = n.propc
-	}
+	n.rd, n.state = rd, readyOut
+	n.advanced.Broadcast()
 }
 
-// serveProposal steps a proposal, or fails it if the node was removed.
-func (n *node) serveProposal(p proposal, removed bool) {
+// updateProposable brings proposable and proposablec in line with lead and
+// removed. Callers hold mu.
+func (n *node) updateProposable() {
+	proposable := n.lead != None || n.removed
+	switch {
+	case proposable && !n.proposable:
+		close(n.proposablec)
+	case !proposable && n.proposable:
+		n.proposablec = make(chan struct{})
+	}
+	n.proposable = proposable
+}
+
+// acquire takes mu for a request, once the node serves requests. It returns
+// ErrStopped, without mu, when the node has stopped or stops first, and
+// ctx.Err() when ctx (which may be nil) has ended or ends first.
+func (n *node) acquire(ctx context.Context) error {
+	select {
+	case <-n.started:
+	default:
+		// Only a node whose goroutine has not started yet gets here.
+		var ctxDone <-chan struct{}
+		if ctx != nil {
+			ctxDone = ctx.Done()
+		}
+		select {
+		case <-n.started:
+		case <-ctxDone:
+			return ctx.Err()
+		case <-n.done:
+			return ErrStopped
+		}
+	}
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return ErrStopped
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			n.mu.Unlock()
+			return err
+		}
+	}
+	return nil
+}
+
+// propose steps the proposal m once proposals are served. It returns the
+// error of stepping m, or, in handOver, why m was not stepped at all: the
+// node stopped or ctx ended first.
+func (n *node) propose(ctx context.Context, m pb.Message) (stepped, handOver error) {
+	if err := n.acquire(ctx); err != nil {
+		return nil, err
+	}
+	for !n.proposable {
+		// A node without a leader could only drop the proposal; waiting
+		// lets the caller's proposal go through once one is elected.
+		wait := n.proposablec
+		n.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-n.done:
+			return nil, ErrStopped
+		}
+		if err := n.acquire(ctx); err != nil {
+			return nil, err
+		}
+	}
 	err := ErrProposalDropped
-	if !removed {
-		p.m.From = n.id
-		err = n.rn.Step(p.m)
+	if !n.removed {
+		m.From = n.id
+		err = n.rn.Step(m)
+		n.settle()
 	}
-	if p.result != nil {
-		p.result <- err
-	}
+	n.mu.Unlock()
+	return err, nil
 }
 
 // serveConfChange applies a configuration change for ApplyConfChange and
-// returns whether the node is now removed.
-func (n *node) serveConfChange(req confChangeRequest, removed bool) bool {
+// records whether the node is now removed. Callers hold mu.
+func (n *node) serveConfChange(cc pb.ConfChangeI) pb.ConfState {
 	wasMember := n.isMember()
-	req.result <- *n.rn.ApplyConfChange(req.cc)
+	cs := *n.rn.ApplyConfChange(cc)
 	switch {
 	case n.isMember():
-		return false
+		n.removed = false
 	case wasMember:
 		n.logger.Infof("raft.node: %x was removed from the configuration; dropping its proposals", n.id)
-		return true
+		n.removed = true
 	}
-	return removed
+	n.updateProposable()
+	return cs
 }
 
 // isMember reports whether the node is in its own configuration, as a voter
@@ -395,8 +515,9 @@ func (n *node) isMember() bool {
 	return n.rn.raft.conf.isMember(n.id)
 }
 
-// handle applies a message from recvc: the node's own requests that RawNode
-// exposes as methods, and everything else through RawNode.Step.
+// handle applies a request that is not a proposal: the node's own requests
+// that RawNode exposes as methods, and everything else through
+// RawNode.Step. Callers hold mu.
 func (n *node) handle(m pb.Message) {
 	switch m.Type {
 	case pb.MsgHup:
@@ -443,7 +564,7 @@ func (n *node) Campaign(ctx context.Context) error {
 }
 
 func (n *node) Propose(ctx context.Context, data []byte) error {
-	return n.propose(ctx, pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Data: data}}})
+	return proposeResult(n.propose(ctx, pb.Message{Type: pb.MsgProp, Entries: []pb.Entry{{Data: data}}}))
 }
 
 func (n *node) ProposeConfChange(ctx context.Context, cc pb.ConfChangeI) error {
@@ -451,7 +572,15 @@ func (n *node) ProposeConfChange(ctx context.Context, cc pb.ConfChangeI) error {
 	if err != nil {
 		return err
 	}
-	return n.propose(ctx, m)
+	return proposeResult(n.propose(ctx, m))
+}
+
+// proposeResult is what Propose returns for propose's results.
+func proposeResult(stepped, handOver error) error {
+	if handOver != nil {
+		return handOver
+	}
+	return stepped
 }
 
 func (n *node) Step(ctx context.Context, m pb.Message) error {
@@ -460,87 +589,57 @@ func (n *node) Step(ctx context.Context, m pb.Message) error {
 		return nil
 	}
 	if m.Type == pb.MsgProp {
-		// A proposal forwarded by a follower: queued like a local one (so it
-		// waits for a leader), but the sender has nobody to report to.
-		return n.enqueueProposal(ctx, proposal{m: m})
+		// A proposal forwarded by a follower: it waits for a leader like a
+		// local one, but the sender has nobody to report the outcome to.
+		_, err := n.propose(ctx, m)
+		return err
 	}
 	return n.send(ctx, m)
 }
 
-// propose hands m to the node's goroutine and waits for the result of
-// stepping it.
-func (n *node) propose(ctx context.Context, m pb.Message) error {
-	p := proposal{m: m, result: make(chan error, 1)}
-	if err := n.enqueueProposal(ctx, p); err != nil {
-		return err
-	}
-	select {
-	case err := <-p.result:
-		return err
-	case <-ctx.Done():
-		return resultOr(p.result, ctx.Err())
-	case <-n.done:
-		return resultOr(p.result, ErrStopped)
-	}
-}
-
-// resultOr returns the result in result if it has already arrived, else err.
-// NB: select picks among ready cases at random, so a result that arrived
-// together with a cancellation or stop would otherwise be reported as the
-// latter although the proposal was stepped.
-func resultOr(result chan error, err error) error {
-	select {
-	case res := <-result:
-		return res
-	default:
-		return err
-	}
-}
-
-func (n *node) enqueueProposal(ctx context.Context, p proposal) error {
-	select {
-	case n.propc <- p:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.done:
-		return ErrStopped
-	}
-}
-
-// send hands m to the node's goroutine without waiting for it to be
-// processed.
+// send applies m to the node; it returns an error only when m could not be
+// handed over.
 func (n *node) send(ctx context.Context, m pb.Message) error {
-	select {
-	case n.recvc <- m:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.done:
-		return ErrStopped
+	if err := n.acquire(ctx); err != nil {
+		return err
 	}
+	n.handle(m)
+	n.settle()
+	n.mu.Unlock()
+	return nil
 }
 
 func (n *node) Ready() <-chan Ready { return n.readyc }
 
 func (n *node) Advance() {
-	select {
-	case n.advancec <- struct{}{}:
-	case <-n.done:
+	if n.acquire(nil) != nil {
+		return
 	}
+	// NB: as in etcd-raft, an Advance that comes before its Ready is
+	// received (or without AsyncStorageWrites, at all) waits for one to go
+	// out, or for Stop. It also covers the moment between the application
+	// receiving a Ready from run and run recording it.
+	for n.state != readyOut && !n.stopped {
+		n.advanced.Wait()
+	}
+	if n.stopped {
+		n.mu.Unlock()
+		return
+	}
+	n.rn.Advance(n.rd)
+	n.rd, n.state = Ready{}, readyNone
+	n.settle()
+	n.mu.Unlock()
 }
 
 func (n *node) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
-	req := confChangeRequest{cc: cc.AsV2(), result: make(chan pb.ConfState, 1)}
-	select {
-	case n.confc <- req:
-		// NB: run answers a request it took before it serves anything
-		// else, so the answer comes even if Stop is called meanwhile.
-		cs := <-req.result
-		return &cs
-	case <-n.done:
+	if n.acquire(nil) != nil {
 		return &pb.ConfState{}
 	}
+	cs := n.serveConfChange(cc)
+	n.settle()
+	n.mu.Unlock()
+	return &cs
 }
 
 func (n *node) TransferLeadership(ctx context.Context, lead, transferee uint64) {
@@ -556,13 +655,12 @@ func (n *node) ReadIndex(ctx context.Context, rctx []byte) error {
 }
 
 func (n *node) Status() Status {
-	c := make(chan Status, 1)
-	select {
-	case n.status <- c:
-		return <-c
-	case <-n.done:
+	if n.acquire(nil) != nil {
 		return Status{}
 	}
+	st := n.rn.Status()
+	n.mu.Unlock()
+	return st
 }
 
 func (n *node) ReportUnreachable(id uint64) {
@@ -576,7 +674,7 @@ func (n *node) ReportSnapshot(id uint64, status SnapshotStatus) {
 
 func (n *node) Stop() {
 	select {
-	case n.stop <- struct{}{}:
+	case n.stopc <- struct{}{}:
 	case <-n.done:
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"testing/synctest"
 
-	pb "github.com/quorate/raft/raftpb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,67 +31,18 @@ func TestNodeStatusFromOtherGoroutines(t *testing.T) {
 }
 
 // TestNodeStatusIsConsistentWhileTheNodeWorks calls Status from another goroutine
-// throughout a stream of proposals that keep the node's goroutine changing
-// the state Status reports. Status must go through the node's goroutine
-// rather than read the RawNode itself; under -race, a direct read is
+// throughout a stream of proposals that keep changing the state Status
+// reports. Status must be serialized with the requests that change the
+// RawNode rather than read it unguarded; under -race, an unguarded read is
 // reported as a data race. NB: the test runs outside testing/synctest, whose
 // bubble hides such a race from the detector; it still neither sleeps nor
-// reads the clock, and waits only on channels. Every answer must also be a
-// consistent snapshot: the leader's own ID and role, and a commit index that
-// never goes back.
+// reads the clock (see liveApp). Every answer must also be a consistent
+// snapshot: the leader's own ID and role, and a commit index that never goes
+// back.
 func TestNodeStatusIsConsistentWhileTheNodeWorks(t *testing.T) {
 	const proposals = 50
-	s := NewMemoryStorage()
-	n := StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}})
-	defer n.Stop()
-	stopApp := make(chan struct{})
-	defer close(stopApp)
-
-	// The application's goroutine: persist, apply, advance, and tell the
-	// test when the bootstrap configuration is applied (campaigning waits
-	// for it), when the node leads, and when every proposal is applied.
-	configured := make(chan struct{})
-	leading := make(chan struct{})
-	allApplied := make(chan struct{})
-	go func() {
-		applied, confPending, leadPending := 0, configured, leading
-		for {
-			select {
-			case rd := <-n.Ready():
-				if rd.SoftState != nil && rd.SoftState.RaftState == StateLeader && leadPending != nil {
-					close(leadPending)
-					leadPending = nil
-				}
-				if !IsEmptyHardState(rd.HardState) {
-					_ = s.SetHardState(rd.HardState)
-				}
-				_ = s.Append(rd.Entries)
-				for _, e := range rd.CommittedEntries {
-					switch {
-					case e.Type == pb.EntryConfChange:
-						var cc pb.ConfChange
-						_ = cc.Unmarshal(e.Data)
-						n.ApplyConfChange(cc)
-					case len(e.Data) > 0:
-						applied++
-						if applied == proposals {
-							close(allApplied)
-						}
-					}
-				}
-				n.Advance()
-				if confPending != nil && len(rd.CommittedEntries) > 0 {
-					close(confPending)
-					confPending = nil
-				}
-			case <-stopApp:
-				return
-			}
-		}
-	}()
-	<-configured
-	require.NoError(t, n.Campaign(context.Background()))
-	<-leading
+	a := startLiveLeader(t)
+	n := a.n
 
 	type observed struct {
 		id     uint64
@@ -111,7 +61,7 @@ func TestNodeStatusIsConsistentWhileTheNodeWorks(t *testing.T) {
 	for range proposals {
 		require.NoError(t, n.Propose(context.Background(), []byte("x")))
 	}
-	<-allApplied
+	a.waitApplied(proposals)
 
 	seen := <-statuses
 	var lastCommit uint64

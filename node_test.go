@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -174,6 +176,97 @@ func (w callResult[T]) result() (T, bool) {
 		var zero T
 		return zero, false
 	}
+}
+
+// liveApp is the application of a one-voter node started by
+// startLiveLeader. It runs on a goroutine of its own, outside synctest, so
+// that the race detector sees every access; it waits only on channels and
+// a condition variable. It persists and applies each Ready, applies conf
+// changes, campaigns once the bootstrap configuration is applied, and
+// records what it applied and the ReadStates it was handed.
+type liveApp struct {
+	n       Node
+	s       *MemoryStorage
+	leading chan struct{} // closed once a Ready reports the node leading
+	stop    chan struct{} // closed to end the loop
+	done    chan struct{} // closed when the loop has ended
+
+	mu      sync.Mutex
+	changed *sync.Cond // signalled on mu whenever applied or reads grow
+	applied []string   // payloads of normal entries, in the order applied
+	reads   int        // ReadStates handed out
+}
+
+// startLiveLeader starts a one-voter node with its application loop and
+// returns once the node leads. The node and the loop end with the test.
+func startLiveLeader(t *testing.T) *liveApp {
+	t.Helper()
+	s := NewMemoryStorage()
+	a := &liveApp{
+		n: StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}}), s: s,
+		leading: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	a.changed = sync.NewCond(&a.mu)
+	go a.run()
+	t.Cleanup(func() {
+		a.n.Stop()
+		close(a.stop)
+		<-a.done
+	})
+	<-a.leading
+	return a
+}
+
+func (a *liveApp) run() {
+	defer close(a.done)
+	campaigned, leadPending := false, a.leading
+	for {
+		select {
+		case <-a.stop:
+			return
+		case rd := <-a.n.Ready():
+			if leadPending != nil && rd.SoftState != nil && rd.SoftState.RaftState == StateLeader {
+				close(leadPending)
+				leadPending = nil
+			}
+			if !IsEmptyHardState(rd.HardState) {
+				_ = a.s.SetHardState(rd.HardState)
+			}
+			_ = a.s.Append(rd.Entries)
+			a.mu.Lock()
+			a.reads += len(rd.ReadStates)
+			for _, e := range rd.CommittedEntries {
+				switch {
+				case e.Type == pb.EntryConfChange:
+					var cc pb.ConfChange
+					_ = cc.Unmarshal(e.Data)
+					a.n.ApplyConfChange(cc)
+				case e.Type == pb.EntryNormal && len(e.Data) > 0:
+					a.applied = append(a.applied, string(e.Data))
+				}
+			}
+			a.changed.Broadcast()
+			a.mu.Unlock()
+			a.n.Advance()
+			if !campaigned {
+				// NB: only once the bootstrap configuration is applied;
+				// a node with unapplied conf changes refuses to campaign.
+				campaigned = true
+				_ = a.n.Campaign(context.Background())
+			}
+		}
+	}
+}
+
+// waitApplied waits until count payloads have been applied and returns
+// those applied so far.
+func (a *liveApp) waitApplied(count int) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for len(a.applied) < count {
+		a.changed.Wait()
+	}
+	return slices.Clone(a.applied)
 }
 
 func TestStartNodeBootstrapsConfState(t *testing.T) {
@@ -531,7 +624,7 @@ func TestNodeReportUnreachable(t *testing.T) {
 // BenchmarkNodePropose proposes 128-byte entries to a one-voter cluster
 // through Node, with an application goroutine persisting each Ready into a
 // MemoryStorage. Per proposal it counts what the caller side allocates (the
-// proposal message and its result channel) plus its share of the Readies.
+// proposal's entry) plus its share of the Readies.
 func BenchmarkNodePropose(b *testing.B) {
 	s := NewMemoryStorage()
 	n := StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}})
