@@ -19,10 +19,11 @@ behaviour.
 
 RawNode is the synchronous, single-goroutine interface: the application calls
 its methods (Tick, Step, Propose, Ready, Advance, ...) from one goroutine and
-nothing happens in between. Node wraps a RawNode in a goroutine and exposes it
-through channels, so that the application can propose and step messages from
-any goroutine. Both implement the same protocol; Node adds no logic of its
-own.
+nothing happens in between. Node guards a RawNode with a lock and offers its
+Readies on a channel, so that the application can propose and step messages
+from any goroutine; each request is applied on the caller's goroutine, and
+Node's own goroutine only offers Readies, applies ticks and ends the node.
+Both implement the same protocol; Node adds no logic of its own.
 
 # Starting a node
 
