@@ -139,11 +139,24 @@ func (rn *RawNode) Advance(_ Ready) {
 	if own.index != 0 {
 		rn.stepAck(own.message(r.id))
 	}
+	if r.fault != nil {
+		// NB: a faulted peer takes acknowledgements its own way
+		// (stepFaulted).
+		if appended.ok {
+			rn.stepAck(appended.message(r.id))
+		}
+		if applied != nil {
+			rn.stepAck(applyAck(r.id, applied))
+		}
+		return
+	}
+	// NB: what Step does with the two messages, without building them.
+	r.stir()
 	if appended.ok {
-		rn.stepAck(appended.message(r.id))
+		r.storageAppended(appended.term, appended.last, appended.snap)
 	}
 	if applied != nil {
-		rn.stepAck(applyAck(r.id, applied))
+		r.storageApplied(applied)
 	}
 }
 

@@ -54,12 +54,7 @@ func (r *raft) Step(m pb.Message) error {
 			r.hup(campaignElection)
 		}
 	case pb.MsgStorageApplyResp:
-		if len(m.Entries) > 0 {
-			r.appliedTo(m.Entries[len(m.Entries)-1].Index, r.log.appliedSize(m.Entries))
-			if r.leading != nil {
-				r.leading.repl.release(payloadsSize(m.Entries))
-			}
-		}
+		r.storageApplied(m.Entries)
 	case pb.MsgVote, pb.MsgPreVote:
 		r.handleVoteRequest(m)
 	case pb.MsgReadIndex:
@@ -220,9 +215,29 @@ func (r *raft) logVote(decision string, m pb.Message, why string) {
 // handleStorageAppendResp takes note that the local append thread made
 // entries and/or a snapshot durable.
 func (r *raft) handleStorageAppendResp(m pb.Message) {
-	if m.Index != 0 {
-		if m.Term == r.term {
-			r.log.stableTo(entryID{term: m.LogTerm, index: m.Index})
+	r.storageAppended(m.Term, entryID{term: m.LogTerm, index: m.Index}, m.Snapshot)
+}
+
+// storageApplied takes note that the application applied ents (what a
+// MsgStorageApplyResp carries).
+func (r *raft) storageApplied(ents []pb.Entry) {
+	if len(ents) == 0 {
+		return
+	}
+	r.appliedTo(ents[len(ents)-1].Index, r.log.appliedSize(ents))
+	if r.leading != nil {
+		r.leading.repl.release(payloadsSize(ents))
+	}
+}
+
+// storageAppended takes note that the local append thread made the log up
+// to last durable, as handed out in term, and the snapshot snap if not nil
+// (what a MsgStorageAppendResp carries). last.index is 0 when no entries
+// were appended.
+func (r *raft) storageAppended(term uint64, last entryID, snap *pb.Snapshot) {
+	if last.index != 0 {
+		if term == r.term {
+			r.log.stableTo(last)
 		} else {
 			// NB: the entries acknowledged here may have been overwritten by
 			// an append of a later term that is still in flight, and then
@@ -232,13 +247,13 @@ func (r *raft) handleStorageAppendResp(m pb.Message) {
 			// acknowledgement: the append handed out in the current term
 			// will acknowledge everything again.
 			r.cfg.logger.Infof("%x ignores the entries acknowledged by %s of term %d, behind its term %d",
-				r.id, m.Type, m.Term, r.term)
+				r.id, pb.MsgStorageAppendResp, term, r.term)
 		}
 	}
-	if m.Snapshot != nil {
+	if snap != nil {
 		// A snapshot is identified by its index alone (it holds everything
 		// committed up to it), so its acknowledgement is valid in any term.
-		r.appliedSnap(m.Snapshot)
+		r.appliedSnap(snap)
 	}
 }
 
