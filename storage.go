@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -115,8 +116,11 @@ type MemoryStorage struct {
 	// before the log: the last entry compacted away (or of the snapshot
 	// the log restarted from), of which nothing else is kept. NB: two
 	// fields rather than an element of ents, which would take a whole
-	// pb.Entry (48 bytes) of every log's array.
-	dummyIndex, dummyTerm uint64
+	// pb.Entry (48 bytes) of every log's array. dummyIndex is written with
+	// the mutex held, like every field, but atomically, so that FirstIndex
+	// (which raft asks for often) reads it without taking the mutex.
+	dummyIndex atomic.Uint64
+	dummyTerm  uint64
 	// ents are the entries after the dummy: ents[i] has index
 	// dummyIndex+1+i.
 	// Invariant: Append never writes into a position of the array that
@@ -167,7 +171,7 @@ func (ms *MemoryStorage) SetHardState(st pb.HardState) error {
 func (ms *MemoryStorage) Entries(lo, hi, maxSize uint64) ([]pb.Entry, error) {
 	ms.Lock()
 	defer ms.Unlock()
-	dummy, last := ms.dummyIndex, ms.lastIndex()
+	dummy, last := ms.dummyIndex.Load(), ms.lastIndex()
 	switch {
 	case lo <= dummy:
 		return nil, ErrCompacted
@@ -191,7 +195,7 @@ func (ms *MemoryStorage) Term(i uint64) (uint64, error) {
 // returns ErrCompacted for an index before the dummy and ErrUnavailable for
 // one past the last entry.
 func (ms *MemoryStorage) term(i uint64) (uint64, error) {
-	switch dummy := ms.dummyIndex; {
+	switch dummy := ms.dummyIndex.Load(); {
 	case i < dummy:
 		return 0, ErrCompacted
 	case i == dummy:
@@ -211,18 +215,18 @@ func (ms *MemoryStorage) LastIndex() (uint64, error) {
 }
 
 func (ms *MemoryStorage) lastIndex() uint64 {
-	return ms.dummyIndex + uint64(len(ms.ents))
+	return ms.dummyIndex.Load() + uint64(len(ms.ents))
 }
 
-// FirstIndex implements Storage. It never fails.
+// FirstIndex implements Storage. It never fails. NB: it takes no lock (see
+// dummyIndex): a value read while another goroutine compacts is the one
+// before or after, as with the lock.
 func (ms *MemoryStorage) FirstIndex() (uint64, error) {
-	ms.Lock()
-	defer ms.Unlock()
 	return ms.firstIndex(), nil
 }
 
 func (ms *MemoryStorage) firstIndex() uint64 {
-	return ms.dummyIndex + 1
+	return ms.dummyIndex.Load() + 1
 }
 
 // Snapshot implements Storage: it returns the latest snapshot created or
@@ -252,7 +256,8 @@ func (ms *MemoryStorage) ApplySnapshot(snap pb.Snapshot) error {
 // the snapshot's last entry.
 func (ms *MemoryStorage) restartFrom(snap pb.Snapshot) {
 	ms.snapshot = snap
-	ms.dummyIndex, ms.dummyTerm, ms.ents = snap.Metadata.Index, snap.Metadata.Term, nil
+	ms.dummyIndex.Store(snap.Metadata.Index)
+	ms.dummyTerm, ms.ents = snap.Metadata.Term, nil
 	// A log restarted from a snapshot has no steady length to regrow to.
 	ms.regrow = 0
 }
@@ -278,7 +283,7 @@ func (ms *MemoryStorage) CreateSnapshot(i uint64, cs *pb.ConfState, data []byte)
 	term, err := ms.term(i)
 	if err != nil {
 		invariantBroken("MemoryStorage.CreateSnapshot(%d) is outside the log: dummy index %d, last index %d",
-			i, ms.dummyIndex, ms.lastIndex())
+			i, ms.dummyIndex.Load(), ms.lastIndex())
 	}
 	meta := &ms.snapshot.Metadata
 	meta.Index, meta.Term = i, term
@@ -297,7 +302,7 @@ func (ms *MemoryStorage) CreateSnapshot(i uint64, cs *pb.ConfState, data []byte)
 func (ms *MemoryStorage) Compact(compactIndex uint64) error {
 	ms.Lock()
 	defer ms.Unlock()
-	offset := ms.dummyIndex
+	offset := ms.dummyIndex.Load()
 	if compactIndex <= offset {
 		return ErrCompacted
 	}
@@ -306,7 +311,8 @@ func (ms *MemoryStorage) Compact(compactIndex uint64) error {
 	}
 	// The entry at compactIndex becomes the dummy.
 	dropped := compactIndex - offset
-	ms.dummyIndex, ms.dummyTerm = compactIndex, ms.ents[dropped-1].Term
+	ms.dummyIndex.Store(compactIndex)
+	ms.dummyTerm = ms.ents[dropped-1].Term
 	kept := ms.ents[dropped:]
 	// NB: reslicing keeps the dropped entries' memory alive until the array
 	// is next reallocated. Copying the kept entries into a fresh array only
@@ -344,7 +350,7 @@ func (ms *MemoryStorage) Append(entries []pb.Entry) error {
 		entries = entries[first-entries[0].Index:]
 	}
 
-	at := entries[0].Index - ms.dummyIndex - 1
+	at := entries[0].Index - ms.dummyIndex.Load() - 1
 	switch {
 	case at == uint64(len(ms.ents)):
 		if n := len(ms.ents) + len(entries); n > cap(ms.ents) {
