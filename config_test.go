@@ -118,6 +118,13 @@ type sliceLogger struct {
 	*DefaultLogger
 }
 
+// wrappedLogger is a Logger whose dynamic type can be compared, but whose
+// values cannot when the Logger it wraps is a sliceLogger: comparing them
+// panics (as a logging adapter that embeds the Logger interface would).
+type wrappedLogger struct {
+	Logger
+}
+
 func TestPeersShareEqualSettings(t *testing.T) {
 	peer := func(id uint64, mutate func(*Config)) *raft {
 		c := newTestConfig(id, newConfStorage([]uint64{1, 2, 3}))
@@ -143,5 +150,21 @@ func TestPeersShareEqualSettings(t *testing.T) {
 		a, b := peer(1, logger), peer(2, logger)
 		assert.NotSame(t, a.cfg, b.cfg, "got settings with an incomparable logger shared")
 		assert.IsType(t, sliceLogger{}, a.cfg.logger, "got logger %T, want the configured one", a.cfg.logger)
+	})
+	t.Run("a comparable logger wrapping one that cannot be compared", func(t *testing.T) {
+		c := newTestConfig(1, newConfStorage([]uint64{1, 2, 3}))
+		c.Logger = wrappedLogger{Logger: sliceLogger{DefaultLogger: discardLogger}}
+		var rn *RawNode
+		var err error
+		panicked := func() (v any) {
+			defer func() { v = recover() }()
+			rn, err = NewRawNode(c)
+			return nil
+		}()
+		if panicked != nil {
+			t.Fatalf("got NewRawNode panicking with %v, want a peer", panicked)
+		}
+		require.NoError(t, err)
+		assert.IsType(t, wrappedLogger{}, rn.raft.cfg.logger, "got logger %T, want the configured one", rn.raft.cfg.logger)
 	})
 }

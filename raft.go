@@ -128,10 +128,13 @@ var sharedSettings = struct {
 }{copies: map[settings]weak.Pointer[settings]{}}
 
 // shareSettings returns a copy of s that peers built from equal settings
-// share. Settings whose logger cannot be compared (its dynamic type holds a
-// slice, a map or a func) get a copy of their own.
+// share. Settings whose logger cannot be compared (its value holds a slice,
+// a map or a func, possibly behind an interface field of a comparable type)
+// get a copy of their own. NB: the value is checked, not the type: a struct
+// with an interface field has a comparable type, yet hashing it panics when
+// the field holds an incomparable value.
 func shareSettings(s settings) *settings {
-	if s.logger != nil && !reflect.TypeOf(s.logger).Comparable() {
+	if s.logger != nil && !reflect.ValueOf(s.logger).Comparable() {
 		return &s
 	}
 	t := &sharedSettings
