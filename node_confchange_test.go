@@ -110,6 +110,27 @@ func TestNodeProposeAfterRemoval(t *testing.T) {
 			require.NoError(t, h.n.Propose(context.Background(), []byte("foo")))
 		})
 	})
+	t.Run("a node added back through a snapshot accepts proposals again", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}, {ID: 2}, {ID: 3}})
+			h.drain()
+			h.followLeader(2, 2)
+			h.n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
+			h.drain()
+			// The leader added it back and compacted its log past the
+			// change: the node learns of it from a snapshot, never through
+			// ApplyConfChange.
+			snap := pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 20, Term: 2,
+				ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}
+			require.NoError(t, h.n.Step(context.Background(), pb.Message{Type: pb.MsgSnap, From: 2, To: 1, Term: 2, Snapshot: &snap}))
+			h.drain()
+			st := h.n.Status()
+			require.Equal(t, uint64(20), st.Commit, "got commit %d, want the snapshot's 20", st.Commit)
+
+			err := h.n.Propose(context.Background(), []byte("foo"))
+			assert.NoError(t, err, "got %v, want the proposal forwarded by a member again", err)
+		})
+	})
 	t.Run("a node joining with an empty storage forwards proposals", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := startTestNode(t, nodeTestConfig(4, NewMemoryStorage()), nil)

@@ -68,7 +68,8 @@ type node struct {
 	// lead is the leader the node knows of, as last logged.
 	lead uint64
 	// removed is set once an applied conf change has taken this node out
-	// of the configuration, and cleared when one adds it back. NB: a node
+	// of the configuration, and cleared when one adds it back (or a
+	// snapshot restores a configuration that has it, see settle). NB: a node
 	// that never was a member (one joining with an empty Storage) is not
 	// removed: it forwards proposals to its leader.
 	removed bool
@@ -161,6 +162,12 @@ func (n *node) settle() {
 	if lead := n.rn.raft.lead; lead != n.lead {
 		n.logLeaderChange(n.lead, lead, n.rn.raft.term)
 		n.lead = lead
+		n.updateProposable()
+	}
+	if n.removed && n.isMember() {
+		// NB: added back without an ApplyConfChange: a snapshot carrying
+		// the configuration that has it again replaced the log.
+		n.removed = false
 		n.updateProposable()
 	}
 	for n.state == readyNone && n.rn.HasReady() {
