@@ -62,13 +62,19 @@ func TestNodeApplyConfChange(t *testing.T) {
 // difference: a removed node fails proposals at once instead of leaving
 // them blocked.
 func TestNodeProposeAfterRemoval(t *testing.T) {
+	// removedFollower starts node 1 of three, following 2 in term 2, and
+	// applies its removal.
+	removedFollower := func(t *testing.T) *nodeHarness {
+		h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}, {ID: 2}, {ID: 3}})
+		h.drain()
+		h.followLeader(2, 2)
+		h.n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
+		h.drain()
+		return h
+	}
 	t.Run("a removed follower drops proposals instead of forwarding them", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}, {ID: 2}, {ID: 3}})
-			h.drain()
-			h.followLeader(2, 2)
-			h.n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
-			h.drain()
+			h := removedFollower(t)
 			sent := len(h.messages())
 
 			err := h.n.Propose(context.Background(), []byte("foo"))
@@ -112,11 +118,7 @@ func TestNodeProposeAfterRemoval(t *testing.T) {
 	})
 	t.Run("a node added back through a snapshot accepts proposals again", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := startTestNode(t, nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}, {ID: 2}, {ID: 3}})
-			h.drain()
-			h.followLeader(2, 2)
-			h.n.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1})
-			h.drain()
+			h := removedFollower(t)
 			// The leader added it back and compacted its log past the
 			// change: the node learns of it from a snapshot, never through
 			// ApplyConfChange.

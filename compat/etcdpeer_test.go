@@ -176,39 +176,47 @@ func readyLoop(t *testing.T, p sim.Peer, ms *raft.MemoryStorage) []pb.Entry {
 	var applied []pb.Entry
 	for p.HasReady() {
 		rd := p.Ready()
-		if !raft.IsEmptySnap(rd.Snapshot) {
-			if err := ms.ApplySnapshot(rd.Snapshot); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := ms.Append(rd.Entries); err != nil {
-			t.Fatal(err)
-		}
-		if !raft.IsEmptyHardState(rd.HardState) {
-			if err := ms.SetHardState(rd.HardState); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, e := range rd.CommittedEntries {
-			switch e.Type {
-			case pb.EntryConfChange:
-				var cc pb.ConfChange
-				if err := cc.Unmarshal(e.Data); err != nil {
-					t.Fatal(err)
-				}
-				p.ApplyConfChange(cc)
-			case pb.EntryConfChangeV2:
-				var cc pb.ConfChangeV2
-				if err := cc.Unmarshal(e.Data); err != nil {
-					t.Fatal(err)
-				}
-				p.ApplyConfChange(cc)
-			}
-			applied = append(applied, e)
-		}
+		applied = append(applied, persistAndApply(t, p, ms, rd)...)
 		p.Advance(rd)
 	}
 	return applied
+}
+
+// persistAndApply persists rd to ms and applies its committed configuration
+// changes to p, as a host without AsyncStorageWrites does before sending
+// rd's messages and advancing; it returns rd's committed entries.
+func persistAndApply(t *testing.T, p sim.Peer, ms *raft.MemoryStorage, rd raft.Ready) []pb.Entry {
+	t.Helper()
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := ms.ApplySnapshot(rd.Snapshot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ms.Append(rd.Entries); err != nil {
+		t.Fatal(err)
+	}
+	if !raft.IsEmptyHardState(rd.HardState) {
+		if err := ms.SetHardState(rd.HardState); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range rd.CommittedEntries {
+		switch e.Type {
+		case pb.EntryConfChange:
+			var cc pb.ConfChange
+			if err := cc.Unmarshal(e.Data); err != nil {
+				t.Fatal(err)
+			}
+			p.ApplyConfChange(cc)
+		case pb.EntryConfChangeV2:
+			var cc pb.ConfChangeV2
+			if err := cc.Unmarshal(e.Data); err != nil {
+				t.Fatal(err)
+			}
+			p.ApplyConfChange(cc)
+		}
+	}
+	return rd.CommittedEntries
 }
 
 // soleVoterStorage returns a storage holding a bootstrap snapshot in which

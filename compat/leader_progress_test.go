@@ -102,36 +102,7 @@ func (c *lockstepCluster) settle(t *testing.T) {
 			}
 			busy = true
 			rd := p.Ready()
-			st := c.storages[id]
-			if !raft.IsEmptySnap(rd.Snapshot) {
-				if err := st.ApplySnapshot(rd.Snapshot); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := st.Append(rd.Entries); err != nil {
-				t.Fatal(err)
-			}
-			if !raft.IsEmptyHardState(rd.HardState) {
-				if err := st.SetHardState(rd.HardState); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, e := range rd.CommittedEntries {
-				switch e.Type {
-				case pb.EntryConfChange:
-					var cc pb.ConfChange
-					if err := cc.Unmarshal(e.Data); err != nil {
-						t.Fatal(err)
-					}
-					p.ApplyConfChange(cc)
-				case pb.EntryConfChangeV2:
-					var cc pb.ConfChangeV2
-					if err := cc.Unmarshal(e.Data); err != nil {
-						t.Fatal(err)
-					}
-					p.ApplyConfChange(cc)
-				}
-			}
+			persistAndApply(t, p, c.storages[id], rd)
 			for _, m := range rd.Messages {
 				to, ok := c.peers[m.To]
 				if !ok || c.cut[id] || c.cut[m.To] {
