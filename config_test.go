@@ -2,6 +2,7 @@ package raft
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -118,6 +119,12 @@ type sliceLogger struct {
 	*DefaultLogger
 }
 
+// nanLogger is a comparable Logger unequal to itself when level is NaN.
+type nanLogger struct {
+	level float64
+	*DefaultLogger
+}
+
 // wrappedLogger is a Logger whose dynamic type can be compared, but whose
 // values cannot when the Logger it wraps is a sliceLogger: comparing them
 // panics (as a logging adapter that embeds the Logger interface would).
@@ -150,6 +157,16 @@ func TestPeersShareEqualSettings(t *testing.T) {
 		a, b := peer(1, logger), peer(2, logger)
 		assert.NotSame(t, a.cfg, b.cfg, "got settings with an incomparable logger shared")
 		assert.IsType(t, sliceLogger{}, a.cfg.logger, "got logger %T, want the configured one", a.cfg.logger)
+	})
+	t.Run("a logger unequal to itself gets settings of its own and no entry", func(t *testing.T) {
+		logger := func(c *Config) { c.Logger = nanLogger{level: math.NaN(), DefaultLogger: discardLogger} }
+		a, b := peer(1, logger), peer(2, logger)
+		assert.NotSame(t, a.cfg, b.cfg, "got settings with a NaN logger shared")
+		sharedSettings.Lock()
+		defer sharedSettings.Unlock()
+		for k := range sharedSettings.copies {
+			assert.True(t, k == k, "got an entry for settings unequal to themselves, which could never be dropped: %+v", k)
+		}
 	})
 	t.Run("a comparable logger wrapping one that cannot be compared", func(t *testing.T) {
 		c := newTestConfig(1, newConfStorage([]uint64{1, 2, 3}))

@@ -137,6 +137,11 @@ func shareSettings(s settings) *settings {
 	if s.logger != nil && !reflect.ValueOf(s.logger).Comparable() {
 		return &s
 	}
+	if s != s {
+		// NB: a logger holding a NaN is unequal to itself: its entry could
+		// never be found again, nor deleted.
+		return &s
+	}
 	t := &sharedSettings
 	t.Lock()
 	defer t.Unlock()
