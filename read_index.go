@@ -157,7 +157,16 @@ type readConfirmer struct {
 	// A slice rather than a map: a group has a handful of peers.
 	// Invariant: one entry per peer; 0 < round <= lastRound.
 	acked []roundAck
+	// ctxRoom is where the Contexts of the next rounds' heartbeats are cut
+	// from, roundContextLen bytes each, so that a round allocates none of
+	// its own. NB: a Context is handed out in messages the application may
+	// keep, so the bytes before ctxRoom are never written again.
+	ctxRoom []byte
 }
+
+// ctxRoomSize is the room made at once for heartbeat Contexts: enough for
+// eight rounds.
+const ctxRoomSize = 8 * roundContextLen
 
 // roundContextLen is the length of the Context of a heartbeat of a read round.
 const roundContextLen = 8
@@ -219,7 +228,11 @@ func (ro *readConfirmer) issueRound() []byte {
 	if len(ro.pending) == 0 {
 		return nil
 	}
-	ctx := make([]byte, roundContextLen)
+	if len(ro.ctxRoom) < roundContextLen {
+		ro.ctxRoom = make([]byte, ctxRoomSize)
+	}
+	ctx := ro.ctxRoom[:roundContextLen:roundContextLen]
+	ro.ctxRoom = ro.ctxRoom[roundContextLen:]
 	binary.BigEndian.PutUint64(ctx, ro.lastRound)
 	return ctx
 }

@@ -3,6 +3,7 @@ package raft
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/quorate/raft/quorum"
@@ -64,6 +65,22 @@ func TestReadIndexSafe(t *testing.T) {
 		assert.Len(t, msgs, 2, "got %v, want one heartbeat per follower", msgTypes(msgs))
 		nw.send(msgs...)
 		assert.Equal(t, []string{"a", "b", "c", "d"}, readStateCtxs(leader.readStates), "got %v, want in request order", readStateCtxs(leader.readStates))
+	})
+	t.Run("the contexts of earlier rounds are never written again", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0]
+		var kept, want [][]byte
+		for i := range 3 * ctxRoomSize / roundContextLen {
+			msgs := nw.readIndex(1, fmt.Sprintf("r%d", i))
+			require.NotEmpty(t, msgs, "round %d: got no heartbeat", i)
+			for _, m := range msgs {
+				kept = append(kept, m.Context)
+				want = append(want, slices.Clone(m.Context))
+			}
+			nw.send(msgs...)
+		}
+		assert.Equal(t, want, kept, "got heartbeat contexts changed by later rounds")
+		assert.Len(t, leader.readStates, 3*ctxRoomSize/roundContextLen, "got %d reads answered", len(leader.readStates))
 	})
 	t.Run("a quorum is needed", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 5)
