@@ -176,7 +176,7 @@ func (r *raft) settleDepartures() {
 		if uint64(d.after.CommittedIndex(matchIndexer{&l.repl})) >= d.marker {
 			d.settled = true
 			r.cfg.logger.Infof("%x tells %x its exit at %d is committed: the new configuration %s knows", r.id, d.id, d.index, d.after)
-			l.repl.markDue(r.id, d.id, true, r.log.lastIndex(), commit)
+			l.repl.markDue(d.id, true, r.log.lastIndex(), commit)
 		}
 	}
 }

@@ -221,6 +221,6 @@ func (r *raft) checkQuorumActive() bool {
 		r.becomeFollower(r.term, None)
 		return false
 	}
-	r.leading.repl.forgetActivity(r.id)
+	r.leading.repl.forgetActivity()
 	return true
 }

@@ -280,8 +280,8 @@ func (p *peerProgress) owesAppend(last, commit uint64) bool {
 
 // markDue records that follower id is owed an append if owesAppend says so,
 // or in any case when evenIfEmpty is set.
-func (rp *replication) markDue(self, id uint64, evenIfEmpty bool, last, commit uint64) {
-	if i := rp.index(id); i >= 0 && id != self {
+func (rp *replication) markDue(id uint64, evenIfEmpty bool, last, commit uint64) {
+	if i := rp.index(id); i >= 0 && id != rp.self {
 		rp.markPeerDue(&rp.peers[i], evenIfEmpty, last, commit)
 	}
 }
@@ -299,7 +299,7 @@ func (rp *replication) markPeerDue(p *peerProgress, evenIfEmpty bool, last, comm
 func (rp *replication) markAllDue(r *raft) {
 	last, commit := r.log.lastIndex(), r.log.committed()
 	for i := range rp.peers {
-		if p := &rp.peers[i]; p.id != r.id {
+		if p := &rp.peers[i]; p.id != rp.self {
 			rp.markPeerDue(p, false, last, commit)
 		}
 	}
@@ -308,7 +308,7 @@ func (rp *replication) markAllDue(r *raft) {
 // recheck marks follower id due if its progress, just changed, now owes it
 // an append.
 func (r *raft) recheck(id uint64) {
-	r.leading.repl.markDue(r.id, id, false, r.log.lastIndex(), r.log.committed())
+	r.leading.repl.markDue(id, false, r.log.lastIndex(), r.log.committed())
 }
 
 // hasDue reports whether some follower is owed an append.
@@ -360,9 +360,9 @@ func (rp *replication) quorumActive(voters jointVoters) bool {
 
 // forgetActivity starts a new CheckQuorum round: every member but the
 // leader must be heard from again.
-func (rp *replication) forgetActivity(self uint64) {
+func (rp *replication) forgetActivity() {
 	for i := range rp.peers {
-		rp.peers[i].active = rp.peers[i].id == self
+		rp.peers[i].active = rp.peers[i].id == rp.self
 	}
 }
 

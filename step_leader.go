@@ -168,7 +168,7 @@ func (r *raft) handleHeartbeatResp(m *pb.Message, pr *peerProgress) {
 		// response tells that the follower is due another one, even if the
 		// window is full and it carries nothing: its answer resumes the
 		// flow or, after a loss, turns into a rejection and probing.
-		rp.markDue(r.id, m.From, true, r.log.lastIndex(), r.log.committed())
+		rp.markDue(m.From, true, r.log.lastIndex(), r.log.committed())
 	}
 	switch {
 	case len(m.Context) == 0:

@@ -71,7 +71,7 @@ func (r *raft) handleTransferLeader(m pb.Message, pr *peerProgress) {
 	}
 	// Bring the transferee up to date at the next Ready; its acknowledgement
 	// of the last entry triggers MsgTimeoutNow (handleAppendAck).
-	r.leading.repl.markDue(r.id, to, true, r.log.lastIndex(), r.log.committed())
+	r.leading.repl.markDue(to, true, r.log.lastIndex(), r.log.committed())
 }
 
 // sendTimeoutNow tells an up-to-date peer to campaign immediately. From
