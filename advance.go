@@ -139,18 +139,8 @@ func (rn *RawNode) Advance(_ Ready) {
 	if own.index != 0 {
 		rn.stepAck(own.message(r.id))
 	}
-	if r.fault != nil {
-		// NB: a faulted peer takes acknowledgements its own way
-		// (stepFaulted).
-		if appended.ok {
-			rn.stepAck(appended.message(r.id))
-		}
-		if applied != nil {
-			rn.stepAck(applyAck(r.id, applied))
-		}
-		return
-	}
-	// NB: what Step does with the two messages, without building them.
+	// NB: what Step does with the two messages, faulted or not, without
+	// building them.
 	r.stir()
 	if appended.ok {
 		r.storageAppended(appended.term, appended.last, appended.snap)

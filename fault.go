@@ -72,9 +72,8 @@ func (r *raft) stepFaulted(m pb.Message) error {
 	case pb.MsgStorageAppendResp:
 		r.handleStorageAppendResp(m)
 	case pb.MsgStorageApplyResp:
-		if len(m.Entries) > 0 {
-			r.appliedTo(m.Entries[len(m.Entries)-1].Index, r.log.appliedSize(m.Entries))
-		}
+		// NB: a faulted peer does not lead, so nothing is released.
+		r.storageApplied(m.Entries)
 	case pb.MsgProp:
 		return ErrProposalDropped
 	case pb.MsgReadIndex:
