@@ -68,10 +68,11 @@ type node struct {
 	// lead is the leader the node knows of, as last logged.
 	lead uint64
 	// removed is set once an applied conf change has taken this node out
-	// of the configuration, and cleared when one adds it back (or a
-	// snapshot restores a configuration that has it, see settle). NB: a node
-	// that never was a member (one joining with an empty Storage) is not
-	// removed: it forwards proposals to its leader.
+	// of the configuration, and cleared by settle once the node is a member
+	// again, whatever made it one (a later change, or a snapshot that
+	// restores a configuration that has it). NB: a node that never was a
+	// member (one joining with an empty Storage) is not removed: it
+	// forwards proposals to its leader.
 	removed bool
 	// proposable is lead != None || removed: proposals are served (a
 	// removed node serves them to fail them). Otherwise they could only be
@@ -165,8 +166,6 @@ func (n *node) settle() {
 		n.updateProposable()
 	}
 	if n.removed && n.isMember() {
-		// NB: added back without an ApplyConfChange: a snapshot carrying
-		// the configuration that has it again replaced the log.
 		n.removed = false
 		n.updateProposable()
 	}
@@ -299,18 +298,17 @@ func (n *node) release() {
 }
 
 // serveConfChange applies a configuration change for ApplyConfChange and
-// records whether the node is now removed. Callers hold mu.
+// records whether it removed the node. Callers hold mu.
 func (n *node) serveConfChange(cc pb.ConfChangeI) pb.ConfState {
 	wasMember := n.isMember()
 	cs := *n.rn.ApplyConfChange(cc)
-	switch {
-	case n.isMember():
-		n.removed = false
-	case wasMember:
+	if wasMember && !n.isMember() {
 		n.logger.Infof("raft.node: %x was removed from the configuration; dropping its proposals", n.id)
 		n.removed = true
+		n.updateProposable()
 	}
-	n.updateProposable()
+	// NB: a change that adds the node back clears removed in settle, which
+	// every request runs, as does a snapshot that restores it.
 	return cs
 }
 

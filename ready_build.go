@@ -95,10 +95,13 @@ func (rn *RawNode) appendLocalThreadMsgs(rd *Ready) []pb.Message {
 	out := &rn.raft.out
 	toAppend, toApply := rn.needStorageAppend(rd), len(rd.CommittedEntries) > 0
 	ack := toAppend && rn.needStorageAppendResp(rd)
+	// ackAlone: the append thread's acknowledgement is its only response,
+	// which takes a position of the room rather than joining afterAppend.
+	ackAlone := ack && len(out.afterAppend) == 0
 	locals, carved := 0, 0
 	if toAppend {
 		locals++
-		if ack && len(out.afterAppend) == 0 {
+		if ackAlone {
 			carved++
 		}
 	}
@@ -114,11 +117,11 @@ func (rn *RawNode) appendLocalThreadMsgs(rd *Ready) []pb.Message {
 	// room[:locals], the Responses room[locals:].
 	msgs, resps := out.readyMsgs(), room[locals:]
 	if toAppend {
-		m := rn.appendThreadMsg(rd, ack, resps)
-		if len(resps) > 0 && len(m.Responses) > 0 && &m.Responses[0] == &resps[0] {
-			resps = resps[1:]
+		var own []pb.Message
+		if ackAlone {
+			own, resps = resps[:1:1], resps[1:]
 		}
-		msgs = append(msgs, m)
+		msgs = append(msgs, rn.appendThreadMsg(rd, ack, own))
 	}
 	if toApply {
 		resps[0] = applyAck(rn.raft.id, rd.CommittedEntries)
@@ -209,7 +212,7 @@ func snapshotRef(s *pb.Snapshot) *pb.Snapshot {
 // appendThreadMsg builds the MsgStorageAppend: what to persist, and the
 // messages to deliver once it is durable, followed by the append thread's
 // acknowledgement when ack is set. With nothing else to deliver, that
-// acknowledgement goes into room[0], which the caller provides. NB: the
+// acknowledgement goes into room, one position the caller provides. NB: the
 // HardState fields are set only if the HardState changed, so that one
 // rebuilt from them is empty otherwise; and the leader's acknowledgement of
 // its own entries comes before the append thread's, so it is handled while
@@ -228,7 +231,7 @@ func (rn *RawNode) appendThreadMsg(rd *Ready, ack bool, room []pb.Message) pb.Me
 	resp := rn.appendThreadAck(rd).message(rn.raft.id)
 	if len(m.Responses) == 0 {
 		room[0] = resp
-		m.Responses = room[:1:1]
+		m.Responses = room
 	} else {
 		m.Responses = append(m.Responses, resp)
 	}
