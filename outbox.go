@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"math"
 	"slices"
-	"sync"
 
 	pb "github.com/quorate/raft/raftpb"
 )
@@ -30,6 +29,9 @@ type outbox struct {
 	// them as handed out. NB: a byte between async and msgsHint, where it
 	// takes no room of its own.
 	carved uint8
+	// shelf is where this outbox leaves its slab between Readies (see
+	// msgShelf). NB: a byte beside carved, where it takes no room.
+	shelf uint8
 	// msgsHint is the room the messages of a Ready are first given: one
 	// message per follower for a leader, which most often broadcasts, one
 	// otherwise (see sizeForBroadcast). NB: an int32 beside async, where it
@@ -229,14 +231,14 @@ func (o *outbox) grow(extra int) {
 	if need > msgSlabSize/4 {
 		fresh = make([]pb.Message, n, 2*need)
 	} else {
-		s = takeMsgSlab(need)
+		s = takeMsgSlab(need, o.shelf)
 		fresh = s.room[:n:len(s.room)]
 	}
 	copy(fresh, o.msgs)
 	if o.slab != nil {
 		// The room after the queue was never handed out.
 		o.slab.room = o.msgs[n:cap(o.msgs)]
-		putMsgSlab(o.slab)
+		putMsgSlab(o.slab, o.shelf)
 	}
 	o.msgs, o.slab = fresh, s
 }
@@ -275,41 +277,9 @@ func (o *outbox) handedOut(msgs []pb.Message) {
 			used = n + carved
 		}
 		o.slab.room = o.msgs[used:cap(o.msgs)]
-		putMsgSlab(o.slab)
+		putMsgSlab(o.slab, o.shelf)
 	}
 	o.msgs, o.slab = nil, nil
-}
-
-// msgSlab is room for messages shared by the outboxes of every peer in the
-// process: each outbox carves its Ready's messages from a slab, then gives
-// the room left back. Positions carved out are never handed out again, so
-// a slab is garbage once every Ready that holds a part of it is.
-type msgSlab struct {
-	// room is the part of the slab's array nobody has written to.
-	room []pb.Message
-}
-
-// msgSlabSize is the number of messages in a new slab.
-const msgSlabSize = 64
-
-var msgSlabs = sync.Pool{New: func() any { return new(msgSlab) }}
-
-// takeMsgSlab returns a slab with room for at least n messages, held by the
-// caller alone until putMsgSlab.
-func takeMsgSlab(n int) *msgSlab {
-	s := msgSlabs.Get().(*msgSlab)
-	if len(s.room) < n {
-		s.room = make([]pb.Message, max(n, msgSlabSize))
-	}
-	return s
-}
-
-// putMsgSlab gives s back for other outboxes to carve from.
-func putMsgSlab(s *msgSlab) {
-	if len(s.room) == 0 {
-		s.room = nil
-	}
-	msgSlabs.Put(s)
 }
 
 // pushAfterAppend queues m, from peer self, to leave once the state

@@ -257,7 +257,7 @@ func newRaft(cfg *Config) (*raft, error) {
 		timer: newElectionTimer(cfg.ElectionTick, cfg.RandomSource),
 	}
 	r.log = openLog(cfg.Storage, r.cfg)
-	r.out.async = cfg.AsyncStorageWrites
+	r.out.async, r.out.shelf = cfg.AsyncStorageWrites, takeMsgShelf()
 	if err := r.restoreConfState(cs); err != nil {
 		return nil, err
 	}
