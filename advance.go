@@ -136,12 +136,17 @@ func (rn *RawNode) Advance(_ Ready) {
 	for i := range queued {
 		rn.stepAck(queued[i])
 	}
-	if own.index != 0 {
-		rn.stepAck(own.message(r.id))
-	}
-	// NB: what Step does with the two messages, faulted or not, without
-	// building them.
+	// NB: what Step does with the acknowledgements below, without building
+	// them as messages. A leader's own, while its progress is derived, only
+	// raises that (see stepLeader); otherwise it goes through Step.
 	r.stir()
+	if own.index != 0 {
+		if l := r.leading; l != nil && r.fault == nil && own.term == r.term && l.repl.selfIn {
+			r.ackOwnAppend(own.index)
+		} else {
+			rn.stepAck(own.message(r.id))
+		}
+	}
 	if appended.ok {
 		r.storageAppended(appended.term, appended.last, appended.snap)
 	}

@@ -166,7 +166,7 @@ func (rn *RawNode) Step(m pb.Message) error {
 	if IsResponseMsg(m.Type) && !IsLocalMsgTarget(m.From) && !rn.raft.conf.isMember(m.From) {
 		return ErrStepPeerNotFound
 	}
-	return rn.raft.Step(m)
+	return rn.raft.step(&m)
 }
 
 // Ready returns the work accumulated since the last Ready and marks it as

@@ -431,6 +431,7 @@ func (r *raft) flushAppends() {
 		return
 	}
 	rp.anyDue = false
+	last := r.log.lastIndex()
 	for i := range rp.peers {
 		p := &rp.peers[i]
 		if !p.due {
@@ -438,7 +439,9 @@ func (r *raft) flushAppends() {
 		}
 		evenIfEmpty := p.evenIfEmpty || p.state == flowProbe || p.canBumpCommit(r.log.committed())
 		p.due, p.evenIfEmpty = false, false
-		for sent := r.sendAppend(p, evenIfEmpty); sent; sent = r.sendAppend(p, false) {
+		// NB: once p.next is past the last entry, a further append would
+		// be empty, which only the first may be.
+		for sent := r.sendAppend(p, evenIfEmpty); sent && p.next <= last; sent = r.sendAppend(p, false) {
 		}
 	}
 	if r.cfg.readOnly == ReadOnlyLeaseBased {

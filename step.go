@@ -12,15 +12,19 @@ import (
 // 5.1: a higher term makes us a follower, a lower one is stale), then handles
 // messages common to all roles and hands the rest to the role's step
 // function.
-func (r *raft) Step(m pb.Message) error {
+func (r *raft) Step(m pb.Message) error { return r.step(&m) }
+
+// step is Step for a message the caller keeps: m is not kept, only read
+// (and copied where needed).
+func (r *raft) step(m *pb.Message) error {
 	r.stir()
 	if r.fault != nil {
-		return r.stepFaulted(m)
+		return r.stepFaulted(*m)
 	}
 	if m.Type == pb.MsgStorageAppendResp {
 		// NB: handled before the term checks, which it does not belong to:
 		// its Term is the term at which the append was handed out.
-		r.handleStorageAppendResp(m)
+		r.handleStorageAppendResp(*m)
 		return nil
 	}
 	if m.From == r.id && onlyFromPeers(m.Type) {
@@ -38,11 +42,11 @@ func (r *raft) Step(m pb.Message) error {
 			return nil
 		}
 	case m.Term > r.term:
-		if !r.stepHigherTerm(m) {
+		if !r.stepHigherTerm(*m) {
 			return nil
 		}
 	case m.Term < r.term:
-		r.stepLowerTerm(m)
+		r.stepLowerTerm(*m)
 		return nil
 	}
 
@@ -56,14 +60,14 @@ func (r *raft) Step(m pb.Message) error {
 	case pb.MsgStorageApplyResp:
 		r.storageApplied(m.Entries)
 	case pb.MsgVote, pb.MsgPreVote:
-		r.handleVoteRequest(m)
+		r.handleVoteRequest(*m)
 	case pb.MsgReadIndex:
 		if m.From == None && len(m.Entries) == 1 {
 			r.supersedeRead(m.Entries[0].Data)
 		}
-		return r.stepRole(&m)
+		return r.stepRole(m)
 	default:
-		return r.stepRole(&m)
+		return r.stepRole(m)
 	}
 	return nil
 }

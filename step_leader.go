@@ -6,6 +6,14 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
+// ackOwnAppend records that the leader's own entries up to index are
+// durable, while its progress is derived (replication.selfIn).
+func (r *raft) ackOwnAppend(index uint64) {
+	if r.leading.repl.ackOwn(index) {
+		r.commitAcked()
+	}
+}
+
 // stepLeader handles messages of the current term, and local requests, for
 // a leader: client requests first, then the responses of one follower.
 func (r *raft) stepLeader(m *pb.Message) error {
@@ -28,10 +36,7 @@ func (r *raft) stepLeader(m *pb.Message) error {
 	pr := rp.peer(m.From)
 	if pr == nil && m.From == r.id && rp.selfIn {
 		if m.Type == pb.MsgAppResp && !m.Reject {
-			// The leader's own entries up to m.Index are durable.
-			if rp.ackOwn(m.Index) {
-				r.commitAcked()
-			}
+			r.ackOwnAppend(m.Index)
 			return nil
 		}
 		// Anything else may take the leader's progress where its derived
