@@ -185,7 +185,7 @@ func (rn *RawNode) queueAdvanceSteps(rd *Ready) {
 // persisted.
 func (rn *RawNode) needStorageAppend(rd *Ready) bool {
 	return len(rd.Entries) > 0 || !IsEmptyHardState(rd.HardState) ||
-		!IsEmptySnap(rd.Snapshot) || len(rn.raft.out.afterAppend) > 0
+		!isEmptySnap(&rd.Snapshot) || len(rn.raft.out.afterAppend) > 0
 }
 
 // needStorageAppendResp reports whether raft needs to hear back once the
@@ -195,14 +195,14 @@ func (rn *RawNode) needStorageAppend(rd *Ready) bool {
 // handleStorageAppendResp), and a term change always comes with a HardState
 // to persist, so this append acknowledges them again.
 func (rn *RawNode) needStorageAppendResp(rd *Ready) bool {
-	return rn.raft.log.hasUnstableEnts() || !IsEmptySnap(rd.Snapshot)
+	return rn.raft.log.hasUnstableEnts() || !isEmptySnap(&rd.Snapshot)
 }
 
 // snapshotRef returns a pointer to a copy of *s, or nil if it is empty.
 // NB: the copy is made only when there is a snapshot; taking the address of
 // a parameter would move it to the heap on every call.
 func snapshotRef(s *pb.Snapshot) *pb.Snapshot {
-	if IsEmptySnap(*s) {
+	if isEmptySnap(s) {
 		return nil
 	}
 	c := *s

@@ -73,8 +73,12 @@ func IsEmptyHardState(st pb.HardState) bool {
 // IsEmptySnap reports whether sp is the empty snapshot. A snapshot is empty
 // when its index is zero: no real snapshot can cover index 0.
 func IsEmptySnap(sp pb.Snapshot) bool {
-	return sp.Metadata.Index == 0
+	return isEmptySnap(&sp)
 }
+
+// isEmptySnap is IsEmptySnap without copying the snapshot, which a call
+// with a dereferenced pointer does even when inlined.
+func isEmptySnap(sp *pb.Snapshot) bool { return sp.Metadata.Index == 0 }
 
 // MustSync reports whether the write of a Ready with entsnum entries and
 // HardState st, following the previously persisted HardState prevst, must be
