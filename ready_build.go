@@ -169,15 +169,22 @@ func (rn *RawNode) markHandedOut(rd *Ready) {
 // the asynchronous mode. NB: if the application takes another Ready without
 // calling Advance, these accumulate, and its next Advance covers both.
 func (rn *RawNode) queueAdvanceSteps(rd *Ready) {
+	out := &rn.raft.out
+	toAck := rn.needStorageAppendResp(rd)
+	if !toAck && len(rd.CommittedEntries) == 0 && len(out.afterAppend) == 0 && out.ownAck.index == 0 {
+		// A Ready of messages only, as a heartbeat round's: nothing to
+		// acknowledge, and what is queued stays as it is.
+		return
+	}
 	var appended appendAck
-	if rn.needStorageAppendResp(rd) {
+	if toAck {
 		appended = rn.appendThreadAck(rd)
 	}
 	var applied []pb.Entry
 	if len(rd.CommittedEntries) > 0 {
 		applied = rd.CommittedEntries
 	}
-	rn.acks.add(rn.raft.id, rn.raft.out.afterAppend, rn.raft.out.ownAck, appended, applied)
+	rn.acks.add(rn.raft.id, out.afterAppend, out.ownAck, appended, applied)
 }
 
 // needStorageAppend reports whether the append thread has work: something
