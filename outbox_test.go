@@ -2,6 +2,7 @@ package raft
 
 import (
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,6 +23,33 @@ func takeReady(o *outbox, extra ...pb.Message) []pb.Message {
 func heartbeatTo(to uint64) pb.Message { return pb.Message{Type: pb.MsgHeartbeat, To: to, Term: 1} }
 
 func msgPtr(m pb.Message) *pb.Message { return &m }
+
+// holdShelfSweeps keeps the shelves' sweep from running for the rest of
+// the test, for a test that looks at a shelf across several calls: the
+// sweep runs on the cleanup goroutine after a collection, at any moment,
+// and would empty the shelf under it. It stops automatic collections and
+// returns once the sweep owed by the last one has run. NB: a probe put on
+// a shelf after a collection is swept off by the one sweep that collection
+// may owe; the sweep that runs then arms a token no collection will take
+// until the test ends. A collection may owe none (the token was made while
+// it ran), so collections are repeated until one does.
+func holdShelfSweeps(t *testing.T) {
+	t.Helper()
+	old := debug.SetGCPercent(-1)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+	probe := &msgSlab{}
+	for range 100 {
+		runtime.GC()
+		msgShelves[0].slab.Store(probe)
+		for range 1000 {
+			if msgShelves[0].slab.Load() != probe {
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+	t.Fatal("got no sweep of the shelves after 100 collections")
+}
 
 func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 	t.Run("messages handed out are never written again", func(t *testing.T) {
@@ -52,6 +80,7 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 		assert.LessOrEqual(t, allocs, 0.1, "got %v allocations per two-message Ready", allocs)
 	})
 	t.Run("an outbox carves its next Ready from the slab it gave back", func(t *testing.T) {
+		holdShelfSweeps(t)
 		o := outbox{msgsHint: 1, shelf: takeMsgShelf()}
 		o.push(msgPtr(heartbeatTo(2)))
 		held := o.slab
@@ -63,6 +92,12 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 		takeReady(&o)
 	})
 	t.Run("a slab displaced from a shelf goes to the pool", func(t *testing.T) {
+		holdShelfSweeps(t)
+		// NB: a pool hands a slab back only on the processor it was put on
+		// (or after it moved to a shared list): one processor, so that the
+		// test cannot move to another between the two.
+		procs := runtime.GOMAXPROCS(1)
+		t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
 		shelf := takeMsgShelf()
 		a, b := outbox{msgsHint: 1, shelf: shelf}, outbox{msgsHint: 1, shelf: shelf}
 		a.push(msgPtr(heartbeatTo(2)))
