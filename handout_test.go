@@ -136,17 +136,17 @@ func (g *handoutGroup) handle(id uint64) {
 			}
 			g.persist(id, pb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}, m.Entries, snap)
 			for _, resp := range m.Responses {
-				g.route(resp)
+				g.routeResponse(resp)
 			}
 		case LocalApplyThread:
 			if n := len(m.Entries); n > 0 {
 				g.compact(id, m.Entries[n-1].Index)
 			}
 			for _, resp := range m.Responses {
-				g.route(resp)
+				g.routeResponse(resp)
 			}
 		default:
-			g.route(m)
+			g.net = append(g.net, m)
 		}
 	}
 	if !g.async {
@@ -157,11 +157,15 @@ func (g *handoutGroup) handle(id uint64) {
 	}
 }
 
-// route steps a message to the peer itself at once, and puts one to
-// another peer on the network.
-func (g *handoutGroup) route(m pb.Message) {
+// routeResponse steps a response the storage threads deliver to their
+// peer itself at once, and puts one to another peer on the network. NB:
+// only responses are told apart by their addresses: a message of a Ready
+// may be addressed to the peer it comes from, a proposal forwarded twice
+// (the second follower keeps the first one's From), and goes over the
+// network like any other.
+func (g *handoutGroup) routeResponse(m pb.Message) {
 	if m.To == m.From || m.From == LocalAppendThread || m.From == LocalApplyThread {
-		require.NoError(g.t, g.nodes[m.To].Step(m))
+		require.NoError(g.t, g.nodes[m.To].Step(m), "stepping %s", DescribeMessage(m, nil))
 		return
 	}
 	g.net = append(g.net, m)
