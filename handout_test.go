@@ -3,8 +3,10 @@ package raft
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -227,29 +229,62 @@ func (g *handoutGroup) run(rounds int) {
 func TestHandedOutSlicesStayIntact(t *testing.T) {
 	for _, async := range []bool{false, true} {
 		t.Run(fmt.Sprintf("async=%v", async), func(t *testing.T) {
-			const groups = 4
-			gs := make([]*handoutGroup, groups)
-			var wg sync.WaitGroup
-			for i := range gs {
-				gs[i] = newHandoutGroup(t, uint64(i+1), async)
-				wg.Go(func() { gs[i].run(3000) })
-			}
-			wg.Wait()
-			for i, g := range gs {
-				var committed uint64
-				for _, rn := range g.nodes {
-					committed = max(committed, rn.raft.log.committed())
-				}
-				assert.Greater(t, committed, uint64(50), "group %d: got commit index %d, want progress", i, committed)
-				for _, k := range g.kept {
-					if k.msgs != nil && !assert.Equal(t, unnumbered(k.copy), unnumbered(k.msgs), "group %d: got %s changed after it was handed out", i, k.what) {
-						return
-					}
-					if k.ents != nil && !assert.Equal(t, k.ents0, k.ents, "group %d: got %s changed after it was handed out", i, k.what) {
-						return
-					}
-				}
-			}
+			runHandoutGroups(t, 4, 3000, async, nil)
 		})
+	}
+	// NB: more peers than shelves, so that peers on different goroutines
+	// share shelves, and collections all along, so that the shelves' sweep
+	// runs between any two steps of an outbox.
+	for _, async := range []bool{false, true} {
+		t.Run(fmt.Sprintf("peers sharing shelves while collections sweep them, async=%v", async), func(t *testing.T) {
+			var collections atomic.Int64
+			runHandoutGroups(t, 2*msgShelfCount, 600, async, func(stop <-chan struct{}) {
+				for range 5000 {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					runtime.GC()
+					collections.Add(1)
+				}
+			})
+			assert.Positive(t, collections.Load(), "got no collection while the groups ran")
+		})
+	}
+}
+
+// runHandoutGroups runs groups handoutGroups of rounds rounds each on a
+// goroutine of its own, with background, if not nil, on another until
+// they are done, then checks that each made progress and that nothing it
+// kept changed.
+func runHandoutGroups(t *testing.T, groups, rounds int, async bool, background func(stop <-chan struct{})) {
+	gs := make([]*handoutGroup, groups)
+	var wg, bg sync.WaitGroup
+	stop := make(chan struct{})
+	if background != nil {
+		bg.Go(func() { background(stop) })
+	}
+	for i := range gs {
+		gs[i] = newHandoutGroup(t, uint64(i+1), async)
+		wg.Go(func() { gs[i].run(rounds) })
+	}
+	wg.Wait()
+	close(stop)
+	bg.Wait()
+	for i, g := range gs {
+		var committed uint64
+		for _, rn := range g.nodes {
+			committed = max(committed, rn.raft.log.committed())
+		}
+		assert.Greater(t, committed, uint64(rounds/60), "group %d: got commit index %d, want progress", i, committed)
+		for _, k := range g.kept {
+			if k.msgs != nil && !assert.Equal(t, unnumbered(k.copy), unnumbered(k.msgs), "group %d: got %s changed after it was handed out", i, k.what) {
+				return
+			}
+			if k.ents != nil && !assert.Equal(t, k.ents0, k.ents, "group %d: got %s changed after it was handed out", i, k.what) {
+				return
+			}
+		}
 	}
 }
