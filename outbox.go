@@ -226,6 +226,12 @@ func (o *outbox) spare(n int) []pb.Message {
 func (o *outbox) grow(extra int) {
 	n := len(o.msgs)
 	need := n + max(int(o.msgsHint), extra, 1)
+	if o.slab == nil && n == 0 && need <= msgSlabSize/4 {
+		// The first message of a Ready: most often the only move.
+		s := takeMsgSlab(need, o.shelf)
+		o.msgs, o.slab = s.room[:0:len(s.room)], s
+		return
+	}
 	var fresh []pb.Message
 	var s *msgSlab
 	if need > msgSlabSize/4 {
