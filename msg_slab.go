@@ -97,9 +97,20 @@ func armMsgShelfSweep() {
 	runtime.AddCleanup(&sweepToken{}, sweepMsgShelves, struct{}{})
 }
 
+// The sweeps hold shelfSweepMu, which a test holds to look at the shelves
+// across calls without one emptying them meanwhile, and count themselves in
+// shelfSweeps, which a test waits on.
+var (
+	shelfSweepMu sync.Mutex
+	shelfSweeps  atomic.Uint64
+)
+
 func sweepMsgShelves(struct{}) {
+	shelfSweepMu.Lock()
 	for i := range msgShelves {
 		msgShelves[i].slab.Store(nil)
 	}
+	shelfSweepMu.Unlock()
+	shelfSweeps.Add(1)
 	armMsgShelfSweep()
 }

@@ -2,7 +2,7 @@ package raft
 
 import (
 	"runtime"
-	"runtime/debug"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,31 +24,17 @@ func heartbeatTo(to uint64) pb.Message { return pb.Message{Type: pb.MsgHeartbeat
 
 func msgPtr(m pb.Message) *pb.Message { return &m }
 
-// holdShelfSweeps keeps the shelves' sweep from running for the rest of
-// the test, for a test that looks at a shelf across several calls: the
-// sweep runs on the cleanup goroutine after a collection, at any moment,
-// and would empty the shelf under it. It stops automatic collections and
-// returns once the sweep owed by the last one has run. NB: a probe put on
-// a shelf after a collection is swept off by the one sweep that collection
-// may owe; the sweep that runs then arms a token no collection will take
-// until the test ends. A collection may owe none (the token was made while
-// it ran), so collections are repeated until one does.
-func holdShelfSweeps(t *testing.T) {
-	t.Helper()
-	old := debug.SetGCPercent(-1)
-	t.Cleanup(func() { debug.SetGCPercent(old) })
-	probe := &msgSlab{}
-	for range 100 {
-		runtime.GC()
-		msgShelves[0].slab.Store(probe)
-		for range 1000 {
-			if msgShelves[0].slab.Load() != probe {
-				return
-			}
-			runtime.Gosched()
-		}
-	}
-	t.Fatal("got no sweep of the shelves after 100 collections")
+// holdShelfSweeps keeps the shelves' sweep from running until the test
+// ends or it calls the function returned, for a test that looks at a shelf
+// across several calls: the sweep runs on the cleanup goroutine after any
+// collection, and would empty the shelf under it. A sweep that comes
+// meanwhile waits.
+func holdShelfSweeps(t *testing.T) (release func()) {
+	shelfSweepMu.Lock()
+	var once sync.Once
+	release = func() { once.Do(shelfSweepMu.Unlock) }
+	t.Cleanup(release)
+	return release
 }
 
 func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
@@ -115,20 +101,29 @@ func TestOutboxHandsOutEachMessageOnce(t *testing.T) {
 		assert.Same(t, first, pooled, "got the displaced slab lost, not pooled")
 	})
 	t.Run("the garbage collector empties the shelves", func(t *testing.T) {
+		release := holdShelfSweeps(t)
 		o := outbox{msgsHint: 1, shelf: takeMsgShelf()}
 		o.push(msgPtr(heartbeatTo(2)))
 		takeReady(&o)
 		require.NotNil(t, msgShelves[o.shelf].slab.Load())
-		// NB: the sweep runs after a collection, on the cleanup goroutine;
-		// collections are repeated, without sleeping, until it did.
-		for range 1000 {
-			if msgShelves[o.shelf].slab.Load() == nil {
-				return
-			}
+		swept := shelfSweeps.Load()
+		release()
+		// NB: a sweep runs on the cleanup goroutine after a collection,
+		// behind whatever cleanups are queued before it; the test collects
+		// and yields, without sleeping, until two more sweeps ran (the
+		// first may have been waiting for the release, and started before
+		// it). Each wait is bounded, so a sweep that never comes fails.
+		for range 100 {
 			runtime.GC()
-			runtime.Gosched()
+			for range 100000 {
+				if shelfSweeps.Load() >= swept+2 {
+					assert.True(t, msgShelves[o.shelf].slab.Load() == nil, "got a slab still on its shelf after a sweep")
+					return
+				}
+				runtime.Gosched()
+			}
 		}
-		t.Fatal("got a slab still on its shelf after 1000 collections")
+		t.Fatal("got no sweep of the shelves after 100 collections")
 	})
 	t.Run("a long queue moves to an array of its own", func(t *testing.T) {
 		o := outbox{msgsHint: 1}
