@@ -121,7 +121,7 @@ func (a *advanceAcks) appendAsMessages(msgs []pb.Message, self uint64) []pb.Mess
 // process down.
 func (rn *RawNode) Advance(_ Ready) {
 	r := rn.raft
-	if rn.raft.cfg.asyncStorageWrites {
+	if r.cfg.asyncStorageWrites {
 		r.cfg.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", r.id)
 		return
 	}
@@ -136,17 +136,12 @@ func (rn *RawNode) Advance(_ Ready) {
 	for i := range queued {
 		rn.stepAck(queued[i])
 	}
-	// NB: what Step does with the acknowledgements below, without building
-	// them as messages. A leader's own, while its progress is derived, only
-	// raises that (see stepLeader); otherwise it goes through Step.
-	r.stir()
 	if own.index != 0 {
-		if l := r.leading; l != nil && r.fault == nil && own.term == r.term && l.repl.selfIn {
-			r.ackOwnAppend(own.index)
-		} else {
-			rn.stepAck(own.message(r.id))
-		}
+		rn.stepAck(own.message(r.id))
 	}
+	// NB: what Step does with the two messages, faulted or not, without
+	// building them.
+	r.stir()
 	if appended.ok {
 		r.storageAppended(appended.term, appended.last, appended.snap)
 	}

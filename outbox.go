@@ -226,12 +226,6 @@ func (o *outbox) spare(n int) []pb.Message {
 func (o *outbox) grow(extra int) {
 	n := len(o.msgs)
 	need := n + max(int(o.msgsHint), extra, 1)
-	if o.slab == nil && n == 0 && need <= msgSlabSize/4 {
-		// The first message of a Ready: most often the only move.
-		s := takeMsgSlab(need, o.shelf)
-		o.msgs, o.slab = s.room[:0:len(s.room)], s
-		return
-	}
 	var fresh []pb.Message
 	var s *msgSlab
 	if need > msgSlabSize/4 {
@@ -240,7 +234,11 @@ func (o *outbox) grow(extra int) {
 		s = takeMsgSlab(need, o.shelf)
 		fresh = s.room[:n:len(s.room)]
 	}
-	copy(fresh, o.msgs)
+	if n > 0 {
+		// NB: most often there is nothing to move: this is the first
+		// message of a Ready.
+		copy(fresh, o.msgs)
+	}
 	if o.slab != nil {
 		// The room after the queue was never handed out.
 		o.slab.room = o.msgs[n:cap(o.msgs)]

@@ -6,14 +6,6 @@ import (
 	pb "github.com/quorate/raft/raftpb"
 )
 
-// ackOwnAppend records that the leader's own entries up to index are
-// durable, while its progress is derived (replication.selfIn).
-func (r *raft) ackOwnAppend(index uint64) {
-	if r.leading.repl.ackOwn(index) {
-		r.commitAcked()
-	}
-}
-
 // stepLeader handles messages of the current term, and local requests, for
 // a leader: client requests first, then the responses of one follower.
 func (r *raft) stepLeader(m *pb.Message) error {
@@ -36,7 +28,10 @@ func (r *raft) stepLeader(m *pb.Message) error {
 	pr := rp.peer(m.From)
 	if pr == nil && m.From == r.id && rp.selfIn {
 		if m.Type == pb.MsgAppResp && !m.Reject {
-			r.ackOwnAppend(m.Index)
+			// The leader's own entries up to m.Index are durable.
+			if rp.ackOwn(m.Index) {
+				r.commitAcked()
+			}
 			return nil
 		}
 		// Anything else may take the leader's progress where its derived
