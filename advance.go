@@ -77,23 +77,24 @@ func (a *advanceAcks) setQueued(q []pb.Message) {
 	}
 }
 
-// add queues the acknowledgements of a Ready: own, the messages the peer
-// sent itself (unless async, only votes and own), then appended and
-// applied. The acknowledgements of a Ready not yet advanced move to queued
-// first, as messages, so that the next Advance steps everything in order.
-func (a *advanceAcks) add(self uint64, toSelf []pb.Message, own ownAck, appended appendAck, applied []pb.Entry) {
-	q := a.queuedMsgs()
-	if a.own.index != 0 || a.appended.ok || a.applied != nil {
-		q = a.appendAsMessages(q, self)
-	}
+// holdsFields reports whether acknowledgements are kept as fields: those
+// of a Ready not advanced yet.
+func (a *advanceAcks) holdsFields() bool {
+	return a.own.index != 0 || a.appended.ok || a.applied != nil
+}
+
+// queueBehind moves the acknowledgements kept as fields to queued, as
+// messages, followed by toSelf, the messages the peer sent itself with the
+// next Ready, so that the next Advance steps everything in order. NB: the
+// outbox lets go of toSelf once handed out.
+func (a *advanceAcks) queueBehind(self uint64, toSelf []pb.Message) {
+	q := a.appendAsMessages(a.queuedMsgs(), self)
 	if len(q) == 0 {
-		// NB: the outbox lets go of toSelf once handed out.
 		q = toSelf
 	} else {
 		q = append(q, toSelf...)
 	}
 	a.setQueued(q)
-	a.own, a.appended, a.applied = own, appended, applied
 }
 
 // appendAsMessages appends to msgs the acknowledgements kept as fields,
@@ -131,21 +132,28 @@ func (rn *RawNode) Advance(_ Ready) {
 	}
 	// NB: queued is dropped rather than kept for reuse: it is rarely
 	// needed, and an idle peer should hold no array for it.
-	queued, own, appended, applied := a.queuedMsgs(), a.own, a.appended, a.applied
-	*a = advanceAcks{}
-	for i := range queued {
-		rn.stepAck(queued[i])
+	if a.queued != nil {
+		queued := *a.queued
+		a.queued = nil
+		for i := range queued {
+			rn.stepAck(queued[i])
+		}
 	}
-	if own.index != 0 {
+	if a.own.index != 0 {
+		own := a.own
+		a.own = ownAck{}
 		rn.stepAck(own.message(r.id))
 	}
 	// NB: what Step does with the two messages, faulted or not, without
 	// building them.
 	r.stir()
-	if appended.ok {
-		r.storageAppended(appended.term, appended.last, appended.snap)
+	if a.appended.ok {
+		a.appended.ok = false
+		r.storageAppended(a.appended.term, a.appended.last, a.appended.snap)
+		a.appended.snap = nil
 	}
-	if applied != nil {
+	if applied := a.applied; applied != nil {
+		a.applied = nil
 		r.storageApplied(applied)
 	}
 }

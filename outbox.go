@@ -201,10 +201,14 @@ func (o *outbox) sizeForBroadcast(n int) {
 
 // push queues m to leave with the next Ready.
 func (o *outbox) push(m *pb.Message) {
-	if len(o.msgs) == cap(o.msgs) {
+	n := len(o.msgs)
+	if n == cap(o.msgs) {
 		o.grow(1)
 	}
-	o.msgs = append(o.msgs, *m)
+	// NB: not append(o.msgs, *m), which copies the 160 bytes of *m to the
+	// stack before copying them into place.
+	o.msgs = o.msgs[:n+1]
+	o.msgs[n] = *m
 }
 
 // spare returns the n positions of the room right past the queue, moving

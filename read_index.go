@@ -322,7 +322,7 @@ func (ro *readConfirmer) majorityConfirmed(round uint64, voters voterSet) bool {
 // handleReadIndex serves a ReadIndex request on the leader: the local
 // application's (From is None or the leader itself) or one a follower
 // forwarded.
-func (r *raft) handleReadIndex(m pb.Message) error {
+func (r *raft) handleReadIndex(m *pb.Message) error {
 	if len(m.Entries) != 1 {
 		r.cfg.logger.Errorf("%x dropped a MsgReadIndex from %x carrying %d entries instead of one", r.id, m.From, len(m.Entries))
 		return nil

@@ -176,15 +176,17 @@ func (rn *RawNode) queueAdvanceSteps(rd *Ready) {
 		// acknowledge, and what is queued stays as it is.
 		return
 	}
-	var appended appendAck
+	a := &rn.acks
+	if a.holdsFields() || len(out.afterAppend) > 0 {
+		a.queueBehind(rn.raft.id, out.afterAppend)
+	}
+	a.own = out.ownAck
 	if toAck {
-		appended = rn.appendThreadAck(rd)
+		rn.setAppendThreadAck(rd, &a.appended)
 	}
-	var applied []pb.Entry
 	if len(rd.CommittedEntries) > 0 {
-		applied = rd.CommittedEntries
+		a.applied = rd.CommittedEntries
 	}
-	rn.acks.add(rn.raft.id, out.afterAppend, out.ownAck, appended, applied)
 }
 
 // needStorageAppend reports whether the append thread has work: something
@@ -249,12 +251,19 @@ func (rn *RawNode) appendThreadMsg(rd *Ready, ack bool, room []pb.Message) pb.Me
 // the log as of this append, in the term it is handed out in, and the
 // snapshot, if any.
 func (rn *RawNode) appendThreadAck(rd *Ready) appendAck {
+	var ack appendAck
+	rn.setAppendThreadAck(rd, &ack)
+	return ack
+}
+
+// setAppendThreadAck sets *ack to appendThreadAck(rd), in place.
+func (rn *RawNode) setAppendThreadAck(rd *Ready, ack *appendAck) {
 	r := rn.raft
-	ack := appendAck{ok: true, term: r.term, snap: snapshotRef(&rd.Snapshot)}
+	ack.ok, ack.term, ack.snap = true, r.term, snapshotRef(&rd.Snapshot)
+	ack.last = entryID{}
 	if r.log.hasUnstableEnts() {
 		ack.last = r.log.lastEntryID()
 	}
-	return ack
 }
 
 // applyThreadMsg builds the MsgStorageApply for the apply thread, with

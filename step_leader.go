@@ -17,9 +17,9 @@ func (r *raft) stepLeader(m *pb.Message) error {
 		r.checkQuorumActive()
 		return nil
 	case pb.MsgProp:
-		return r.handleProposal(*m)
+		return r.handleProposal(m)
 	case pb.MsgReadIndex:
-		return r.handleReadIndex(*m)
+		return r.handleReadIndex(m)
 	case pb.MsgForgetLeader:
 		// A leader does not forget itself.
 		return nil
@@ -202,7 +202,7 @@ func (r *raft) handleSnapStatus(m *pb.Message, pr *peerProgress) {
 }
 
 // handleProposal appends a client proposal to the leader's log.
-func (r *raft) handleProposal(m pb.Message) error {
+func (r *raft) handleProposal(m *pb.Message) error {
 	l := r.leading
 	switch {
 	case len(m.Entries) == 0:
