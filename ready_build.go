@@ -247,16 +247,18 @@ func (rn *RawNode) appendThreadMsg(rd *Ready, ack bool, room []pb.Message) pb.Me
 	return m
 }
 
-// appendThreadAck is the append thread's acknowledgement: the last entry of
-// the log as of this append, in the term it is handed out in, and the
-// snapshot, if any.
+// appendThreadAck returns the append thread's acknowledgement of rd (see
+// setAppendThreadAck).
 func (rn *RawNode) appendThreadAck(rd *Ready) appendAck {
 	var ack appendAck
 	rn.setAppendThreadAck(rd, &ack)
 	return ack
 }
 
-// setAppendThreadAck sets *ack to appendThreadAck(rd), in place.
+// setAppendThreadAck sets *ack to the append thread's acknowledgement of
+// rd: the last entry of the log as of this append, in the term it is handed
+// out in, and the snapshot, if any. NB: in place, so that queueAdvanceSteps
+// writes it straight into the RawNode's fields.
 func (rn *RawNode) setAppendThreadAck(rd *Ready, ack *appendAck) {
 	r := rn.raft
 	ack.ok, ack.term, ack.snap = true, r.term, snapshotRef(&rd.Snapshot)
