@@ -579,6 +579,28 @@ func checkApplied(t *testing.T, n *testNode, applied uint64) {
 	}
 }
 
+// advanceAndCheck persists and applies the Readies taken, in order, calls
+// Advance once, and checks that everything up to last is acknowledged and
+// then applied.
+func advanceAndCheck(t *testing.T, n *testNode, last uint64, taken ...Ready) {
+	t.Helper()
+	for _, rd := range taken {
+		n.persist(rd)
+		n.apply(rd.CommittedEntries)
+	}
+	n.Advance(Ready{})
+	checkAllAcknowledged(t, n, last)
+	checkApplied(t, n, last)
+}
+
+// mustStep steps m into n, failing the test on an error.
+func mustStep(t *testing.T, n *testNode, m pb.Message) {
+	t.Helper()
+	if err := n.Step(m); err != nil {
+		t.Fatalf("peer %d stepping %v from %d: got error %v, want none", n.raft.id, m.Type, m.From, err)
+	}
+}
+
 func TestAdvanceAcksSnapshot(t *testing.T) {
 	voters := []uint64{1, 2, 3}
 	snapMsg := pb.Message{From: 1, To: 2, Type: pb.MsgSnap, Term: 1, Snapshot: &pb.Snapshot{
@@ -588,51 +610,32 @@ func TestAdvanceAcksSnapshot(t *testing.T) {
 
 	t.Run("a snapshot and entries in one Ready", func(t *testing.T) {
 		n := newTestNode(t, 2, newConfStorage(voters))
-		if err := n.Step(snapMsg); err != nil {
-			t.Fatalf("stepping the snapshot: got error %v, want none", err)
-		}
-		if err := n.Step(appMsg); err != nil {
-			t.Fatalf("stepping the append: got error %v, want none", err)
-		}
+		mustStep(t, n, snapMsg)
+		mustStep(t, n, appMsg)
 		rd := n.Ready()
 		if got := rd.Snapshot.Metadata.Index; got != 10 || len(rd.Entries) != 2 {
 			t.Fatalf("got a Ready with snapshot %d and %d entries, want snapshot 10 and 2 entries", got, len(rd.Entries))
 		}
-		n.persist(rd)
-		n.apply(rd.CommittedEntries)
-		n.Advance(rd)
-		checkAllAcknowledged(t, n, 12)
-		checkApplied(t, n, 12)
+		advanceAndCheck(t, n, 12, rd)
 	})
 	t.Run("a snapshot Ready held while entries arrive", func(t *testing.T) {
 		n := newTestNode(t, 2, newConfStorage(voters))
-		if err := n.Step(snapMsg); err != nil {
-			t.Fatalf("stepping the snapshot: got error %v, want none", err)
-		}
+		mustStep(t, n, snapMsg)
 		rd1 := n.Ready()
 		if got := rd1.Snapshot.Metadata.Index; got != 10 || len(rd1.Entries) != 0 {
 			t.Fatalf("got a first Ready with snapshot %d and %d entries, want snapshot 10 alone", got, len(rd1.Entries))
 		}
-		if err := n.Step(appMsg); err != nil {
-			t.Fatalf("stepping the append: got error %v, want none", err)
-		}
+		mustStep(t, n, appMsg)
 		rd2 := n.Ready()
 		if !IsEmptySnap(rd2.Snapshot) || len(rd2.Entries) != 2 {
 			t.Fatalf("got a second Ready with snapshot %d and %d entries, want 2 entries alone", rd2.Snapshot.Metadata.Index, len(rd2.Entries))
 		}
-		n.persist(rd1)
-		n.persist(rd2)
-		n.apply(rd2.CommittedEntries)
-		n.Advance(rd2)
-		checkAllAcknowledged(t, n, 12)
-		checkApplied(t, n, 12)
+		advanceAndCheck(t, n, 12, rd1, rd2)
 	})
 	t.Run("Advance twice, and with no Ready", func(t *testing.T) {
 		n := newTestNode(t, 2, newConfStorage(voters))
 		n.Advance(Ready{})
-		if err := n.Step(snapMsg); err != nil {
-			t.Fatalf("stepping the snapshot: got error %v, want none", err)
-		}
+		mustStep(t, n, snapMsg)
 		rd := n.Ready()
 		n.persist(rd)
 		n.Advance(rd)
