@@ -29,7 +29,10 @@ type advanceAcks struct {
 // last entry as of that Ready, in the term it was handed out in, and the
 // snapshot, if any.
 type appendAck struct {
-	// ok is false if there is nothing to acknowledge.
+	// ok is false if there is nothing to acknowledge; the other fields are
+	// then meaningless, and only snap is cleared (so as not to keep a
+	// snapshot alive). NB: clearing the whole struct instead costs some 170
+	// instructions per commit cycle.
 	ok   bool
 	term uint64
 	// last is the last entry of the log; zero if the unstable log held no

@@ -12,8 +12,8 @@ package raft
 // everything committed and have nothing left for Advance.
 //
 // Each seed's run is also folded into a digest of every Ready and every
-// answer the peers gave, logged with -v, so that two builds of the library
-// can be compared run by run (see reviewDigestFlag).
+// answer the peers gave, logged with -acks.digest -v, so that two builds of the library
+// can be compared run by run (see acksDigestFlag).
 
 import (
 	"crypto/sha256"
@@ -29,8 +29,8 @@ import (
 )
 
 var (
-	reviewSeedsFlag  = flag.Int("review.seeds", 200, "seeds run by TestAdvanceAcksRandomized")
-	reviewDigestFlag = flag.Bool("review.digest", false, "log the digest of every seed's run of TestAdvanceAcksRandomized")
+	acksSeedsFlag  = flag.Int("acks.seeds", 200, "seeds run by TestAdvanceAcksRandomized")
+	acksDigestFlag = flag.Bool("acks.digest", false, "log the digest of every seed's run of TestAdvanceAcksRandomized")
 )
 
 // ackPeer is one peer of ackCluster and what its application did.
@@ -512,7 +512,7 @@ func (c *ackCluster) checkSettled() {
 
 func TestAdvanceAcksRandomized(t *testing.T) {
 	var seen ackCoverage
-	for seed := uint64(1); seed <= uint64(*reviewSeedsFlag); seed++ {
+	for seed := uint64(1); seed <= uint64(*acksSeedsFlag); seed++ {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
 			c := newAckCluster(t, seed, &seen)
 			for range 1500 {
@@ -522,13 +522,13 @@ func TestAdvanceAcksRandomized(t *testing.T) {
 				t.Fatalf("got no agreement after healing the network, want every peer to follow one leader and apply its log")
 			}
 			c.checkSettled()
-			if *reviewDigestFlag {
+			if *acksDigestFlag {
 				t.Logf("digest %x", c.digest.Sum(nil))
 			}
 		})
 	}
 	t.Logf("coverage %+v", seen)
-	if *reviewSeedsFlag < 100 {
+	if *acksSeedsFlag < 100 {
 		return
 	}
 	t.Run("the runs reach the situations the test is about", func(t *testing.T) {
@@ -545,7 +545,7 @@ func TestAdvanceAcksRandomized(t *testing.T) {
 			{"forwarded proposals", seen.forwarded},
 		} {
 			if c.got == 0 {
-				t.Errorf("%s: got 0, want some over %d seeds", c.name, *reviewSeedsFlag)
+				t.Errorf("%s: got 0, want some over %d seeds", c.name, *acksSeedsFlag)
 			}
 		}
 	})
