@@ -2,8 +2,6 @@ package raft
 
 import (
 	"math"
-	"strconv"
-	"strings"
 
 	"github.com/quorate/raft/tracker"
 )
@@ -292,33 +290,11 @@ func (p *peerProgress) dropIdleWindow() {
 	}
 }
 
-// String describes the progress as tracker.Progress.String does.
+// String describes the progress as tracker.Progress.String does, by
+// building one: String serves log messages only.
 func (p *peerProgress) String() string {
-	var b strings.Builder
-	b.WriteString(p.state.String())
-	b.WriteString(" match=")
-	b.WriteString(strconv.FormatUint(p.match, 10))
-	b.WriteString(" next=")
-	b.WriteString(strconv.FormatUint(p.next, 10))
-	if p.learner {
-		b.WriteString(" learner")
-	}
-	if p.isPaused() {
-		b.WriteString(" paused")
-	}
-	if snap := p.pendingSnapshot(); snap > 0 {
-		b.WriteString(" pendingSnap=")
-		b.WriteString(strconv.FormatUint(snap, 10))
-	}
-	if !p.active {
-		b.WriteString(" inactive")
-	}
-	if n := p.window().Count(); n > 0 {
-		b.WriteString(" inflight=")
-		b.WriteString(strconv.Itoa(n))
-		if p.window().Full() {
-			b.WriteString("[full]")
-		}
-	}
-	return b.String()
+	pr := p.progress(false, windowLimits{})
+	// NB: not a copy: String only reads it.
+	pr.Inflights = p.window()
+	return pr.String()
 }
