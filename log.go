@@ -43,16 +43,11 @@ type raftLog struct {
 	cfg *settings
 }
 
-// makeLog returns a log over storage, committed and applied up to the
+// openLog returns a log over storage, committed and applied up to the
 // storage's snapshot, with an unstable tail starting after the storage's
-// last entry. At most maxApplying bytes of committed entries are handed out
-// and not yet applied at a time (but always at least one entry). It panics
-// if storage cannot tell its bounds.
-func makeLog(storage Storage, logger Logger, maxApplying entryEncodingSize) raftLog {
-	return openLog(storage, &settings{logger: logger, maxApplying: maxApplying})
-}
-
-// openLog is makeLog with the logger and the bound of a peer's settings.
+// last entry. It logs to cfg.logger, and at most cfg.maxApplying bytes of
+// committed entries are handed out and not yet applied at a time (but
+// always at least one entry). It panics if storage cannot tell its bounds.
 func openLog(storage Storage, cfg *settings) raftLog {
 	snapIndex := mustRead(storage.FirstIndex()) - 1
 	next := mustRead(storage.LastIndex()) + 1

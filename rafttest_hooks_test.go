@@ -32,6 +32,6 @@ func newLog(storage Storage, logger Logger) *raftLog {
 // newLogWithSize returns a log over storage handing out at most
 // maxApplying bytes of committed entries not yet applied.
 func newLogWithSize(storage Storage, logger Logger, maxApplying entryEncodingSize) *raftLog {
-	l := makeLog(storage, logger, maxApplying)
+	l := openLog(storage, &settings{logger: logger, maxApplying: maxApplying})
 	return &l
 }
