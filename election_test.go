@@ -53,7 +53,7 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 		r := newTestNode(t, 1, newConfStorage([]uint64{1})).raft
 		seen := map[int]bool{}
 		for range 1000 {
-			r.timer.restart()
+			r.timer.restart(r.cfg.electionTimeout)
 			v := r.timer.timeout
 			require.True(t, v >= 10 && v < 20, "got timeout %d, want within [10, 20)", v)
 			seen[v] = true
@@ -66,7 +66,7 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 			r.seedRand(seed)
 			out := make([]int, 20)
 			for i := range out {
-				r.timer.restart()
+				r.timer.restart(r.cfg.electionTimeout)
 				out[i] = r.timer.timeout
 			}
 			return out
@@ -79,7 +79,7 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 		var seqs [3][]int
 		for i, n := range nodes {
 			for range 20 {
-				n.raft.timer.restart()
+				n.raft.timer.restart(n.raft.cfg.electionTimeout)
 				seqs[i] = append(seqs[i], n.raft.timer.timeout)
 			}
 		}
@@ -95,7 +95,7 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 			require.NoError(t, err)
 			out := make([]int, 32)
 			for i := range out {
-				rn.raft.timer.restart()
+				rn.raft.timer.restart(rn.raft.cfg.electionTimeout)
 				out[i] = rn.raft.timer.timeout
 			}
 			return out
@@ -111,7 +111,7 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 			require.NoError(t, err)
 			out := make([]int, 32)
 			for i := range out {
-				rn.raft.timer.restart()
+				rn.raft.timer.restart(rn.raft.cfg.electionTimeout)
 				out[i] = rn.raft.timer.timeout
 			}
 			return out

@@ -43,8 +43,8 @@ import (
 // by another committed change is history, which a restarted peer meets when
 // it replays its log.
 //
-// raft holds an exitHold only while an exit is held (raft.exit), and keeps
-// the index of the last exit it let go (raft.releasedExit), which is not
+// raft holds an exitHold only while an exit is held (peerAside.exit), and keeps
+// the index of the last exit it let go (peerAside.releasedExit), which is not
 // held again when it comes up for the application.
 //
 // Invariant: index is committed and above the applying index; marker is 0
@@ -59,26 +59,47 @@ type exitHold struct {
 	marker uint64
 }
 
+// releasedExit returns the index of the last exit let go, or 0.
+func (r *raft) releasedExit() uint64 {
+	if a := r.aside; a != nil {
+		return a.releasedExit
+	}
+	return 0
+}
+
 // heldExitIndex returns the index of the exit held back, or 0.
 func (r *raft) heldExitIndex() uint64 {
-	if r.exit == nil {
-		return 0
+	if h := r.heldExit(); h != nil {
+		return h.index
 	}
-	return r.exit.index
+	return 0
 }
 
 // releaseExit lets the held exit go.
 func (r *raft) releaseExit() {
-	r.releasedExit, r.exit = r.exit.index, nil
+	a := r.aside
+	a.releasedExit, a.exit = a.exit.index, nil
 }
 
 // applyLimit returns the highest index that may be handed to the
 // application now: the entry before a held exit, or any.
 func (r *raft) applyLimit() uint64 {
-	if r.exit == nil || r.exitReleased() {
+	if r.aside == nil {
 		return math.MaxUint64
 	}
-	return r.exit.index - 1
+	return r.asideApplyLimit()
+}
+
+// asideApplyLimit is applyLimit for a peer with an aside, which may hold an
+// exit. NB: kept out of line, so that applyLimit, asked for several times
+// per Ready, inlines.
+//
+//go:noinline
+func (r *raft) asideApplyLimit() uint64 {
+	if h := r.aside.exit; h != nil && !r.exitReleased() {
+		return h.index - 1
+	}
+	return math.MaxUint64
 }
 
 // exitReleased reports whether the held exit may now be handed out.
@@ -86,8 +107,9 @@ func (r *raft) exitReleased() bool {
 	if r.state != StateLeader {
 		return r.knowsOtherLeader()
 	}
-	acked := r.exit.after.CommittedIndex(matchIndexer{&r.leading.repl})
-	return r.exit.marker != 0 && uint64(acked) >= r.exit.marker
+	h := r.aside.exit
+	acked := h.after.CommittedIndex(matchIndexer{&r.leading.repl})
+	return h.marker != 0 && uint64(acked) >= h.marker
 }
 
 // knowsOtherLeader reports whether the peer follows a leader other than
@@ -100,13 +122,13 @@ func (r *raft) knowsOtherLeader() bool {
 // out, that may go to the application now: all of them, or those before a
 // change that takes this peer out of the voters, which it then holds back.
 func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
-	if r.exit != nil && r.exitReleased() {
+	if h := r.heldExit(); h != nil {
+		if !r.exitReleased() {
+			return ents
+		}
 		r.cfg.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
-			r.id, r.exit.index, r.exit.after)
+			r.id, h.index, h.after)
 		r.releaseExit()
-	}
-	if r.exit != nil {
-		return ents
 	}
 	// NB: the entries are walked with the configuration they lead to, so
 	// that an exit following another change in the batch (say, leaving a
@@ -128,16 +150,17 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		}
 		was, is := membershipOf(cfg), membershipOf(next)
 		cfg = next
-		if ents[i].Index <= r.releasedExit || !was.isVoter(r.id) || is.isVoter(r.id) || r.knowsOtherLeader() {
+		if ents[i].Index <= r.releasedExit() || !was.isVoter(r.id) || is.isVoter(r.id) || r.knowsOtherLeader() {
 			continue
 		}
 		if !r.laterConfChangeCommitted(ents[i].Index) {
-			r.exit = &exitHold{index: ents[i].Index, after: next.Voters}
+			h := &exitHold{index: ents[i].Index, after: next.Voters}
+			r.moreAside().exit = h
 			if r.state == StateLeader {
-				r.appendExitMarker()
+				r.appendExitMarker(h)
 			}
 			r.cfg.logger.Infof("%x holds back its exit at index %d until the new configuration %s can go on without it",
-				r.id, r.exit.index, r.exit.after)
+				r.id, h.index, h.after)
 			return ents[:i]
 		}
 	}
@@ -157,12 +180,13 @@ func (r *raft) laterConfChangeCommitted(index uint64) bool {
 	return found && err == nil
 }
 
-// appendExitMarker appends the leader's marker (see exitHold).
-func (r *raft) appendExitMarker() {
+// appendExitMarker appends the leader's marker for the exit h holds (see
+// exitHold).
+func (r *raft) appendExitMarker(h *exitHold) {
 	if !r.appendOwn([]pb.Entry{{}}) {
-		invariantBroken("%x: the empty marker entry after its exit at %d was refused", r.id, r.exit.index)
+		invariantBroken("%x: the empty marker entry after its exit at %d was refused", r.id, h.index)
 	}
-	r.exit.marker = r.log.lastIndex()
+	h.marker = r.log.lastIndex()
 }
 
 // nextConfig returns the configuration that the change in e leads to from

@@ -53,7 +53,7 @@ func openLog(storage Storage, cfg *settings) raftLog {
 	next := mustRead(storage.LastIndex()) + 1
 	u := unstable{offset: next, offsetInProgress: next}
 	if t, err := storage.Term(next - 1); err == nil {
-		u.below, u.belowKnown = entryID{term: t, index: next - 1}, true
+		u.belowTerm, u.belowKnown = t, true
 	}
 	return raftLog{
 		storage:   storage,

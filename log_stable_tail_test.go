@@ -12,7 +12,7 @@ import (
 )
 
 // The log answers lastIndex, and the term of the entry just before the
-// unstable tail, without asking Storage (see unstable.below and
+// unstable tail, without asking Storage (see unstable.belowTerm and
 // raftLog.storage). These tests hold those answers against Storage's own
 // over random histories, and check that Storage is indeed not asked.
 
@@ -129,10 +129,10 @@ func TestLogStableTailAgreesWithStorage(t *testing.T) {
 				if !l.unstable.belowKnown || l.unstable.snapshot != nil {
 					continue
 				}
-				require.Equal(t, l.unstable.offset-1, l.unstable.below.index, "below after %v", story)
-				want, err := h.ms.Term(l.unstable.below.index)
+				below := l.unstable.offset - 1
+				want, err := h.ms.Term(below)
 				require.NoError(t, err, "Storage's term of the entry before the tail, after %v", story)
-				require.Equal(t, want, l.unstable.below.term, "the term of entry %d after %v", l.unstable.below.index, story)
+				require.Equal(t, want, l.unstable.belowTerm, "the term of entry %d after %v", below, story)
 			}
 		})
 	}

@@ -32,12 +32,13 @@ type unstable struct {
 	// offset is the index of entries[0], or the index the next entry would
 	// have when entries is empty. Entries below offset are in Storage.
 	offset uint64
-	// below is the ID of the entry at offset-1 when belowKnown: the last
-	// entry of Storage or of the unstable snapshot. Its term is what a
+	// belowTerm is the term of the entry at offset-1 when belowKnown: the
+	// last entry of Storage or of the unstable snapshot. It is what a
 	// follower matches the next append against and what a leader sends
 	// ahead of new entries, so knowing it spares those lookups Storage.
-	// Invariant: belowKnown implies below.index == offset-1.
-	below      entryID
+	// NB: the term alone, since the index is offset-1; moving offset
+	// without setting both is a bug.
+	belowTerm  uint64
 	belowKnown bool
 
 	// snapshotInProgress is true once the snapshot has been handed out for
@@ -94,8 +95,8 @@ func (u *unstable) termAt(i uint64) (uint64, bool) {
 		}
 		return 0, false
 	}
-	if u.belowKnown && u.below.index == i {
-		return u.below.term, true
+	if u.belowKnown && i == u.offset-1 {
+		return u.belowTerm, true
 	}
 	if snap := u.snapshot; snap != nil && snap.Metadata.Index == i {
 		return snap.Metadata.Term, true
@@ -160,7 +161,7 @@ func (u *unstable) stableTo(id entryID) (staleTerm uint64) {
 	u.retained += payloadsSize(u.entries[:n])
 	u.entries = u.entries[n:]
 	u.offset = id.index + 1
-	u.below, u.belowKnown = id, true
+	u.belowTerm, u.belowKnown = id.term, true
 	u.offsetInProgress = max(u.offsetInProgress, u.offset)
 	u.shrinkEntriesArray()
 	return 0
@@ -239,7 +240,7 @@ func (u *unstable) stableSnapTo(i uint64) {
 // dropped and the log continues after s.
 func (u *unstable) restore(s pb.Snapshot) {
 	u.offset = s.Metadata.Index + 1
-	u.below, u.belowKnown = entryID{term: s.Metadata.Term, index: s.Metadata.Index}, true
+	u.belowTerm, u.belowKnown = s.Metadata.Term, true
 	u.offsetInProgress = u.offset
 	u.release()
 	u.snapshot = &s

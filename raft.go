@@ -184,7 +184,10 @@ func forgetSettings(s settings) {
 //	leaderState    all that only a leader has            leader.go, replication.go,
 //	               (replication, read rounds, lease,     read_index.go, lease.go,
 //	               transfer, departures)                 transfer.go, departure.go
-//	exitHold       its own exit from the voters, held    exit.go
+//	peerAside      what a peer has now and then: its     raft.go, exit.go,
+//	               own exit from the voters, held        read_forward.go
+//	               (exitHold), and the reads it
+//	               forwarded (readForwarder)
 //	faultState     a lost log, reported                  fault.go
 //
 // RawNode keeps what it handed out last and what Advance owes (advance.go),
@@ -203,7 +206,6 @@ type raft struct {
 	log  raftLog
 	conf membership
 	out  outbox
-	fwd  readForwarder
 
 	// camp is the election under way. Invariant: non-nil exactly when
 	// state is StateCandidate or StatePreCandidate.
@@ -214,11 +216,9 @@ type raft struct {
 	// fault is set once the peer stopped taking part (fault.go), and nil
 	// until then.
 	fault *faultState
-	// exit is this peer's own exit from the voters, committed and held back
-	// from the application (exit.go), or nil. releasedExit is the index of
-	// the last exit let go.
-	exit         *exitHold
-	releasedExit uint64
+	// aside is what a peer needs only now and then (see peerAside), or
+	// nil.
+	aside *peerAside
 	// restartGuard is set from the start of a peer with
 	// Config.LeaseGuardOnRestart until its first role change: it may have
 	// promised a leader, before a crash, not to vote for another for an
@@ -230,6 +230,36 @@ type raft struct {
 	// ticks that acted, role and configuration changes, and Readies taken.
 	// While it is set, HasReady repeats none of its checks.
 	quiet bool
+}
+
+// peerAside is what a peer has only now and then, behind one pointer
+// (raft.aside) made on first use, so that the many peers that never need it
+// pay one word for all of it.
+type peerAside struct {
+	// fwd holds the read requests a follower forwarded to its leader.
+	fwd readForwarder
+	// exit is this peer's own exit from the voters, committed and held back
+	// from the application (exit.go), or nil. releasedExit is the index of
+	// the last exit let go.
+	exit         *exitHold
+	releasedExit uint64
+}
+
+// moreAside returns r.aside, made on first use.
+func (r *raft) moreAside() *peerAside {
+	if r.aside == nil {
+		r.aside = &peerAside{}
+	}
+	return r.aside
+}
+
+// heldExit returns the peer's own exit held back from the application, or
+// nil (exit.go).
+func (r *raft) heldExit() *exitHold {
+	if a := r.aside; a != nil {
+		return a.exit
+	}
+	return nil
 }
 
 // stir records an input that may have given the peer work to hand out.
@@ -254,7 +284,7 @@ func newRaft(cfg *Config) (*raft, error) {
 	r := &raft{
 		id:    cfg.ID,
 		cfg:   shareSettings(settingsOf(cfg)),
-		timer: newElectionTimer(cfg.ElectionTick, cfg.RandomSource),
+		timer: newElectionTimer(cfg.RandomSource),
 	}
 	r.log = openLog(cfg.Storage, r.cfg)
 	r.out.async, r.out.shelf = cfg.AsyncStorageWrites, takeMsgShelf()
@@ -332,16 +362,18 @@ func (r *raft) changeRole(s StateType, term uint64) {
 	r.enterTerm(term)
 	r.state = s
 	r.stir()
-	r.timer.restart()
+	r.timer.restart(r.cfg.electionTimeout)
 	r.camp = nil
 	r.leading = nil
 	r.out.sizeForBroadcast(1)
-	r.fwd = readForwarder{}
+	if a := r.aside; a != nil {
+		a.fwd = readForwarder{}
+	}
 	r.restartGuard = false
 	// NB: the exit stays held across role changes; only a leader's marker
 	// means something.
-	if r.exit != nil {
-		r.exit.marker = 0
+	if h := r.heldExit(); h != nil {
+		h.marker = 0
 	}
 }
 
@@ -388,10 +420,10 @@ func (r *raft) becomeLeader() {
 	if !r.appendOwn([]pb.Entry{{}}) {
 		invariantBroken("%x: the empty entry of a new leader of term %d was refused", r.id, r.term)
 	}
-	if r.exit != nil {
+	if h := r.heldExit(); h != nil {
 		// Appended after the held exit was known committed: it is the
 		// marker (see exitHold).
-		r.exit.marker = r.log.lastIndex()
+		h.marker = r.log.lastIndex()
 	}
 	r.noteInheritedDepartures()
 	r.cfg.logger.Infof("%x is the leader of term %d", r.id, r.term)

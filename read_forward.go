@@ -96,7 +96,9 @@ func (f *readForwarder) accept(ctx []byte, id uint64) bool {
 // the next Ready - so that no answer confirmed before the retry can answer
 // it.
 func (r *raft) supersedeRead(ctx []byte) {
-	r.fwd.supersede(ctx)
+	if a := r.aside; a != nil {
+		a.fwd.supersede(ctx)
+	}
 	r.out.withdrawReads(ctx)
 	if r.leading != nil {
 		r.leading.reads.withdraw(r.id, ctx)
@@ -112,7 +114,10 @@ func (r *raft) dropOutstandingReads() {
 		return
 	}
 	r.dropLeaderReads()
-	ctxs := r.fwd.pending()
+	if r.aside == nil {
+		return
+	}
+	ctxs := r.aside.fwd.pending()
 	slices.Sort(ctxs)
 	for _, ctx := range ctxs {
 		r.dropRead([]byte(ctx), ErrReadLeadershipEnded)
@@ -147,7 +152,7 @@ func (r *raft) forwardReadIndex(m pb.Message) {
 	if m.From == None {
 		ctx := m.Entries[0].Data
 		id := r.nextReadAttemptID()
-		for _, forgotten := range r.fwd.begin(ctx, id) {
+		for _, forgotten := range r.moreAside().fwd.begin(ctx, id) {
 			r.dropRead([]byte(forgotten), ErrReadForgotten)
 		}
 		// NB: a fresh slice; the caller's entries may live in a reused
@@ -168,7 +173,7 @@ func (r *raft) handleReadIndexResp(m pb.Message) {
 		return
 	}
 	e := m.Entries[0]
-	if !r.fwd.accept(e.Data, e.Index) {
+	if a := r.aside; a == nil || !a.fwd.accept(e.Data, e.Index) {
 		r.cfg.logger.Debugf("%x dropped the answer [index: %d] from %x to read attempt %d of %q: superseded, forgotten or not ours",
 			r.id, m.Index, m.From, e.Index, e.Data)
 		return

@@ -100,9 +100,9 @@ func TestReadIndexRetriedAtFollower(t *testing.T) {
 		held := holdReadIndexResps(nw)
 		nw.send(nw.readIndex(3, "x")...)
 		require.Len(t, *held, 1)
-		require.Len(t, follower.raft.fwd.latest, 1)
+		require.Len(t, follower.raft.aside.fwd.latest, 1)
 		follower.raft.becomeFollower(follower.raft.term+1, 1)
-		assert.Empty(t, follower.raft.fwd.latest, "got requests remembered across a term change")
+		assert.Empty(t, follower.raft.aside.fwd.latest, "got requests remembered across a term change")
 		resp := (*held)[0]
 		resp.Term = follower.raft.term
 		require.NoError(t, follower.raft.Step(resp))

@@ -195,7 +195,7 @@ func (r *raft) installSnapshot(snap pb.Snapshot) bool {
 		return false
 	}
 	r.log.restore(snap)
-	if r.exit != nil && r.exit.index <= at.index {
+	if h := r.heldExit(); h != nil && h.index <= at.index {
 		// Part of the snapshot now, whatever it did.
 		r.releaseExit()
 	}

@@ -39,7 +39,8 @@ func (s *termState) enterTerm(t uint64) {
 // counts the ticks since the peer last heard from its leader, granted a
 // vote or started a campaign, and expires after a timeout drawn at random
 // from [base, 2*base) each time it restarts, so that peers rarely time out
-// together.
+// together. base is Config.ElectionTick, which the caller passes (it is in
+// the peer's settings; a copy here would cost every peer a word).
 //
 // Invariant: base <= timeout < 2*base once the peer has a role, unless a
 // test set timeout.
@@ -47,8 +48,6 @@ type electionTimer struct {
 	// elapsed is the number of ticks since the timer last restarted or the
 	// peer last heard from its leader.
 	elapsed int
-	// base is Config.ElectionTick.
-	base int
 	// timeout is the number of ticks after which the timer expires.
 	timeout int
 	// rng draws the timeouts (and read request identifiers, see
@@ -60,15 +59,14 @@ type electionTimer struct {
 	seq uint64
 }
 
-// newElectionTimer returns a timer for election timeouts of base ticks,
-// drawing from src (see Config.RandomSource), or from a sequence seeded at
-// random if src is nil. It draws its first timeout when the peer takes its
-// first role.
-func newElectionTimer(base int, src rand.Source) electionTimer {
+// newElectionTimer returns a timer drawing from src (see
+// Config.RandomSource), or from a sequence seeded at random if src is nil.
+// It draws its first timeout when the peer takes its first role.
+func newElectionTimer(src rand.Source) electionTimer {
 	if src == nil {
-		return electionTimer{base: base, seq: rand.Uint64()}
+		return electionTimer{seq: rand.Uint64()}
 	}
-	return electionTimer{base: base, rng: rand.New(src)}
+	return electionTimer{rng: rand.New(src)}
 }
 
 // draw returns the next 64 random bits.
@@ -94,10 +92,10 @@ func (t *electionTimer) drawBelow(n int) int {
 	return int(hi)
 }
 
-// restart zeroes the clock and draws a new timeout.
-func (t *electionTimer) restart() {
+// restart zeroes the clock and draws a new timeout from [base, 2*base).
+func (t *electionTimer) restart(base int) {
 	t.elapsed = 0
-	t.timeout = t.base + t.drawBelow(t.base)
+	t.timeout = base + t.drawBelow(base)
 }
 
 // heard zeroes the clock without drawing a new timeout: the peer heard
@@ -115,6 +113,6 @@ func (t *electionTimer) advance() bool {
 // withinBase reports whether fewer than base ticks passed since the clock
 // was zeroed: a peer that heard from its leader that recently trusts it to
 // be alive (thesis 4.2.3 and 9.6).
-func (t *electionTimer) withinBase() bool {
-	return t.elapsed < t.base
+func (t *electionTimer) withinBase(base int) bool {
+	return t.elapsed < base
 }

@@ -12,7 +12,7 @@ func TestElectionTimerDraws(t *testing.T) {
 	timeouts := func(tm electionTimer) map[int]int {
 		seen := map[int]int{}
 		for range 2000 {
-			tm.restart()
+			tm.restart(base)
 			seen[tm.timeout]++
 		}
 		return seen
@@ -21,8 +21,8 @@ func TestElectionTimerDraws(t *testing.T) {
 		name  string
 		timer electionTimer
 	}{
-		{"without a source", newElectionTimer(base, nil)},
-		{"with Config.RandomSource", newElectionTimer(base, rand.NewPCG(1, 2))},
+		{"without a source", newElectionTimer(nil)},
+		{"with Config.RandomSource", newElectionTimer(rand.NewPCG(1, 2))},
 	} {
 		t.Run(tt.name+": every timeout in [base, 2*base) is drawn, and nothing else", func(t *testing.T) {
 			seen := timeouts(tt.timer)
@@ -34,19 +34,19 @@ func TestElectionTimerDraws(t *testing.T) {
 	}
 	t.Run("a timer without a source allocates nothing", func(t *testing.T) {
 		allocs := testing.AllocsPerRun(100, func() {
-			tm := newElectionTimer(base, nil)
-			tm.restart()
+			tm := newElectionTimer(nil)
+			tm.restart(base)
 		})
 		assert.Zero(t, allocs, "got %v allocations, want 0", allocs)
 	})
 	t.Run("a given source decides the draws", func(t *testing.T) {
-		a, b := newElectionTimer(base, rand.NewPCG(7, 7)), newElectionTimer(base, rand.NewPCG(7, 7))
+		a, b := newElectionTimer(rand.NewPCG(7, 7)), newElectionTimer(rand.NewPCG(7, 7))
 		for range 100 {
 			assert.Equal(t, a.draw(), b.draw(), "got different draws from equal sources")
 		}
 	})
 	t.Run("unseeded timers draw different sequences", func(t *testing.T) {
-		a, b := newElectionTimer(base, nil), newElectionTimer(base, nil)
+		a, b := newElectionTimer(nil), newElectionTimer(nil)
 		assert.NotEqual(t, a.draw(), b.draw(), "got the same first draw from two unseeded timers")
 	})
 }
