@@ -2,6 +2,7 @@ package raft
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/quorate/raft/confchange"
@@ -106,6 +107,36 @@ func (m *membership) config() tracker.Config {
 	}
 	return tracker.Config{Voters: quorum.JointConfig{toMap(0), toMap(1)}, AutoLeave: m.autoLeave,
 		Learners: toMap(2), LearnersNext: toMap(3)}
+}
+
+// eachMember calls fn once for every member, voters and learners, in
+// increasing ID order, with whether it is a learner only (a learner that
+// also votes in the outgoing half counts as a voter). It does not
+// allocate.
+func (m *membership) eachMember(fn func(id uint64, learner bool)) {
+	in, out, lrn := m.part(0), m.part(1), m.part(2)
+	for len(in)+len(out)+len(lrn) > 0 {
+		// NB: each part is in increasing order: the smallest head is the
+		// next member.
+		id := uint64(math.MaxUint64)
+		for _, s := range [...]voterSet{in, out, lrn} {
+			if len(s) > 0 {
+				id = min(id, s[0])
+			}
+		}
+		voter := false
+		if len(in) > 0 && in[0] == id {
+			in, voter = in[1:], true
+		}
+		if len(out) > 0 && out[0] == id {
+			out, voter = out[1:], true
+		}
+		learner := false
+		if len(lrn) > 0 && lrn[0] == id {
+			lrn, learner = lrn[1:], !voter
+		}
+		fn(id, learner)
+	}
 }
 
 // isMember reports whether id is a voter (in either half of a joint

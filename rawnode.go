@@ -247,19 +247,22 @@ const (
 func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tracker.Progress)) {
 	r := rn.raft
 	if r.leading != nil {
-		r.leading.repl.forEach(func(p *peerProgress) {
+		r.leading.repl.forEach(func(p peerProgress) {
 			pr := p.progress(false, windowLimits{})
 			visitor(p.id, progressTypeOf(&pr), pr)
 		})
 		return
 	}
-	prs := r.memberProgress(r.conf.config(), r.log.lastIndex()+1)
-	var buf [8]uint64
-	for _, id := range appendSortedIDs(buf[:0], prs) {
-		pr := *prs[id]
-		pr.Inflights = nil
+	// NB: the progress memberProgress would give each member, built one at
+	// a time rather than as a map.
+	next := r.log.lastIndex() + 1
+	r.conf.eachMember(func(id uint64, learner bool) {
+		pr := tracker.Progress{Next: next, IsLearner: learner}
+		if id == r.id {
+			pr.Match = next - 1
+		}
 		visitor(id, progressTypeOf(&pr), pr)
-	}
+	})
 }
 
 // progressTypeOf tells a learner's progress from a voter's.

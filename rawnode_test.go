@@ -244,6 +244,35 @@ func TestRawNodeStatus(t *testing.T) {
 		assert.Equal(t, map[uint64]ProgressType{1: ProgressTypePeer, 2: ProgressTypePeer, 3: ProgressTypePeer, 4: ProgressTypeLearner}, types,
 			"progress types: got %v, want peers 1 to 3 and learner 4", types)
 	})
+	t.Run("WithProgress on a follower shows each member as a new leader would see it", func(t *testing.T) {
+		f := nodes[2]
+		// NB: as the leader did above, so that the follower knows learner 4.
+		f.ApplyConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 4})
+		next := f.raft.log.lastIndex() + 1
+		var ids []uint64
+		f.WithProgress(func(id uint64, typ ProgressType, pr tracker.Progress) {
+			ids = append(ids, id)
+			want := tracker.Progress{Next: next, State: tracker.StateProbe, IsLearner: id == 4}
+			if id == f.raft.id {
+				want.Match = next - 1
+			}
+			assert.Equal(t, want, pr, "progress of %d: got %+v, want %+v", id, pr, want)
+			wantType := ProgressTypePeer
+			if id == 4 {
+				wantType = ProgressTypeLearner
+			}
+			assert.Equal(t, wantType, typ, "type of %d: got %v, want %v", id, typ, wantType)
+		})
+		assert.Equal(t, []uint64{1, 2, 3, 4}, ids, "members visited: got %v, want 1 to 4 in order", ids)
+	})
+	t.Run("WithProgress does not allocate", func(t *testing.T) {
+		for _, n := range []*testNode{leader, nodes[1]} {
+			allocs := testing.AllocsPerRun(100, func() {
+				n.WithProgress(func(uint64, ProgressType, tracker.Progress) {})
+			})
+			assert.Equal(t, 0.0, allocs, "peer %d (%v): got %v allocations", n.raft.id, n.raft.state, allocs)
+		}
+	})
 	t.Run("JSON", func(t *testing.T) {
 		st := leader.Status()
 		b, err := json.Marshal(st)

@@ -164,22 +164,21 @@ func (rp *replication) ackOwn(index uint64) bool {
 	return true
 }
 
-// forEach calls fn with the progress of every member in increasing ID
-// order, the leader's included. NB: fn must not keep p: the leader's
-// derived progress is a copy.
-func (rp *replication) forEach(fn func(p *peerProgress)) {
+// forEach calls fn with a copy of the progress of every member in
+// increasing ID order, the leader's included. NB: copies, so that the
+// leader's derived progress, made on the fly, does not move to the heap
+// (a pointer passed to fn would).
+func (rp *replication) forEach(fn func(p peerProgress)) {
 	own := rp.selfIn
 	for i := range rp.peers {
 		if own && rp.peers[i].id > rp.self {
 			own = false
-			p := rp.selfProgress()
-			fn(&p)
+			fn(rp.selfProgress())
 		}
-		fn(&rp.peers[i])
+		fn(rp.peers[i])
 	}
 	if own {
-		p := rp.selfProgress()
-		fn(&p)
+		fn(rp.selfProgress())
 	}
 }
 
@@ -223,7 +222,7 @@ func (rp *replication) peer(id uint64) *peerProgress {
 // tracker.ProgressMap (a configuration change).
 func (rp *replication) progressMap(lim windowLimits) tracker.ProgressMap {
 	prs := make(tracker.ProgressMap, len(rp.peers)+1)
-	rp.forEach(func(p *peerProgress) {
+	rp.forEach(func(p peerProgress) {
 		pr := p.progress(true, lim)
 		prs[p.id] = &pr
 	})
@@ -350,7 +349,7 @@ func (rp *replication) release(size entryPayloadSize) {
 // form a quorum of voters. The leader, being always active, counts.
 func (rp *replication) quorumActive(voters jointVoters) bool {
 	active := make(map[uint64]bool, len(rp.peers)+1)
-	rp.forEach(func(p *peerProgress) {
+	rp.forEach(func(p peerProgress) {
 		if !p.learner {
 			active[p.id] = p.active
 		}
@@ -549,16 +548,6 @@ func (r *raft) bcastHeartbeat() {
 		// removed), its own confirmation suffices.
 		r.releaseConfirmedReads()
 	}
-}
-
-// appendSortedIDs appends the keys of prs to ids, in increasing order.
-func appendSortedIDs(ids []uint64, prs tracker.ProgressMap) []uint64 {
-	n := len(ids)
-	for id := range prs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids[n:])
-	return ids
 }
 
 // windowLimits returns the bounds of a follower's window of appends in

@@ -552,7 +552,7 @@ func TestCommitIndexAgreesWithQuorum(t *testing.T) {
 // nil if id is not a member. Changing it changes nothing in rp.
 func (rp *replication) get(id uint64) *tracker.Progress {
 	var got *tracker.Progress
-	rp.forEach(func(p *peerProgress) {
+	rp.forEach(func(p peerProgress) {
 		if p.id == id {
 			pr := p.progress(true, windowLimits{count: 256})
 			got = &pr

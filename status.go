@@ -53,7 +53,7 @@ func getProgressCopy(r *raft) map[uint64]tracker.Progress {
 	rp := &r.leading.repl
 	m := make(map[uint64]tracker.Progress, len(rp.peers)+1)
 	lim := r.windowLimits()
-	rp.forEach(func(p *peerProgress) { m[p.id] = p.progress(true, lim) })
+	rp.forEach(func(p peerProgress) { m[p.id] = p.progress(true, lim) })
 	return m
 }
 

@@ -90,19 +90,36 @@ func TestMembershipKeepsTheConfiguration(t *testing.T) {
 			LearnersNext: set(3), AutoLeave: true}},
 		{"empty", tracker.Config{Voters: quorum.JointConfig{quorum.MajorityConfig{}}}},
 		{"empty maps kept apart from nil ones", tracker.Config{Voters: quorum.JointConfig{set(1), set()}, Learners: set()}},
+		// NB: not a valid configuration; the membership keeps it as given,
+		// and eachMember counts such a member as a voter.
+		{"a learner that also votes", tracker.Config{Voters: quorum.JointConfig{set(1, 2), set(2, 3)}, Learners: set(1, 3, 6)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := membershipOf(tt.cfg)
 			assert.Equal(t, tt.cfg, m.config(), "got the configuration back changed (nil and empty maps alike)")
 			assert.Equal(t, confState(tt.cfg), confState(m.config()))
 			assert.Equal(t, len(tt.cfg.Voters[1]) > 0, m.isJoint())
+			var wantIDs []uint64
+			wantLearner := map[uint64]bool{}
 			for id := uint64(0); id <= 6; id++ {
 				_, learner := tt.cfg.Learners[id]
 				_, in := tt.cfg.Voters[0][id]
 				_, out := tt.cfg.Voters[1][id]
 				assert.Equal(t, in || out, m.isVoter(id), "isVoter(%d)", id)
 				assert.Equal(t, in || out || learner, m.isMember(id), "isMember(%d)", id)
+				if in || out || learner {
+					wantIDs = append(wantIDs, id)
+					wantLearner[id] = learner && !in && !out
+				}
 			}
+			var gotIDs []uint64
+			gotLearner := map[uint64]bool{}
+			m.eachMember(func(id uint64, learner bool) {
+				gotIDs = append(gotIDs, id)
+				gotLearner[id] = learner
+			})
+			assert.Equal(t, wantIDs, gotIDs, "eachMember order: got %v, want every member once, in increasing order", gotIDs)
+			assert.Equal(t, wantLearner, gotLearner, "eachMember learners: got %v, want %v", gotLearner, wantLearner)
 		})
 	}
 	t.Run("the configuration handed out is the caller's to change", func(t *testing.T) {
