@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/quorate/raft/quorum"
@@ -101,7 +102,9 @@ func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint
 	if stays && !r.cfg.asyncStorageWrites {
 		return next
 	}
-	for id := range cfg.Voters.IDs() {
+	// NB: in ID order, so that the departures (and what the leader logs of
+	// them) come out the same for the same input.
+	for _, id := range slices.Sorted(maps.Keys(cfg.Voters.IDs())) {
 		if id != r.id && !votes.isVoter(id) {
 			l.setDepartures(append(l.departing(), departure{id: id, index: index, after: next.Voters, stays: stays}))
 		}

@@ -60,7 +60,10 @@ func (f *readForwarder) begin(ctx []byte, id uint64) (forgotten []string) {
 		f.latest = make(map[string]uint64)
 	}
 	if _, ok := f.latest[string(ctx)]; !ok && len(f.latest) >= maxForwardedReads {
+		// NB: sorted, so that the dropped reads reported come in the same
+		// order for the same input (pending follows the map's order).
 		forgotten = f.pending()
+		slices.Sort(forgotten)
 		clear(f.latest)
 	}
 	f.latest[string(ctx)] = id

@@ -10,11 +10,11 @@ import (
 
 // The core is a deterministic state machine (STYLE.md): peers built alike
 // and given the same input hand out the same Readies and log the same
-// lines. These two places follow the order of a map's iteration, which Go
-// randomizes; both were found comparing the simulation's traces of two
-// builds, seed by seed.
+// lines. These two places used to follow the order of a map's iteration,
+// which Go randomizes; both were found comparing the simulation's traces
+// of two builds, seed by seed.
 
-func TestForgottenReadsOrderReview(t *testing.T) {
+func TestForgottenReadsOrder(t *testing.T) {
 	withReports := withConfig(func(c *Config) { c.ReportDroppedReads = true })
 	t.Run("the reads forgotten at the bound are reported in the same order by equal peers given equal input", func(t *testing.T) {
 		// The reads a role change drops are sorted by context
@@ -41,7 +41,7 @@ func TestForgottenReadsOrderReview(t *testing.T) {
 	})
 }
 
-func TestLeaderDeparturesOrderReview(t *testing.T) {
+func TestLeaderDeparturesOrder(t *testing.T) {
 	t.Run("equal leaders given equal input record their departing followers in the same order", func(t *testing.T) {
 		// The order of the departures decides the order of the leader's
 		// log lines telling each follower its exit is committed, which the

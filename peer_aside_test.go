@@ -33,7 +33,7 @@ func reasonsOf(reports []DroppedRead) []error {
 	return out
 }
 
-func TestForwardedReadsAtRoleChangeReview(t *testing.T) {
+func TestForwardedReadsAtRoleChange(t *testing.T) {
 	withReports := withConfig(func(c *Config) { c.ReportDroppedReads = true })
 
 	t.Run("a follower that never forwarded a read reports none at a term change and makes no aside", func(t *testing.T) {
@@ -141,7 +141,7 @@ func TestForwardedReadsAtRoleChangeReview(t *testing.T) {
 	})
 }
 
-func TestExitAsideReview(t *testing.T) {
+func TestExitAside(t *testing.T) {
 	t.Run("an aside made by a held exit holds no reads: a role change reports none", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.ReportDroppedReads = true }))
 		leader := nodes[0]
@@ -199,7 +199,7 @@ func TestExitAsideReview(t *testing.T) {
 	})
 }
 
-func TestElectionTimerBaseReview(t *testing.T) {
+func TestElectionTimerBase(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		election int
