@@ -139,14 +139,26 @@ func progressFrom(id uint64, pr *tracker.Progress) peerProgress {
 	return p
 }
 
+// fillProgress sets *pr to p's progress as the API shows it, without a
+// window. NB: field by field into the caller's variable rather than from a
+// composite literal, which the compiler builds in a temporary and copies:
+// a whole-struct copy made right after its fields are written waits for
+// those writes, and WithProgress, which hands each progress on at once,
+// ran about twice as fast this way (BenchmarkStatus in bench/).
+func (p *peerProgress) fillProgress(pr *tracker.Progress) {
+	*pr = tracker.Progress{}
+	pr.Match, pr.Next, pr.State = p.match, p.next, tracker.StateType(p.state)
+	pr.PendingSnapshot, pr.RecentActive, pr.MsgAppFlowPaused = p.pendingSnapshot(), p.active, p.paused
+	pr.IsLearner = p.learner
+	pr.SentCommit(p.sentCommit)
+}
+
 // progress returns the member's progress as the API shows it, with an
 // Inflights of the given limits when withWindow is set (a copy: it shares
 // nothing with p), without one otherwise.
 func (p *peerProgress) progress(withWindow bool, lim windowLimits) tracker.Progress {
-	pr := tracker.Progress{Match: p.match, Next: p.next, State: tracker.StateType(p.state),
-		PendingSnapshot: p.pendingSnapshot(), RecentActive: p.active, MsgAppFlowPaused: p.paused,
-		IsLearner: p.learner}
-	pr.SentCommit(p.sentCommit)
+	var pr tracker.Progress
+	p.fillProgress(&pr)
 	switch {
 	case !withWindow:
 	case p.window() != nil:

@@ -248,7 +248,8 @@ func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tra
 	r := rn.raft
 	if r.leading != nil {
 		r.leading.repl.forEach(func(p peerProgress) {
-			pr := p.progress(false, windowLimits{})
+			var pr tracker.Progress
+			p.fillProgress(&pr)
 			visitor(p.id, progressTypeOf(&pr), pr)
 		})
 		return
