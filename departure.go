@@ -95,21 +95,28 @@ func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint
 	if err != nil {
 		return cfg
 	}
+	r.noteDeparturesTo(slices.Sorted(maps.Keys(cfg.Voters.IDs())), next, index)
+	return next
+}
+
+// noteDeparturesTo is noteDepartures for a change at index known to lead
+// to next from a configuration whose voters are before, in increasing
+// order.
+func (r *raft) noteDeparturesTo(before []uint64, next tracker.Config, index uint64) {
 	l := r.leading
 	votes := membershipOf(next)
 	l.setDepartures(slices.DeleteFunc(l.departing(), func(d departure) bool { return votes.isVoter(d.id) }))
 	stays := votes.isVoter(r.id)
 	if stays && !r.cfg.asyncStorageWrites {
-		return next
+		return
 	}
 	// NB: in ID order, so that the departures (and what the leader logs of
 	// them) come out the same for the same input.
-	for _, id := range slices.Sorted(maps.Keys(cfg.Voters.IDs())) {
+	for _, id := range before {
 		if id != r.id && !votes.isVoter(id) {
 			l.setDepartures(append(l.departing(), departure{id: id, index: index, after: next.Voters, stays: stays}))
 		}
 	}
-	return next
 }
 
 // noteInheritedDepartures records the departures of the configuration

@@ -130,6 +130,11 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 			r.id, h.index, h.after)
 		r.releaseExit()
 	}
+	if r.knowsOtherLeader() {
+		// NB: no exit is held while following another leader (see below),
+		// so the changes need not be worked out.
+		return ents
+	}
 	// NB: the entries are walked with the configuration they lead to, so
 	// that an exit following another change in the batch (say, leaving a
 	// joint configuration entered just before) is judged against the
@@ -139,6 +144,11 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 	for i := range ents {
 		if !isConfChange(&ents[i]) {
 			continue
+		}
+		if !r.mayRemoveSelf(&ents[i]) && !hasConfChange(ents[i+1:]) {
+			// NB: the configuration the batch's last change leads to is
+			// only needed to judge this peer's exit, which it cannot be.
+			break
 		}
 		if !built {
 			// NB: built only now, as most batches hold no change.
@@ -150,7 +160,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		}
 		was, is := membershipOf(cfg), membershipOf(next)
 		cfg = next
-		if ents[i].Index <= r.releasedExit() || !was.isVoter(r.id) || is.isVoter(r.id) || r.knowsOtherLeader() {
+		if ents[i].Index <= r.releasedExit() || !was.isVoter(r.id) || is.isVoter(r.id) {
 			continue
 		}
 		if !r.laterConfChangeCommitted(ents[i].Index) {
@@ -165,6 +175,38 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		}
 	}
 	return ents
+}
+
+// hasConfChange reports whether ents hold a configuration change.
+func hasConfChange(ents []pb.Entry) bool {
+	for i := range ents {
+		if isConfChange(&ents[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayRemoveSelf reports whether the change in e may take this peer out of
+// the voters: it names the peer, or it leaves a joint configuration (which
+// drops the outgoing voters). Other changes leave its vote as it is: a
+// simple change touches only the nodes it names, and entering a joint
+// configuration keeps every voter in its outgoing half. A change that does
+// not decode applies to nothing.
+func (r *raft) mayRemoveSelf(e *pb.Entry) bool {
+	cc, err := decodeConfChange(*e)
+	if err != nil {
+		return false
+	}
+	if cc.LeaveJoint() {
+		return true
+	}
+	for _, c := range cc.Changes {
+		if c.NodeID == r.id {
+			return true
+		}
+	}
+	return false
 }
 
 // laterConfChangeCommitted reports whether a configuration change after

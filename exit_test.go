@@ -136,3 +136,31 @@ func TestExitHold(t *testing.T) {
 	})
 
 }
+
+func TestMayRemoveSelf(t *testing.T) {
+	r := newTestNode(t, 2, newConfStorage([]uint64{1, 2, 3})).raft
+	entry := func(cc pb.ConfChangeI) *pb.Entry {
+		typ, data, err := pb.MarshalConfChange(cc)
+		require.NoError(t, err)
+		return &pb.Entry{Type: typ, Data: data, Index: 7}
+	}
+	for _, tt := range []struct {
+		name string
+		e    *pb.Entry
+		want bool
+	}{
+		{"its removal", entry(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 2}), true},
+		{"its demotion to learner", entry(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 2}), true},
+		{"a joint change naming it", entry(pb.ConfChangeV2{Changes: []pb.ConfChangeSingle{
+			{Type: pb.ConfChangeAddNode, NodeID: 4}, {Type: pb.ConfChangeRemoveNode, NodeID: 2}}}), true},
+		{"leaving a joint configuration", entry(pb.ConfChangeV2{}), true},
+		{"another peer's removal", entry(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 3}), false},
+		{"a joint change naming others only", entry(pb.ConfChangeV2{Changes: []pb.ConfChangeSingle{
+			{Type: pb.ConfChangeAddNode, NodeID: 4}, {Type: pb.ConfChangeRemoveNode, NodeID: 3}}}), false},
+		{"a change that does not decode", &pb.Entry{Type: pb.EntryConfChangeV2, Data: []byte{0xff}, Index: 7}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, r.mayRemoveSelf(tt.e), "mayRemoveSelf: got %v, want %v", !tt.want, tt.want)
+		})
+	}
+}

@@ -39,6 +39,7 @@ import (
 	"testing"
 
 	pb "github.com/quorate/raft/raftpb"
+	"github.com/quorate/raft/tracker"
 	"github.com/stretchr/testify/require"
 )
 
@@ -567,6 +568,13 @@ func msgsOf(msgs []pb.Message, t pb.MessageType, to uint64) []pb.Message {
 
 // confStateOf returns the configuration peer n is in.
 func confStateOf(n *testNode) pb.ConfState { return confState(n.raft.conf.config()) }
+
+// confState returns cfg as the ConfState recorded in snapshots, as
+// tracker.ProgressTracker makes it: what membership.confState must match.
+func confState(cfg tracker.Config) pb.ConfState {
+	trk := tracker.ProgressTracker{Config: cfg}
+	return trk.ConfState()
+}
 
 // electLeader elects peer 1 in a fresh network of nodes and returns the
 // network.

@@ -171,11 +171,18 @@ func (m *membership) isSoleVoter(id uint64) bool {
 	return m.ends[0] == 1 && m.ends[1] == 1 && m.ids[0] == id
 }
 
-// confState returns cfg as the ConfState recorded in snapshots and
-// returned by ApplyConfChange.
-func confState(cfg tracker.Config) pb.ConfState {
-	trk := tracker.ProgressTracker{Config: cfg}
-	return trk.ConfState()
+// confState returns the configuration as the ConfState recorded in
+// snapshots and returned by ApplyConfChange (what confState of config()
+// returns), from the sorted parts, without building maps.
+func (m *membership) confState() pb.ConfState {
+	ids := func(k int) []uint64 {
+		if p := m.part(k); len(p) > 0 {
+			return slices.Clone([]uint64(p))
+		}
+		return nil
+	}
+	return pb.ConfState{Voters: ids(0), VotersOutgoing: ids(1), Learners: ids(2), LearnersNext: ids(3),
+		AutoLeave: m.autoLeave}
 }
 
 // isJoint reports whether the configuration is joint (thesis 4.3).
@@ -189,29 +196,23 @@ func (r *raft) promotable() bool {
 	return r.conf.isVoter(r.id) && !r.log.hasPendingSnapshot()
 }
 
-// memberProgress returns a fresh Progress for every member of cfg, probing
-// from next; the local peer's Match is next-1 (everything in its log is
-// durable or on its way to be, ahead of any message it sends).
-func (r *raft) memberProgress(cfg tracker.Config, next uint64) tracker.ProgressMap {
+// placeholderProgress returns a Progress for every member of cfg, for a
+// Changer whose resulting Progress is discarded: every voter shares one,
+// every learner another, probing from next, without a window. A Changer
+// never writes to the Progress it is given (it copies one before changing
+// it), so sharing is safe.
+func placeholderProgress(cfg tracker.Config, next uint64) tracker.ProgressMap {
 	prs := make(tracker.ProgressMap, len(cfg.Voters[0])+len(cfg.Voters[1])+len(cfg.Learners))
-	add := func(id uint64, learner bool) {
-		if prs[id] != nil {
-			return
-		}
-		pr := &tracker.Progress{Next: next, IsLearner: learner,
-			Inflights: tracker.NewInflights(r.cfg.maxInflight, r.cfg.maxInflightBytes)}
-		if id == r.id {
-			pr.Match = next - 1
-		}
-		prs[id] = pr
-	}
+	voter, learner := &tracker.Progress{Next: next}, &tracker.Progress{Next: next, IsLearner: true}
 	for _, half := range cfg.Voters {
 		for id := range half {
-			add(id, false)
+			prs[id] = voter
 		}
 	}
 	for id := range cfg.Learners {
-		add(id, true)
+		if prs[id] == nil {
+			prs[id] = learner
+		}
 	}
 	return prs
 }
@@ -221,19 +222,24 @@ func (r *raft) memberProgress(cfg tracker.Config, next uint64) tracker.ProgressM
 // is a placeholder that the result's is discarded with.
 func (r *raft) changer() confchange.Changer {
 	if r.leading != nil {
-		trk := tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes)
-		trk.Config, trk.Progress = r.conf.config(), r.leading.repl.progressMap(r.windowLimits())
-		return confchange.Changer{Tracker: trk, LastIndex: r.log.lastIndex()}
+		return r.changerOver(r.conf.config(), r.leading.repl.progressMap(r.windowLimits()))
 	}
 	return r.changerFor(r.conf.config())
 }
 
 // changerFor returns a confchange.Changer over cfg, with placeholder
-// Progress, for working out where changes lead.
+// Progress (see placeholderProgress), for working out where changes lead.
 func (r *raft) changerFor(cfg tracker.Config) confchange.Changer {
-	trk := tracker.MakeProgressTracker(r.cfg.maxInflight, r.cfg.maxInflightBytes)
-	trk.Config = cfg
-	trk.Progress = r.memberProgress(cfg, r.log.lastIndex()+1)
+	return r.changerOver(cfg, placeholderProgress(cfg, r.log.lastIndex()+1))
+}
+
+// changerOver returns a confchange.Changer over cfg and prs, adding members
+// with the peer's window limits after its last index.
+func (r *raft) changerOver(cfg tracker.Config, prs tracker.ProgressMap) confchange.Changer {
+	// NB: the tracker is built as it is used rather than with
+	// MakeProgressTracker, whose fresh maps would be dropped at once.
+	trk := tracker.ProgressTracker{Config: cfg, Progress: prs,
+		MaxInflight: r.cfg.maxInflight, MaxInflightBytes: r.cfg.maxInflightBytes}
 	return confchange.Changer{Tracker: trk, LastIndex: r.log.lastIndex()}
 }
 
@@ -276,7 +282,7 @@ func (r *raft) applyConfChange(cc pb.ConfChangeV2) pb.ConfState {
 	cs, err := r.tryApplyConfChange(cc)
 	if err != nil {
 		r.cfg.logger.Errorf("%x skips configuration change %v, which does not apply to %s: %v", r.id, cc, r.conf.config(), err)
-		return confState(r.conf.config())
+		return r.conf.confState()
 	}
 	return cs
 }
@@ -315,7 +321,7 @@ func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.Conf
 	r.stir()
 	r.conf.set(cfg)
 	r.cfg.logger.Infof("%x applies configuration %s", r.id, cfg)
-	cs := confState(cfg)
+	cs := r.conf.confState()
 	l := r.leading
 	if l == nil {
 		return cs
@@ -387,28 +393,30 @@ func isConfChange(e *pb.Entry) bool {
 	return e.Type == pb.EntryConfChange || e.Type == pb.EntryConfChangeV2
 }
 
-// confChangeRefusal returns why the leader refuses to append cc now, or "".
-// Only one change may be pending, so with none pending the active
-// configuration is the one cc will be applied to, and cc is tried on it: a
-// change that could not be applied, such as one removing every voter, is
-// refused here rather than committed and then skipped by every peer (and
-// fatal to etcd-raft v3.6 peers in a mixed group, which panic applying it).
-func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) string {
+// confChangeRefusal returns why the leader refuses to append cc now, or ""
+// and the configuration cc leads to. Only one change may be pending, so
+// with none pending the active configuration is the one cc will be applied
+// to, and cc is tried on it: a change that could not be applied, such as
+// one removing every voter, is refused here rather than committed and then
+// skipped by every peer (and fatal to etcd-raft v3.6 peers in a mixed
+// group, which panic applying it).
+func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) (string, tracker.Config) {
 	applied := r.log.applied()
 	pending := r.leading.pendingConfIndex
 	leaving := len(cc.Changes) == 0
 	switch {
 	case pending > applied:
-		return fmt.Sprintf("the change at index %d may not be applied yet (applied up to %d)", pending, applied)
+		return fmt.Sprintf("the change at index %d may not be applied yet (applied up to %d)", pending, applied), tracker.Config{}
 	case r.conf.isJoint() && !leaving:
-		return "the configuration is joint: leave it first"
+		return "the configuration is joint: leave it first", tracker.Config{}
 	case !r.conf.isJoint() && leaving:
-		return "an empty change leaves a joint configuration, and this one is not joint"
+		return "an empty change leaves a joint configuration, and this one is not joint", tracker.Config{}
 	}
-	if _, _, err := changedConfig(r.changerFor(r.conf.config()), cc); err != nil {
-		return "it does not apply to the active configuration: " + err.Error()
+	next, _, err := changedConfig(r.changerFor(r.conf.config()), cc)
+	if err != nil {
+		return "it does not apply to the active configuration: " + err.Error(), tracker.Config{}
 	}
-	return ""
+	return "", next
 }
 
 // maybeAutoLeaveJoint proposes leaving a joint configuration entered with

@@ -254,8 +254,8 @@ func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tra
 		})
 		return
 	}
-	// NB: the progress memberProgress would give each member, built one at
-	// a time rather than as a map.
+	// NB: each member as a new leader would first see it, probing from the
+	// end of this peer's log, built one at a time rather than as a map.
 	next := r.log.lastIndex() + 1
 	r.conf.eachMember(func(id uint64, learner bool) {
 		pr := tracker.Progress{Next: next, IsLearner: learner}

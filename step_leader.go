@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	pb "github.com/quorate/raft/raftpb"
+	"github.com/quorate/raft/tracker"
 )
 
 // stepLeader handles messages of the current term, and local requests, for
@@ -219,7 +220,11 @@ func (r *raft) handleProposal(m *pb.Message) error {
 	type change struct {
 		cc    pb.ConfChangeV2
 		index uint64
+		// after is the configuration cc leads to, worked out by the
+		// validation (with validation off, left to pendingConfig).
+		after tracker.Config
 	}
+	validate := !r.cfg.disableConfChangeValidation
 	var accepted []change
 	for i := range m.Entries {
 		e := &m.Entries[i]
@@ -230,19 +235,35 @@ func (r *raft) handleProposal(m *pb.Message) error {
 		if err != nil {
 			return fmt.Errorf("raft: %x refusing proposal from %x: %w", r.id, m.From, err)
 		}
-		if reason := r.confChangeRefusal(cc); reason != "" && !r.cfg.disableConfChangeValidation {
-			if err := r.refuseConfChange(e, cc, m.From, reason); err != nil {
-				return err
+		c := change{cc: cc, index: next + uint64(i)}
+		if validate {
+			var reason string
+			if reason, c.after = r.confChangeRefusal(cc); reason != "" {
+				if err := r.refuseConfChange(e, cc, m.From, reason); err != nil {
+					return err
+				}
+				continue
 			}
-			continue
 		}
-		l.pendingConfIndex = next + uint64(i)
-		accepted = append(accepted, change{cc, next + uint64(i)})
+		l.pendingConfIndex = c.index
+		accepted = append(accepted, c)
 	}
 	if !r.appendOwn(m.Entries) {
 		return ErrProposalDropped
 	}
-	if len(accepted) > 0 {
+	switch {
+	case len(accepted) == 0:
+	case validate:
+		// NB: with validation, a change is accepted only with none
+		// pending (so at most one per proposal), and the validation tried
+		// it on the active configuration, which it applies to.
+		if len(accepted) > 1 {
+			invariantBroken("%x accepted %d configuration changes in one proposal with validation on", r.id, len(accepted))
+		}
+		c := accepted[0]
+		var buf [8]uint64
+		r.noteDeparturesTo(r.conf.voters().appendIDs(buf[:0]), c.after, c.index)
+	default:
 		cfg := r.pendingConfig(next)
 		for _, c := range accepted {
 			cfg = r.noteDepartures(cfg, c.cc, c.index)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quorate/raft/confchange"
 	"github.com/quorate/raft/quorum"
 	"github.com/quorate/raft/tracker"
 )
@@ -98,6 +99,7 @@ func TestMembershipKeepsTheConfiguration(t *testing.T) {
 			m := membershipOf(tt.cfg)
 			assert.Equal(t, tt.cfg, m.config(), "got the configuration back changed (nil and empty maps alike)")
 			assert.Equal(t, confState(tt.cfg), confState(m.config()))
+			assert.Equal(t, confState(tt.cfg), m.confState(), "confState from the sorted parts")
 			assert.Equal(t, len(tt.cfg.Voters[1]) > 0, m.isJoint())
 			var wantIDs []uint64
 			wantLearner := map[uint64]bool{}
@@ -127,5 +129,33 @@ func TestMembershipKeepsTheConfiguration(t *testing.T) {
 		got := m.config()
 		delete(got.Voters[0], 1)
 		assert.True(t, m.isVoter(1), "got a change to config()'s result seen by the membership")
+	})
+}
+
+func TestPlaceholderProgress(t *testing.T) {
+	set := func(ids ...uint64) map[uint64]struct{} {
+		m := map[uint64]struct{}{}
+		for _, id := range ids {
+			m[id] = struct{}{}
+		}
+		return m
+	}
+	cfg := tracker.Config{Voters: quorum.JointConfig{set(1, 2, 4), set(1, 2, 3)}, Learners: set(5), LearnersNext: set(3)}
+	prs := placeholderProgress(cfg, 10)
+	t.Run("every member has one, learners marked", func(t *testing.T) {
+		require.Len(t, prs, 5, "got progress for %v, want 1 to 5", prs)
+		for id, pr := range prs {
+			_, learner := cfg.Learners[id]
+			assert.Equal(t, learner, pr.IsLearner, "progress of %d: got IsLearner %v, want %v", id, pr.IsLearner, learner)
+			assert.Equal(t, uint64(10), pr.Next, "progress of %d: got Next %d, want 10", id, pr.Next)
+		}
+	})
+	t.Run("a Changer accepts them and leaves them as they were", func(t *testing.T) {
+		trk := tracker.MakeProgressTracker(8, 0)
+		trk.Config, trk.Progress = cfg, prs
+		_, _, err := confchange.Changer{Tracker: trk, LastIndex: 9}.LeaveJoint()
+		require.NoError(t, err)
+		assert.False(t, prs[1].IsLearner, "got the shared voter placeholder changed")
+		assert.True(t, prs[5].IsLearner, "got the shared learner placeholder changed")
 	})
 }

@@ -23,6 +23,61 @@ import (
 // When several ids break a rule, the smallest is reported, so the message
 // does not depend on map iteration order.
 func checkInvariants(cfg tracker.Config, prs tracker.ProgressMap) error {
+	if consistent(cfg, prs) {
+		// NB: the common case, checked in one pass per map; the rules are
+		// gone through one by one only to say which id breaks which.
+		return nil
+	}
+	return inconsistency(cfg, prs)
+}
+
+// consistent reports whether cfg and prs follow every rule of
+// checkInvariants, without finding out which id breaks one.
+func consistent(cfg tracker.Config, prs tracker.ProgressMap) bool {
+	incoming, outgoing := cfg.Voters[0], cfg.Voters[1]
+	// NB: one walk over prs, counting the members it has progress for:
+	// since its keys are distinct, every voter and learner has a progress
+	// exactly when the counts reach the sizes of their sets.
+	var nIn, nOut, nLearners int
+	for id, pr := range prs {
+		_, in := incoming[id]
+		_, out := outgoing[id]
+		_, learner := cfg.Learners[id]
+		switch {
+		case pr == nil, learner && (in || out), pr.IsLearner != learner:
+			return false
+		case !in && !out && !learner:
+			return false
+		}
+		nIn, nOut, nLearners = nIn+b2i(in), nOut+b2i(out), nLearners+b2i(learner)
+	}
+	if nIn != len(incoming) || nOut != len(outgoing) || nLearners != len(cfg.Learners) {
+		return false
+	}
+	if len(cfg.LearnersNext) > 0 {
+		// NB: the outgoing voters all have progress (above).
+		for id := range cfg.LearnersNext {
+			_, in := incoming[id]
+			_, out := outgoing[id]
+			if !out || in {
+				return false
+			}
+		}
+	}
+	return !cfg.AutoLeave || len(outgoing) > 0
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// inconsistency returns the error checkInvariants reports for cfg and prs,
+// or nil if they are consistent.
+func inconsistency(cfg tracker.Config, prs tracker.ProgressMap) error {
 	incoming, outgoing := cfg.Voters[0], cfg.Voters[1]
 	has := func(s map[uint64]struct{}, id uint64) bool { _, ok := s[id]; return ok }
 

@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"maps"
 	"slices"
 
 	"github.com/quorate/raft/quorum"
@@ -69,7 +68,16 @@ func (p *ProgressTracker) ConfState() pb.ConfState {
 // sortedIDs returns the IDs in set in ascending order, in a new slice; nil
 // if set is empty.
 func sortedIDs(set map[uint64]struct{}) []uint64 {
-	return slices.Sorted(maps.Keys(set))
+	if len(set) == 0 {
+		return nil
+	}
+	// NB: made at its size, rather than grown by slices.Sorted.
+	ids := make([]uint64, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // IsSingleton reports whether the group has exactly one voter and is not in
