@@ -36,6 +36,11 @@ type clusterOptions struct {
 	wire bool
 	// record keeps the payload of every applied entry, for tests.
 	record bool
+	// applyConfChanges has every replica apply the configuration changes
+	// among its committed entries (ApplyConfChange); without it they are
+	// counted only. Messages to members that no replica runs (added by
+	// such changes) are dropped.
+	applyConfChanges bool
 }
 
 // replica is one RawNode with its storage and what the application loop
@@ -53,6 +58,10 @@ type replica struct {
 	// in order.
 	record bool
 	data   [][]byte
+	// confChanges enables confState, the configuration returned by the
+	// last ApplyConfChange.
+	confChanges bool
+	confState   pb.ConfState
 }
 
 // apply hands ents to the state machine, which only counts them.
@@ -64,12 +73,39 @@ func (r *replica) apply(tb testing.TB, ents []pb.Entry) {
 		tb.Fatalf("replica %d: applying index %d after %d: got a gap, want consecutive entries", r.id, first, r.applied)
 	}
 	r.applied = ents[len(ents)-1].Index
+	if r.confChanges {
+		r.applyConfChanges(tb, ents)
+	}
 	if r.record {
 		for _, e := range ents {
 			if e.Type == pb.EntryNormal && len(e.Data) > 0 {
 				r.data = append(r.data, e.Data)
 			}
 		}
+	}
+}
+
+// applyConfChanges applies the configuration changes among ents.
+func (r *replica) applyConfChanges(tb testing.TB, ents []pb.Entry) {
+	for _, e := range ents {
+		var cc pb.ConfChangeI
+		switch e.Type {
+		case pb.EntryConfChange:
+			var v1 pb.ConfChange
+			if err := v1.Unmarshal(e.Data); err != nil {
+				tb.Fatalf("replica %d: entry %d: %v", r.id, e.Index, err)
+			}
+			cc = v1
+		case pb.EntryConfChangeV2:
+			var v2 pb.ConfChangeV2
+			if err := v2.Unmarshal(e.Data); err != nil {
+				tb.Fatalf("replica %d: entry %d: %v", r.id, e.Index, err)
+			}
+			cc = v2
+		default:
+			continue
+		}
+		r.confState = *r.rn.ApplyConfChange(cc)
 	}
 }
 
@@ -102,7 +138,8 @@ func newCluster(tb testing.TB, voters int, opts clusterOptions) *cluster {
 		if err != nil {
 			tb.Fatalf("replica %d: NewRawNode: %v", id, err)
 		}
-		c.replicas = append(c.replicas, &replica{id: id, rn: rn, storage: s, applied: bootIndex, record: opts.record})
+		c.replicas = append(c.replicas, &replica{id: id, rn: rn, storage: s, applied: bootIndex, record: opts.record,
+			confChanges: opts.applyConfChanges})
 	}
 	if err := c.leader().rn.Campaign(); err != nil {
 		tb.Fatalf("replica 1: Campaign: %v", err)
@@ -184,6 +221,9 @@ func (c *cluster) deliver() {
 	msgs := c.queue
 	c.queue = c.spare[:0]
 	for _, m := range msgs {
+		if c.opts.applyConfChanges && m.To > uint64(len(c.replicas)) {
+			continue
+		}
 		if m.To == 0 || m.To > uint64(len(c.replicas)) {
 			c.tb.Fatalf("message %v from %d: got recipient %d, want one of 1..%d", m.Type, m.From, m.To, len(c.replicas))
 		}
