@@ -60,7 +60,7 @@ func TestForwardedReadsAtRoleChange(t *testing.T) {
 			assert.ErrorIs(t, reason, ErrReadLeadershipEnded, "got reason %v, want %v", reason, ErrReadLeadershipEnded)
 		}
 		require.NotNil(t, r.aside, "got the aside dropped at a role change")
-		assert.Empty(t, r.aside.fwd.latest, "got %d requests remembered across a term change, want 0", len(r.aside.fwd.latest))
+		assert.Zero(t, r.aside.fwd.outstanding(), "got %d requests remembered across a term change, want 0", r.aside.fwd.outstanding())
 		for _, resp := range *held {
 			resp.Term = r.term
 			require.NoError(t, r.Step(resp))
@@ -80,7 +80,7 @@ func TestForwardedReadsAtRoleChange(t *testing.T) {
 		nw.send(nw.readIndex(3, "x")...)
 		follower.becomeFollower(follower.term+1, 1)
 		assert.Empty(t, follower.out.droppedReads(), "got dropped reads %v", follower.out.droppedReads())
-		assert.Empty(t, follower.aside.fwd.latest, "got %d requests remembered, want 0", len(follower.aside.fwd.latest))
+		assert.Zero(t, follower.aside.fwd.outstanding(), "got %d requests remembered, want 0", follower.aside.fwd.outstanding())
 	})
 	t.Run("a follower that becomes candidate and leader reports its forwarded reads once", func(t *testing.T) {
 		nodes, nw := leaderWithFollowers(t, 3, withReports)
@@ -125,7 +125,7 @@ func TestForwardedReadsAtRoleChange(t *testing.T) {
 		}
 		rd := follower.processOnce()
 		require.Empty(t, rd.DroppedReads, "got reads dropped below the bound")
-		require.Len(t, follower.raft.aside.fwd.latest, maxForwardedReads)
+		require.Equal(t, maxForwardedReads, follower.raft.aside.fwd.outstanding())
 		// A retry at the bound replaces its own entry and forgets nothing.
 		follower.ReadIndex([]byte("r00007"))
 		rd = follower.processOnce()
@@ -137,7 +137,7 @@ func TestForwardedReadsAtRoleChange(t *testing.T) {
 		for _, reason := range reasonsOf(rd.DroppedReads) {
 			require.ErrorIs(t, reason, ErrReadForgotten, "got reason %v, want %v", reason, ErrReadForgotten)
 		}
-		assert.Len(t, follower.raft.aside.fwd.latest, 1, "got %d requests remembered after the bound, want 1", len(follower.raft.aside.fwd.latest))
+		assert.Equal(t, 1, follower.raft.aside.fwd.outstanding(), "got %d requests remembered after the bound, want 1", follower.raft.aside.fwd.outstanding())
 	})
 }
 

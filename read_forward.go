@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"bytes"
 	"slices"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -34,10 +35,46 @@ const maxForwardedReads = 4096
 // forwarded to the leader and has not seen answered. It belongs to one role
 // in one term; raft resets it whenever either changes.
 type readForwarder struct {
+	// few holds the requests while there are at most fewForwardedReads of
+	// them and latest is nil: a follower most often has a handful
+	// outstanding, which a short list finds faster than a map, and keeps
+	// without copying their contexts (raft keeps a request's context, see
+	// RawNode.ReadIndex).
+	few []forwardedRead
 	// latest maps a request context to the identifier of its latest
-	// attempt.
-	// Invariant: len(latest) <= maxForwardedReads; no identifier is 0.
+	// attempt once more requests are outstanding; few is nil from then on.
+	// Invariant: len(few) <= fewForwardedReads; len(latest) <=
+	// maxForwardedReads; a context appears once; no identifier is 0.
 	latest map[string]uint64
+}
+
+// forwardedRead is the latest attempt, id, of the request with context ctx.
+type forwardedRead struct {
+	ctx []byte
+	id  uint64
+}
+
+// fewForwardedReads is the number of requests readForwarder keeps in a
+// list before it moves them to a map.
+const fewForwardedReads = 8
+
+// find returns the position of ctx in few, or -1.
+func (f *readForwarder) find(ctx []byte) int {
+	for i := range f.few {
+		if bytes.Equal(f.few[i].ctx, ctx) {
+			return i
+		}
+	}
+	return -1
+}
+
+// drop removes few[i]. NB: the order of few does not matter (pending
+// returns the contexts in no particular order).
+func (f *readForwarder) drop(i int) {
+	last := len(f.few) - 1
+	f.few[i] = f.few[last]
+	f.few[last] = forwardedRead{}
+	f.few = f.few[:last]
 }
 
 // supersede forgets the outstanding attempt for ctx, if any: the
@@ -47,6 +84,10 @@ type readForwarder struct {
 func (f *readForwarder) supersede(ctx []byte) {
 	if f.latest != nil {
 		delete(f.latest, string(ctx))
+		return
+	}
+	if i := f.find(ctx); i >= 0 {
+		f.drop(i)
 	}
 }
 
@@ -57,7 +98,19 @@ func (f *readForwarder) begin(ctx []byte, id uint64) (forgotten []string) {
 		invariantBroken("forwarded read of %q with identifier 0", ctx)
 	}
 	if f.latest == nil {
-		f.latest = make(map[string]uint64)
+		if i := f.find(ctx); i >= 0 {
+			f.few[i] = forwardedRead{ctx: ctx, id: id}
+			return nil
+		}
+		if len(f.few) < fewForwardedReads {
+			f.few = append(f.few, forwardedRead{ctx: ctx, id: id})
+			return nil
+		}
+		f.latest = make(map[string]uint64, 2*fewForwardedReads)
+		for _, r := range f.few {
+			f.latest[string(r.ctx)] = r.id
+		}
+		f.few = nil
 	}
 	if _, ok := f.latest[string(ctx)]; !ok && len(f.latest) >= maxForwardedReads {
 		// NB: sorted, so that the dropped reads reported come in the same
@@ -70,10 +123,16 @@ func (f *readForwarder) begin(ctx []byte, id uint64) (forgotten []string) {
 	return forgotten
 }
 
+// outstanding returns the number of requests waiting for an answer.
+func (f *readForwarder) outstanding() int { return len(f.few) + len(f.latest) }
+
 // pending returns the contexts of the requests waiting for an answer, in
 // no particular order.
 func (f *readForwarder) pending() []string {
-	ctxs := make([]string, 0, len(f.latest))
+	ctxs := make([]string, 0, len(f.few)+len(f.latest))
+	for _, r := range f.few {
+		ctxs = append(ctxs, string(r.ctx))
+	}
 	for ctx := range f.latest {
 		ctxs = append(ctxs, ctx)
 	}
@@ -83,6 +142,14 @@ func (f *readForwarder) pending() []string {
 // accept reports whether id is the latest attempt for ctx, and forgets ctx
 // if it is: each request is answered once.
 func (f *readForwarder) accept(ctx []byte, id uint64) bool {
+	if f.latest == nil {
+		i := f.find(ctx)
+		if i < 0 || id == 0 || f.few[i].id != id {
+			return false
+		}
+		f.drop(i)
+		return true
+	}
 	latest, ok := f.latest[string(ctx)]
 	if !ok || id == 0 || latest != id {
 		return false

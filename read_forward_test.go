@@ -2,7 +2,9 @@ package raft
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -100,9 +102,9 @@ func TestReadIndexRetriedAtFollower(t *testing.T) {
 		held := holdReadIndexResps(nw)
 		nw.send(nw.readIndex(3, "x")...)
 		require.Len(t, *held, 1)
-		require.Len(t, follower.raft.aside.fwd.latest, 1)
+		require.Equal(t, 1, follower.raft.aside.fwd.outstanding())
 		follower.raft.becomeFollower(follower.raft.term+1, 1)
-		assert.Empty(t, follower.raft.aside.fwd.latest, "got requests remembered across a term change")
+		assert.Zero(t, follower.raft.aside.fwd.outstanding(), "got requests remembered across a term change")
 		resp := (*held)[0]
 		resp.Term = follower.raft.term
 		require.NoError(t, follower.raft.Step(resp))
@@ -261,4 +263,53 @@ func TestReadStateNotHandedOutBeforeARetry(t *testing.T) {
 		o.withdrawReads([]byte("a"))
 		assert.Equal(t, []ReadState{{Index: 2, RequestCtx: []byte("b")}}, o.readStates())
 	})
+}
+
+// TestReadForwarderAgainstModel drives a readForwarder and a plain map
+// with the same random requests, retries and answers, over few contexts
+// (kept in its short list) and more (moved to its map), and checks that
+// they accept the same answers and hold the same requests.
+func TestReadForwarderAgainstModel(t *testing.T) {
+	for _, contexts := range []int{3, fewForwardedReads, 3 * fewForwardedReads} {
+		t.Run(fmt.Sprintf("%d contexts", contexts), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(contexts), 9))
+			var f readForwarder
+			model := map[string]uint64{}
+			nextID := uint64(1)
+			for step := range 20000 {
+				ctx := []byte(fmt.Sprintf("ctx-%d", rng.IntN(contexts)))
+				switch rng.IntN(3) {
+				case 0:
+					f.supersede(ctx)
+					delete(model, string(ctx))
+				case 1:
+					forgotten := f.begin(ctx, nextID)
+					require.Empty(t, forgotten, "step %d: got requests forgotten below the bound", step)
+					model[string(ctx)] = nextID
+					nextID++
+				default:
+					// An answer to the latest attempt or to an older one.
+					id := model[string(ctx)]
+					if id == 0 || rng.IntN(3) == 0 {
+						id = rng.Uint64N(nextID + 1)
+					}
+					want := id != 0 && model[string(ctx)] == id
+					require.Equal(t, want, f.accept(ctx, id), "step %d: accept(%s, %d)", step, ctx, id)
+					if want {
+						delete(model, string(ctx))
+					}
+				}
+				require.Equal(t, len(model), f.outstanding(), "step %d: outstanding requests", step)
+			}
+			got := f.pending()
+			slices.Sort(got)
+			want := append([]string{}, slices.Sorted(maps.Keys(model))...)
+			assert.Equal(t, want, got, "pending: got %v, want %v", got, want)
+			if contexts > fewForwardedReads {
+				assert.NotNil(t, f.latest, "got the requests still in the short list with %d contexts", contexts)
+			} else {
+				assert.Nil(t, f.latest, "got the requests moved to a map with %d contexts", contexts)
+			}
+		})
+	}
 }
