@@ -41,6 +41,8 @@ type clusterOptions struct {
 	// counted only. Messages to members that no replica runs (added by
 	// such changes) are dropped.
 	applyConfChanges bool
+	// tune, if set, changes every replica's Config before it is built.
+	tune func(*raft.Config)
 }
 
 // replica is one RawNode with its storage and what the application loop
@@ -134,7 +136,11 @@ func newCluster(tb testing.TB, voters int, opts clusterOptions) *cluster {
 		if err != nil {
 			tb.Fatalf("replica %d: boot storage: %v", id, err)
 		}
-		rn, err := raft.NewRawNode(newConfig(id, s, opts.ticks, opts.async))
+		cfg := newConfig(id, s, opts.ticks, opts.async)
+		if opts.tune != nil {
+			opts.tune(cfg)
+		}
+		rn, err := raft.NewRawNode(cfg)
 		if err != nil {
 			tb.Fatalf("replica %d: NewRawNode: %v", id, err)
 		}

@@ -3,6 +3,8 @@ package suite
 import (
 	"fmt"
 	"testing"
+
+	"github.com/quorate/raft"
 )
 
 // BenchmarkReadIndex issues one ReadIndex per op under ReadOnlySafe, at the
@@ -21,6 +23,33 @@ func BenchmarkReadIndex(b *testing.B) {
 			c := newCluster(b, tc.voters, clusterOptions{ticks: liveTicks})
 			r := c.leader()
 			if tc.at == "follower" {
+				r = c.replicas[1]
+			}
+			rctx := []byte("read")
+			b.ReportAllocs()
+			for b.Loop() {
+				r.rn.ReadIndex(rctx)
+				c.stabilize()
+			}
+			if r.reads != b.N {
+				b.Fatalf("replica %d: got %d read states, want %d", r.id, r.reads, b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkReadIndexLease is BenchmarkReadIndex under ReadOnlyLeaseBased
+// (with CheckQuorum, which it requires): the leader answers from its lease,
+// without a heartbeat round; a follower forwards the request to it.
+func BenchmarkReadIndexLease(b *testing.B) {
+	for _, at := range []string{"leader", "follower"} {
+		b.Run(fmt.Sprintf("at=%s/voters=3", at), func(b *testing.B) {
+			c := newCluster(b, 3, clusterOptions{ticks: liveTicks, tune: func(cfg *raft.Config) {
+				cfg.ReadOnlyOption = raft.ReadOnlyLeaseBased
+				cfg.CheckQuorum = true
+			}})
+			r := c.leader()
+			if at == "follower" {
 				r = c.replicas[1]
 			}
 			rctx := []byte("read")
