@@ -74,14 +74,17 @@ func nilIfEmpty(ids []uint64) []uint64 {
 	return ids
 }
 
-func TestMembershipKeepsTheConfiguration(t *testing.T) {
-	set := func(ids ...uint64) map[uint64]struct{} {
-		m := map[uint64]struct{}{}
-		for _, id := range ids {
-			m[id] = struct{}{}
-		}
-		return m
+// idSet returns a set of the given IDs, as tracker.Config holds them.
+func idSet(ids ...uint64) map[uint64]struct{} {
+	m := map[uint64]struct{}{}
+	for _, id := range ids {
+		m[id] = struct{}{}
 	}
+	return m
+}
+
+func TestMembershipKeepsTheConfiguration(t *testing.T) {
+	set := idSet
 	for _, tt := range []struct {
 		name string
 		cfg  tracker.Config
@@ -133,13 +136,7 @@ func TestMembershipKeepsTheConfiguration(t *testing.T) {
 }
 
 func TestPlaceholderProgress(t *testing.T) {
-	set := func(ids ...uint64) map[uint64]struct{} {
-		m := map[uint64]struct{}{}
-		for _, id := range ids {
-			m[id] = struct{}{}
-		}
-		return m
-	}
+	set := idSet
 	cfg := tracker.Config{Voters: quorum.JointConfig{set(1, 2, 4), set(1, 2, 3)}, Learners: set(5), LearnersNext: set(3)}
 	prs := placeholderProgress(cfg, 10)
 	t.Run("every member has one, learners marked", func(t *testing.T) {

@@ -68,16 +68,7 @@ func (p *ProgressTracker) ConfState() pb.ConfState {
 // sortedIDs returns the IDs in set in ascending order, in a new slice; nil
 // if set is empty.
 func sortedIDs(set map[uint64]struct{}) []uint64 {
-	if len(set) == 0 {
-		return nil
-	}
-	// NB: made at its size, rather than grown by slices.Sorted.
-	ids := make([]uint64, 0, len(set))
-	for id := range set {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
+	return quorum.MajorityConfig(set).Slice()
 }
 
 // IsSingleton reports whether the group has exactly one voter and is not in

@@ -22,20 +22,7 @@ func BenchmarkReadIndex(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(fmt.Sprintf("at=%s/voters=%d", tc.at, tc.voters), func(b *testing.B) {
-			c := newCluster(b, tc.voters, clusterOptions{ticks: liveTicks})
-			r := c.leader()
-			if tc.at == "follower" {
-				r = c.replicas[1]
-			}
-			rctx := []byte("read")
-			b.ReportAllocs()
-			for b.Loop() {
-				r.rn.ReadIndex(rctx)
-				c.stabilize()
-			}
-			if r.reads != b.N {
-				b.Fatalf("replica %d: got %d read states, want %d", r.id, r.reads, b.N)
-			}
+			benchReads(b, newCluster(b, tc.voters, clusterOptions{ticks: liveTicks}), tc.at)
 		})
 	}
 }
@@ -46,23 +33,28 @@ func BenchmarkReadIndex(b *testing.B) {
 func BenchmarkReadIndexLease(b *testing.B) {
 	for _, at := range []string{"leader", "follower"} {
 		b.Run(fmt.Sprintf("at=%s/voters=3", at), func(b *testing.B) {
-			c := newCluster(b, 3, clusterOptions{ticks: liveTicks, tune: func(cfg *raft.Config) {
+			benchReads(b, newCluster(b, 3, clusterOptions{ticks: liveTicks, tune: func(cfg *raft.Config) {
 				cfg.ReadOnlyOption = raft.ReadOnlyLeaseBased
 				cfg.CheckQuorum = true
-			}})
-			r := c.leader()
-			if at == "follower" {
-				r = c.replicas[1]
-			}
-			rctx := []byte("read")
-			b.ReportAllocs()
-			for b.Loop() {
-				r.rn.ReadIndex(rctx)
-				c.stabilize()
-			}
-			if r.reads != b.N {
-				b.Fatalf("replica %d: got %d read states, want %d", r.id, r.reads, b.N)
-			}
+			}}), at)
 		})
+	}
+}
+
+// benchReads issues one ReadIndex per op at the leader of c or at a
+// follower (at), and runs the group until its ReadState is out.
+func benchReads(b *testing.B, c *cluster, at string) {
+	r := c.leader()
+	if at == "follower" {
+		r = c.replicas[1]
+	}
+	rctx := []byte("read")
+	b.ReportAllocs()
+	for b.Loop() {
+		r.rn.ReadIndex(rctx)
+		c.stabilize()
+	}
+	if r.reads != b.N {
+		b.Fatalf("replica %d: got %d read states, want %d", r.id, r.reads, b.N)
 	}
 }
