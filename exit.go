@@ -163,7 +163,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if ents[i].Index <= r.releasedExit() || !was.isVoter(r.id) || is.isVoter(r.id) {
 			continue
 		}
-		if !r.laterConfChangeCommitted(ents[i].Index) {
+		if !r.laterConfChangeCommitted(ents[i].Index, next) {
 			h := &exitHold{index: ents[i].Index, after: next.Voters}
 			r.moreAside().exit = h
 			if r.state == StateLeader {
@@ -210,12 +210,21 @@ func (r *raft) mayRemoveSelf(e *pb.Entry) bool {
 }
 
 // laterConfChangeCommitted reports whether a configuration change after
-// index is committed. Then the exit at index is history: a leader that had
-// applied it committed the later change, and the configuration has moved
-// on (a peer replaying its log after a restart meets such exits).
-func (r *raft) laterConfChangeCommitted(index uint64) bool {
+// index is committed that applies to after, the configuration the exit at
+// index leads to. Then the exit is history: a leader that had applied it
+// committed the later change, and the configuration has moved on (a peer
+// replaying its log after a restart meets such exits). A later change that
+// does not apply moves nothing on: every peer skips it, and it may have
+// been committed in the same breath as the exit, by the very leader that
+// is leaving (with DisableConfChangeValidation, say, an application's
+// request to leave a joint configuration right behind the leader's own;
+// found by the simulation, seed 21756).
+func (r *raft) laterConfChangeCommitted(index uint64, after tracker.Config) bool {
 	found := false
-	err := r.log.forEachConfChange(index+1, r.log.committed()+1, func(*pb.Entry) bool {
+	err := r.log.forEachConfChange(index+1, r.log.committed()+1, func(e *pb.Entry) bool {
+		if _, ok := r.nextConfig(after, e); !ok {
+			return true
+		}
 		found = true
 		return false
 	})

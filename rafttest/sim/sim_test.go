@@ -184,3 +184,21 @@ func BenchmarkRun(b *testing.B) {
 	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "steps/s")
 	b.ReportMetric(float64(steps)/float64(b.N), "steps/run")
 }
+
+// TestSeedsThatFailedOnce replays seeds whose runs once failed, with the
+// default options, and requires them to pass: each stands for a fix.
+func TestSeedsThatFailedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		seed uint64
+		why  string
+	}{
+		{19747, "a leader let its exit go because an application's second request to leave the joint configuration, which every peer skips, was committed with it"},
+		{21756, "the same, with the leader's own request to leave the joint configuration first"},
+	} {
+		t.Run(fmt.Sprintf("seed=%d", tc.seed), func(t *testing.T) {
+			if r := Run(Options{Seed: tc.seed}); r.Failed() {
+				t.Errorf("%s (once: %s)\n\treplay: %s", r.String(), tc.why, replayCommand(tc.seed))
+			}
+		})
+	}
+}
