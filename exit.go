@@ -40,12 +40,16 @@ import (
 //     entry is its marker.
 //
 // Only the latest committed configuration change is held: an exit followed
-// by another committed change is history, which a restarted peer meets when
-// it replays its log.
+// by another committed change that applies is history, which a restarted
+// peer meets when it replays its log (see laterConfChangeCommitted). NB: a
+// later change committed in the same batch as the exit does not make it
+// history either, and this rule does not tell the two apart yet: the
+// simulation's seed 18775 shows a leader that let its demotion go that way
+// and was stopped before the remaining voter learned of it.
 //
-// raft holds an exitHold only while an exit is held (peerAside.exit), and keeps
-// the index of the last exit it let go (peerAside.releasedExit), which is not
-// held again when it comes up for the application.
+// raft holds an exitHold only while an exit is held (peerAside.exit), and
+// keeps the index of the last exit it let go (peerAside.releasedExit), which
+// is not held again when it comes up for the application.
 //
 // Invariant: index is committed and above the applying index; marker is 0
 // unless the peer leads.
