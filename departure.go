@@ -1,7 +1,6 @@
 package raft
 
 import (
-	"maps"
 	"slices"
 
 	"github.com/quorate/raft/quorum"
@@ -95,14 +94,14 @@ func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint
 	if err != nil {
 		return cfg
 	}
-	r.noteDeparturesTo(slices.Sorted(maps.Keys(cfg.Voters.IDs())), next, index)
+	before := membershipOf(cfg)
+	r.noteDeparturesTo(before.voters(), next, index)
 	return next
 }
 
 // noteDeparturesTo is noteDepartures for a change at index known to lead
-// to next from a configuration whose voters are before, in increasing
-// order.
-func (r *raft) noteDeparturesTo(before []uint64, next tracker.Config, index uint64) {
+// to next from a configuration whose voters are before.
+func (r *raft) noteDeparturesTo(before jointVoters, next tracker.Config, index uint64) {
 	l := r.leading
 	votes := membershipOf(next)
 	l.setDepartures(slices.DeleteFunc(l.departing(), func(d departure) bool { return votes.isVoter(d.id) }))
@@ -112,7 +111,8 @@ func (r *raft) noteDeparturesTo(before []uint64, next tracker.Config, index uint
 	}
 	// NB: in ID order, so that the departures (and what the leader logs of
 	// them) come out the same for the same input.
-	for _, id := range before {
+	var buf [8]uint64
+	for _, id := range before.appendIDs(buf[:0]) {
 		if id != r.id && !votes.isVoter(id) {
 			l.setDepartures(append(l.departing(), departure{id: id, index: index, after: next.Voters, stays: stays}))
 		}

@@ -149,7 +149,12 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if !isConfChange(&ents[i]) {
 			continue
 		}
-		if !r.mayRemoveSelf(&ents[i]) && !hasConfChange(ents[i+1:]) {
+		cc, err := decodeConfChange(ents[i])
+		if err != nil {
+			// Every peer skips it.
+			continue
+		}
+		if !r.mayRemoveSelf(cc) && !hasConfChange(ents[i+1:]) {
 			// NB: the configuration the batch's last change leads to is
 			// only needed to judge this peer's exit, which it cannot be.
 			break
@@ -158,8 +163,8 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 			// NB: built only now, as most batches hold no change.
 			cfg, built = r.conf.config(), true
 		}
-		next, ok := r.nextConfig(cfg, &ents[i])
-		if !ok {
+		next, _, err := changedConfig(r.changerFor(cfg), cc)
+		if err != nil {
 			continue
 		}
 		was, is := membershipOf(cfg), membershipOf(next)
@@ -191,17 +196,12 @@ func hasConfChange(ents []pb.Entry) bool {
 	return false
 }
 
-// mayRemoveSelf reports whether the change in e may take this peer out of
-// the voters: it names the peer, or it leaves a joint configuration (which
-// drops the outgoing voters). Other changes leave its vote as it is: a
-// simple change touches only the nodes it names, and entering a joint
-// configuration keeps every voter in its outgoing half. A change that does
-// not decode applies to nothing.
-func (r *raft) mayRemoveSelf(e *pb.Entry) bool {
-	cc, err := decodeConfChange(*e)
-	if err != nil {
-		return false
-	}
+// mayRemoveSelf reports whether cc may take this peer out of the voters: it
+// names the peer, or it leaves a joint configuration (which drops the
+// outgoing voters). Other changes leave its vote as it is: a simple change
+// touches only the nodes it names, and entering a joint configuration keeps
+// every voter in its outgoing half.
+func (r *raft) mayRemoveSelf(cc pb.ConfChangeV2) bool {
 	if cc.LeaveJoint() {
 		return true
 	}

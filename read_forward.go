@@ -113,10 +113,7 @@ func (f *readForwarder) begin(ctx []byte, id uint64) (forgotten []string) {
 		f.few = nil
 	}
 	if _, ok := f.latest[string(ctx)]; !ok && len(f.latest) >= maxForwardedReads {
-		// NB: sorted, so that the dropped reads reported come in the same
-		// order for the same input (pending follows the map's order).
 		forgotten = f.pending()
-		slices.Sort(forgotten)
 		clear(f.latest)
 	}
 	f.latest[string(ctx)] = id
@@ -136,6 +133,9 @@ func (f *readForwarder) pending() []string {
 	for ctx := range f.latest {
 		ctxs = append(ctxs, ctx)
 	}
+	// NB: sorted, so that the reads dropped for them are reported in the
+	// same order for the same input, whatever the map's order.
+	slices.Sort(ctxs)
 	return ctxs
 }
 
@@ -188,7 +188,6 @@ func (r *raft) dropOutstandingReads() {
 		return
 	}
 	ctxs := r.aside.fwd.pending()
-	slices.Sort(ctxs)
 	for _, ctx := range ctxs {
 		r.dropRead([]byte(ctx), ErrReadLeadershipEnded)
 	}

@@ -237,7 +237,9 @@ func (rn *RawNode) appendThreadMsg(rd *Ready, ack bool, room []pb.Message) pb.Me
 	if !ack {
 		return m
 	}
-	resp := rn.appendThreadAck(rd).message(rn.raft.id)
+	var own appendAck
+	rn.setAppendThreadAck(rd, &own)
+	resp := own.message(rn.raft.id)
 	if len(m.Responses) == 0 {
 		room[0] = resp
 		m.Responses = room
@@ -245,14 +247,6 @@ func (rn *RawNode) appendThreadMsg(rd *Ready, ack bool, room []pb.Message) pb.Me
 		m.Responses = append(m.Responses, resp)
 	}
 	return m
-}
-
-// appendThreadAck returns the append thread's acknowledgement of rd (see
-// setAppendThreadAck).
-func (rn *RawNode) appendThreadAck(rd *Ready) appendAck {
-	var ack appendAck
-	rn.setAppendThreadAck(rd, &ack)
-	return ack
 }
 
 // setAppendThreadAck sets *ack to the append thread's acknowledgement of

@@ -261,8 +261,7 @@ func (r *raft) handleProposal(m *pb.Message) error {
 			invariantBroken("%x accepted %d configuration changes in one proposal with validation on", r.id, len(accepted))
 		}
 		c := accepted[0]
-		var buf [8]uint64
-		r.noteDeparturesTo(r.conf.voters().appendIDs(buf[:0]), c.after, c.index)
+		r.noteDeparturesTo(r.conf.voters(), c.after, c.index)
 	default:
 		cfg := r.pendingConfig(next)
 		for _, c := range accepted {
