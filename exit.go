@@ -41,11 +41,9 @@ import (
 //
 // Only the latest committed configuration change is held: an exit followed
 // by another committed change that applies is history, which a restarted
-// peer meets when it replays its log (see laterConfChangeCommitted). NB: a
-// later change committed in the same batch as the exit does not make it
-// history either, and this rule does not tell the two apart yet: the
-// simulation's seed 18775 shows a leader that let its demotion go that way
-// and was stopped before the remaining voter learned of it.
+// peer meets when it replays its log (see laterConfChangeCommitted). With
+// DisableConfChangeValidation a leader's exit is held even so, as a later
+// change may have been committed in the same batch (see exitAfter).
 //
 // raft holds an exitHold only while an exit is held (peerAside.exit), and
 // keeps the index of the last exit it let go (peerAside.releasedExit), which
@@ -61,6 +59,10 @@ type exitHold struct {
 	// marker is the index of the leader's entry appended after the change
 	// was known committed, or 0.
 	marker uint64
+	// followed, set for a leader's exit held with
+	// DisableConfChangeValidation, follows the changes committed after it,
+	// which may make it history (see exitSuperseded).
+	followed *followedExit
 }
 
 // releasedExit returns the index of the last exit let go, or 0.
@@ -127,11 +129,16 @@ func (r *raft) knowsOtherLeader() bool {
 // change that takes this peer out of the voters, which it then holds back.
 func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 	if h := r.heldExit(); h != nil {
-		if !r.exitReleased() {
+		switch {
+		case r.exitSuperseded(h):
+			r.cfg.logger.Infof("%x lets its exit at index %d be applied: a later committed change supersedes it",
+				r.id, h.index)
+		case r.exitReleased():
+			r.cfg.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
+				r.id, h.index, h.after)
+		default:
 			return ents
 		}
-		r.cfg.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
-			r.id, h.index, h.after)
 		r.releaseExit()
 	}
 	if r.knowsOtherLeader() {
@@ -172,8 +179,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if ents[i].Index <= r.releasedExit() || !was.isVoter(r.id) || is.isVoter(r.id) {
 			continue
 		}
-		if !r.laterConfChangeCommitted(ents[i].Index, next) {
-			h := &exitHold{index: ents[i].Index, after: next.Voters}
+		if h := r.exitAfter(ents[i].Index, next); h != nil {
 			r.moreAside().exit = h
 			if r.state == StateLeader {
 				r.appendExitMarker(h)
@@ -211,6 +217,93 @@ func (r *raft) mayRemoveSelf(cc pb.ConfChangeV2) bool {
 		}
 	}
 	return false
+}
+
+// exitAfter returns the hold for the exit at index, which leads to the
+// configuration next, or nil if the exit is history and need not be held.
+//
+// With validation on, a leader proposes a change only once the one before
+// it is applied, so a later committed change that applies shows that the
+// exit was applied, and let go, by the leader that proposed it (see
+// laterConfChangeCommitted). With DisableConfChangeValidation nothing shows
+// that: a leader may propose its demotion and then its removal, and see
+// both committed in one batch, then apply both and be stopped before the
+// remaining voter learned of either (found by the simulation, seed 18775).
+// So a leader then holds its exit anyway, unless the changes after it make
+// it history another way (see exitSuperseded). It waits for the voters of
+// the configuration the exit leads to, as always: they are voters of its
+// own configuration, which it replicates to; a later change may add voters
+// it will only replicate to once it applies that change (seed 23494).
+//
+// A peer that does not lead keeps the rule, and so does a leader that
+// loses its lead while holding: it cannot campaign while a committed
+// change after its exit is unapplied (its configuration would be two steps
+// behind), and could hold an old exit that only it can release, replaying
+// its log after a restart, say (seeds 1002, 13940).
+func (r *raft) exitAfter(index uint64, next tracker.Config) *exitHold {
+	if !r.cfg.disableConfChangeValidation || r.state != StateLeader {
+		if r.laterConfChangeCommitted(index, next) {
+			return nil
+		}
+		return &exitHold{index: index, after: next.Voters}
+	}
+	h := &exitHold{index: index, after: next.Voters, followed: &followedExit{seen: index, last: next}}
+	if r.exitSuperseded(h) {
+		return nil
+	}
+	return h
+}
+
+// followedExit follows the configuration changes committed after a leader's
+// exit held with DisableConfChangeValidation (see exitAfter).
+//
+// Invariant: last is the configuration that the committed changes through
+// index seen, those that apply, lead to from the held exit's.
+type followedExit struct {
+	last tracker.Config
+	seen uint64
+	// changes counts the changes after the exit that apply; leftAgain
+	// tells whether one of them took the peer out of the voters again
+	// (after making it one).
+	changes   int
+	leftAgain bool
+}
+
+// exitSuperseded moves the held exit h on to the configuration the
+// committed log now ends in, if h follows it, and reports whether the
+// committed changes after the exit make it history: the peer is a voter
+// again at the end, or left the voters again on the way (that exit is held
+// in its turn), or a change applies and the peer no longer leads (see
+// exitAfter).
+func (r *raft) exitSuperseded(h *exitHold) bool {
+	f := h.followed
+	if f == nil {
+		return false
+	}
+	if committed := r.log.committed(); committed > f.seen {
+		changes, leftAgain, last := f.changes, f.leftAgain, f.last
+		err := r.log.forEachConfChange(f.seen+1, committed+1, func(e *pb.Entry) bool {
+			next, ok := r.nextConfig(last, e)
+			if !ok {
+				return true
+			}
+			was, is := membershipOf(last), membershipOf(next)
+			last = next
+			changes++
+			leftAgain = leftAgain || was.isVoter(r.id) && !is.isVoter(r.id)
+			return true
+		})
+		if err != nil {
+			// NB: kept as it was; the next batch reads the log again.
+			r.cfg.logger.Warningf("%x could not read the changes committed after its exit at %d: %v", r.id, h.index, err)
+			return false
+		}
+		f.seen, f.changes, f.leftAgain, f.last = committed, changes, leftAgain, last
+	}
+	if m := membershipOf(f.last); m.isVoter(r.id) || f.leftAgain {
+		return true
+	}
+	return r.state != StateLeader && f.changes > 0
 }
 
 // laterConfChangeCommitted reports whether a configuration change after

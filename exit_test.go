@@ -134,7 +134,48 @@ func TestExitHold(t *testing.T) {
 		assert.GreaterOrEqual(t, third.raft.log.committed(), ccIndex, "got 3 not knowing the changes committed")
 		assert.Equal(t, []uint64{3}, confStateOf(third).Voters)
 	})
+	t.Run("without validation, a leader holds its demotion committed together with its removal", func(t *testing.T) {
+		// Found by the simulation (seed 18775): the removal, committed in
+		// the same batch, made the demotion look like history; the leader
+		// applied both and was stopped while the remaining voters did not
+		// know either was committed.
+		nodes, nw := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.DisableConfChangeValidation = true }))
+		leader := nodes[0]
+		nw.isolate(3)
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1}))
+		demotion := leader.raft.leading.pendingConfIndex
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1}))
+		removal := leader.raft.leading.pendingConfIndex
+		require.Greater(t, removal, demotion)
+		nw.send(leader.process()...)
+		require.GreaterOrEqual(t, leader.raft.log.committed(), removal, "1 and 2 should commit both changes")
+		assert.Equal(t, demotion, leader.raft.heldExitIndex(), "got the demotion not held")
+		assert.Less(t, leader.raft.log.applied(), demotion, "got the demotion applied while 3 cannot know it is committed")
+		assert.Equal(t, []uint64{1, 2, 3}, confStateOf(leader).Voters)
 
+		nw.heal()
+		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
+		assert.Zero(t, leader.raft.heldExitIndex(), "got the exit still held after 2 and 3 acknowledged the marker")
+		assert.GreaterOrEqual(t, leader.raft.log.applied(), removal)
+		assert.Equal(t, []uint64{2, 3}, confStateOf(leader).Voters)
+		assert.Empty(t, confStateOf(leader).Learners)
+		for _, n := range nodes[1:] {
+			assert.GreaterOrEqual(t, n.raft.log.committed(), removal, "peer %x: got commit %d, want both changes known", n.raft.id, n.raft.log.committed())
+		}
+	})
+	t.Run("without validation, a leader made a voter again in the same batch holds nothing", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.DisableConfChangeValidation = true }))
+		leader := nodes[0]
+		nw.isolate(3)
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1}))
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 1}))
+		readded := leader.raft.leading.pendingConfIndex
+		nw.send(leader.process()...)
+		require.GreaterOrEqual(t, leader.raft.log.committed(), readded, "1 and 2 should commit both changes")
+		assert.Zero(t, leader.raft.heldExitIndex(), "got an exit held that a later committed change undoes")
+		assert.GreaterOrEqual(t, leader.raft.log.applied(), readded)
+		assert.Equal(t, []uint64{1, 2, 3}, confStateOf(leader).Voters)
+	})
 }
 
 func TestMayRemoveSelf(t *testing.T) {
