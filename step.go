@@ -164,6 +164,14 @@ func (r *raft) stepLowerTerm(m pb.Message) {
 		// up could leave it and the leader apart forever (found by the
 		// simulation, seed 584).
 		r.send(&pb.Message{To: m.From, Type: pb.MsgAppResp})
+	case m.Type == pb.MsgVote && !r.promotable():
+		// The same for a candidate: a peer that cannot campaign never sends
+		// its term to the candidate's peers, so a removed peer that pushed
+		// it up could leave the candidate behind for good, each of its
+		// campaigns too low to count (found by the simulation, seed
+		// 15750). Rejecting with our term lets the next one count.
+		r.logVote("rejects", m, ": its term is behind")
+		r.send(&pb.Message{To: m.From, Term: r.term, Type: pb.MsgVoteResp, Reject: true})
 	case m.Type == pb.MsgPreVote:
 		// NB: a pre-candidate from an older term may be a peer that started
 		// campaigning before PreVote was enabled; reject it explicitly with

@@ -117,19 +117,31 @@ func TestStepLowerTermAtAPeerThatCannotCampaign(t *testing.T) {
 	// Found by the simulation (seed 584): without CheckQuorum or PreVote, a
 	// learner (in its own view) whose term a removed peer had pushed up
 	// ignored the lower-term leader, and neither could ever reach the
-	// other: it cannot campaign to spread its term.
+	// other: it cannot campaign to spread its term. The same for a stale
+	// candidate (seed 15750, with CheckQuorum): each of its campaigns stayed
+	// too low for the learner, whose vote it needed.
 	s := newConfStorage([]uint64{2, 3}, 1)
 	require.NoError(t, s.Append([]pb.Entry{{Index: 1, Term: 5}}))
 	require.NoError(t, s.SetHardState(pb.HardState{Term: 5, Commit: 1}))
 	r := newTestNode(t, 1, s).raft
 	require.False(t, r.promotable(), "got a peer that can campaign, want one that cannot")
-	for _, typ := range []pb.MessageType{pb.MsgApp, pb.MsgHeartbeat} {
-		t.Run(typ.String(), func(t *testing.T) {
-			require.NoError(t, r.Step(pb.Message{From: 3, To: 1, Type: typ, Term: 4}))
+	for _, tc := range []struct {
+		typ, want pb.MessageType
+		reject    bool
+	}{
+		{pb.MsgApp, pb.MsgAppResp, false},
+		{pb.MsgHeartbeat, pb.MsgAppResp, false},
+		{pb.MsgVote, pb.MsgVoteResp, true},
+	} {
+		t.Run(tc.typ.String(), func(t *testing.T) {
+			require.NoError(t, r.Step(pb.Message{From: 3, To: 1, Type: tc.typ, Term: 4, LogTerm: 5, Index: 1}))
 			msgs := sentMessages(r)
-			require.Len(t, msgs, 1, "got %v, want the stale leader told of term 5", msgs)
-			assert.Equal(t, pb.MsgAppResp, msgs[0].Type, "msgs[0].Type: got %v, want MsgAppResp", msgs[0].Type)
+			require.Len(t, msgs, 1, "got %v, want the stale sender told of term 5", msgs)
+			assert.Equal(t, tc.want, msgs[0].Type, "msgs[0].Type: got %v, want %v", msgs[0].Type, tc.want)
 			assert.Equal(t, uint64(5), msgs[0].Term, "got term %d, want our 5", msgs[0].Term)
+			assert.Equal(t, tc.reject, msgs[0].Reject, "got Reject %v, want %v", msgs[0].Reject, tc.reject)
+			assert.Equal(t, uint64(5), r.term, "got term %d, want 5 kept", r.term)
+			assert.Equal(t, None, r.vote, "got vote %x, want none", r.vote)
 		})
 	}
 }

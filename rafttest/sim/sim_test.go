@@ -198,6 +198,7 @@ func TestSeedsThatFailedOnce(t *testing.T) {
 		{1002, "a restarted peer held an old exit that later changes had superseded, and could not campaign past them (a first fix for 18775)"},
 		{13940, "a follower held its exit with a later change committed after it, and could not campaign past it (a first fix for 18775)"},
 		{23494, "a leader waited for a voter that only a later change adds, which it replicates to once it applies that change (a first fix for 18775)"},
+		{15750, "a learner (in its own view) ignored the vote requests of a candidate whose term a removed peer had left behind, and the candidate needed its vote"},
 	} {
 		t.Run(fmt.Sprintf("seed=%d", tc.seed), func(t *testing.T) {
 			if r := Run(Options{Seed: tc.seed}); r.Failed() {
