@@ -39,11 +39,21 @@ import (
 //     single-voter or joint step (thesis 4.3). Should it win, its first
 //     entry is its marker.
 //
-// Only the latest committed configuration change is held: an exit followed
-// by another committed change that applies is history, which a restarted
-// peer meets when it replays its log (see laterConfChangeCommitted). With
-// DisableConfChangeValidation a leader's exit is held even so, as a later
-// change may have been committed in the same batch (see exitAfter).
+// An exit is held only while no configuration change that applies follows
+// it in the log, committed or not (see laterConfChange). With validation
+// on, a leader appends a change only once the one before it is applied, so
+// a later change shows that the exit was applied, and let go, by a leader
+// that knew the new configuration could go on (a restarted peer replaying
+// its log meets such exits). And holding an exit with a later change behind
+// it would be unsafe: a peer holding it counts votes and acknowledgements
+// in the configuration before it, two changes behind peers that applied
+// both, whose quorums need not overlap its own (found by the simulation:
+// seed 47670, a restarted peer elected under its old configuration; seed
+// 46622, a leader that committed a later change while holding its exit,
+// with DisableConfChangeValidation). NB: with DisableConfChangeValidation
+// a leader may append its demotion and then its removal before either
+// commits; neither is held then, and, as with etcd-raft, the leader may
+// apply both and be stopped before the remaining voters know (seed 18775).
 //
 // raft holds an exitHold only while an exit is held (peerAside.exit), and
 // keeps the index of the last exit it let go (peerAside.releasedExit), which
@@ -59,10 +69,9 @@ type exitHold struct {
 	// marker is the index of the leader's entry appended after the change
 	// was known committed, or 0.
 	marker uint64
-	// followed, set for a leader's exit held with
-	// DisableConfChangeValidation, follows the changes committed after it,
-	// which may make it history (see exitSuperseded).
-	followed *followedExit
+	// next is the configuration the change leads to, against which a later
+	// change is judged (see laterConfChange).
+	next tracker.Config
 }
 
 // releasedExit returns the index of the last exit let go, or 0.
@@ -130,12 +139,12 @@ func (r *raft) knowsOtherLeader() bool {
 func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 	if h := r.heldExit(); h != nil {
 		switch {
-		case r.exitSuperseded(h):
-			r.cfg.logger.Infof("%x lets its exit at index %d be applied: a later committed change supersedes it",
-				r.id, h.index)
 		case r.exitReleased():
 			r.cfg.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
 				r.id, h.index, h.after)
+		case r.laterConfChange(h.index, h.next):
+			r.cfg.logger.Infof("%x lets its exit at index %d be applied: a later configuration change follows it",
+				r.id, h.index)
 		default:
 			return ents
 		}
@@ -179,7 +188,8 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if ents[i].Index <= r.releasedExit() || !was.isVoter(r.id) || is.isVoter(r.id) {
 			continue
 		}
-		if h := r.exitAfter(ents[i].Index, next); h != nil {
+		if !r.laterConfChange(ents[i].Index, next) {
+			h := &exitHold{index: ents[i].Index, after: next.Voters, next: next}
 			r.moreAside().exit = h
 			if r.state == StateLeader {
 				r.appendExitMarker(h)
@@ -219,113 +229,29 @@ func (r *raft) mayRemoveSelf(cc pb.ConfChangeV2) bool {
 	return false
 }
 
-// exitAfter returns the hold for the exit at index, which leads to the
-// configuration next, or nil if the exit is history and need not be held.
-//
-// With validation on, a leader proposes a change only once the one before
-// it is applied, so a later committed change that applies shows that the
-// exit was applied, and let go, by the leader that proposed it (see
-// laterConfChangeCommitted). With DisableConfChangeValidation nothing shows
-// that: a leader may propose its demotion and then its removal, and see
-// both committed in one batch, then apply both and be stopped before the
-// remaining voter learned of either (found by the simulation, seed 18775).
-// So a leader then holds its exit anyway, unless the changes after it make
-// it history another way (see exitSuperseded). It waits for the voters of
-// the configuration the exit leads to, as always: they are voters of its
-// own configuration, which it replicates to; a later change may add voters
-// it will only replicate to once it applies that change (seed 23494).
-//
-// A peer that does not lead keeps the rule, and so does a leader that
-// loses its lead while holding: it cannot campaign while a committed
-// change after its exit is unapplied (its configuration would be two steps
-// behind), and could hold an old exit that only it can release, replaying
-// its log after a restart, say (seeds 1002, 13940).
-func (r *raft) exitAfter(index uint64, next tracker.Config) *exitHold {
-	if !r.cfg.disableConfChangeValidation || r.state != StateLeader {
-		if r.laterConfChangeCommitted(index, next) {
-			return nil
-		}
-		return &exitHold{index: index, after: next.Voters}
-	}
-	h := &exitHold{index: index, after: next.Voters, followed: &followedExit{seen: index, last: next}}
-	if r.exitSuperseded(h) {
-		return nil
-	}
-	return h
-}
-
-// followedExit follows the configuration changes committed after a leader's
-// exit held with DisableConfChangeValidation (see exitAfter).
-//
-// Invariant: last is the configuration that the committed changes through
-// index seen, those that apply, lead to from the held exit's.
-type followedExit struct {
-	last tracker.Config
-	seen uint64
-	// changes counts the changes after the exit that apply; leftAgain
-	// tells whether one of them took the peer out of the voters again
-	// (after making it one).
-	changes   int
-	leftAgain bool
-}
-
-// exitSuperseded moves the held exit h on to the configuration the
-// committed log now ends in, if h follows it, and reports whether the
-// committed changes after the exit make it history: the peer is a voter
-// again at the end, or left the voters again on the way (that exit is held
-// in its turn), or a change applies and the peer no longer leads (see
-// exitAfter).
-func (r *raft) exitSuperseded(h *exitHold) bool {
-	f := h.followed
-	if f == nil {
-		return false
-	}
-	if committed := r.log.committed(); committed > f.seen {
-		changes, leftAgain, last := f.changes, f.leftAgain, f.last
-		err := r.log.forEachConfChange(f.seen+1, committed+1, func(e *pb.Entry) bool {
-			next, ok := r.nextConfig(last, e)
-			if !ok {
-				return true
-			}
-			was, is := membershipOf(last), membershipOf(next)
-			last = next
-			changes++
-			leftAgain = leftAgain || was.isVoter(r.id) && !is.isVoter(r.id)
-			return true
-		})
-		if err != nil {
-			// NB: kept as it was; the next batch reads the log again.
-			r.cfg.logger.Warningf("%x could not read the changes committed after its exit at %d: %v", r.id, h.index, err)
-			return false
-		}
-		f.seen, f.changes, f.leftAgain, f.last = committed, changes, leftAgain, last
-	}
-	if m := membershipOf(f.last); m.isVoter(r.id) || f.leftAgain {
-		return true
-	}
-	return r.state != StateLeader && f.changes > 0
-}
-
-// laterConfChangeCommitted reports whether a configuration change after
-// index is committed that applies to after, the configuration the exit at
-// index leads to. Then the exit is history: a leader that had applied it
-// committed the later change, and the configuration has moved on (a peer
-// replaying its log after a restart meets such exits). A later change that
-// does not apply moves nothing on: every peer skips it, and it may have
-// been committed in the same breath as the exit, by the very leader that
-// is leaving (with DisableConfChangeValidation, say, an application's
-// request to leave a joint configuration right behind the leader's own;
-// found by the simulation, seed 21756).
-func (r *raft) laterConfChangeCommitted(index uint64, after tracker.Config) bool {
+// laterConfChange reports whether a configuration change after index, the
+// exit leading to the configuration after, is in the log, committed or not,
+// and applies to after (see exitHold). A later change that does not apply
+// moves nothing on: every peer skips it, and with
+// DisableConfChangeValidation it may have been appended in the same breath
+// as the exit (an application's request to leave a joint configuration
+// right behind the leader's own; found by the simulation, seed 21756).
+// NB: an error reading the log counts as a later change, letting the exit
+// go as etcd-raft would rather than holding it on a guess.
+func (r *raft) laterConfChange(index uint64, after tracker.Config) bool {
 	found := false
-	err := r.log.forEachConfChange(index+1, r.log.committed()+1, func(e *pb.Entry) bool {
+	err := r.log.forEachConfChange(index+1, r.log.lastIndex()+1, func(e *pb.Entry) bool {
 		if _, ok := r.nextConfig(after, e); !ok {
 			return true
 		}
 		found = true
 		return false
 	})
-	return found && err == nil
+	if err != nil {
+		r.cfg.logger.Warningf("%x could not read its log after its exit at %d: %v", r.id, index, err)
+		return true
+	}
+	return found
 }
 
 // appendExitMarker appends the leader's marker for the exit h holds (see

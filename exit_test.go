@@ -134,47 +134,64 @@ func TestExitHold(t *testing.T) {
 		assert.GreaterOrEqual(t, third.raft.log.committed(), ccIndex, "got 3 not knowing the changes committed")
 		assert.Equal(t, []uint64{3}, confStateOf(third).Voters)
 	})
-	t.Run("without validation, a leader holds its demotion committed together with its removal", func(t *testing.T) {
-		// Found by the simulation (seed 18775): the removal, committed in
-		// the same batch, made the demotion look like history; the leader
-		// applied both and was stopped while the remaining voters did not
-		// know either was committed.
+	t.Run("a later change in the log lets the exit go", func(t *testing.T) {
+		// Found by the simulation (seed 46622, without validation): a
+		// leader holding its exit counts acknowledgements in the
+		// configuration before it; it committed a later change that way,
+		// the others applied both changes, and the one voter left elected
+		// itself without the entries the leader went on committing.
 		nodes, nw := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.DisableConfChangeValidation = true }))
 		leader := nodes[0]
 		nw.isolate(3)
-		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1}))
-		demotion := leader.raft.leading.pendingConfIndex
+		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1})
+		demotion := leader.raft.heldExitIndex()
+		require.NotZero(t, demotion, "got no hold for the leader's own demotion")
+		require.Less(t, leader.raft.log.applied(), demotion)
+
+		nw.proposeConfChange(t, 1, pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 2})
+		assert.Zero(t, leader.raft.heldExitIndex(), "got the exit still held with a later change behind it")
+		assert.GreaterOrEqual(t, leader.raft.log.applied(), demotion, "got the demotion not applied")
+		assert.Equal(t, []uint64{1}, confStateOf(leader).Learners)
+	})
+	t.Run("a restarted peer does not hold an exit with a later change behind it", func(t *testing.T) {
+		// Found by the simulation (seed 47670): a peer restarted with its
+		// demotion committed and a later change in its log, not known
+		// committed. It held the demotion, campaigned in the configuration
+		// before it and won, while the others had applied both changes
+		// and counted votes in a configuration whose quorums need not
+		// overlap its own.
+		demote, err := (&pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1}).Marshal()
+		require.NoError(t, err)
+		remove, err := (&pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 2}).Marshal()
+		require.NoError(t, err)
+		s := newConfStorage([]uint64{1, 2, 3})
+		require.NoError(t, s.Append([]pb.Entry{
+			{Index: 1, Term: 1},
+			{Index: 2, Term: 1, Type: pb.EntryConfChange, Data: demote},
+			{Index: 3, Term: 1, Type: pb.EntryConfChange, Data: remove},
+		}))
+		require.NoError(t, s.SetHardState(pb.HardState{Term: 1, Commit: 2}))
+		n := newTestNode(t, 1, s)
+		n.process()
+		assert.Zero(t, n.raft.heldExitIndex(), "got the exit held with a later change behind it")
+		assert.Equal(t, uint64(2), n.raft.log.applied(), "got the demotion not applied")
+		assert.Equal(t, []uint64{1}, confStateOf(n).Learners)
+		assert.NotEmpty(t, n.raft.campaignRefusal(), "got a demoted peer that may campaign")
+	})
+	t.Run("a later change that does not apply keeps the exit held", func(t *testing.T) {
+		// Seed 21756: every peer skips a change that does not apply, so it
+		// moves nothing on.
+		nodes, nw := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.DisableConfChangeValidation = true }))
+		leader := nodes[0]
+		nw.isolate(3)
 		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1}))
 		removal := leader.raft.leading.pendingConfIndex
-		require.Greater(t, removal, demotion)
+		// Leaving a joint configuration does not apply outside one.
+		require.NoError(t, leader.ProposeConfChange(pb.ConfChangeV2{}))
 		nw.send(leader.process()...)
-		require.GreaterOrEqual(t, leader.raft.log.committed(), removal, "1 and 2 should commit both changes")
-		assert.Equal(t, demotion, leader.raft.heldExitIndex(), "got the demotion not held")
-		assert.Less(t, leader.raft.log.applied(), demotion, "got the demotion applied while 3 cannot know it is committed")
-		assert.Equal(t, []uint64{1, 2, 3}, confStateOf(leader).Voters)
-
-		nw.heal()
-		nw.send(pb.Message{From: 1, To: 1, Type: pb.MsgBeat})
-		assert.Zero(t, leader.raft.heldExitIndex(), "got the exit still held after 2 and 3 acknowledged the marker")
-		assert.GreaterOrEqual(t, leader.raft.log.applied(), removal)
-		assert.Equal(t, []uint64{2, 3}, confStateOf(leader).Voters)
-		assert.Empty(t, confStateOf(leader).Learners)
-		for _, n := range nodes[1:] {
-			assert.GreaterOrEqual(t, n.raft.log.committed(), removal, "peer %x: got commit %d, want both changes known", n.raft.id, n.raft.log.committed())
-		}
-	})
-	t.Run("without validation, a leader made a voter again in the same batch holds nothing", func(t *testing.T) {
-		nodes, nw := leaderWithFollowers(t, 3, withConfig(func(c *Config) { c.DisableConfChangeValidation = true }))
-		leader := nodes[0]
-		nw.isolate(3)
-		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddLearnerNode, NodeID: 1}))
-		require.NoError(t, leader.ProposeConfChange(pb.ConfChange{Type: pb.ConfChangeAddNode, NodeID: 1}))
-		readded := leader.raft.leading.pendingConfIndex
-		nw.send(leader.process()...)
-		require.GreaterOrEqual(t, leader.raft.log.committed(), readded, "1 and 2 should commit both changes")
-		assert.Zero(t, leader.raft.heldExitIndex(), "got an exit held that a later committed change undoes")
-		assert.GreaterOrEqual(t, leader.raft.log.applied(), readded)
-		assert.Equal(t, []uint64{1, 2, 3}, confStateOf(leader).Voters)
+		require.GreaterOrEqual(t, leader.raft.log.committed(), leader.raft.leading.pendingConfIndex, "1 and 2 should commit both changes")
+		assert.Equal(t, removal, leader.raft.heldExitIndex(), "got the removal not held")
+		assert.Less(t, leader.raft.log.applied(), removal)
 	})
 }
 

@@ -194,10 +194,8 @@ func TestSeedsThatFailedOnce(t *testing.T) {
 	}{
 		{19747, "a leader let its exit go because an application's second request to leave the joint configuration, which every peer skips, was committed with it"},
 		{21756, "the same, with the leader's own request to leave the joint configuration first"},
-		{18775, "a leader applied its demotion because its removal, committed in the same batch, made the demotion look like history"},
-		{1002, "a restarted peer held an old exit that later changes had superseded, and could not campaign past them (a first fix for 18775)"},
-		{13940, "a follower held its exit with a later change committed after it, and could not campaign past it (a first fix for 18775)"},
-		{23494, "a leader waited for a voter that only a later change adds, which it replicates to once it applies that change (a first fix for 18775)"},
+		{47670, "a restarted peer held its exit with a later change in its log, won an election in the configuration before both, and lost committed entries (leader completeness)"},
+		{46622, "a leader holding its exit committed a later change in the configuration before both, and lost committed entries (leader completeness)"},
 		{15750, "a learner (in its own view) ignored the vote requests of a candidate whose term a removed peer had left behind, and the candidate needed its vote"},
 	} {
 		t.Run(fmt.Sprintf("seed=%d", tc.seed), func(t *testing.T) {
