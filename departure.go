@@ -88,15 +88,16 @@ func (l *leaderState) withholdsSnapshot(id, index uint64) bool {
 
 // noteDepartures records as departures the followers that cc, at index,
 // takes out of the voters of cfg, and forgets those it makes voters again.
-// It returns the configuration after cc, or cfg if cc does not apply.
-func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint64) tracker.Config {
+// It returns the configuration after cc, and whether cc applies (if not,
+// cfg).
+func (r *raft) noteDepartures(cfg tracker.Config, cc pb.ConfChangeV2, index uint64) (tracker.Config, bool) {
 	next, _, err := changedConfig(r.changerFor(cfg), cc)
 	if err != nil {
-		return cfg
+		return cfg, false
 	}
 	before := membershipOf(cfg)
 	r.noteDeparturesTo(before.voters(), next, index)
-	return next
+	return next, true
 }
 
 // noteDeparturesTo is noteDepartures for a change at index known to lead
@@ -126,7 +127,7 @@ func (r *raft) noteInheritedDepartures() {
 	cfg := r.conf.config()
 	err := r.log.forEachConfChange(r.log.applied()+1, r.log.lastIndex()+1, func(e *pb.Entry) bool {
 		if cc, err := decodeConfChange(*e); err == nil {
-			cfg = r.noteDepartures(cfg, cc, e.Index)
+			cfg, _ = r.noteDepartures(cfg, cc, e.Index)
 		}
 		return true
 	})

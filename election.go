@@ -100,9 +100,15 @@ func (r *raft) campaignRefusal() string {
 		return "does not campaign: it does not vote in its configuration, or its snapshot is not durable yet"
 	}
 	// NB: the configuration the votes would be counted in may be about to
-	// change; wait until the committed changes are applied.
-	// NB: the peer's own exit, held back, does not count (see exitHold).
+	// change; wait until the committed changes are applied. The peer's own
+	// exit, held back, does not count, nor do the changes after it if none
+	// applies: the configuration they lead to is the exit's, one step from
+	// the peer's (see exitHold). NB: a later change that applies lets a
+	// non-leader's exit go at its next Ready; until then it counts.
 	pending, err := r.log.unappliedConfChange(r.heldExitIndex())
+	if h := r.heldExit(); h != nil && !pending && err == nil {
+		pending = r.laterConfChange(h.index, h.next) != 0
+	}
 	if err != nil {
 		// The entries are committed, so storage must have them.
 		r.cfg.logger.Errorf("%x cannot read its unapplied committed entries: %v", r.id, err)

@@ -28,7 +28,9 @@ import (
 //     and a follower commits up to it. So the leader appends an empty
 //     entry, the marker, and waits for a quorum of the new configuration
 //     to acknowledge it.
-//   - Any other peer waits until it knows a leader other than itself. A
+//   - Any other peer waits until a leader other than itself tells it a
+//     commit index at or past the exit (raft.commitTold: one it learned
+//     while leading, say, the next leader may not know; seed 38621). A
 //     leader tells a departing follower that its exit is committed only
 //     once the new configuration can go on without it (see departure): a
 //     leader that stays will commit the change anew if it must, and
@@ -39,21 +41,26 @@ import (
 //     single-voter or joint step (thesis 4.3). Should it win, its first
 //     entry is its marker.
 //
-// An exit is held only while no configuration change that applies follows
-// it in the log, committed or not (see laterConfChange). With validation
-// on, a leader appends a change only once the one before it is applied, so
-// a later change shows that the exit was applied, and let go, by a leader
-// that knew the new configuration could go on (a restarted peer replaying
-// its log meets such exits). And holding an exit with a later change behind
-// it would be unsafe: a peer holding it counts votes and acknowledgements
-// in the configuration before it, two changes behind peers that applied
-// both, whose quorums need not overlap its own (found by the simulation:
-// seed 47670, a restarted peer elected under its old configuration; seed
-// 46622, a leader that committed a later change while holding its exit,
-// with DisableConfChangeValidation). NB: with DisableConfChangeValidation
-// a leader may append its demotion and then its removal before either
-// commits; neither is held then, and, as with etcd-raft, the leader may
-// apply both and be stopped before the remaining voters know (seed 18775).
+// A peer that does not lead holds an exit only while no configuration
+// change that applies follows it in the log, committed or not (see
+// laterConfChange). With validation on, a leader appends a change only
+// once the one before it is applied, so a later change shows that the exit
+// was applied, and let go, by a leader that knew the new configuration
+// could go on (a restarted peer replaying its log meets such exits). And
+// the peer would count votes in the configuration before the exit, two
+// changes behind peers that applied both, whose quorums need not overlap
+// its own (found by the simulation, seed 47670: a restarted peer held its
+// exit, was elected under its old configuration, and lost committed
+// entries).
+//
+// A leader counts acknowledgements in the configuration before its exit
+// for as long as it holds it, so it commits nothing from the first later
+// change on until it has applied the exit (see capCommit; with
+// DisableConfChangeValidation it may append such changes meanwhile: seed
+// 46622 committed one and lost entries the same way). A later change
+// already committed with the exit (its demotion and its removal, appended
+// before either committed, say) leaves nothing to hold back: the leader
+// applies both, as in etcd-raft.
 //
 // raft holds an exitHold only while an exit is held (peerAside.exit), and
 // keeps the index of the last exit it let go (peerAside.releasedExit), which
@@ -120,7 +127,7 @@ func (r *raft) asideApplyLimit() uint64 {
 // exitReleased reports whether the held exit may now be handed out.
 func (r *raft) exitReleased() bool {
 	if r.state != StateLeader {
-		return r.knowsOtherLeader()
+		return r.commitTold && r.knowsOtherLeader()
 	}
 	h := r.aside.exit
 	acked := h.after.CommittedIndex(matchIndexer{&r.leading.repl})
@@ -142,7 +149,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		case r.exitReleased():
 			r.cfg.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
 				r.id, h.index, h.after)
-		case r.laterConfChange(h.index, h.next):
+		case r.state != StateLeader && r.laterConfChange(h.index, h.next) != 0:
 			r.cfg.logger.Infof("%x lets its exit at index %d be applied: a later configuration change follows it",
 				r.id, h.index)
 		default:
@@ -150,9 +157,10 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		}
 		r.releaseExit()
 	}
-	if r.knowsOtherLeader() {
-		// NB: no exit is held while following another leader (see below),
-		// so the changes need not be worked out.
+	if r.commitTold && r.knowsOtherLeader() {
+		// NB: no exit is held while following a leader that knows every
+		// entry here committed (see below), so the changes need not be
+		// worked out.
 		return ents
 	}
 	// NB: the entries are walked with the configuration they lead to, so
@@ -188,7 +196,15 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if ents[i].Index <= r.releasedExit() || !was.isVoter(r.id) || is.isVoter(r.id) {
 			continue
 		}
-		if !r.laterConfChange(ents[i].Index, next) {
+		later := r.laterConfChange(ents[i].Index, next)
+		if later != 0 && (r.state != StateLeader || later <= r.log.committed()) {
+			// History, or nothing left to hold back (see exitHold).
+			continue
+		}
+		if later != 0 {
+			r.capCommitBelow(later)
+		}
+		{
 			h := &exitHold{index: ents[i].Index, after: next.Voters, next: next}
 			r.moreAside().exit = h
 			if r.state == StateLeader {
@@ -229,29 +245,71 @@ func (r *raft) mayRemoveSelf(cc pb.ConfChangeV2) bool {
 	return false
 }
 
-// laterConfChange reports whether a configuration change after index, the
-// exit leading to the configuration after, is in the log, committed or not,
-// and applies to after (see exitHold). A later change that does not apply
-// moves nothing on: every peer skips it, and with
-// DisableConfChangeValidation it may have been appended in the same breath
-// as the exit (an application's request to leave a joint configuration
-// right behind the leader's own; found by the simulation, seed 21756).
-// NB: an error reading the log counts as a later change, letting the exit
-// go as etcd-raft would rather than holding it on a guess.
-func (r *raft) laterConfChange(index uint64, after tracker.Config) bool {
-	found := false
+// laterConfChange returns the index of the first configuration change
+// after index, the exit leading to the configuration after, that is in the
+// log, committed or not, and applies to after, or 0 if there is none (see
+// exitHold). A later change that does not apply moves nothing on: every
+// peer skips it, and with DisableConfChangeValidation it may have been
+// appended in the same breath as the exit (an application's request to
+// leave a joint configuration right behind the leader's own; found by the
+// simulation, seed 21756). NB: an error reading the log answers index+1,
+// letting the exit go as etcd-raft would rather than holding it on a
+// guess.
+func (r *raft) laterConfChange(index uint64, after tracker.Config) uint64 {
+	found := uint64(0)
 	err := r.log.forEachConfChange(index+1, r.log.lastIndex()+1, func(e *pb.Entry) bool {
 		if _, ok := r.nextConfig(after, e); !ok {
 			return true
 		}
-		found = true
+		found = e.Index
 		return false
 	})
 	if err != nil {
 		r.cfg.logger.Warningf("%x could not read its log after its exit at %d: %v", r.id, index, err)
-		return true
+		return index + 1
 	}
 	return found
+}
+
+// capCommit returns acked, the index a quorum of the leader's configuration
+// holds, capped below the first configuration change after the leader's
+// own exit while that exit is not applied (see exitHold).
+func (r *raft) capCommit(acked uint64) uint64 {
+	a := r.aside
+	if a.commitCap == 0 {
+		return acked
+	}
+	if r.liftCommitCap() {
+		return acked
+	}
+	return min(acked, a.commitCap-1)
+}
+
+// liftCommitCap clears the leader's commit cap once its exit is applied
+// (its configuration no longer counts it as a voter), and reports whether
+// it did.
+func (r *raft) liftCommitCap() bool {
+	a := r.aside
+	if a == nil || a.commitCap == 0 || r.conf.isVoter(r.id) {
+		return false
+	}
+	a.commitCap = 0
+	return true
+}
+
+// votesIn reports whether this peer is a voter of cfg.
+func (r *raft) votesIn(cfg tracker.Config) bool {
+	m := membershipOf(cfg)
+	return m.isVoter(r.id)
+}
+
+// capCommitBelow caps the leader's commit index below index, a
+// configuration change after its own exit, which it has not applied (see
+// capCommit).
+func (r *raft) capCommitBelow(index uint64) {
+	if a := r.moreAside(); a.commitCap == 0 || index < a.commitCap {
+		a.commitCap = index
+	}
 }
 
 // appendExitMarker appends the leader's marker for the exit h holds (see

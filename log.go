@@ -408,16 +408,20 @@ func (l *raftLog) entries(i uint64, maxSize entryEncodingSize) ([]pb.Entry, erro
 	return l.slice(i, last+1, maxSize)
 }
 
-// unappliedConfChange reports whether a committed entry that the
-// application has not applied yet, other than the one at index skip, is a
-// configuration change. It reads the entries a page at a time, bounded
-// like the application's batches, so that a long unapplied tail is not
-// loaded at once.
-func (l *raftLog) unappliedConfChange(skip uint64) (bool, error) {
+// unappliedConfChange reports whether a committed entry below index before
+// that the application has not applied yet is a configuration change (0:
+// no bound). It reads the entries a page at a time, bounded like the
+// application's batches, so that a long unapplied tail is not loaded at
+// once.
+func (l *raftLog) unappliedConfChange(before uint64) (bool, error) {
+	hi := l.commitIdx + 1
+	if before != 0 {
+		hi = min(hi, before)
+	}
 	found := false
-	err := l.forEachConfChange(l.apply.applied+1, l.commitIdx+1, func(e *pb.Entry) bool {
-		found = e.Index != skip
-		return !found
+	err := l.forEachConfChange(l.apply.applied+1, hi, func(*pb.Entry) bool {
+		found = true
+		return false
 	})
 	return found, err
 }

@@ -329,6 +329,10 @@ func (r *raft) switchConfig(cfg tracker.Config, prs tracker.ProgressMap) pb.Conf
 	l.repl.adopt(prs, r.conf.voters())
 	r.pruneDepartures()
 	r.out.sizeForBroadcast(len(prs) - 1)
+	if r.liftCommitCap() && r.maybeCommit() {
+		// The entries its exit held back count in the new configuration.
+		r.onCommit()
+	}
 	if !r.conf.isVoter(r.id) {
 		if r.cfg.stepDownOnRemoval {
 			r.becomeFollower(r.term, None)

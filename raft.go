@@ -234,6 +234,14 @@ type raft struct {
 	// ticks that acted, role and configuration changes, and Readies taken.
 	// While it is set, HasReady repeats none of its checks.
 	quiet bool
+	// commitTold is set while the peer follows a leader whose last append
+	// or heartbeat carried a commit index at least as high as its own: its
+	// committed entries are then known committed to that leader, which
+	// tells a departing peer so only once the new configuration can go on
+	// without it (see exitHold). Cleared by every role change: a peer that
+	// learned a commit while leading, or before a restart, must hear it
+	// again.
+	commitTold bool
 }
 
 // peerAside is what a peer has only now and then, behind one pointer
@@ -247,6 +255,11 @@ type peerAside struct {
 	// the last exit let go.
 	exit         *exitHold
 	releasedExit uint64
+	// commitCap, while this peer leads, is the index of the first
+	// configuration change after its own exit, which it has not applied: it
+	// commits nothing from there on until it has (see capCommit). 0 when
+	// there is none.
+	commitCap uint64
 }
 
 // moreAside returns r.aside, made on first use.
@@ -376,8 +389,10 @@ func (r *raft) changeRole(s StateType, term uint64) {
 	r.out.sizeForBroadcast(1)
 	if a := r.aside; a != nil {
 		a.fwd = readForwarder{}
+		a.commitCap = 0
 	}
 	r.promiseGuard = guard
+	r.commitTold = false
 	// NB: the exit stays held across role changes; only a leader's marker
 	// means something.
 	if h := r.heldExit(); h != nil {

@@ -407,6 +407,9 @@ func (r *raft) appendOwn(ents []pb.Entry) bool {
 // 5.4.2), and reports whether it did.
 func (r *raft) maybeCommit() bool {
 	acked := r.leading.repl.commitIndex(r.conf.voters())
+	if r.aside != nil {
+		acked = r.capCommit(acked)
+	}
 	return r.log.maybeCommit(entryID{term: r.term, index: acked})
 }
 

@@ -94,6 +94,7 @@ func (r *raft) handleAppendEntries(m *pb.Message) {
 	}
 	resp := pb.Message{To: m.From, Type: pb.MsgAppResp}
 	r.acceptAppend(&resp, ls, m.Commit)
+	r.commitTold = m.Commit >= r.log.committed()
 	r.send(&resp)
 }
 
@@ -135,6 +136,7 @@ func (r *raft) handleHeartbeat(m *pb.Message) {
 		return
 	}
 	r.log.commitTo(m.Commit)
+	r.commitTold = m.Commit >= r.log.committed()
 	r.send(&pb.Message{To: m.From, Type: pb.MsgHeartbeatResp, Context: m.Context})
 }
 

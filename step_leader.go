@@ -263,9 +263,19 @@ func (r *raft) handleProposal(m *pb.Message) error {
 		c := accepted[0]
 		r.noteDeparturesTo(r.conf.voters(), c.after, c.index)
 	default:
+		// NB: a change after the leader's own exit, which it has not
+		// applied, must not commit in the configuration before the exit
+		// (see exitHold).
 		cfg := r.pendingConfig(next)
+		left := r.conf.isVoter(r.id) && !r.votesIn(cfg)
 		for _, c := range accepted {
-			cfg = r.noteDepartures(cfg, c.cc, c.index)
+			was := r.votesIn(cfg)
+			next, applies := r.noteDepartures(cfg, c.cc, c.index)
+			if left && applies {
+				r.capCommitBelow(c.index)
+			}
+			cfg = next
+			left = left || was && !r.votesIn(cfg)
 		}
 	}
 	return nil
