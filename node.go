@@ -58,7 +58,7 @@ type Node interface {
 	// Campaign makes the node start an election (a pre-election first when
 	// Config.PreVote is set). It returns once the request is handed to the
 	// node, not when the election is decided; watch SoftState in Ready for
-	// the outcome.
+	// the outcome. Under ReadOnlyLeaseBased, see RawNode.Campaign.
 	Campaign(ctx context.Context) error
 
 	// Propose proposes data to be appended to the log. It returns once the

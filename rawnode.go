@@ -80,7 +80,13 @@ func (rn *RawNode) TickQuiesced() {
 
 // Campaign makes the peer start an election (a pre-vote first if PreVote is
 // set). It does nothing if the peer is a leader, a learner, or may not
-// campaign for now.
+// campaign for now. NB: under ReadOnlyLeaseBased, a follower that heard from
+// its leader within the election timeout has promised that leader not to
+// help elect another, and the leader's lease-based reads count on it; an
+// election it starts then may break the promise (with PreVote, only if a
+// quorum no longer hears from the leader), so call it only once the leader
+// is known gone. The peer keeps refusing other candidates' votes for an
+// election timeout after such a campaign starts.
 func (rn *RawNode) Campaign() error {
 	return rn.raft.Step(pb.Message{Type: pb.MsgHup})
 }
