@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/quorate/raft"
 	pb "github.com/quorate/raft/raftpb"
 )
 
@@ -78,6 +79,14 @@ func (c *cluster) clientOp() {
 		}
 	case 5:
 		if n := c.pickNode(false); n != nil {
+			if c.leaseReadsChecked() && n.status.Lead != 0 && n.status.RaftState == raft.StateFollower {
+				// NB: a follower that may have promised its leader not to
+				// help elect another is not told to campaign while lease
+				// reads are checked: RawNode.Campaign says such a campaign
+				// can break the lease (seed 52251).
+				c.tracef("%d: no campaign: it follows %d under a lease", n.id, n.status.Lead)
+				return
+			}
 			c.tracef("%d: campaign", n.id)
 			err := n.peer.Campaign()
 			c.traceErr(n, err)

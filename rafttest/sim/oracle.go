@@ -339,6 +339,13 @@ func (c *cluster) checkMessage(n *node, m *pb.Message) {
 	}
 }
 
+// leaseReadsChecked reports whether the run uses lease-based reads and
+// checks them: only with clocks in step, and across crashes only with the
+// restart guard.
+func (c *cluster) leaseReadsChecked() bool {
+	return c.plan.Config.ReadOnlyOption == raft.ReadOnlyLeaseBased && c.plan.LockStep && c.plan.Config.LeaseGuardOnRestart
+}
+
 // checkReadState checks a ReadState n hands out against the ReadIndex
 // calls made on n.
 func (c *cluster) checkReadState(n *node, rs raft.ReadState) {
@@ -351,7 +358,7 @@ func (c *cluster) checkReadState(n *node, rs raft.ReadState) {
 	}
 	lease := c.plan.Config.ReadOnlyOption == raft.ReadOnlyLeaseBased
 	switch {
-	case lease && (!c.plan.LockStep || !c.plan.Config.LeaseGuardOnRestart):
+	case lease && !c.leaseReadsChecked():
 		// Leases promise nothing without clocks in step, nor across
 		// crashes without the restart guard.
 		c.stats.UncheckedLeaseReads++
