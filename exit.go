@@ -54,13 +54,13 @@ import (
 // entries).
 //
 // A leader counts acknowledgements in the configuration before its exit
-// for as long as it holds it, so it commits nothing from the first later
-// change on until it has applied the exit (see capCommit; with
-// DisableConfChangeValidation it may append such changes meanwhile: seed
-// 46622 committed one and lost entries the same way). A later change
-// already committed with the exit (its demotion and its removal, appended
-// before either committed, say) leaves nothing to hold back: the leader
-// applies both, as in etcd-raft.
+// until it applies it, so it commits nothing from the first later change on
+// until then (see capCommit). Only DisableConfChangeValidation lets it
+// append such a change - its removal right after its demotion, say - and
+// seed 46622 committed one and lost entries the same way. A later change
+// already committed with the exit (both inherited from an earlier term,
+// say) leaves nothing to hold back: the leader applies both, as in
+// etcd-raft.
 //
 // raft holds an exitHold only while an exit is held (peerAside.exit), and
 // keeps the index of the last exit it let go (peerAside.releasedExit), which
