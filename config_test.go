@@ -3,7 +3,9 @@ package raft
 import (
 	"errors"
 	"math"
+	"runtime"
 	"testing"
+	"weak"
 
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/stretchr/testify/assert"
@@ -125,6 +127,15 @@ type nanLogger struct {
 	*DefaultLogger
 }
 
+// loggedGroup is a host's group, whose logger points back at it.
+type loggedGroup struct{ rn *raft }
+
+// groupLogger is a comparable Logger that leads back to its group's peer.
+type groupLogger struct {
+	*DefaultLogger
+	group *loggedGroup
+}
+
 // wrappedLogger is a Logger whose dynamic type can be compared, but whose
 // values cannot when the Logger it wraps is a sliceLogger: comparing them
 // panics (as a logging adapter that embeds the Logger interface would).
@@ -151,6 +162,22 @@ func TestPeersShareEqualSettings(t *testing.T) {
 		b := peer(1, func(c *Config) { c.PreVote = !c.PreVote })
 		assert.NotSame(t, a.cfg, b.cfg, "got settings shared across configurations")
 		assert.NotEqual(t, a.cfg.preVote, b.cfg.preVote, "got PreVote %v for both peers", a.cfg.preVote)
+	})
+	t.Run("peers whose logger leads back to them are collected once dropped", func(t *testing.T) {
+		// A per-group logger pointing at its group is common in hosts of
+		// many groups; the shared settings' table must not keep such a
+		// group, and with it its peer, alive after the host dropped it.
+		var groups []weak.Pointer[loggedGroup]
+		for id := uint64(1); id <= 8; id++ {
+			g := &loggedGroup{}
+			g.rn = peer(id, func(c *Config) { c.Logger = groupLogger{DefaultLogger: discardLogger, group: g} })
+			groups = append(groups, weak.Make(g))
+		}
+		runtime.GC()
+		runtime.GC()
+		for i, w := range groups {
+			assert.Nil(t, w.Value(), "got group %d kept alive after the host dropped it", i+1)
+		}
 	})
 	t.Run("a logger that cannot be compared gets settings of its own", func(t *testing.T) {
 		logger := func(c *Config) { c.Logger = sliceLogger{DefaultLogger: discardLogger} }

@@ -128,13 +128,14 @@ var sharedSettings = struct {
 }{copies: map[settings]weak.Pointer[settings]{}}
 
 // shareSettings returns a copy of s that peers built from equal settings
-// share. Settings whose logger cannot be compared (its value holds a slice,
-// a map or a func, possibly behind an interface field of a comparable type)
-// get a copy of their own. NB: the value is checked, not the type: a struct
+// share. Settings whose logger cannot be shared (see loggerShareable: its
+// value cannot be compared - it holds a slice, a map or a func, possibly
+// behind an interface field of a comparable type - or may lead back to the
+// peers) get a copy of their own. NB: the value is checked, not the type: a struct
 // with an interface field has a comparable type, yet hashing it panics when
 // the field holds an incomparable value.
 func shareSettings(s settings) *settings {
-	if s.logger != nil && !reflect.ValueOf(s.logger).Comparable() {
+	if !loggerShareable(s.logger) {
 		return &s
 	}
 	if s != s {
@@ -152,6 +153,51 @@ func shareSettings(s settings) *settings {
 	t.copies[s] = weak.Make(c)
 	runtime.AddCleanup(c, forgetSettings, s)
 	return c
+}
+
+// loggerShareable reports whether settings holding l may be shared: l can
+// be compared, and cannot lead back to the peers. NB: the table's key and
+// the cleanup that drops it hold l; a logger that reaches a peer (a
+// per-group logger pointing at its group, say) would keep every peer built
+// with it, and their shared copy, alive for good. So only the package's own
+// loggers, the package-wide one (SetLogger's), and values without pointers
+// qualify; other loggers cost their peers a copy each.
+func loggerShareable(l Logger) bool {
+	if l == nil {
+		return true
+	}
+	v := reflect.ValueOf(l)
+	if !v.Comparable() {
+		return false
+	}
+	loggerMu.RLock()
+	global := raftLogger
+	loggerMu.RUnlock()
+	switch l {
+	case Logger(defaultLogger), Logger(discardLogger), global:
+		return true
+	}
+	return !holdsPointers(v.Type())
+}
+
+// holdsPointers reports whether values of t may hold a pointer.
+func holdsPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Array:
+		return t.Len() > 0 && holdsPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // forgetSettings drops the entry of s once the copy it names is gone. NB: a
