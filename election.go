@@ -59,7 +59,7 @@ func (r *raft) heardFromLeaderRecently() bool {
 	if r.state == StateLeader {
 		return true
 	}
-	return (r.lead != None || r.promiseGuard) && r.timer.withinBase(r.cfg.electionTimeout)
+	return (r.lead != None || r.restartGuard) && r.timer.withinBase(r.cfg.electionTimeout)
 }
 
 // ticksSinceLeaderHeard returns the ticks since the peer last heard from

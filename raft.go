@@ -265,16 +265,12 @@ type raft struct {
 	// aside is what a peer needs only now and then (see peerAside), or
 	// nil.
 	aside *peerAside
-	// promiseGuard makes the peer keep a promise not to vote for another
-	// leader, made before it lost track of its leader, as if it had just
-	// heard from it (see leaderLease). It is set from the start of a peer
-	// with Config.LeaseGuardOnRestart, which may have made the promise
-	// before a crash, until its first role change; and, under
-	// ReadOnlyLeaseBased, when a peer that made the promise campaigns,
-	// until the role change after that one (a campaign the application
-	// asks for forgets the leader, not the promise; found by the
-	// simulation, seed 31895).
-	promiseGuard bool
+	// restartGuard is set from the start of a peer with
+	// Config.LeaseGuardOnRestart until its first role change: it may have
+	// promised a leader, before a crash, not to vote for another for an
+	// election timeout, and keeps that promise as if it had just heard from
+	// it (see leaderLease).
+	restartGuard bool
 	// quiet is set by a HasReady that found nothing, and cleared by every
 	// input that may have given the peer work to hand out (stir): steps,
 	// ticks that acted, role and configuration changes, and Readies taken.
@@ -358,7 +354,7 @@ func newRaft(cfg *Config) (*raft, error) {
 		return nil, err
 	}
 	r.becomeFollower(r.term, None)
-	r.promiseGuard = cfg.LeaseGuardOnRestart
+	r.restartGuard = cfg.LeaseGuardOnRestart
 	last := r.log.lastEntryID()
 	r.cfg.logger.Infof("%x starts: voters %v, term %d, commit %d, applied %d, last entry %v",
 		r.id, r.conf.voters().appendIDs(nil), r.term, r.log.committed(), r.log.applied(), last)
@@ -421,10 +417,6 @@ func (r *raft) hardState() pb.HardState {
 // given term (the same or a later one), its election clock restarts, and
 // whatever belonged to the role it leaves is dropped.
 func (r *raft) changeRole(s StateType, term uint64) {
-	// NB: asked before the change, which forgets the leader and restarts
-	// the clock; the guard then runs an election timeout from now, longer
-	// than the promise, never shorter.
-	guard := s != StateLeader && r.leasePromised()
 	r.dropOutstandingReads()
 	r.enterTerm(term)
 	r.state = s
@@ -437,21 +429,13 @@ func (r *raft) changeRole(s StateType, term uint64) {
 		a.fwd = readForwarder{}
 		a.commitCap = 0
 	}
-	r.promiseGuard = guard
+	r.restartGuard = false
 	r.commitTold = false
 	// NB: the exit stays held across role changes; only a leader's marker
 	// means something.
 	if h := r.heldExit(); h != nil {
 		h.marker = 0
 	}
-}
-
-// leasePromised reports whether, under ReadOnlyLeaseBased, the peer has
-// promised a leader not to vote for another: it follows and heard from it
-// within the election timeout. Forgetting the leader must not break the
-// promise (see promiseGuard).
-func (r *raft) leasePromised() bool {
-	return r.cfg.readOnly == ReadOnlyLeaseBased && r.state != StateLeader && r.heardFromLeaderRecently()
 }
 
 func (r *raft) becomeFollower(term, lead uint64) {
@@ -479,7 +463,6 @@ func (r *raft) becomePreCandidate() {
 		invariantBroken("%x cannot pre-campaign while leading term %d", r.id, r.term)
 	}
 	r.state = StatePreCandidate
-	r.promiseGuard = r.promiseGuard || r.leasePromised()
 	r.lead = None
 	r.camp = newCampaign(true)
 	r.cfg.logger.Infof("%x is a pre-candidate in term %d", r.id, r.term)

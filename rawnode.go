@@ -85,8 +85,7 @@ func (rn *RawNode) TickQuiesced() {
 // help elect another, and the leader's lease-based reads count on it; an
 // election it starts then may break the promise (with PreVote, only if a
 // quorum no longer hears from the leader), so call it only once the leader
-// is known gone. The peer keeps refusing other candidates' votes for an
-// election timeout after such a campaign starts.
+// is known gone.
 func (rn *RawNode) Campaign() error {
 	return rn.raft.Step(pb.Message{Type: pb.MsgHup})
 }

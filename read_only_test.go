@@ -395,49 +395,6 @@ func TestLeaseGuardOnRestart(t *testing.T) {
 	})
 }
 
-func TestLeasePromiseOutlivesACampaign(t *testing.T) {
-	// Found by the simulation (seed 31895): a follower the application
-	// told to campaign, right after hearing from its leader, did not win
-	// the pre-vote, and, no longer knowing a leader, granted another
-	// peer's pre-vote and vote at once; the new leader committed writes
-	// while the old one, cut off, still answered lease reads.
-	for _, lease := range []bool{false, true} {
-		t.Run(fmt.Sprintf("lease=%v", lease), func(t *testing.T) {
-			opts := []testOption{withCheckQuorum(), withPreVote()}
-			if lease {
-				opts = append(opts, withLeaseReads())
-			}
-			nodes, nw := leaderWithFollowers(t, 3, opts...)
-			follower := nodes[1]
-			nw.isolate(1)
-			require.NoError(t, follower.Campaign())
-			nw.send(follower.process()...)
-			// 3, which heard from the leader, rejects the pre-vote; with 1
-			// cut off, 2 waits out its campaign without a leader.
-			require.Equal(t, StatePreCandidate, follower.raft.state)
-			require.Equal(t, None, follower.raft.lead)
-
-			term := follower.raft.term
-			require.NoError(t, follower.Step(pb.Message{From: 3, To: 2, Type: pb.MsgPreVote, Term: term + 1, LogTerm: term, Index: follower.raft.log.lastIndex()}))
-			resps := msgsOf(follower.process(), pb.MsgPreVoteResp, 3)
-			require.Len(t, resps, 1, "got %v, want one answer to the pre-vote", resps)
-			// NB: without leases, v3.6's behaviour: a peer without a leader
-			// grants pre-votes.
-			assert.Equal(t, lease, resps[0].Reject, "got Reject %v, want %v: the leader was heard from within the election timeout", resps[0].Reject, lease)
-			if !lease {
-				return
-			}
-			for range follower.raft.cfg.electionTimeout {
-				follower.raft.timer.elapsed++ // ticks without campaigning
-			}
-			require.NoError(t, follower.Step(pb.Message{From: 3, To: 2, Type: pb.MsgPreVote, Term: term + 1, LogTerm: term, Index: follower.raft.log.lastIndex()}))
-			resps = msgsOf(follower.process(), pb.MsgPreVoteResp, 3)
-			require.Len(t, resps, 1)
-			assert.False(t, resps[0].Reject, "got the pre-vote rejected an election timeout after the campaign")
-		})
-	}
-}
-
 func TestRemovedLeaderAnswersNoLeaseRead(t *testing.T) {
 	// Found by the simulation (seed 3801): a leader removed from the
 	// configuration kept leading and answered lease reads on the promise

@@ -196,7 +196,6 @@ func TestSeedsThatFailedOnce(t *testing.T) {
 		{21756, "the same, with the leader's own request to leave the joint configuration first"},
 		{47670, "a restarted peer held its exit with a later change in its log, won an election in the configuration before both, and lost committed entries (leader completeness)"},
 		{46622, "a leader holding its exit committed a later change in the configuration before both, and lost committed entries (leader completeness)"},
-		{31895, "a follower the application told to campaign forgot its leader, then voted for another peer within the election timeout, while the cut-off leader still answered lease reads"},
 		{38621, "a follower let go its exit, learned committed while it led, on knowing a leader that did not know it, and needed the follower's acknowledgement"},
 		{15750, "a learner (in its own view) ignored the vote requests of a candidate whose term a removed peer had left behind, and the candidate needed its vote"},
 	} {
