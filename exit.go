@@ -60,7 +60,11 @@ import (
 // seed 46622 committed one and lost entries the same way. A later change
 // already committed with the exit (both inherited from an earlier term,
 // say) leaves nothing to hold back: the leader applies both, as in
-// etcd-raft.
+// etcd-raft. NB: a leader that stops leading while it holds an exit with
+// such a change behind it lets the exit go under the rule above; in a group
+// of two, the other voter, not knowing the exit committed, may then never be
+// elected (left open: holding would need proof that the later change cannot
+// have been committed elsewhere).
 //
 // raft holds an exitHold only while an exit is held (peerAside.exit), and
 // keeps the index of the last exit it let go (peerAside.releasedExit), which
