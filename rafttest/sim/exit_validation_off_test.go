@@ -1,10 +1,8 @@
 package sim
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
-	"os"
 	"testing"
 )
 
@@ -29,7 +27,7 @@ func withoutValidation(p *Plan) {
 // -sim.trace) it replays one.
 func TestSimulationWithoutValidation(t *testing.T) {
 	if *flagSeed != 0 {
-		replayWithout(t, *flagSeed)
+		replay(t, *flagSeed, withoutValidation)
 		return
 	}
 	if *flagNoValidationSeeds != "" {
@@ -64,28 +62,5 @@ func TestSimulationWithoutValidation(t *testing.T) {
 					r.String(), tc.why, tc.seed)
 			}
 		})
-	}
-}
-
-// replayWithout runs one seed with validation forced off, traced to
-// -sim.tracefile (or stdout) if -sim.trace is set.
-func replayWithout(t *testing.T, seed uint64) {
-	opts := Options{Seed: seed, Steps: *flagSteps, LivenessSteps: *flagLive, RaftLog: *flagRaftLog, Plan: withoutValidation}
-	if *flagTrace {
-		out := os.Stdout
-		if *flagTraceTo != "" {
-			f, err := os.Create(*flagTraceTo)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			out = f
-		}
-		w := bufio.NewWriter(out)
-		defer w.Flush()
-		opts.Trace = w
-	}
-	if r := Run(opts); r.Failed() {
-		t.Errorf("%s", r.String())
 	}
 }

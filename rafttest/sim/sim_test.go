@@ -40,7 +40,7 @@ const (
 // that seed alone, with -sim.seeds a range of seeds.
 func TestSimulation(t *testing.T) {
 	if *flagSeed != 0 {
-		replay(t, *flagSeed)
+		replay(t, *flagSeed, nil)
 		return
 	}
 	opts := Options{Steps: *flagSteps, LivenessSteps: *flagLive, Tolerate: tolerated(t)}
@@ -102,9 +102,10 @@ func replayCommand(seed uint64) string {
 	return cmd
 }
 
-// replay runs one seed, traced if asked.
-func replay(t *testing.T, seed uint64) {
-	opts := Options{Seed: seed, Steps: *flagSteps, LivenessSteps: *flagLive, RaftLog: *flagRaftLog, Tolerate: tolerated(t)}
+// replay runs one seed, traced if asked, with plan (if not nil) applied to
+// the plan drawn from it.
+func replay(t *testing.T, seed uint64, plan func(*Plan)) {
+	opts := Options{Seed: seed, Steps: *flagSteps, LivenessSteps: *flagLive, RaftLog: *flagRaftLog, Tolerate: tolerated(t), Plan: plan}
 	if *flagTrace {
 		var out io.Writer = os.Stdout
 		if *flagTraceTo != "" {
