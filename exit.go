@@ -208,16 +208,14 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if later != 0 {
 			r.capCommitBelow(later)
 		}
-		{
-			h := &exitHold{index: ents[i].Index, after: next.Voters, next: next}
-			r.moreAside().exit = h
-			if r.state == StateLeader {
-				r.appendExitMarker(h)
-			}
-			r.cfg.logger.Infof("%x holds back its exit at index %d until the new configuration %s can go on without it",
-				r.id, h.index, h.after)
-			return ents[:i]
+		h := &exitHold{index: ents[i].Index, after: next.Voters, next: next}
+		r.moreAside().exit = h
+		if r.state == StateLeader {
+			r.appendExitMarker(h)
 		}
+		r.cfg.logger.Infof("%x holds back its exit at index %d until the new configuration %s can go on without it",
+			r.id, h.index, h.after)
+		return ents[:i]
 	}
 	return ents
 }
@@ -279,14 +277,10 @@ func (r *raft) laterConfChange(index uint64, after tracker.Config) uint64 {
 // holds, capped below the first configuration change after the leader's
 // own exit while that exit is not applied (see exitHold).
 func (r *raft) capCommit(acked uint64) uint64 {
-	a := r.aside
-	if a.commitCap == 0 {
+	if r.aside.commitCap == 0 || r.liftCommitCap() {
 		return acked
 	}
-	if r.liftCommitCap() {
-		return acked
-	}
-	return min(acked, a.commitCap-1)
+	return min(acked, r.aside.commitCap-1)
 }
 
 // liftCommitCap clears the leader's commit cap once its exit is applied

@@ -270,11 +270,11 @@ func (r *raft) handleProposal(m *pb.Message) error {
 		left := r.conf.isVoter(r.id) && !r.votesIn(cfg)
 		for _, c := range accepted {
 			was := r.votesIn(cfg)
-			next, applies := r.noteDepartures(cfg, c.cc, c.index)
+			after, applies := r.noteDepartures(cfg, c.cc, c.index)
 			if left && applies {
 				r.capCommitBelow(c.index)
 			}
-			cfg = next
+			cfg = after
 			left = left || was && !r.votesIn(cfg)
 		}
 	}
