@@ -65,7 +65,8 @@ func payloadsSize(ents []pb.Entry) entryPayloadSize {
 // entry alone is larger: a caller asking for entries must make progress.
 // The result shares ents' backing array.
 func limitSize(ents []pb.Entry, maxSize entryEncodingSize) []pb.Entry {
-	if maxSize == noSizeLimit {
+	if maxSize == noSizeLimit || len(ents) <= 1 {
+		// NB: a single entry is returned whatever its size.
 		return ents
 	}
 	return ents[:fittingPrefix(ents, maxSize)]
