@@ -3,7 +3,6 @@ package raft
 import (
 	"math"
 
-	"github.com/quorate/raft/quorum"
 	pb "github.com/quorate/raft/raftpb"
 	"github.com/quorate/raft/tracker"
 )
@@ -75,13 +74,12 @@ import (
 type exitHold struct {
 	// index is the index of the change held back.
 	index uint64
-	// after are the voters of the configuration the change leads to.
-	after quorum.JointConfig
 	// marker is the index of the leader's entry appended after the change
 	// was known committed, or 0.
 	marker uint64
-	// next is the configuration the change leads to, against which a later
-	// change is judged (see laterConfChange).
+	// next is the configuration the change leads to: its voters must be
+	// able to go on without this peer, and a later change is judged against
+	// it (see laterConfChange).
 	next tracker.Config
 }
 
@@ -131,17 +129,18 @@ func (r *raft) asideApplyLimit() uint64 {
 // exitReleased reports whether the held exit may now be handed out.
 func (r *raft) exitReleased() bool {
 	if r.state != StateLeader {
-		return r.commitTold && r.knowsOtherLeader()
+		return r.leaderToldCommit()
 	}
 	h := r.aside.exit
-	acked := h.after.CommittedIndex(matchIndexer{&r.leading.repl})
+	acked := h.next.Voters.CommittedIndex(matchIndexer{&r.leading.repl})
 	return h.marker != 0 && uint64(acked) >= h.marker
 }
 
-// knowsOtherLeader reports whether the peer follows a leader other than
-// itself.
-func (r *raft) knowsOtherLeader() bool {
-	return r.state != StateLeader && r.lead != None && r.lead != r.id
+// leaderToldCommit reports whether the peer follows a leader other than
+// itself that told it a commit index at least as high as its own (see
+// raft.commitTold).
+func (r *raft) leaderToldCommit() bool {
+	return r.commitTold && r.state != StateLeader && r.lead != None && r.lead != r.id
 }
 
 // holdExit returns the prefix of ents, committed entries about to be handed
@@ -152,7 +151,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		switch {
 		case r.exitReleased():
 			r.cfg.logger.Infof("%x lets its exit at index %d be applied: the new configuration %s can go on without it",
-				r.id, h.index, h.after)
+				r.id, h.index, h.next.Voters)
 		case r.state != StateLeader && r.laterConfChange(h.index, h.next) != 0:
 			r.cfg.logger.Infof("%x lets its exit at index %d be applied: a later configuration change follows it",
 				r.id, h.index)
@@ -161,7 +160,7 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		}
 		r.releaseExit()
 	}
-	if r.commitTold && r.knowsOtherLeader() {
+	if r.leaderToldCommit() {
 		// NB: no exit is held while following a leader that knows every
 		// entry here committed (see below), so the changes need not be
 		// worked out.
@@ -195,9 +194,9 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if err != nil {
 			continue
 		}
-		was, is := membershipOf(cfg), membershipOf(next)
+		exit := r.votesIn(cfg) && !r.votesIn(next)
 		cfg = next
-		if ents[i].Index <= r.releasedExit() || !was.isVoter(r.id) || is.isVoter(r.id) {
+		if !exit || ents[i].Index <= r.releasedExit() {
 			continue
 		}
 		later := r.laterConfChange(ents[i].Index, next)
@@ -208,13 +207,13 @@ func (r *raft) holdExit(ents []pb.Entry) []pb.Entry {
 		if later != 0 {
 			r.capCommitBelow(later)
 		}
-		h := &exitHold{index: ents[i].Index, after: next.Voters, next: next}
+		h := &exitHold{index: ents[i].Index, next: next}
 		r.moreAside().exit = h
 		if r.state == StateLeader {
 			r.appendExitMarker(h)
 		}
 		r.cfg.logger.Infof("%x holds back its exit at index %d until the new configuration %s can go on without it",
-			r.id, h.index, h.after)
+			r.id, h.index, h.next.Voters)
 		return ents[:i]
 	}
 	return ents
