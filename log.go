@@ -241,7 +241,7 @@ func (l *raftLog) maybeAppend(ls logSlice, leaderCommit uint64) (last uint64, ok
 	if !l.matchTerm(ls.prev) {
 		return 0, false
 	}
-	if from := l.findConflict(ls.entries); from != 0 {
+	if from := l.firstNew(&ls); from != 0 {
 		if from <= l.commitIdx {
 			invariantBroken("entry %d conflicts with a committed entry: committed index is %d", from, l.commitIdx)
 		}
@@ -252,6 +252,19 @@ func (l *raftLog) maybeAppend(ls logSlice, leaderCommit uint64) (last uint64, ok
 	last = ls.lastIndex()
 	l.commitTo(min(leaderCommit, last))
 	return last, true
+}
+
+// firstNew returns the index of the first entry of ls that the log does not
+// hold, or 0 when it holds them all; the log must hold ls.prev. It is
+// findConflict for a slice known to follow the log's entry at ls.prev.
+// NB: in a steady flow every append follows the log's last entry, and then
+// none of its entries can be in the log: the first is new without the term
+// lookup that findConflict would make to learn it is past the end.
+func (l *raftLog) firstNew(ls *logSlice) uint64 {
+	if len(ls.entries) != 0 && ls.prev.index == l.lastIndex() {
+		return ls.prev.index + 1
+	}
+	return l.findConflict(ls.entries)
 }
 
 // append appends a copy of ents to the log, truncating any entries from
