@@ -237,11 +237,11 @@ func (l *raftLog) findConflictByTerm(index, term uint64) (uint64, uint64) {
 // It panics if the conflict is at or below the commit index: a committed
 // entry is never overwritten (Leader Completeness, paper 5.4), so a leader
 // asking for it means some log was corrupted.
-func (l *raftLog) maybeAppend(ls logSlice, leaderCommit uint64) (last uint64, ok bool) {
+func (l *raftLog) maybeAppend(ls *logSlice, leaderCommit uint64) (last uint64, ok bool) {
 	if !l.matchTerm(ls.prev) {
 		return 0, false
 	}
-	if from := l.firstNew(&ls); from != 0 {
+	if from := l.firstNew(ls); from != 0 {
 		if from <= l.commitIdx {
 			invariantBroken("entry %d conflicts with a committed entry: committed index is %d", from, l.commitIdx)
 		}
@@ -249,7 +249,8 @@ func (l *raftLog) maybeAppend(ls logSlice, leaderCommit uint64) (last uint64, ok
 		// RawNode.Step), so the log may keep their array.
 		l.appendEntries(ls.entries[from-ls.prev.index-1:], true)
 	}
-	last = ls.lastIndex()
+	// NB: ls.lastIndex() spelt out: the value receiver would copy ls.
+	last = ls.prev.index + uint64(len(ls.entries))
 	l.commitTo(min(leaderCommit, last))
 	return last, true
 }
@@ -261,7 +262,10 @@ func (l *raftLog) maybeAppend(ls logSlice, leaderCommit uint64) (last uint64, ok
 // none of its entries can be in the log: the first is new without the term
 // lookup that findConflict would make to learn it is past the end.
 func (l *raftLog) firstNew(ls *logSlice) uint64 {
-	if len(ls.entries) != 0 && ls.prev.index == l.lastIndex() {
+	switch {
+	case len(ls.entries) == 0:
+		return 0
+	case ls.prev.index == l.lastIndex():
 		return ls.prev.index + 1
 	}
 	return l.findConflict(ls.entries)
@@ -292,10 +296,17 @@ func (l *raftLog) appendEntries(ents []pb.Entry, shared bool) uint64 {
 // ignored, as the commit index never decreases. It panics if tocommit is
 // past the last index: that would mean the log lost entries that a leader
 // knows this node holds.
+//
+// NB: kept small enough to inline, since most calls (every append that
+// carries the commit index it carried before) change nothing.
 func (l *raftLog) commitTo(tocommit uint64) {
-	if tocommit <= l.commitIdx {
-		return
+	if tocommit > l.commitIdx {
+		l.raiseCommit(tocommit)
 	}
+}
+
+// raiseCommit is commitTo for a tocommit above the commit index.
+func (l *raftLog) raiseCommit(tocommit uint64) {
 	if last := l.lastIndex(); tocommit > last {
 		invariantBroken("commit index %d is past the last index %d: was the log corrupted, truncated or lost?",
 			tocommit, last)

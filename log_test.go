@@ -257,7 +257,7 @@ func TestLogMaybeAppend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newTestRaftLog(entriesAt(0, 0), base)
 			l.commitTo(1)
-			lastNew, ok := l.maybeAppend(logSlice{term: 4, prev: tt.prev, entries: tt.ents}, tt.committed)
+			lastNew, ok := l.maybeAppend(&logSlice{term: 4, prev: tt.prev, entries: tt.ents}, tt.committed)
 			assert.Equal(t, tt.wantOK, ok, "ok: got %v, want %v", ok, tt.wantOK)
 			assert.Equal(t, tt.wantLastNew, lastNew, "last new index: got %v, want %v", lastNew, tt.wantLastNew)
 			assert.Equal(t, tt.wantCommitted, l.committed(), "committed: got %v, want %v", l.committed(), tt.wantCommitted)
@@ -268,7 +268,7 @@ func TestLogMaybeAppend(t *testing.T) {
 
 	t.Run("only the new suffix goes to unstable", func(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0, 1, 2), nil)
-		_, ok := l.maybeAppend(logSlice{term: 3, prev: id(1, 1), entries: entriesAt(2, 2, 3)}, 0)
+		_, ok := l.maybeAppend(&logSlice{term: 3, prev: id(1, 1), entries: entriesAt(2, 2, 3)}, 0)
 		require.True(t, ok, "got the append refused, want it accepted")
 		assert.Equal(t, entriesAt(3, 3), l.nextUnstableEnts(), "got %v, want %v", l.nextUnstableEnts(), entriesAt(3, 3))
 	})
@@ -276,7 +276,7 @@ func TestLogMaybeAppend(t *testing.T) {
 		l := newTestRaftLog(entriesAt(0, 0), base)
 		l.commitTo(2)
 		requirePanicContains(t, func() {
-			l.maybeAppend(logSlice{term: 4, prev: id(1, 1), entries: entriesAt(2, 4)}, 2)
+			l.maybeAppend(&logSlice{term: 4, prev: id(1, 1), entries: entriesAt(2, 4)}, 2)
 		}, "entry 2 conflicts", "committed index is 2")
 	})
 }

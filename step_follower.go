@@ -93,7 +93,7 @@ func (r *raft) handleAppendEntries(m *pb.Message) {
 		}
 	}
 	resp := pb.Message{To: m.From, Type: pb.MsgAppResp}
-	r.acceptAppend(&resp, ls, m.Commit)
+	r.acceptAppend(&resp, &ls, m.Commit)
 	r.commitTold = m.Commit >= r.log.committed()
 	r.send(&resp)
 }
@@ -102,8 +102,9 @@ func (r *raft) handleAppendEntries(m *pb.Message) {
 // log holds the entry it follows, and fills in resp, the answer for the
 // leader (resp.To): the index up to which our log now matches the leader's,
 // or a rejection with a hint at where the logs may still match. NB: filled
-// in place, since returning a message copies its 160 bytes twice.
-func (r *raft) acceptAppend(resp *pb.Message, ls logSlice, leaderCommit uint64) {
+// in place, since returning a message copies its 160 bytes twice; ls is
+// only read.
+func (r *raft) acceptAppend(resp *pb.Message, ls *logSlice, leaderCommit uint64) {
 	if committed := r.log.committed(); ls.prev.index < committed {
 		// Everything up to committed matches the leader's log already
 		// (paper 5.4, Log Matching); say so instead of comparing.
