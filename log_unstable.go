@@ -158,11 +158,19 @@ func (u *unstable) stableTo(id entryID) (staleTerm uint64) {
 		return term
 	}
 	n := id.index + 1 - u.offset
-	u.retained += payloadsSize(u.entries[:n])
-	u.entries = u.entries[n:]
 	u.offset = id.index + 1
 	u.belowTerm, u.belowKnown = id.term, true
 	u.offsetInProgress = max(u.offsetInProgress, u.offset)
+	if n == uint64(cap(u.entries)) {
+		// All of the array is persisted and it has no room left: nothing
+		// in it is worth keeping. NB: what shrinkEntriesArray would conclude,
+		// without summing the payloads it then forgets; a follower taking
+		// the leader's arrays (see appendInPlace) gets here every time.
+		u.entries, u.retained = nil, 0
+		return 0
+	}
+	u.retained += payloadsSize(u.entries[:n])
+	u.entries = u.entries[n:]
 	u.shrinkEntriesArray()
 	return 0
 }
