@@ -497,10 +497,13 @@ func (l *raftLog) slice(lo, hi uint64, maxSize entryEncodingSize) ([]pb.Entry, e
 // other failure: persisted entries must stay readable.
 func (l *raftLog) storedSlice(lo, hi uint64, maxSize entryEncodingSize) ([]pb.Entry, error) {
 	ents, err := l.storage.Entries(lo, hi, uint64(maxSize))
+	// NB: a read that worked is told apart first, so that it does not pay
+	// for errors.Is.
 	switch {
+	case err == nil && len(ents) != 0:
 	case errors.Is(err, ErrCompacted):
 		return nil, err
-	case err != nil || len(ents) == 0:
+	default:
 		invariantBroken("reading entries [%d, %d) from storage: got %d entries, error %v", lo, hi, len(ents), err)
 	}
 	return ents, nil
