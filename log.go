@@ -108,7 +108,12 @@ func (l *raftLog) lastTerm() uint64 {
 }
 
 // lastEntryID returns the ID of the last entry in the log.
+// NB: with unstable entries, as after every append, it is the last of them,
+// read in place rather than through lastIndex and term.
 func (l *raftLog) lastEntryID() entryID {
+	if n := len(l.unstable.entries); n != 0 {
+		return pbEntryID(&l.unstable.entries[n-1])
+	}
 	last := l.lastIndex()
 	t, err := l.term(last)
 	if err != nil {
