@@ -431,8 +431,15 @@ func (l *raftLog) sliceAfter(prev uint64, withEntries bool, maxSize entryEncodin
 // maxSize (but at least one entry if i <= lastIndex()).
 func (l *raftLog) entries(i uint64, maxSize entryEncodingSize) ([]pb.Entry, error) {
 	last := l.lastIndex()
-	if i > last {
+	switch {
+	case i > last:
 		return nil, nil
+	case i >= l.unstable.offset:
+		// All of [i, last] is unstable entries, where a leader's new entries
+		// are. NB: taken from them directly, since every bound slice would
+		// check holds; capped, as slice caps it.
+		ents := limitSize(l.unstable.entries[i-l.unstable.offset:], maxSize)
+		return ents[:len(ents):len(ents)], nil
 	}
 	return l.slice(i, last+1, maxSize)
 }
