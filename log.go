@@ -418,13 +418,15 @@ func (l *raftLog) sliceAfter(prev uint64, withEntries bool, maxSize entryEncodin
 	if err != nil {
 		return logSlice{}, err
 	}
-	ls := logSlice{prev: entryID{term: t, index: prev}}
+	// NB: the slice is built in the return statement; filled in field by
+	// field, it would be zeroed and copied on the stack twice per append.
+	var ents []pb.Entry
 	if withEntries {
-		if ls.entries, err = l.entries(prev+1, maxSize); err != nil {
+		if ents, err = l.entries(prev+1, maxSize); err != nil {
 			return logSlice{}, err
 		}
 	}
-	return ls, nil
+	return logSlice{prev: entryID{term: t, index: prev}, entries: ents}, nil
 }
 
 // entries returns the entries from index i to the end of the log, bounded by
