@@ -246,34 +246,32 @@ func (l *raftLog) maybeAppend(ls *logSlice, leaderCommit uint64) (last uint64, o
 	if !l.matchTerm(ls.prev) {
 		return 0, false
 	}
-	if from := l.firstNew(ls); from != 0 {
-		if from <= l.commitIdx {
+	// fresh are the entries of ls that the log does not hold yet. NB: in a
+	// steady flow every append follows the log's last entry, and then all
+	// of its entries are fresh: known without findConflict's lookup of a
+	// term past the end of the log.
+	var fresh []pb.Entry
+	switch {
+	case len(ls.entries) == 0:
+	case ls.prev.index == l.lastIndex():
+		fresh = ls.entries
+	default:
+		if from := l.findConflict(ls.entries); from != 0 {
+			fresh = ls.entries[from-ls.prev.index-1:]
+		}
+	}
+	if len(fresh) != 0 {
+		if from := fresh[0].Index; from <= l.commitIdx {
 			invariantBroken("entry %d conflicts with a committed entry: committed index is %d", from, l.commitIdx)
 		}
 		// A leader's entries are never written to again (see
 		// RawNode.Step), so the log may keep their array.
-		l.appendEntries(ls.entries[from-ls.prev.index-1:], true)
+		l.appendEntries(fresh, true)
 	}
 	// NB: ls.lastIndex() spelt out: the value receiver would copy ls.
 	last = ls.prev.index + uint64(len(ls.entries))
 	l.commitTo(min(leaderCommit, last))
 	return last, true
-}
-
-// firstNew returns the index of the first entry of ls that the log does not
-// hold, or 0 when it holds them all; the log must hold ls.prev. It is
-// findConflict for a slice known to follow the log's entry at ls.prev.
-// NB: in a steady flow every append follows the log's last entry, and then
-// none of its entries can be in the log: the first is new without the term
-// lookup that findConflict would make to learn it is past the end.
-func (l *raftLog) firstNew(ls *logSlice) uint64 {
-	switch {
-	case len(ls.entries) == 0:
-		return 0
-	case ls.prev.index == l.lastIndex():
-		return ls.prev.index + 1
-	}
-	return l.findConflict(ls.entries)
 }
 
 // append appends a copy of ents to the log, truncating any entries from
