@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"fmt"
 	"testing"
 
 	pb "github.com/quorate/raft/raftpb"
@@ -256,4 +257,88 @@ func TestTermlessLeaderMessageAtCandidate(t *testing.T) {
 			assert.Equal(t, uint64(2), n.raft.lead, "got leader %x, want 2", n.raft.lead)
 		})
 	}
+}
+
+// TestStepShortWayMatchesFullChecks checks that the messages step hands
+// straight to the role (passesChecks) are treated exactly as the full checks
+// of stepChecked would treat them: for every message type, term relation,
+// sender and role, two identical peers, one stepped each way, return the
+// same error, send the same messages and end in the same state.
+func TestStepShortWayMatchesFullChecks(t *testing.T) {
+	roles := []struct {
+		name string
+		make func(r *raft)
+	}{
+		{"follower", func(r *raft) {}},
+		{"candidate", func(r *raft) { r.becomeCandidate() }},
+		{"pre-candidate", func(r *raft) { r.becomePreCandidate() }},
+		{"leader", func(r *raft) { r.becomeCandidate(); r.becomeLeader() }},
+	}
+	for _, role := range roles {
+		for typ := range pb.MessageType(len(pb.MessageType_name)) {
+			for _, rel := range []string{"none", "lower", "ours", "higher"} {
+				for _, from := range []uint64{1, 2, 3} {
+					name := fmt.Sprintf("%s/%s/term=%s/from=%d", role.name, typ, rel, from)
+					t.Run(name, func(t *testing.T) {
+						short, full := termPeer(t), termPeer(t)
+						role.make(short)
+						role.make(full)
+						sentMessages(short)
+						sentMessages(full)
+						m := stepProbe(typ, rel, from, short.term)
+						gotShort := stepOutcome(short, m, short.step)
+						gotFull := stepOutcome(full, m, full.stepChecked)
+						assert.Equal(t, gotFull, gotShort, "got %v stepping the short way, want %v as with the full checks", gotShort, gotFull)
+					})
+				}
+			}
+		}
+	}
+}
+
+// stepProbe returns a message of type typ from peer from whose term relates
+// to term as rel says (none: 0), carrying what an append needs to be taken.
+func stepProbe(typ pb.MessageType, rel string, from, term uint64) pb.Message {
+	m := pb.Message{Type: typ, From: from, To: 1, LogTerm: 5, Index: 1, Commit: 1}
+	switch rel {
+	case "lower":
+		m.Term = term - 1
+	case "ours":
+		m.Term = term
+	case "higher":
+		m.Term = term + 1
+	}
+	switch typ {
+	case pb.MsgApp:
+		m.Entries = []pb.Entry{{Index: 2, Term: max(m.Term, 5), Data: []byte("x")}}
+	case pb.MsgProp:
+		m.Entries = []pb.Entry{{Data: []byte("x")}}
+	case pb.MsgSnap:
+		m.Snapshot = &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 1, Term: 5}}
+	}
+	return m
+}
+
+// stepped is what a peer returned, sent and became when it stepped a
+// message.
+type stepped struct {
+	err      error
+	panicked any
+	sent     []pb.Message
+	soft     SoftState
+	hard     pb.HardState
+	last     entryID
+}
+
+// stepOutcome steps m into r through step and returns what came of it.
+func stepOutcome(r *raft, m pb.Message, step func(*pb.Message) error) (got stepped) {
+	func() {
+		defer func() { got.panicked = recover() }()
+		got.err = step(&m)
+	}()
+	if got.panicked == nil {
+		got.sent = sentMessages(r)
+	}
+	got.soft, got.hard, got.last = r.softState(), r.hardState(), r.log.lastEntryID()
+	return got
 }
