@@ -288,7 +288,12 @@ func (l *raftLog) appendEntries(ents []pb.Entry, shared bool) uint64 {
 		if ents[0].Index <= l.commitIdx {
 			invariantBroken("appending at index %d would overwrite committed entries up to %d", ents[0].Index, l.commitIdx)
 		}
-		if how := l.unstable.truncateAndAppend(ents, shared); how != "" {
+		if u := &l.unstable; ents[0].Index == u.offset+uint64(len(u.entries)) {
+			// NB: the common case, ents right after the last entry, goes
+			// straight to appendInPlace; truncateAndAppend would find the
+			// same, one call further down.
+			u.appendInPlace(ents, shared)
+		} else if how := u.truncateAndAppend(ents, shared); how != "" {
 			l.cfg.logger.Infof("%s the unstable entries from index %d", how, ents[0].Index)
 		}
 	}
