@@ -62,7 +62,9 @@ func (s logSlice) lastEntryID() entryID {
 // valid returns an error describing the first way in which s breaks the
 // logSlice invariant, or nil when it holds. Callers use it to reject a
 // malformed append coming from the network before it reaches the log.
-func (s logSlice) valid() error {
+// NB: through a pointer, unlike the other methods: by value, the slice is
+// saved to the stack for the error paths on every append.
+func (s *logSlice) valid() error {
 	prev := s.prev
 	for i := range s.entries {
 		id := pbEntryID(&s.entries[i])
