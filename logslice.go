@@ -62,24 +62,41 @@ func (s logSlice) lastEntryID() entryID {
 // valid returns an error describing the first way in which s breaks the
 // logSlice invariant, or nil when it holds. Callers use it to reject a
 // malformed append coming from the network before it reaches the log.
-// NB: through a pointer, unlike the other methods: by value, the slice is
-// saved to the stack for the error paths on every append.
+// NB: through a pointer, unlike the other methods, and with the error built
+// apart (brokenAt): either way the scan would save the slice and its
+// position to the stack for the error paths, on every append.
 func (s *logSlice) valid() error {
 	prev := s.prev
 	for i := range s.entries {
 		id := pbEntryID(&s.entries[i])
-		if id.index != prev.index+1 {
-			return fmt.Errorf("log slice of leader term %d: entry %v at position %d does not directly follow %v",
-				s.term, id, i, prev)
-		}
-		if id.term < prev.term {
-			return fmt.Errorf("log slice of leader term %d: entry %v at position %d has a lower term than %v",
-				s.term, id, i, prev)
+		if id.index != prev.index+1 || id.term < prev.term {
+			return s.brokenAt(i)
 		}
 		prev = id
 	}
 	if prev.term > s.term {
-		return fmt.Errorf("log slice of leader term %d: entry %v is from a later term than the leader's", s.term, prev)
+		return s.brokenAt(len(s.entries))
 	}
 	return nil
+}
+
+// brokenAt returns the error valid reports for s broken at position i:
+// entries[i] does not follow the entry before it (prev for the first), or,
+// with i == len(entries), the last entry is from a later term than the
+// leader's.
+func (s *logSlice) brokenAt(i int) error {
+	prev := s.prev
+	if i > 0 {
+		prev = pbEntryID(&s.entries[i-1])
+	}
+	if i == len(s.entries) {
+		return fmt.Errorf("log slice of leader term %d: entry %v is from a later term than the leader's", s.term, prev)
+	}
+	id := pbEntryID(&s.entries[i])
+	if id.index != prev.index+1 {
+		return fmt.Errorf("log slice of leader term %d: entry %v at position %d does not directly follow %v",
+			s.term, id, i, prev)
+	}
+	return fmt.Errorf("log slice of leader term %d: entry %v at position %d has a lower term than %v",
+		s.term, id, i, prev)
 }
