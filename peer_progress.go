@@ -245,7 +245,7 @@ func (p *peerProgress) canBumpCommit(commit uint64) bool {
 
 // windowFull reports whether the window leaves no room for another append.
 func (p *peerProgress) windowFull() bool {
-	return p.state == flowReplicate && p.window().Full()
+	return p.state == flowReplicate && p.extra != nil && p.extra.window.Full()
 }
 
 // isPaused reports whether no append may go out to the member now.

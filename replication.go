@@ -265,16 +265,10 @@ func (rp *replication) commitIndex(voters jointVoters) uint64 {
 // commit: a probe (in flowProbe, an unpaused follower is due one), a
 // commit index it was not sent, or entries it was not sent while its
 // window has room.
+// NB: one expression, which the compiler inlines into markAllDue (about 30
+// instructions per follower less than a call through markPeerDue).
 func (p *peerProgress) owesAppend(last, commit uint64) bool {
-	switch {
-	case p.isPaused():
-		return false
-	case p.state == flowProbe, p.canBumpCommit(commit):
-		return true
-	case p.windowFull():
-		return false
-	}
-	return p.next <= last
+	return !p.isPaused() && (p.state == flowProbe || p.canBumpCommit(commit) || p.next <= last && !p.windowFull())
 }
 
 // markDue records that follower id is owed an append if owesAppend says so,
@@ -298,8 +292,9 @@ func (rp *replication) markPeerDue(p *peerProgress, evenIfEmpty bool, last, comm
 func (rp *replication) markAllDue(r *raft) {
 	last, commit := r.log.lastIndex(), r.log.committed()
 	for i := range rp.peers {
-		if p := &rp.peers[i]; p.id != rp.self {
-			rp.markPeerDue(p, false, last, commit)
+		// NB: markPeerDue without evenIfEmpty, written out.
+		if p := &rp.peers[i]; p.id != rp.self && p.owesAppend(last, commit) {
+			p.due, rp.anyDue = true, true
 		}
 	}
 }
