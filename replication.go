@@ -233,31 +233,44 @@ func (rp *replication) progressMap(lim windowLimits) tracker.ProgressMap {
 // commitIndex finds on the stack.
 const maxFastQuorum = 9
 
-// commitIndex returns the highest index a quorum of voters has
-// acknowledged (Progress.Match; selfMatch for the leader while selfIn):
-// for a configuration that is not joint, with the Matches of its voters
-// read off peers directly; otherwise, or with more than maxFastQuorum
-// voters, through voters and matchIndexer.
-func (rp *replication) commitIndex(voters jointVoters) uint64 {
+// commitIndex returns the highest index a quorum of the voters of m has
+// acknowledged (Progress.Match; selfMatch for the leader while selfIn),
+// provided it is above floor; when it is not, it returns an index at most
+// floor. For a configuration that is not joint, with at most
+// maxFastQuorum voters, the Matches are read off peers directly; otherwise
+// through m's voters and matchIndexer.
+// NB: a caller asks whether the commit index can rise past floor, so the
+// Matches at or below it are counted but not kept: a leader's own
+// acknowledgement, the one of a follower that already had the commit
+// index, skip the sort altogether.
+func (rp *replication) commitIndex(m *membership, floor uint64) uint64 {
 	var buf [maxFastQuorum]uint64
-	matches := buf[:0]
+	above := buf[:0]
+	n := 0
 	if rp.selfIn && rp.selfVoter {
-		matches = append(matches, rp.selfMatch)
+		n = 1
+		if rp.selfMatch > floor {
+			above = append(above, rp.selfMatch)
+		}
 	}
 	for i := range rp.peers {
-		if !rp.peers[i].voter {
+		p := &rp.peers[i]
+		if !p.voter {
 			continue
 		}
-		if len(matches) == maxFastQuorum {
-			return uint64(voters.CommittedIndex(matchIndexer{rp}))
+		if n == maxFastQuorum {
+			return uint64(m.voters().CommittedIndex(matchIndexer{rp}))
 		}
-		matches = append(matches, rp.peers[i].match)
+		n++
+		if p.match > floor {
+			above = append(above, p.match)
+		}
 	}
-	if len(matches) == 0 {
+	if n == 0 {
 		// Joint, or no voter at all.
-		return uint64(voters.CommittedIndex(matchIndexer{rp}))
+		return uint64(m.voters().CommittedIndex(matchIndexer{rp}))
 	}
-	return majorityIndex(matches, len(matches))
+	return majorityIndex(above, n)
 }
 
 // owesAppend reports whether follower p can take an append and has
@@ -401,11 +414,12 @@ func (r *raft) appendOwn(ents []pb.Entry) bool {
 // configuration holds, provided that entry is of the current term (paper
 // 5.4.2), and reports whether it did.
 func (r *raft) maybeCommit() bool {
-	acked := r.leading.repl.commitIndex(r.conf.voters())
+	committed := r.log.committed()
+	acked := r.leading.repl.commitIndex(&r.conf, committed)
 	if r.aside != nil {
 		acked = r.capCommit(acked)
 	}
-	return r.log.maybeCommit(entryID{term: r.term, index: acked})
+	return acked > committed && r.log.maybeCommit(entryID{term: r.term, index: acked})
 }
 
 // onCommit does what a raised commit index makes possible: every follower

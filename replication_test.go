@@ -537,12 +537,23 @@ func TestCommitIndexAgreesWithQuorum(t *testing.T) {
 				compact := m.voters()
 				rp.adopt(prs, compact)
 				want := uint64(voters.CommittedIndex(mapMatches(prs)))
-				require.Equal(t, want, rp.commitIndex(compact), "got a different commit index than quorum's for %v with %v", voters, prs)
-				// The same, member 1 being the leader, whose progress is derived.
+				// own is the same, member 1 being the leader, whose progress
+				// is derived.
 				own := replication{self: 1, selfIn: true, selfMatch: prs[1].Match}
 				own.adopt(prs, compact)
 				require.True(t, own.selfIn, "got the leader's progress no longer derived")
-				require.Equal(t, want, own.commitIndex(compact), "got a different commit index than quorum's for %v with %v, 1 leading", voters, prs)
+				require.Equal(t, want, rp.commitIndex(&m, 0), "got a different commit index than quorum's for %v with %v", voters, prs)
+				require.Equal(t, want, own.commitIndex(&m, 0), "got a different commit index than quorum's for %v with %v, 1 leading", voters, prs)
+				// Above a floor, the index is exact; at or below, it is
+				// only known not to exceed the floor.
+				floor := rng.Uint64N(20)
+				for name, got := range map[string]uint64{"": rp.commitIndex(&m, floor), ", 1 leading": own.commitIndex(&m, floor)} {
+					if want > floor {
+						require.Equal(t, want, got, "got a different commit index than quorum's above floor %d for %v with %v%s", floor, voters, prs, name)
+					} else {
+						require.LessOrEqual(t, got, floor, "got commit index %d, want at most floor %d, for %v with %v%s", got, floor, voters, prs, name)
+					}
+				}
 			}
 		})
 	}
