@@ -266,9 +266,13 @@ func (rp *replication) commitIndex(m *membership, floor uint64) uint64 {
 			above = append(above, p.match)
 		}
 	}
-	if n == 0 {
+	switch {
+	case n == 0:
 		// Joint, or no voter at all.
 		return uint64(m.voters().CommittedIndex(matchIndexer{rp}))
+	case len(above) <= n/2:
+		// Fewer than a quorum above floor.
+		return 0
 	}
 	return majorityIndex(above, n)
 }
@@ -305,8 +309,10 @@ func (rp *replication) markPeerDue(p *peerProgress, evenIfEmpty bool, last, comm
 func (rp *replication) markAllDue(r *raft) {
 	last, commit := r.log.lastIndex(), r.log.committed()
 	for i := range rp.peers {
-		// NB: markPeerDue without evenIfEmpty, written out.
-		if p := &rp.peers[i]; p.id != rp.self && p.owesAppend(last, commit) {
+		// NB: markPeerDue without evenIfEmpty, written out, for the
+		// followers not due already (after a commit, the next ack finds
+		// them all due).
+		if p := &rp.peers[i]; !p.due && p.id != rp.self && p.owesAppend(last, commit) {
 			p.due, rp.anyDue = true, true
 		}
 	}

@@ -104,7 +104,12 @@ func (r *raft) handleAppendAck(m *pb.Message, pr *peerProgress) {
 	if !pr.maybeUpdate(m.Index) && !(pr.match == m.Index && pr.state == flowProbe) {
 		return
 	}
-	r.openFlow(m.From, pr, m.Index)
+	if pr.state == flowReplicate {
+		// NB: openFlow's usual case, without the call.
+		pr.window().FreeLE(m.Index)
+	} else {
+		r.openFlow(m.From, pr, m.Index)
+	}
 	if r.cfg.readOnly == ReadOnlyLeaseBased && m.From != r.id && r.leading.lease.ackIndex(m.From, m.Index) {
 		r.releaseLeaseReads()
 	}
