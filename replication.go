@@ -244,37 +244,39 @@ const maxFastQuorum = 9
 // acknowledgement, the one of a follower that already had the commit
 // index, skip the sort altogether.
 func (rp *replication) commitIndex(m *membership, floor uint64) uint64 {
+	// NB: the peers' header and the count above floor in locals, so that
+	// the loop keeps them in registers (about half the instructions of
+	// appending to a slice of buf).
 	var buf [maxFastQuorum]uint64
-	above := buf[:0]
-	n := 0
+	peers, n, k := rp.peers, 0, 0
 	if rp.selfIn && rp.selfVoter {
 		n = 1
 		if rp.selfMatch > floor {
-			above = append(above, rp.selfMatch)
+			buf[0], k = rp.selfMatch, 1
 		}
 	}
-	for i := range rp.peers {
-		p := &rp.peers[i]
-		if !p.voter {
+	for i := range peers {
+		if !peers[i].voter {
 			continue
 		}
 		if n == maxFastQuorum {
 			return uint64(m.voters().CommittedIndex(matchIndexer{rp}))
 		}
 		n++
-		if p.match > floor {
-			above = append(above, p.match)
+		if match := peers[i].match; match > floor {
+			buf[k] = match
+			k++
 		}
 	}
 	switch {
 	case n == 0:
 		// Joint, or no voter at all.
 		return uint64(m.voters().CommittedIndex(matchIndexer{rp}))
-	case len(above) <= n/2:
+	case k <= n/2:
 		// Fewer than a quorum above floor.
 		return 0
 	}
-	return majorityIndex(above, n)
+	return majorityIndex(buf[:k], n)
 }
 
 // owesAppend reports whether follower p can take an append and has
