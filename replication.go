@@ -450,13 +450,16 @@ func (r *raft) flushAppends() {
 		return
 	}
 	rp.anyDue = false
-	last := r.log.lastIndex()
-	for i := range rp.peers {
-		p := &rp.peers[i]
+	last, commit := r.log.lastIndex(), r.log.committed()
+	// NB: sending changes no member's place in peers, so the loop keeps
+	// its header in a register rather than reloading it around each call.
+	peers := rp.peers
+	for i := range peers {
+		p := &peers[i]
 		if !p.due {
 			continue
 		}
-		evenIfEmpty := p.evenIfEmpty || p.state == flowProbe || p.canBumpCommit(r.log.committed())
+		evenIfEmpty := p.evenIfEmpty || p.state == flowProbe || p.canBumpCommit(commit)
 		p.due, p.evenIfEmpty = false, false
 		// NB: once p.next is past the last entry, a further append would
 		// be empty, which only the first may be.
