@@ -221,6 +221,21 @@ func (r *raft) handleProposal(m *pb.Message) error {
 		r.cfg.logger.Debugf("%x drops a proposal: leadership is moving to %x (term %d)", r.id, l.transferee(), r.term)
 		return ErrProposalDropped
 	}
+	if !hasConfChange(m.Entries) {
+		// NB: most proposals; the configuration changes, with their
+		// larger frame, are left to proposeConfChanges.
+		if !r.appendOwn(m.Entries) {
+			return ErrProposalDropped
+		}
+		return nil
+	}
+	return r.proposeConfChanges(m)
+}
+
+// proposeConfChanges is handleProposal for a proposal that holds
+// configuration changes, from a leader that may append it.
+func (r *raft) proposeConfChanges(m *pb.Message) error {
+	l := r.leading
 	next := r.log.lastIndex() + 1
 	type change struct {
 		cc    pb.ConfChangeV2
