@@ -58,9 +58,9 @@ type replication struct {
 	// (peerProgress.due). Invariant: no peer is due while it is clear.
 	anyDue bool
 	// termCommitted is set once the leader is known to have committed an
-	// entry of its term; it stays set for the leadership (see
-	// committedEntryInCurrentTerm). NB: here, beside the other flags, where
-	// it takes no room of its own.
+	// entry of its term: by its first commit, or when asked
+	// (committedEntryInCurrentTerm). It stays set for the leadership.
+	// NB: here, beside the other flags, where it takes no room of its own.
 	termCommitted bool
 }
 
@@ -422,12 +422,27 @@ func (r *raft) appendOwn(ents []pb.Entry) bool {
 // configuration holds, provided that entry is of the current term (paper
 // 5.4.2), and reports whether it did.
 func (r *raft) maybeCommit() bool {
+	rp := &r.leading.repl
 	committed := r.log.committed()
-	acked := r.leading.repl.commitIndex(&r.conf, committed)
+	acked := rp.commitIndex(&r.conf, committed)
 	if r.aside != nil {
 		acked = r.capCommit(acked)
 	}
-	return acked > committed && r.log.maybeCommit(entryID{term: r.term, index: acked})
+	switch {
+	case acked <= committed:
+		return false
+	case rp.termCommitted:
+		// NB: the leader committed an entry of its term already, and every
+		// entry after that one is of its term too (it appends only its
+		// own), so the term need not be looked up (about 60 instructions
+		// per commit).
+		r.log.commitTo(acked)
+		return true
+	case !r.log.maybeCommit(entryID{term: r.term, index: acked}):
+		return false
+	}
+	rp.termCommitted = true
+	return true
 }
 
 // onCommit does what a raised commit index makes possible: every follower

@@ -658,3 +658,28 @@ func TestLeaderOwnProgressDerived(t *testing.T) {
 		assert.Len(t, rp.peers, 3, "got %d kept progresses, want 3", len(rp.peers))
 	})
 }
+
+// TestLeaderMarksItsTermCommitted checks replication.termCommitted, on
+// which maybeCommit relies to commit without looking up the term of the
+// entry a quorum holds (paper 5.4.2: a leader commits by counting replicas
+// only entries of its own term).
+func TestLeaderMarksItsTermCommitted(t *testing.T) {
+	t.Run("not before the first commit of the term", func(t *testing.T) {
+		nodes, _ := leaderWithoutFirstCommit(t)
+		rp := &nodes[0].raft.leading.repl
+		assert.False(t, rp.termCommitted, "got termCommitted %v before any commit, want false", rp.termCommitted)
+	})
+	t.Run("by the first commit, and later commits follow the quorum", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0].raft
+		require.True(t, leader.leading.repl.termCommitted, "got termCommitted false after the leader's first commit, want true")
+		// Follower 3 is cut off: follower 2 and the leader are a quorum.
+		nw.cut[[2]uint64{1, 3}] = true
+		for _, data := range []string{"a", "b"} {
+			nw.propose(1, data)
+			nw.flush()
+			want := leader.log.lastIndex()
+			assert.Equal(t, want, leader.log.committed(), "got commit index %d after proposing %q, want %d", leader.log.committed(), data, want)
+		}
+	})
+}
