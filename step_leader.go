@@ -26,8 +26,11 @@ func (r *raft) stepLeader(m *pb.Message) error {
 		return nil
 	}
 	rp := &r.leading.repl
-	pr := rp.peer(m.From)
-	if pr == nil && m.From == r.id && rp.selfIn {
+	var pr *peerProgress
+	switch {
+	case m.From == r.id && rp.selfIn:
+		// NB: asked before peers are searched, which do not hold the
+		// leader while selfIn.
 		if m.Type == pb.MsgAppResp && !m.Reject {
 			// The leader's own entries up to m.Index are durable.
 			if rp.ackOwn(m.Index) {
@@ -38,10 +41,11 @@ func (r *raft) stepLeader(m *pb.Message) error {
 		// Anything else may take the leader's progress where its derived
 		// form cannot follow: keep it as a follower's from now on.
 		pr = rp.takeSelfIntoPeers()
-	}
-	if pr == nil {
-		r.cfg.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
-		return nil
+	default:
+		if pr = rp.peer(m.From); pr == nil {
+			r.cfg.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
+			return nil
+		}
 	}
 	switch m.Type {
 	case pb.MsgAppResp:
