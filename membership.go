@@ -425,9 +425,19 @@ func (r *raft) confChangeRefusal(cc pb.ConfChangeV2) (string, tracker.Config) {
 
 // maybeAutoLeaveJoint proposes leaving a joint configuration entered with
 // AutoLeave once the change that entered it is applied.
+// NB: asked at every application, and answered inline unless a leader is
+// in a joint configuration with AutoLeave (autoLeaveJoint, whose message
+// takes a large frame).
 func (r *raft) maybeAutoLeaveJoint() {
-	l := r.leading
-	if l == nil || !r.conf.autoLeave || r.log.applied() < l.pendingConfIndex {
+	if r.leading != nil && r.conf.autoLeave {
+		r.autoLeaveJoint()
+	}
+}
+
+// autoLeaveJoint is maybeAutoLeaveJoint for a leader in a joint
+// configuration with AutoLeave.
+func (r *raft) autoLeaveJoint() {
+	if r.log.applied() < r.leading.pendingConfIndex {
 		return
 	}
 	// NB: an empty ConfChangeV2 (nil data) leaves the joint configuration; it

@@ -216,24 +216,40 @@ func (p *peerProgress) resendFrom(next uint64) {
 // went out to the member: in flowProbe a non-empty one pauses it until it
 // answers; in flowReplicate it takes room in the window, which pauses it
 // once full. It panics in flowSnapshot, where nothing is sent.
+// NB: the pipelined case, the common one, is kept free of the others'
+// calls, so that its frame is small and it needs no spills (some 20
+// instructions per append less).
 func (p *peerProgress) sentEntries(n int, bytes uint64, lim windowLimits) {
-	switch p.state {
-	case flowProbe:
-		p.paused = p.paused || n > 0
-	case flowReplicate:
-		if n > 0 {
-			x := p.more()
-			if x.window == nil {
-				x.window = tracker.NewInflights(lim.count, lim.bytes)
-			}
-			last := p.next + uint64(n) - 1
-			x.window.Add(last, bytes)
-			p.next = last + 1
+	if p.state != flowReplicate {
+		p.sentUnpipelined(n, bytes)
+		return
+	}
+	w := p.window()
+	if n > 0 {
+		if w == nil {
+			w = p.openWindow(lim)
 		}
-		p.paused = p.window().Full()
-	default:
+		last := p.next + uint64(n) - 1
+		w.Add(last, bytes)
+		p.next = last + 1
+	}
+	p.paused = w.Full()
+}
+
+// sentUnpipelined is sentEntries outside flowReplicate.
+func (p *peerProgress) sentUnpipelined(n int, bytes uint64) {
+	if p.state != flowProbe {
 		invariantBroken("appends of %d entries (%d bytes) went out in state %s: %s", n, bytes, p.state, p)
 	}
+	p.paused = p.paused || n > 0
+}
+
+// openWindow gives the member an empty window of limits lim, in
+// flowReplicate, and returns it.
+func (p *peerProgress) openWindow(lim windowLimits) *tracker.Inflights {
+	x := p.more()
+	x.window = tracker.NewInflights(lim.count, lim.bytes)
+	return x.window
 }
 
 // canBumpCommit reports whether the member has not been sent commit index
@@ -245,7 +261,7 @@ func (p *peerProgress) canBumpCommit(commit uint64) bool {
 
 // windowFull reports whether the window leaves no room for another append.
 func (p *peerProgress) windowFull() bool {
-	return p.state == flowReplicate && p.window().Full()
+	return p.state == flowReplicate && p.extra != nil && p.extra.window.Full()
 }
 
 // isPaused reports whether no append may go out to the member now.

@@ -537,12 +537,23 @@ func TestCommitIndexAgreesWithQuorum(t *testing.T) {
 				compact := m.voters()
 				rp.adopt(prs, compact)
 				want := uint64(voters.CommittedIndex(mapMatches(prs)))
-				require.Equal(t, want, rp.commitIndex(compact), "got a different commit index than quorum's for %v with %v", voters, prs)
-				// The same, member 1 being the leader, whose progress is derived.
+				// own is the same, member 1 being the leader, whose progress
+				// is derived.
 				own := replication{self: 1, selfIn: true, selfMatch: prs[1].Match}
 				own.adopt(prs, compact)
 				require.True(t, own.selfIn, "got the leader's progress no longer derived")
-				require.Equal(t, want, own.commitIndex(compact), "got a different commit index than quorum's for %v with %v, 1 leading", voters, prs)
+				require.Equal(t, want, rp.commitIndex(&m, 0), "got a different commit index than quorum's for %v with %v", voters, prs)
+				require.Equal(t, want, own.commitIndex(&m, 0), "got a different commit index than quorum's for %v with %v, 1 leading", voters, prs)
+				// Above a floor, the index is exact; at or below, it is
+				// only known not to exceed the floor.
+				floor := rng.Uint64N(20)
+				for name, got := range map[string]uint64{"": rp.commitIndex(&m, floor), ", 1 leading": own.commitIndex(&m, floor)} {
+					if want > floor {
+						require.Equal(t, want, got, "got a different commit index than quorum's above floor %d for %v with %v%s", floor, voters, prs, name)
+					} else {
+						require.LessOrEqual(t, got, floor, "got commit index %d, want at most floor %d, for %v with %v%s", got, floor, voters, prs, name)
+					}
+				}
 			}
 		})
 	}
@@ -645,5 +656,30 @@ func TestLeaderOwnProgressDerived(t *testing.T) {
 		assert.Equal(t, tracker.StateReplicate, pr.State, "got the leader's state %v after its ack, want StateReplicate", pr.State)
 		assert.Equal(t, last, pr.Match, "got the leader's match %d, want %d", pr.Match, last)
 		assert.Len(t, rp.peers, 3, "got %d kept progresses, want 3", len(rp.peers))
+	})
+}
+
+// TestLeaderMarksItsTermCommitted checks replication.termCommitted, on
+// which maybeCommit relies to commit without looking up the term of the
+// entry a quorum holds (paper 5.4.2: a leader commits by counting replicas
+// only entries of its own term).
+func TestLeaderMarksItsTermCommitted(t *testing.T) {
+	t.Run("not before the first commit of the term", func(t *testing.T) {
+		nodes, _ := leaderWithoutFirstCommit(t)
+		rp := &nodes[0].raft.leading.repl
+		assert.False(t, rp.termCommitted, "got termCommitted %v before any commit, want false", rp.termCommitted)
+	})
+	t.Run("by the first commit, and later commits follow the quorum", func(t *testing.T) {
+		nodes, nw := leaderWithFollowers(t, 3)
+		leader := nodes[0].raft
+		require.True(t, leader.leading.repl.termCommitted, "got termCommitted false after the leader's first commit, want true")
+		// Follower 3 is cut off: follower 2 and the leader are a quorum.
+		nw.cut[[2]uint64{1, 3}] = true
+		for _, data := range []string{"a", "b"} {
+			nw.propose(1, data)
+			nw.flush()
+			want := leader.log.lastIndex()
+			assert.Equal(t, want, leader.log.committed(), "got commit index %d after proposing %q, want %d", leader.log.committed(), data, want)
+		}
 	})
 }

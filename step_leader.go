@@ -26,8 +26,11 @@ func (r *raft) stepLeader(m *pb.Message) error {
 		return nil
 	}
 	rp := &r.leading.repl
-	pr := rp.peer(m.From)
-	if pr == nil && m.From == r.id && rp.selfIn {
+	var pr *peerProgress
+	switch {
+	case m.From == r.id && rp.selfIn:
+		// NB: asked before peers are searched, which do not hold the
+		// leader while selfIn.
 		if m.Type == pb.MsgAppResp && !m.Reject {
 			// The leader's own entries up to m.Index are durable.
 			if rp.ackOwn(m.Index) {
@@ -38,10 +41,11 @@ func (r *raft) stepLeader(m *pb.Message) error {
 		// Anything else may take the leader's progress where its derived
 		// form cannot follow: keep it as a follower's from now on.
 		pr = rp.takeSelfIntoPeers()
-	}
-	if pr == nil {
-		r.cfg.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
-		return nil
+	default:
+		if pr = rp.peer(m.From); pr == nil {
+			r.cfg.logger.Debugf("%x ignores %s from %x: not a member", r.id, m.Type, m.From)
+			return nil
+		}
 	}
 	switch m.Type {
 	case pb.MsgAppResp:
@@ -104,7 +108,12 @@ func (r *raft) handleAppendAck(m *pb.Message, pr *peerProgress) {
 	if !pr.maybeUpdate(m.Index) && !(pr.match == m.Index && pr.state == flowProbe) {
 		return
 	}
-	r.openFlow(m.From, pr, m.Index)
+	if pr.state == flowReplicate {
+		// NB: openFlow's usual case, without the call.
+		pr.window().FreeLE(m.Index)
+	} else {
+		r.openFlow(m.From, pr, m.Index)
+	}
 	if r.cfg.readOnly == ReadOnlyLeaseBased && m.From != r.id && r.leading.lease.ackIndex(m.From, m.Index) {
 		r.releaseLeaseReads()
 	}
@@ -216,6 +225,21 @@ func (r *raft) handleProposal(m *pb.Message) error {
 		r.cfg.logger.Debugf("%x drops a proposal: leadership is moving to %x (term %d)", r.id, l.transferee(), r.term)
 		return ErrProposalDropped
 	}
+	if !hasConfChange(m.Entries) {
+		// NB: most proposals; the configuration changes, with their
+		// larger frame, are left to proposeConfChanges.
+		if !r.appendOwn(m.Entries) {
+			return ErrProposalDropped
+		}
+		return nil
+	}
+	return r.proposeConfChanges(m)
+}
+
+// proposeConfChanges is handleProposal for a proposal that holds
+// configuration changes, from a leader that may append it.
+func (r *raft) proposeConfChanges(m *pb.Message) error {
+	l := r.leading
 	next := r.log.lastIndex() + 1
 	type change struct {
 		cc    pb.ConfChangeV2

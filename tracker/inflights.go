@@ -128,10 +128,7 @@ func (in *Inflights) FreeLE(to uint64) {
 // messages are in flight, or maxBytes is not 0 and the payloads in flight
 // total at least maxBytes. A nil window is never full.
 func (in *Inflights) Full() bool {
-	if in == nil {
-		return false
-	}
-	return in.count >= in.size || (in.maxBytes != 0 && in.bytes >= in.maxBytes)
+	return in != nil && (in.count >= in.size || in.maxBytes != 0 && in.bytes >= in.maxBytes)
 }
 
 // Count returns the number of messages in flight; 0 for a nil window.
