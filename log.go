@@ -411,27 +411,6 @@ func (l *raftLog) restore(s pb.Snapshot) {
 	l.unstable.restore(s)
 }
 
-// sliceAfter returns the log slice that follows the entry at index prev: its
-// ID, and, if withEntries, the entries after it, bounded by maxSize (but at
-// least one if there is any). It returns ErrCompacted when the entries (or
-// prev's term) are no longer in the log. The leader sends such slices in
-// its appends.
-func (l *raftLog) sliceAfter(prev uint64, withEntries bool, maxSize entryEncodingSize) (logSlice, error) {
-	t, err := l.term(prev)
-	if err != nil {
-		return logSlice{}, err
-	}
-	// NB: the slice is built in the return statement; filled in field by
-	// field, it would be zeroed and copied on the stack twice per append.
-	var ents []pb.Entry
-	if withEntries {
-		if ents, err = l.entries(prev+1, maxSize); err != nil {
-			return logSlice{}, err
-		}
-	}
-	return logSlice{prev: entryID{term: t, index: prev}, entries: ents}, nil
-}
-
 // entries returns the entries from index i to the end of the log, bounded by
 // maxSize (but at least one entry if i <= lastIndex()).
 func (l *raftLog) entries(i uint64, maxSize entryEncodingSize) ([]pb.Entry, error) {

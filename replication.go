@@ -506,10 +506,10 @@ func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool) bool {
 	if p.isPaused() {
 		return false
 	}
-	// NB: the entry the append follows and the entries after it, asked of
-	// the log one by one rather than as a logSlice (raftLog.sliceAfter),
-	// whose building and return by value cost some 40 instructions per
-	// append. With a full window, only the commit index can go out.
+	// NB: the entry the append follows and the entries after it are asked
+	// of the log one by one: built as a logSlice and returned by value, they
+	// cost some 40 instructions more per append. With a full window, only
+	// the commit index can go out.
 	prev := p.next - 1
 	prevTerm, err := r.log.term(prev)
 	if err != nil {
