@@ -160,28 +160,37 @@ func (ms *MemoryStorage) InitialState() (pb.HardState, pb.ConfState, error) {
 // SetHardState saves the current HardState. It never fails.
 func (ms *MemoryStorage) SetHardState(st pb.HardState) error {
 	ms.Lock()
-	defer ms.Unlock()
 	ms.hardState = st
+	ms.Unlock()
 	return nil
 }
 
 // Entries implements Storage. The returned slice aliases the storage and is
 // capped (cap == len) so that appending to it copies. It panics if hi is past
 // LastIndex()+1 or lo > hi: raft never asks for entries it does not know of.
+//
+// NB: the mutex is released by hand rather than deferred, which costs some
+// 20 instructions a call in the commit cycle, where raft reads every
+// committed batch through here; every return unlocks it, and so does the
+// out-of-bounds panic, before it is raised.
 func (ms *MemoryStorage) Entries(lo, hi, maxSize uint64) ([]pb.Entry, error) {
 	ms.Lock()
-	defer ms.Unlock()
 	dummy, last := ms.dummyIndex.Load(), ms.lastIndex()
 	switch {
 	case lo <= dummy:
+		ms.Unlock()
 		return nil, ErrCompacted
 	case lo > hi || hi > last+1:
+		ms.Unlock()
 		invariantBroken("MemoryStorage.Entries(%d, %d) out of bounds: entries are (%d, %d]", lo, hi, dummy, last)
 	case last == dummy:
 		// Only the dummy is left: the snapshot covers the whole log.
+		ms.Unlock()
 		return nil, ErrUnavailable
 	}
-	return slices.Clip(limitSize(ms.ents[lo-dummy-1:hi-dummy-1], entryEncodingSize(maxSize))), nil
+	ents := slices.Clip(limitSize(ms.ents[lo-dummy-1:hi-dummy-1], entryEncodingSize(maxSize)))
+	ms.Unlock()
+	return ents, nil
 }
 
 // Term implements Storage.
