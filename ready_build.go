@@ -256,9 +256,15 @@ func (rn *RawNode) appendThreadMsg(rd *Ready, ack bool, room []pb.Message) pb.Me
 func (rn *RawNode) setAppendThreadAck(rd *Ready, ack *appendAck) {
 	r := rn.raft
 	ack.ok, ack.term, ack.snap = true, r.term, snapshotRef(&rd.Snapshot)
-	ack.last = entryID{}
-	if r.log.hasUnstableEnts() {
+	switch n := len(rd.Entries); {
+	case n != 0:
+		// NB: rd's entries run to the end of the log, so their last is the
+		// log's, read without looking its term up (some 50 instructions).
+		ack.last = pbEntryID(&rd.Entries[n-1])
+	case r.log.hasUnstableEnts():
 		ack.last = r.log.lastEntryID()
+	default:
+		ack.last = entryID{}
 	}
 }
 
