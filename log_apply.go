@@ -52,6 +52,10 @@ func (l *raftLog) appliedTo(i uint64, size entryEncodingSize) {
 	a.paused = a.full(l.cfg.maxApplying)
 }
 
+// applyPaused reports whether handing out committed entries waits for the
+// application to confirm applying some.
+func (l *raftLog) applyPaused() bool { return l.apply.paused }
+
 // appliedSize returns the size argument of appliedTo for ents, the entries
 // the application confirms applying (up to their last index): their size,
 // unless they reach everything handed out, which frees the whole budget

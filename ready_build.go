@@ -135,7 +135,6 @@ func (rn *RawNode) appendLocalThreadMsgs(rd *Ready) []pb.Message {
 // the application.
 func (rn *RawNode) markHandedOut(rd *Ready) {
 	r := rn.raft
-	r.stir()
 	if rd.SoftState != nil {
 		rn.prevSoftSt = *rd.SoftState
 	}
@@ -162,6 +161,14 @@ func (rn *RawNode) markHandedOut(rd *Ready) {
 	if n := len(rd.CommittedEntries); n > 0 {
 		r.log.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries(), r.applyLimit())
 	}
+	// The Ready took all HasReady looks at (messages, states, unstable
+	// entries and snapshot, read answers, the fault) but what the flush
+	// may have left owed and the committed entries the apply bound or an
+	// exit held back: the peer is at rest unless those remain. NB: known
+	// here at the cost of those two looks, it spares the HasReady that
+	// follows a full one.
+	r.quiet = r.out.isEmpty() && !r.hasDeferred() &&
+		!r.log.hasNextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit())
 }
 
 // queueAdvanceSteps queues what Advance steps back in for rd, without
