@@ -39,8 +39,14 @@ func (r *raft) flushDeferred() {
 func (rn *RawNode) readyToHandOut(rd *Ready) {
 	r := rn.raft
 	// NB: first, since holding back an exit may append a leader's marker,
-	// which the flush sends and the Ready carries.
-	rd.CommittedEntries = r.holdExit(r.log.nextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit()))
+	// which the flush sends and the Ready carries. Without entries there is
+	// an exit to look at only if one is held, which most Readies are spared
+	// the call for.
+	ents := r.log.nextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit())
+	if len(ents) != 0 || r.heldExit() != nil {
+		ents = r.holdExit(ents)
+	}
+	rd.CommittedEntries = ents
 	r.flushDeferred()
 	rd.Entries = r.log.nextUnstableEnts()
 	rd.Messages = r.out.readyMsgs()
