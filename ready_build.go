@@ -49,7 +49,6 @@ func (rn *RawNode) readyToHandOut(rd *Ready) {
 	rd.CommittedEntries = ents
 	r.flushDeferred()
 	rd.Entries = r.log.nextUnstableEnts()
-	rd.Messages = r.out.readyMsgs()
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
 		// NB: a fresh variable, so that the allocation happens only when
 		// the state changed.
@@ -63,35 +62,38 @@ func (rn *RawNode) readyToHandOut(rd *Ready) {
 	if snap := r.log.nextUnstableSnapshot(); snap != nil {
 		rd.Snapshot = *snap
 	}
-	if rs := r.out.readStates(); len(rs) != 0 {
-		// NB: capped, so that the application's appends cannot write into
-		// the room kept for the next answers.
-		rd.ReadStates = rs[:len(rs):len(rs)]
-	}
-	if dr := r.out.droppedReads(); len(dr) != 0 {
-		rd.DroppedReads = dr
+	if rs, dr := r.out.readAnswers(); len(rs) != 0 || len(dr) != 0 {
+		if len(rs) != 0 {
+			// NB: capped, so that the application's appends cannot write
+			// into the room kept for the next answers.
+			rd.ReadStates = rs[:len(rs):len(rs)]
+		}
+		if len(dr) != 0 {
+			rd.DroppedReads = dr
+		}
 	}
 	if f := r.fault; f != nil && !f.reported {
 		rd.Fault = f.err
 	}
 	rd.MustSync = MustSync(hs, rn.prevHardSt, len(rd.Entries))
+	var msgs []pb.Message
 	if rn.raft.cfg.asyncStorageWrites {
 		// NB: without AsyncStorageWrites, the messages that wait for
 		// durability are in Messages already (see pushAfterAppend): the
 		// application persists the Ready before sending them, and those to
 		// ourselves are stepped back in on Advance.
-		rd.Messages = rn.appendLocalThreadMsgs(rd)
-	}
-	if len(rd.Messages) == 0 {
-		rd.Messages = nil
+		msgs = rn.appendLocalThreadMsgs(rd)
 	} else {
+		msgs = r.out.readyMsgs()
+	}
+	if n := len(msgs); n != 0 {
 		// NB: capped, so that the application's appends cannot write into
 		// the outbox's room.
-		rd.Messages = rd.Messages[:len(rd.Messages):len(rd.Messages)]
+		rd.Messages = msgs[:n:n]
 	}
 }
 
-// appendLocalThreadMsgs returns rd's messages followed by the work of rd
+// appendLocalThreadMsgs returns the queued messages followed by the work of rd
 // for the local storage threads: what to persist (MsgStorageAppend) and what
 // to apply (MsgStorageApply). Both messages, and the one-message Responses
 // arrays that need no array of the outbox's, are laid out in the outbox's
@@ -116,7 +118,7 @@ func (rn *RawNode) appendLocalThreadMsgs(rd *Ready) []pb.Message {
 		carved++
 	}
 	if locals == 0 {
-		return rd.Messages
+		return out.readyMsgs()
 	}
 	room := out.spare(locals + carved)
 	// NB: spare may have moved the queue; the local messages fill
