@@ -140,6 +140,11 @@ func (rn *RawNode) advance() {
 	if !a.pending() {
 		return
 	}
+	if a.queued != nil || a.appended.snap != nil {
+		// What these confirm may be part of what is out: its size must be
+		// whole.
+		r.log.sizeApplying(a.applied)
+	}
 	// NB: queued is dropped rather than kept for reuse: it is rarely
 	// needed, and an idle peer should hold no array for it.
 	if a.queued != nil {

@@ -38,6 +38,9 @@ func (r *raft) flushDeferred() {
 // each copy of it shows in a one-message Ready's cost.
 func (rn *RawNode) readyToHandOut(rd *Ready) {
 	r := rn.raft
+	// The batch handed out last, if still out, counts in the size of the
+	// next one.
+	r.log.sizeApplying(rn.acks.applied)
 	// NB: first, since holding back an exit may append a leader's marker,
 	// which the flush sends and the Ready carries. Without entries there is
 	// an exit to look at only if one is held, which most Readies are spared
@@ -167,7 +170,13 @@ func (rn *RawNode) markHandedOut(rd *Ready) {
 	}
 	r.log.acceptUnstable()
 	if n := len(rd.CommittedEntries); n > 0 {
-		r.log.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries(), r.applyLimit())
+		if r.cfg.asyncStorageWrites {
+			r.log.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries(), r.applyLimit())
+		} else {
+			// NB: held in acks.applied until Advance, so that sizing them
+			// can wait until it is needed (see sizeApplying).
+			r.log.acceptApplyingUnsized(rd.CommittedEntries, rn.applyUnstableEntries(), r.applyLimit())
+		}
 	}
 	// The Ready took all HasReady looks at (messages, states, unstable
 	// entries and snapshot, read answers, the fault) but what the flush
