@@ -17,18 +17,21 @@ import (
 // sized, and nothing to size when the batch is applied whole.
 func TestLogAcceptApplyingUnsized(t *testing.T) {
 	const n = 10
-	ents := make([]pb.Entry, n)
-	for i := range ents {
-		ents[i] = pb.Entry{Index: uint64(i + 1), Term: 1, Data: make([]byte, 100)}
+	// A log of n committed entries with 100-byte payloads, all persisted,
+	// handing out at most maxSize bytes at a time.
+	var ents []pb.Entry
+	for i := uint64(1); i <= n; i++ {
+		ents = append(ents, pb.Entry{Term: 1, Index: i, Data: make([]byte, 100)})
 	}
-	size := entryEncodingSize(ents[0].Size())
+	// NB: the logs only read the storage, so they share it.
+	stored := NewMemoryStorage()
+	require.NoError(t, stored.Append(ents))
 	newLog := func(maxSize entryEncodingSize) *raftLog {
-		ms := NewMemoryStorage()
-		require.NoError(t, ms.Append(ents))
-		l := newLogWithSize(ms, discardLogger, maxSize)
+		l := newLogWithSize(stored, discardLogger, maxSize)
 		l.commitTo(n)
 		return l
 	}
+	size := entsSize(ents[:1])
 	// eager and lazy hand out a batch of the given log, the one by size,
 	// the other unsized.
 	eager := func(l *raftLog, got []pb.Entry) {

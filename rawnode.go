@@ -165,16 +165,16 @@ func (rn *RawNode) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
 // messages to another without encoding them, a forwarded proposal in the
 // follower's Ready is numbered by the leader's Step.
 func (rn *RawNode) Step(m pb.Message) error {
-	if IsLocalMsg(m.Type) {
-		if !IsLocalMsgTarget(m.From) {
-			return ErrStepLocalMsg
-		}
-		// NB: a storage thread's response may confirm part of what is out,
-		// whose size must then be whole (see sizeApplying).
-		rn.raft.log.sizeApplying(rn.acks.applied)
+	if IsLocalMsg(m.Type) && !IsLocalMsgTarget(m.From) {
+		return ErrStepLocalMsg
 	}
 	if IsResponseMsg(m.Type) && !IsLocalMsgTarget(m.From) && !rn.raft.conf.isMember(m.From) {
 		return ErrStepPeerNotFound
+	}
+	if IsLocalMsgTarget(m.From) {
+		// NB: a storage thread's response may confirm part of what is out,
+		// whose size must then be whole (see sizeApplying).
+		rn.raft.log.sizeApplying(rn.acks.applied)
 	}
 	return rn.raft.step(&m)
 }
