@@ -118,6 +118,15 @@ func (o *outbox) droppedReads() []DroppedRead {
 	return o.reads.dropped
 }
 
+// readAnswers returns what readStates and droppedReads return, with one
+// look at the answers.
+func (o *outbox) readAnswers() ([]ReadState, []DroppedRead) {
+	if a := o.reads; a != nil {
+		return a.states, a.dropped
+	}
+	return nil, nil
+}
+
 // readsHandedOut records that a Ready took the queued read answers.
 func (o *outbox) readsHandedOut() {
 	if a := o.reads; a != nil {

@@ -171,6 +171,11 @@ func (rn *RawNode) Step(m pb.Message) error {
 	if IsResponseMsg(m.Type) && !IsLocalMsgTarget(m.From) && !rn.raft.conf.isMember(m.From) {
 		return ErrStepPeerNotFound
 	}
+	if IsLocalMsgTarget(m.From) {
+		// NB: a storage thread's response may confirm part of what is out,
+		// whose size must then be whole (see sizeApplying).
+		rn.raft.log.sizeApplying(rn.acks.applied)
+	}
 	return rn.raft.step(&m)
 }
 

@@ -38,12 +38,20 @@ func (r *raft) flushDeferred() {
 // each copy of it shows in a one-message Ready's cost.
 func (rn *RawNode) readyToHandOut(rd *Ready) {
 	r := rn.raft
+	// The batch handed out last, if still out, counts in the size of the
+	// next one.
+	r.log.sizeApplying(rn.acks.applied)
 	// NB: first, since holding back an exit may append a leader's marker,
-	// which the flush sends and the Ready carries.
-	rd.CommittedEntries = r.holdExit(r.log.nextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit()))
+	// which the flush sends and the Ready carries. Without entries there is
+	// an exit to look at only if one is held, which most Readies are spared
+	// the call for.
+	ents := r.log.nextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit())
+	if len(ents) != 0 || r.heldExit() != nil {
+		ents = r.holdExit(ents)
+	}
+	rd.CommittedEntries = ents
 	r.flushDeferred()
 	rd.Entries = r.log.nextUnstableEnts()
-	rd.Messages = r.out.readyMsgs()
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
 		// NB: a fresh variable, so that the allocation happens only when
 		// the state changed.
@@ -57,35 +65,38 @@ func (rn *RawNode) readyToHandOut(rd *Ready) {
 	if snap := r.log.nextUnstableSnapshot(); snap != nil {
 		rd.Snapshot = *snap
 	}
-	if rs := r.out.readStates(); len(rs) != 0 {
-		// NB: capped, so that the application's appends cannot write into
-		// the room kept for the next answers.
-		rd.ReadStates = rs[:len(rs):len(rs)]
-	}
-	if dr := r.out.droppedReads(); len(dr) != 0 {
-		rd.DroppedReads = dr
+	if rs, dr := r.out.readAnswers(); len(rs) != 0 || len(dr) != 0 {
+		if len(rs) != 0 {
+			// NB: capped, so that the application's appends cannot write
+			// into the room kept for the next answers.
+			rd.ReadStates = rs[:len(rs):len(rs)]
+		}
+		if len(dr) != 0 {
+			rd.DroppedReads = dr
+		}
 	}
 	if f := r.fault; f != nil && !f.reported {
 		rd.Fault = f.err
 	}
 	rd.MustSync = MustSync(hs, rn.prevHardSt, len(rd.Entries))
+	var msgs []pb.Message
 	if rn.raft.cfg.asyncStorageWrites {
 		// NB: without AsyncStorageWrites, the messages that wait for
 		// durability are in Messages already (see pushAfterAppend): the
 		// application persists the Ready before sending them, and those to
 		// ourselves are stepped back in on Advance.
-		rd.Messages = rn.appendLocalThreadMsgs(rd)
-	}
-	if len(rd.Messages) == 0 {
-		rd.Messages = nil
+		msgs = rn.appendLocalThreadMsgs(rd)
 	} else {
+		msgs = r.out.readyMsgs()
+	}
+	if n := len(msgs); n != 0 {
 		// NB: capped, so that the application's appends cannot write into
 		// the outbox's room.
-		rd.Messages = rd.Messages[:len(rd.Messages):len(rd.Messages)]
+		rd.Messages = msgs[:n:n]
 	}
 }
 
-// appendLocalThreadMsgs returns rd's messages followed by the work of rd
+// appendLocalThreadMsgs returns the queued messages followed by the work of rd
 // for the local storage threads: what to persist (MsgStorageAppend) and what
 // to apply (MsgStorageApply). Both messages, and the one-message Responses
 // arrays that need no array of the outbox's, are laid out in the outbox's
@@ -110,7 +121,7 @@ func (rn *RawNode) appendLocalThreadMsgs(rd *Ready) []pb.Message {
 		carved++
 	}
 	if locals == 0 {
-		return rd.Messages
+		return out.readyMsgs()
 	}
 	room := out.spare(locals + carved)
 	// NB: spare may have moved the queue; the local messages fill
@@ -135,7 +146,6 @@ func (rn *RawNode) appendLocalThreadMsgs(rd *Ready) []pb.Message {
 // the application.
 func (rn *RawNode) markHandedOut(rd *Ready) {
 	r := rn.raft
-	r.stir()
 	if rd.SoftState != nil {
 		rn.prevSoftSt = *rd.SoftState
 	}
@@ -160,8 +170,22 @@ func (rn *RawNode) markHandedOut(rd *Ready) {
 	}
 	r.log.acceptUnstable()
 	if n := len(rd.CommittedEntries); n > 0 {
-		r.log.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries(), r.applyLimit())
+		if r.cfg.asyncStorageWrites {
+			r.log.acceptApplying(rd.CommittedEntries[n-1].Index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries(), r.applyLimit())
+		} else {
+			// NB: held in acks.applied until Advance, so that sizing them
+			// can wait until it is needed (see sizeApplying).
+			r.log.acceptApplyingUnsized(rd.CommittedEntries, rn.applyUnstableEntries(), r.applyLimit())
+		}
 	}
+	// The Ready took all HasReady looks at (messages, states, unstable
+	// entries and snapshot, read answers, the fault) but what the flush
+	// may have left owed and the committed entries the apply bound or an
+	// exit held back: the peer is at rest unless those remain. NB: known
+	// here at the cost of those two looks, it spares the HasReady that
+	// follows a full one.
+	r.quiet = r.out.isEmpty() && !r.hasDeferred() &&
+		!r.log.hasNextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit())
 }
 
 // queueAdvanceSteps queues what Advance steps back in for rd, without
@@ -256,9 +280,15 @@ func (rn *RawNode) appendThreadMsg(rd *Ready, ack bool, room []pb.Message) pb.Me
 func (rn *RawNode) setAppendThreadAck(rd *Ready, ack *appendAck) {
 	r := rn.raft
 	ack.ok, ack.term, ack.snap = true, r.term, snapshotRef(&rd.Snapshot)
-	ack.last = entryID{}
-	if r.log.hasUnstableEnts() {
+	switch n := len(rd.Entries); {
+	case n != 0:
+		// NB: rd's entries run to the end of the log, so their last is the
+		// log's, read without looking its term up (some 50 instructions).
+		ack.last = pbEntryID(&rd.Entries[n-1])
+	case r.log.hasUnstableEnts():
 		ack.last = r.log.lastEntryID()
+	default:
+		ack.last = entryID{}
 	}
 }
 
