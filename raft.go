@@ -271,10 +271,12 @@ type raft struct {
 	// election timeout, and keeps that promise as if it had just heard from
 	// it (see leaderLease).
 	restartGuard bool
-	// quiet is set by a HasReady that found nothing, and cleared by every
-	// input that may have given the peer work to hand out (stir): steps,
-	// ticks that acted, role and configuration changes, and Readies taken.
-	// While it is set, HasReady repeats none of its checks.
+	// quiet is set by a HasReady that found nothing and by a Ready that
+	// left nothing behind (markHandedOut), and cleared by every input that
+	// may have given the peer work to hand out (stir): steps, ticks that
+	// acted, role and configuration changes, and the acknowledgements of
+	// Advance that can (see stirsOnAdvance). While it is set, HasReady
+	// repeats none of its checks.
 	quiet bool
 	// commitTold is set while the peer follows a leader whose last append
 	// or heartbeat carried a commit index at least as high as its own: its

@@ -72,12 +72,14 @@ func IsEmptyHardState(st pb.HardState) bool {
 
 // IsEmptySnap reports whether sp is the empty snapshot. A snapshot is empty
 // when its index is zero: no real snapshot can cover index 0.
+// NB: it reads the field itself rather than calling isEmptySnap(&sp): taking
+// the argument's address makes a caller passing *p copy the whole snapshot
+// even when the call is inlined.
 func IsEmptySnap(sp pb.Snapshot) bool {
-	return isEmptySnap(&sp)
+	return sp.Metadata.Index == 0
 }
 
-// isEmptySnap is IsEmptySnap without copying the snapshot, which a call
-// with a dereferenced pointer does even when inlined.
+// isEmptySnap is IsEmptySnap for a pointer.
 func isEmptySnap(sp *pb.Snapshot) bool { return sp.Metadata.Index == 0 }
 
 // MustSync reports whether the write of a Ready with entsnum entries and
