@@ -165,16 +165,20 @@ func (rn *RawNode) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
 // messages to another without encoding them, a forwarded proposal in the
 // follower's Ready is numbered by the leader's Step.
 func (rn *RawNode) Step(m pb.Message) error {
-	if IsLocalMsg(m.Type) && !IsLocalMsgTarget(m.From) {
-		return ErrStepLocalMsg
-	}
-	if IsResponseMsg(m.Type) && !IsLocalMsgTarget(m.From) && !rn.raft.conf.isMember(m.From) {
-		return ErrStepPeerNotFound
-	}
 	if IsLocalMsgTarget(m.From) {
 		// NB: a storage thread's response may confirm part of what is out,
 		// whose size must then be whole (see sizeApplying).
 		rn.raft.log.sizeApplying(rn.acks.applied)
+	} else if c := msgClass(m.Type); c != 0 {
+		// From the network (or the application): no local type, and no
+		// response from outside the configuration. NB: a type both local
+		// and a response is refused as local.
+		if c&classLocal != 0 {
+			return ErrStepLocalMsg
+		}
+		if !rn.raft.conf.isMember(m.From) {
+			return ErrStepPeerNotFound
+		}
 	}
 	return rn.raft.step(&m)
 }
