@@ -45,11 +45,14 @@ func (rn *RawNode) readyToHandOut(rd *Ready) {
 	// which the flush sends and the Ready carries. Without entries there is
 	// an exit to look at only if one is held, which most Readies are spared
 	// the call for.
-	ents := r.log.nextCommittedEnts(rn.applyUnstableEntries(), r.applyLimit())
-	if len(ents) != 0 || r.heldExit() != nil {
-		ents = r.holdExit(ents)
+	// NB: asked here first, so that the Readies with no committed entries
+	// (most of them) are spared the call.
+	if allow, limit := rn.applyUnstableEntries(), r.applyLimit(); r.log.hasNextCommittedEnts(allow, limit) {
+		rd.CommittedEntries = r.log.nextCommittedEnts(allow, limit)
 	}
-	rd.CommittedEntries = ents
+	if len(rd.CommittedEntries) != 0 || r.heldExit() != nil {
+		rd.CommittedEntries = r.holdExit(rd.CommittedEntries)
+	}
 	r.flushDeferred()
 	rd.Entries = r.log.nextUnstableEnts()
 	if ss := r.softState(); !ss.equal(&rn.prevSoftSt) {
