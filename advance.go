@@ -53,11 +53,6 @@ func applyAck(self uint64, ents []pb.Entry) pb.Message {
 	return pb.Message{Type: pb.MsgStorageApplyResp, From: LocalApplyThread, To: self, Entries: ents}
 }
 
-// pending reports whether anything waits for Advance.
-func (a *advanceAcks) pending() bool {
-	return a.queued != nil || a.own.index != 0 || a.appended.ok || a.applied != nil
-}
-
 // queuedMsgs returns the queued messages.
 func (a *advanceAcks) queuedMsgs() []pb.Message {
 	if a.queued == nil {
@@ -78,6 +73,11 @@ func (a *advanceAcks) setQueued(q []pb.Message) {
 		a.queued = new([]pb.Message)
 		*a.queued = q
 	}
+}
+
+// pending reports whether anything waits for Advance.
+func (a *advanceAcks) pending() bool {
+	return a.queued != nil || a.own.index != 0 || a.appended.ok || a.applied != nil
 }
 
 // holdsFields reports whether acknowledgements are kept as fields: those
@@ -136,10 +136,10 @@ func (rn *RawNode) advance() {
 		r.cfg.logger.Errorf("%x Advance must not be called with AsyncStorageWrites; ignoring it", r.id)
 		return
 	}
+	// NB: with nothing pending, every step below is skipped on its own
+	// check; asking first whether anything is would cost each Advance some
+	// 8 instructions more.
 	a := &rn.acks
-	if !a.pending() {
-		return
-	}
 	if a.queued != nil || a.appended.snap != nil {
 		// What these confirm may be part of what is out: its size must be
 		// whole.
