@@ -12,9 +12,16 @@ import (
 
 // hasDeferred reports whether flushDeferred would send something: appends
 // owed to followers, or the heartbeats of a read round not issued yet.
+// NB: split so that this part inlines: a peer that does not lead, asked
+// after each of its Readies and by HasReady, is spared a call.
 func (r *raft) hasDeferred() bool {
+	return r.leading != nil && r.leaderHasDeferred()
+}
+
+// leaderHasDeferred is hasDeferred for a leader.
+func (r *raft) leaderHasDeferred() bool {
 	l := r.leading
-	return l != nil && (l.repl.hasDue() || l.reads.hasUnissued() || l.lease.beatOwed)
+	return l.repl.hasDue() || l.reads.hasUnissued() || l.lease.beatOwed
 }
 
 // flushDeferred does the work deferred to the Ready: the appends owed to
