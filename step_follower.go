@@ -82,7 +82,10 @@ func (r *raft) forgetLeader() {
 
 // handleAppendEntries is the follower side of AppendEntries (paper 5.3).
 func (r *raft) handleAppendEntries(m *pb.Message) {
-	ls := logSlice{term: m.Term, prev: entryID{term: m.LogTerm, index: m.Index}, entries: m.Entries}
+	// NB: field by field, which builds ls in place; a composite literal
+	// was built aside and then copied (about ten instructions more).
+	var ls logSlice
+	ls.term, ls.prev, ls.entries = m.Term, entryID{term: m.LogTerm, index: m.Index}, m.Entries
 	if err := ls.valid(); err != nil {
 		r.cfg.logger.Errorf("%x drops a malformed %s from %x: %v", r.id, m.Type, m.From, err)
 		return
