@@ -251,13 +251,13 @@ func (o *outbox) spare(n int) []pb.Message {
 	return o.msgs[q : q+n : q+n]
 }
 
-// grow moves the queued messages to room for them and at least extra more,
-// and the hint's worth: taken from a slab, or, for a long queue, an array
-// of its own grown by doubling (carving it from a slab would use the slab
-// up).
+// grow moves the queued messages to room for them and at least extra more
+// (extra >= 1, as every caller needs room), and the hint's worth: taken
+// from a slab, or, for a long queue, an array of its own grown by doubling
+// (carving it from a slab would use the slab up).
 func (o *outbox) grow(extra int) {
 	n := len(o.msgs)
-	need := n + max(int(o.msgsHint), extra, 1)
+	need := n + max(int(o.msgsHint), extra)
 	var fresh []pb.Message
 	var s *msgSlab
 	if need > msgSlabSize/4 {
