@@ -208,6 +208,11 @@ func (r *raft) send(m *pb.Message) {
 		m.Term = r.term
 	}
 	switch {
+	case bit&durableMsgs != 0 && r.out.leavesNow(m, r.id):
+		// NB: what pushAfterAppend would do with m, without the call to
+		// it (about a dozen instructions for each of a follower's
+		// acknowledgements).
+		r.out.push(m)
 	case bit&durableMsgs != 0:
 		r.out.pushAfterAppend(m, r.id)
 	case r.leading != nil && r.leading.hasDepartures() && r.shapeForDeparture(m):
@@ -323,15 +328,13 @@ func (o *outbox) handedOut(msgs []pb.Message) {
 // appended entries merge into one, so a leader proposing many entries per
 // Ready still steps a single MsgAppResp to itself.
 func (o *outbox) pushAfterAppend(m *pb.Message, self uint64) {
-	if !o.async {
-		switch {
-		case m.To != self:
-			o.push(m)
-			return
-		case isOwnAck(m, self):
-			o.ownAck.merge(ownAck{term: m.Term, index: m.Index})
-			return
-		}
+	if o.leavesNow(m, self) {
+		o.push(m)
+		return
+	}
+	if !o.async && isOwnAck(m, self) {
+		o.ownAck.merge(ownAck{term: m.Term, index: m.Index})
+		return
 	}
 	if n := len(o.afterAppend); n > 0 && isOwnAck(m, self) {
 		if prev := &o.afterAppend[n-1]; isOwnAck(prev, self) && prev.Term == m.Term {
@@ -346,6 +349,14 @@ func (o *outbox) pushAfterAppend(m *pb.Message, self uint64) {
 		o.afterAppend = slices.Grow(o.afterAppend, 2)
 	}
 	o.afterAppend = append(o.afterAppend, *m)
+}
+
+// leavesNow reports whether m, which would wait for the writes before it
+// to be durable, may go with the next Ready's other messages: without
+// AsyncStorageWrites the application persists a Ready before sending any
+// of its messages, so a message to another peer may (see outbox).
+func (o *outbox) leavesNow(m *pb.Message, self uint64) bool {
+	return !o.async && m.To != self
 }
 
 // isOwnAck reports whether m is a peer's acknowledgement of its own
