@@ -86,8 +86,9 @@ func (r *raft) handleAppendEntries(m *pb.Message) {
 	// was built aside and then copied (about ten instructions more).
 	var ls logSlice
 	ls.term, ls.prev, ls.entries = m.Term, entryID{term: m.LogTerm, index: m.Index}, m.Entries
-	if err := ls.valid(); err != nil {
-		r.cfg.logger.Errorf("%x drops a malformed %s from %x: %v", r.id, m.Type, m.From, err)
+	// NB: ls.valid() in two steps, of which only the rare one is a call.
+	if i := ls.breaksAt(); i >= 0 {
+		r.cfg.logger.Errorf("%x drops a malformed %s from %x: %v", r.id, m.Type, m.From, ls.brokenAt(i))
 		return
 	}
 	if r.cfg.reportLostLog {
