@@ -62,22 +62,32 @@ func (s logSlice) lastEntryID() entryID {
 // valid returns an error describing the first way in which s breaks the
 // logSlice invariant, or nil when it holds. Callers use it to reject a
 // malformed append coming from the network before it reaches the log.
-// NB: through a pointer, unlike the other methods, and with the error built
-// apart (brokenAt): either way the scan would save the slice and its
-// position to the stack for the error paths, on every append.
 func (s *logSlice) valid() error {
+	if i := s.breaksAt(); i >= 0 {
+		return s.brokenAt(i)
+	}
+	return nil
+}
+
+// breaksAt returns where s first breaks the logSlice invariant, as
+// brokenAt takes it: the position of an entry that does not follow the one
+// before it, or len(s.entries) if the last term exceeds the leader's; -1
+// when the invariant holds. NB: it builds no error, so it is inlined into
+// the follower's every append, which spares it a call (about fifteen
+// instructions); valid builds the error apart.
+func (s *logSlice) breaksAt() int {
 	prev := s.prev
 	for i := range s.entries {
 		id := pbEntryID(&s.entries[i])
 		if id.index != prev.index+1 || id.term < prev.term {
-			return s.brokenAt(i)
+			return i
 		}
 		prev = id
 	}
 	if prev.term > s.term {
-		return s.brokenAt(len(s.entries))
+		return len(s.entries)
 	}
-	return nil
+	return -1
 }
 
 // brokenAt returns the error valid reports for s broken at position i:

@@ -287,7 +287,10 @@ func (r *raft) storageApplied(ents []pb.Entry) {
 func (r *raft) storageAppended(term uint64, last entryID, snap *pb.Snapshot) {
 	if last.index != 0 {
 		if term == r.term {
-			r.log.stableTo(last)
+			if stale := r.log.stableTo(last); stale != 0 {
+				r.cfg.logger.Infof("ignoring stale persistence acknowledgement of entry %v: the unstable entry now has term %d",
+					last, stale)
+			}
 		} else {
 			// NB: the entries acknowledged here may have been overwritten by
 			// an append of a later term that is still in flight, and then
