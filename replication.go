@@ -495,7 +495,7 @@ func (r *raft) flushAppends() {
 		p.due, p.evenIfEmpty = false, false
 		// NB: once p.next is past the last entry, a further append would
 		// be empty, which only the first may be.
-		for sent := r.sendAppend(p, evenIfEmpty); sent && p.next <= last; sent = r.sendAppend(p, false) {
+		for sent := r.sendAppend(p, evenIfEmpty, last, commit); sent && p.next <= last; sent = r.sendAppend(p, false, last, commit) {
 		}
 	}
 	if r.cfg.readOnly == ReadOnlyLeaseBased {
@@ -518,22 +518,25 @@ func cmpUint64(a, b uint64) int {
 // reports whether it sent anything: the entries after p.next-1 that fit in
 // one message (none while its replication window is full), or the storage
 // snapshot when those entries are compacted. With evenIfEmpty unset, an
-// append without entries is not sent.
-func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool) bool {
+// append without entries is not sent. last and commit are the log's last
+// index and commit index.
+func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool, last, commit uint64) bool {
 	if p.isPaused() {
 		return false
 	}
 	// NB: the entry the append follows and the entries after it are asked
 	// of the log one by one: built as a logSlice and returned by value, they
-	// cost some 40 instructions more per append. With a full window, only
-	// the commit index can go out.
+	// cost some 40 instructions more per append. With a full window, or
+	// with every entry sent (NB: asked here, where the log would answer
+	// the same after a call: the append that only carries a commit index
+	// saves some 30 instructions), only the commit index can go out.
 	prev := p.next - 1
 	prevTerm, err := r.log.term(prev)
 	if err != nil {
 		return r.sendSnapshot(p)
 	}
 	var ents []pb.Entry
-	if !p.windowFull() {
+	if p.next <= last && !p.windowFull() {
 		if ents, err = r.log.entries(p.next, r.cfg.maxMsgSize); err != nil {
 			return r.sendSnapshot(p)
 		}
@@ -541,7 +544,6 @@ func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool) bool {
 	if len(ents) == 0 && !evenIfEmpty {
 		return false
 	}
-	commit := r.log.committed()
 	r.send(&pb.Message{To: p.id, Type: pb.MsgApp, Index: prev, LogTerm: prevTerm, Entries: ents, Commit: commit})
 	p.sentEntries(len(ents), uint64(payloadsSize(ents)), r.windowLimits())
 	p.sentCommit = commit

@@ -300,7 +300,7 @@ func TestSnapshotNotSentToInactivePeer(t *testing.T) {
 	pr := leader.raft.leading.repl.peer(3)
 	pr.active = false
 	pr.becomeProbe()
-	leader.raft.sendAppend(pr, true)
+	leader.raft.sendAppend(pr, true, leader.raft.log.lastIndex(), leader.raft.log.committed())
 	assert.Empty(t, msgsOf(sentMessages(leader.raft), pb.MsgSnap, 3), "got a snapshot sent to an inactive peer")
 }
 
@@ -465,11 +465,11 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	pr := r.leading.repl.peer(2)
 	pr.active = true
 	pr.next = 2 // compacted away
-	r.sendAppend(pr, true)
+	r.sendAppend(pr, true, r.log.lastIndex(), r.log.committed())
 	assert.Empty(t, msgsOf(sentMessages(r), pb.MsgSnap, 2), "got a snapshot sent while unavailable")
 	assert.Equal(t, flowProbe, pr.state, "got %v, want probe", pr.state)
 	s.unavailable = false
-	r.sendAppend(pr, true)
+	r.sendAppend(pr, true, r.log.lastIndex(), r.log.committed())
 	snaps := msgsOf(sentMessages(r), pb.MsgSnap, 2)
 	require.Len(t, snaps, 1, "got no snapshot once available")
 	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index, "snaps[0].Snapshot.Metadata.Index: got %v, want 3", snaps[0].Snapshot.Metadata.Index)
