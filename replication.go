@@ -64,10 +64,13 @@ type replication struct {
 	termCommitted bool
 	// commitSettled is set while the commit index is as high as the
 	// members' matches and the configuration let it be: maybeCommit sets
-	// it, and a change of configuration (adopt) clears it. Any other
-	// input to maybeCommit - a match rising past the commit index - is
-	// followed by maybeCommit. So while it is set, a match that rises to
-	// at most the commit index cannot raise it (see commitMayRise).
+	// it, and a change of configuration (adopt) clears it. Of the other
+	// inputs to maybeCommit, a match rising past the commit index is
+	// always followed by maybeCommit, the terms of the leader's log do not
+	// change while it leads, and the commit cap (peerAside.commitCap) is
+	// lifted only by a change of configuration. So while it is set, a
+	// match that rises to at most the commit index cannot raise it (see
+	// commitMayRise).
 	commitSettled bool
 }
 
@@ -481,7 +484,7 @@ func (r *raft) flushAppends() {
 	if !rp.anyDue {
 		return
 	}
-	rp.anyDue, rp.commitSettled = false, false
+	rp.anyDue = false
 	last, commit := r.log.lastIndex(), r.log.committed()
 	// NB: sending changes no member's place in peers, so the loop keeps
 	// its header in a register rather than reloading it around each call.
