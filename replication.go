@@ -62,6 +62,16 @@ type replication struct {
 	// (committedEntryInCurrentTerm). It stays set for the leadership.
 	// NB: here, beside the other flags, where it takes no room of its own.
 	termCommitted bool
+	// commitSettled is set while the commit index is as high as the
+	// members' matches and the configuration let it be: maybeCommit sets
+	// it, and a change of configuration (adopt) clears it. Of the other
+	// inputs to maybeCommit, a match rising past the commit index is
+	// always followed by maybeCommit, the terms of the leader's log do not
+	// change while it leads, and the commit cap (peerAside.commitCap) is
+	// lifted only by a change of configuration. So while it is set, a
+	// match that rises to at most the commit index cannot raise it (see
+	// commitMayRise).
+	commitSettled bool
 }
 
 // begin sets up the progress of a leadership that starts with a log ending
@@ -116,7 +126,7 @@ func (rp *replication) adopt(prs tracker.ProgressMap, voters jointVoters) {
 	}
 	rp.selfIn, rp.selfLearner = stays, stays && own.IsLearner
 	rp.peers = make([]peerProgress, 0, n)
-	rp.anyDue = false
+	rp.anyDue, rp.commitSettled = false, false
 	for id, pr := range prs {
 		if stays && id == self {
 			continue
@@ -418,11 +428,21 @@ func (r *raft) appendOwn(ents []pb.Entry) bool {
 	return true
 }
 
+// commitMayRise reports whether a member's match having risen to index may
+// let the commit index rise, that is, whether maybeCommit is worth asking.
+// NB: most acks past the first of a quorum are at most the commit index
+// their predecessor raised; this answers them without counting the
+// quorum (some 110 instructions per commit in a group of 3).
+func (r *raft) commitMayRise(index uint64) bool {
+	return index > r.log.committed() || !r.leading.repl.commitSettled
+}
+
 // maybeCommit raises the commit index to what a quorum of the active
 // configuration holds, provided that entry is of the current term (paper
 // 5.4.2), and reports whether it did.
 func (r *raft) maybeCommit() bool {
 	rp := &r.leading.repl
+	rp.commitSettled = true
 	committed := r.log.committed()
 	acked := rp.commitIndex(&r.conf, committed)
 	if r.aside != nil {
@@ -478,7 +498,7 @@ func (r *raft) flushAppends() {
 		p.due, p.evenIfEmpty = false, false
 		// NB: once p.next is past the last entry, a further append would
 		// be empty, which only the first may be.
-		for sent := r.sendAppend(p, evenIfEmpty); sent && p.next <= last; sent = r.sendAppend(p, false) {
+		for sent := r.sendAppend(p, evenIfEmpty, last, commit); sent && p.next <= last; sent = r.sendAppend(p, false, last, commit) {
 		}
 	}
 	if r.cfg.readOnly == ReadOnlyLeaseBased {
@@ -501,22 +521,25 @@ func cmpUint64(a, b uint64) int {
 // reports whether it sent anything: the entries after p.next-1 that fit in
 // one message (none while its replication window is full), or the storage
 // snapshot when those entries are compacted. With evenIfEmpty unset, an
-// append without entries is not sent.
-func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool) bool {
+// append without entries is not sent. last and commit are the log's last
+// index and commit index.
+func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool, last, commit uint64) bool {
 	if p.isPaused() {
 		return false
 	}
 	// NB: the entry the append follows and the entries after it are asked
 	// of the log one by one: built as a logSlice and returned by value, they
-	// cost some 40 instructions more per append. With a full window, only
-	// the commit index can go out.
+	// cost some 40 instructions more per append. With a full window, or
+	// with every entry sent (NB: asked here, where the log would answer
+	// the same after a call: the append that only carries a commit index
+	// saves some 30 instructions), only the commit index can go out.
 	prev := p.next - 1
 	prevTerm, err := r.log.term(prev)
 	if err != nil {
 		return r.sendSnapshot(p)
 	}
 	var ents []pb.Entry
-	if !p.windowFull() {
+	if p.next <= last && !p.windowFull() {
 		if ents, err = r.log.entries(p.next, r.cfg.maxMsgSize); err != nil {
 			return r.sendSnapshot(p)
 		}
@@ -524,7 +547,6 @@ func (r *raft) sendAppend(p *peerProgress, evenIfEmpty bool) bool {
 	if len(ents) == 0 && !evenIfEmpty {
 		return false
 	}
-	commit := r.log.committed()
 	r.send(&pb.Message{To: p.id, Type: pb.MsgApp, Index: prev, LogTerm: prevTerm, Entries: ents, Commit: commit})
 	p.sentEntries(len(ents), uint64(payloadsSize(ents)), r.windowLimits())
 	p.sentCommit = commit

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -299,7 +300,7 @@ func TestSnapshotNotSentToInactivePeer(t *testing.T) {
 	pr := leader.raft.leading.repl.peer(3)
 	pr.active = false
 	pr.becomeProbe()
-	leader.raft.sendAppend(pr, true)
+	leader.raft.sendAppend(pr, true, leader.raft.log.lastIndex(), leader.raft.log.committed())
 	assert.Empty(t, msgsOf(sentMessages(leader.raft), pb.MsgSnap, 3), "got a snapshot sent to an inactive peer")
 }
 
@@ -464,11 +465,11 @@ func TestSnapshotTemporarilyUnavailable(t *testing.T) {
 	pr := r.leading.repl.peer(2)
 	pr.active = true
 	pr.next = 2 // compacted away
-	r.sendAppend(pr, true)
+	r.sendAppend(pr, true, r.log.lastIndex(), r.log.committed())
 	assert.Empty(t, msgsOf(sentMessages(r), pb.MsgSnap, 2), "got a snapshot sent while unavailable")
 	assert.Equal(t, flowProbe, pr.state, "got %v, want probe", pr.state)
 	s.unavailable = false
-	r.sendAppend(pr, true)
+	r.sendAppend(pr, true, r.log.lastIndex(), r.log.committed())
 	snaps := msgsOf(sentMessages(r), pb.MsgSnap, 2)
 	require.Len(t, snaps, 1, "got no snapshot once available")
 	assert.Equal(t, uint64(3), snaps[0].Snapshot.Metadata.Index, "snaps[0].Snapshot.Metadata.Index: got %v, want 3", snaps[0].Snapshot.Metadata.Index)
@@ -682,4 +683,93 @@ func TestLeaderMarksItsTermCommitted(t *testing.T) {
 			assert.Equal(t, want, leader.log.committed(), "got commit index %d after proposing %q, want %d", leader.log.committed(), data, want)
 		}
 	})
+}
+
+// TestAckBelowCommitLeavesNothingToCommit pins commitMayRise to maybeCommit:
+// an ack whose quorum count commitMayRise skips must be one after which
+// maybeCommit, asked in full, finds nothing to commit, before and after a
+// configuration change (which unsettles the commit index).
+func TestAckBelowCommitLeavesNothingToCommit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for _, tc := range []struct {
+		name   string
+		change bool
+	}{
+		{"steady configuration", false},
+		{"after the leader's removal", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			skipped := 0
+			for round := range 20 {
+				r := newTestNode(t, 1, storageWithLog(t, []uint64{1, 2, 3, 4}, 1, 1)).raft
+				r.becomeCandidate()
+				r.becomeLeader()
+				for step := range 300 {
+					if tc.change && step == 150 {
+						// NB: the leader stays (StepDownOnRemoval is off) and
+						// does not ask maybeCommit, so the next ack must: of
+						// three voters left, two are a quorum, where three of
+						// four were, so the commit index may rise.
+						r.applyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1}.AsV2())
+						if got := r.leading.repl.commitSettled; got {
+							t.Fatalf("round %d: commitSettled after the change: got %v, want false", round, got)
+						}
+					}
+					switch rng.IntN(4) {
+					case 0:
+						// A removed leader takes no proposal.
+						err := r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgProp, Term: r.term,
+							Entries: []pb.Entry{{Data: []byte("x")}}})
+						if err != nil && !errors.Is(err, ErrProposalDropped) {
+							t.Fatalf("round %d step %d: proposal: got %v, want nil or ErrProposalDropped", round, step, err)
+						}
+					default:
+						from := 1 + rng.Uint64N(4)
+						index := rng.Uint64N(r.log.lastIndex() + 1)
+						// Only an ack that raises a match asks for a commit.
+						pr := r.leading.repl.get(from)
+						raises := pr != nil && pr.Match < index
+						if raises && !r.commitMayRise(index) {
+							skipped++
+						}
+						require.NoError(t, r.Step(pb.Message{From: from, To: 1, Type: pb.MsgAppResp, Term: r.term, Index: index}))
+						if got := r.maybeCommit(); raises && got {
+							t.Fatalf("round %d step %d: maybeCommit after an ack of %d from %x: got %v, want false (commit %d)",
+								round, step, index, from, got, r.log.committed())
+						}
+					}
+				}
+			}
+			if skipped == 0 {
+				t.Fatalf("got no ack that commitMayRise answered, want some")
+			}
+		})
+	}
+}
+
+// TestAckAfterLeaderRemovalCommits checks that a leader that stays after its
+// removal, and so did not count the new quorum, counts it on the next ack
+// that raises a match, however low that ack.
+func TestAckAfterLeaderRemovalCommits(t *testing.T) {
+	r := newTestNode(t, 1, storageWithLog(t, []uint64{1, 2, 3, 4}, 1)).raft
+	r.becomeCandidate()
+	r.becomeLeader()
+	for range 3 {
+		require.NoError(t, r.Step(pb.Message{From: 1, To: 1, Type: pb.MsgProp, Term: r.term,
+			Entries: []pb.Entry{{Data: []byte("x")}}}))
+	}
+	require.Equal(t, uint64(5), r.log.lastIndex(), "last index")
+	for _, m := range []pb.Message{
+		{From: 1, Index: 2}, {From: 2, Index: 5}, {From: 3, Index: 5},
+	} {
+		m.To, m.Type, m.Term = 1, pb.MsgAppResp, r.term
+		require.NoError(t, r.Step(m))
+	}
+	require.Equal(t, uint64(2), r.log.committed(), "commit with matches 2, 5, 5, 0")
+	// Of the three voters left, 2 and 3 are a quorum at 5.
+	r.applyConfChange(pb.ConfChange{Type: pb.ConfChangeRemoveNode, NodeID: 1}.AsV2())
+	require.NoError(t, r.Step(pb.Message{From: 4, To: 1, Type: pb.MsgAppResp, Term: r.term, Index: 1}))
+	if got := r.log.committed(); got != 5 {
+		t.Errorf("commit after an ack of 1 from 4: got %d, want 5", got)
+	}
 }

@@ -34,7 +34,7 @@ func (r *raft) stepLeader(m *pb.Message) error {
 		if m.Type == pb.MsgAppResp && !m.Reject {
 			// The leader's own entries up to m.Index are durable.
 			if rp.ackOwn(m.Index) {
-				r.commitAcked()
+				r.commitAcked(m.Index)
 			}
 			return nil
 		}
@@ -117,7 +117,7 @@ func (r *raft) handleAppendAck(m *pb.Message, pr *peerProgress) {
 	if r.cfg.readOnly == ReadOnlyLeaseBased && m.From != r.id && r.leading.lease.ackIndex(m.From, m.Index) {
 		r.releaseLeaseReads()
 	}
-	if !r.commitAcked() && m.From != r.id {
+	if !r.commitAcked(m.Index) && m.From != r.id {
 		// Flow control to the follower may have opened up.
 		r.leading.repl.markAllDue(r)
 	}
@@ -127,10 +127,11 @@ func (r *raft) handleAppendAck(m *pb.Message, pr *peerProgress) {
 	}
 }
 
-// commitAcked commits what the acknowledgements now allow, or else moves
-// the departures along, and reports whether it committed.
-func (r *raft) commitAcked() bool {
-	if r.maybeCommit() {
+// commitAcked commits what the acknowledgements now allow, a member's match
+// having just risen to index, or else moves the departures along, and
+// reports whether it committed.
+func (r *raft) commitAcked(index uint64) bool {
+	if r.commitMayRise(index) && r.maybeCommit() {
 		r.onCommit()
 		return true
 	}
