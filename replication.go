@@ -451,11 +451,13 @@ func (r *raft) maybeCommit() bool {
 	switch {
 	case acked <= committed:
 		return false
-	case rp.termCommitted:
+	case rp.termCommitted && acked <= r.log.lastIndex():
 		// NB: the leader committed an entry of its term already, and every
 		// entry after that one is of its term too (it appends only its
 		// own), so the term need not be looked up (about 60 instructions
-		// per commit).
+		// per commit). An index past the log, which only acks of entries
+		// the leader never sent can make, goes the long way, which refuses
+		// it as the lookup finds no term there.
 		r.log.commitTo(acked)
 		return true
 	case !r.log.maybeCommit(entryID{term: r.term, index: acked}):

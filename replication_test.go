@@ -773,3 +773,43 @@ func TestAckAfterLeaderRemovalCommits(t *testing.T) {
 		t.Errorf("commit after an ack of 1 from 4: got %d, want 5", got)
 	}
 }
+
+// TestLeaderIgnoresAcksPastItsLog checks that acknowledgements of entries
+// the leader never had, from a quorum of followers, neither commit past the
+// leader's last index nor take it down: a message from the network is input
+// the leader must survive, whether or not it has committed an entry of its
+// term yet (the commit takes a shorter way once it has).
+func TestLeaderIgnoresAcksPastItsLog(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		lead func(t *testing.T) *testNode
+	}{
+		{"own-term entry not committed", func(t *testing.T) *testNode {
+			n := newTestCluster(t, 3)[0]
+			n.raft.becomeCandidate()
+			n.raft.becomeLeader()
+			return n
+		}},
+		{"own-term entry committed", func(t *testing.T) *testNode {
+			nodes, nw := leaderWithFollowers(t, 3)
+			nw.propose(1, "x")
+			return nodes[0]
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lead := tc.lead(t)
+			last, commit := lead.raft.log.lastIndex(), lead.raft.log.committed()
+			v := panicValue(func() {
+				for _, from := range []uint64{2, 3} {
+					_ = lead.Step(pb.Message{Type: pb.MsgAppResp, From: from, To: 1, Term: lead.raft.term, Index: last + 10})
+				}
+			})
+			if v != nil {
+				t.Fatalf("got panic %v, want the acks ignored", v)
+			}
+			if got := lead.raft.log.committed(); got != commit {
+				t.Errorf("got commit index %d, want %d (last index %d)", got, commit, last)
+			}
+		})
+	}
+}
