@@ -155,3 +155,105 @@ func readyIsEmpty(rd Ready) bool {
 		len(rd.Entries) == 0 && len(rd.CommittedEntries) == 0 && len(rd.Messages) == 0 &&
 		len(rd.ReadStates) == 0 && len(rd.DroppedReads) == 0 && rd.Fault == nil && !rd.MustSync
 }
+
+// TestHasReadyMemoWithBoundedApplying checks HasReady's memory of a peer at
+// rest, and the deferred sizing of committed batches (applyTracker.unsized),
+// where the randomized runs above do not go: MaxCommittedSizePerReady of a
+// byte or a few entries, so that handing out pauses and resumes often;
+// several Readies taken before one Advance; and an application that
+// confirms applying part of a batch itself, by stepping a
+// MsgStorageApplyResp, before it calls Advance. After every input HasReady
+// must agree with a fresh look, and no input may break an invariant.
+func TestHasReadyMemoWithBoundedApplying(t *testing.T) {
+	for _, maxApply := range []uint64{1, 60, 200} {
+		for seed := range uint64(25) {
+			t.Run(fmt.Sprintf("maxApply=%d/seed=%d", maxApply, seed), func(t *testing.T) {
+				runBoundedApplying(t, maxApply, seed)
+			})
+		}
+	}
+}
+
+// runBoundedApplying drives a cluster of 3, whose peers hand out at most
+// maxApply bytes of committed entries at a time, at random (see
+// TestHasReadyMemoWithBoundedApplying).
+func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
+	nodes := newTestCluster(t, 3, withPreVote(), withConfig(func(c *Config) {
+		c.MaxCommittedSizePerReady = maxApply
+		c.MaxSizePerMsg = 100
+	}))
+	rng := rand.New(rand.NewPCG(seed, 11))
+	var queue []pb.Message
+	// pending are the Readies taken and not advanced yet, and applied the
+	// prefix of their committed entries confirmed early, per peer.
+	pending := map[uint64][]Ready{}
+	early := map[uint64]int{}
+	check := func(step int, what string) {
+		for _, n := range nodes {
+			got, want := n.HasReady(), n.lookForReady()
+			require.Equal(t, want, got, "step %d (%s), peer %d: got HasReady %v, want %v", step, what, n.raft.id, got, want)
+		}
+	}
+	committed := func(rds []Ready) []pb.Entry {
+		var ents []pb.Entry
+		for _, rd := range rds {
+			ents = append(ents, rd.CommittedEntries...)
+		}
+		return ents
+	}
+	for step := range 3000 {
+		n := nodes[rng.IntN(len(nodes))]
+		id := n.raft.id
+		var what string
+		switch k := rng.IntN(20); {
+		case k < 4:
+			n.Tick()
+			what = "tick"
+		case k < 10 && len(queue) > 0:
+			i := rng.IntN(len(queue))
+			m := queue[i]
+			queue = append(queue[:i], queue[i+1:]...)
+			what = fmt.Sprintf("deliver %v %d->%d", m.Type, m.From, m.To)
+			if m.To >= 1 && m.To <= uint64(len(nodes)) {
+				_ = nodes[m.To-1].Step(m)
+			}
+		case k < 13:
+			_ = n.Propose(make([]byte, rng.IntN(40)))
+			what = "propose"
+		case k == 13:
+			n.ReadIndex([]byte{byte(step), byte(step >> 8)})
+			what = "read"
+		case k == 14 && len(pending[id]) > 0:
+			// The application confirms part of what it was handed.
+			ents := committed(pending[id])[early[id]:]
+			if len(ents) == 0 {
+				continue
+			}
+			j := 1 + rng.IntN(len(ents))
+			n.apply(ents[:j])
+			early[id] += j
+			require.NoError(t, n.Step(pb.Message{Type: pb.MsgStorageApplyResp, From: LocalApplyThread, To: id, Entries: ents[:j]}))
+			what = fmt.Sprintf("confirm %d applied early", j)
+		case k < 17 && len(pending[id]) > 0:
+			for _, rd := range pending[id] {
+				n.persist(rd)
+				n.recordReadStates(rd.ReadStates)
+			}
+			n.apply(committed(pending[id])[early[id]:])
+			n.Advance(pending[id][len(pending[id])-1])
+			delete(pending, id)
+			delete(early, id)
+			what = "advance"
+		default:
+			if !n.HasReady() || len(pending[id]) > 2 {
+				continue
+			}
+			rd := n.Ready()
+			require.False(t, readyIsEmpty(rd), "step %d, peer %d: got an empty Ready after HasReady said true", step, id)
+			pending[id] = append(pending[id], rd)
+			queue = append(queue, rd.Messages...)
+			what = fmt.Sprintf("ready (%d pending)", len(pending[id]))
+		}
+		check(step, what)
+	}
+}
