@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -159,4 +160,27 @@ func TestVoteRespMsgType(t *testing.T) {
 			"raft: invariant violated: voteRespMsgType: MsgApp is not a vote request",
 			func() { voteRespMsgType(pb.MsgApp) }, "want a panic for a type that is not a vote request")
 	})
+}
+
+// TestMsgClassAgreesWithClassification checks the one-lookup table RawNode.Step
+// classifies messages with against IsLocalMsg and IsResponseMsg for every
+// message type and for values a malformed message from the wire may carry:
+// negative, just past the last type, past a 32-bit shift, and the extremes.
+func TestMsgClassAgreesWithClassification(t *testing.T) {
+	var types []pb.MessageType
+	for v := int32(-5); v < int32(numMessageTypes)+70; v++ {
+		types = append(types, pb.MessageType(v))
+	}
+	types = append(types, pb.MessageType(math.MaxInt32), pb.MessageType(math.MinInt32))
+	for _, typ := range types {
+		t.Run(fmt.Sprintf("type=%d", int32(typ)), func(t *testing.T) {
+			c := msgClass(typ)
+			if got, want := c&classLocal != 0, IsLocalMsg(typ); got != want {
+				t.Errorf("got local %v, want %v", got, want)
+			}
+			if got, want := c&classResponse != 0, IsResponseMsg(typ); got != want {
+				t.Errorf("got response %v, want %v", got, want)
+			}
+		})
+	}
 }
