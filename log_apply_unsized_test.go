@@ -103,3 +103,43 @@ func TestLogAcceptApplyingUnsized(t *testing.T) {
 		assert.Panics(t, func() { l.appliedTo(batch[0].Index, size) }, "got no panic confirming part of an unsized batch")
 	})
 }
+
+// TestApplyAckWithBatchOut checks an application's MsgStorageApplyResp for
+// part of a committed batch that is still out (no Advance yet, so its size
+// may not be counted yet, see acceptApplyingUnsized): from the apply thread
+// it is taken and the part released, sized; from a member it is refused as
+// a local message, and the batch stays out as it was.
+func TestApplyAckWithBatchOut(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		from        uint64
+		wantErr     error
+		wantApplied uint64
+	}{
+		{"from the apply thread", LocalApplyThread, nil, 1},
+		{"from a member", 1, ErrStepLocalMsg, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTestCluster(t, 3)[1]
+			ents := []pb.Entry{{Index: 1, Term: 1}, {Index: 2, Term: 1}, {Index: 3, Term: 1}}
+			require.NoError(t, f.Step(pb.Message{Type: pb.MsgApp, From: 1, To: 2, Term: 1, Entries: ents, Commit: 3}))
+			rd := f.Ready()
+			require.Len(t, rd.CommittedEntries, 3, "got %d committed entries, want 3", len(rd.CommittedEntries))
+			var err error
+			v := panicValue(func() {
+				err = f.Step(pb.Message{Type: pb.MsgStorageApplyResp, From: tc.from, To: 2, Entries: rd.CommittedEntries[:1]})
+			})
+			require.Nil(t, v, "got panic %v, want none", v)
+			assert.ErrorIs(t, err, tc.wantErr, "got error %v, want %v", err, tc.wantErr)
+			if got := f.raft.log.applied(); got != tc.wantApplied {
+				t.Errorf("got applied index %d, want %d", got, tc.wantApplied)
+			}
+			if tc.wantErr == nil {
+				want := entsSize(rd.CommittedEntries[1:])
+				if got := f.raft.log.apply.outSize; got != want || f.raft.log.apply.unsized {
+					t.Errorf("got %d bytes out (unsized %v), want %d sized", got, f.raft.log.apply.unsized, want)
+				}
+			}
+		})
+	}
+}
