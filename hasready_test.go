@@ -162,8 +162,10 @@ func readyIsEmpty(rd Ready) bool {
 // byte or a few entries, so that handing out pauses and resumes often;
 // several Readies taken before one Advance; and an application that
 // confirms applying part of a batch itself, by stepping a
-// MsgStorageApplyResp, before it calls Advance. After every input HasReady
-// must agree with a fresh look, and no input may break an invariant.
+// MsgStorageApplyResp, before it calls Advance; with campaigns and
+// leadership transfers among the proposals, reads and deliveries. After
+// every input HasReady must agree with a fresh look, a Ready it announces
+// must hold something, and no input may break an invariant.
 func TestHasReadyMemoWithBoundedApplying(t *testing.T) {
 	for _, maxApply := range []uint64{1, 60, 200} {
 		for seed := range uint64(25) {
@@ -178,7 +180,7 @@ func TestHasReadyMemoWithBoundedApplying(t *testing.T) {
 // maxApply bytes of committed entries at a time, at random (see
 // TestHasReadyMemoWithBoundedApplying).
 func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
-	nodes := newTestCluster(t, 3, withPreVote(), withConfig(func(c *Config) {
+	nodes := newTestCluster(t, 3, withConfig(func(c *Config) {
 		c.MaxCommittedSizePerReady = maxApply
 		c.MaxSizePerMsg = 100
 	}))
@@ -210,7 +212,11 @@ func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
 			n.Tick()
 			what = "tick"
 		case k < 10 && len(queue) > 0:
-			i := rng.IntN(len(queue))
+			// NB: mostly the oldest first, so that the network keeps up.
+			i := 0
+			if rng.IntN(4) == 0 {
+				i = rng.IntN(len(queue))
+			}
 			m := queue[i]
 			queue = append(queue[:i], queue[i+1:]...)
 			what = fmt.Sprintf("deliver %v %d->%d", m.Type, m.From, m.To)
@@ -220,6 +226,12 @@ func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
 		case k < 13:
 			_ = n.Propose(make([]byte, rng.IntN(40)))
 			what = "propose"
+		case k == 13 && rng.IntN(4) == 0:
+			n.TransferLeader(uint64(1 + rng.IntN(3)))
+			what = "transfer"
+		case k == 13 && rng.IntN(4) == 0:
+			_ = n.Campaign()
+			what = "campaign"
 		case k == 13:
 			n.ReadIndex([]byte{byte(step), byte(step >> 8)})
 			what = "read"
@@ -253,6 +265,108 @@ func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
 			pending[id] = append(pending[id], rd)
 			queue = append(queue, rd.Messages...)
 			what = fmt.Sprintf("ready (%d pending)", len(pending[id]))
+		}
+		check(step, what)
+	}
+}
+
+// TestHasReadyMemoWithSlowStorageThreads checks HasReady's memory of a
+// peer at rest with AsyncStorageWrites and storage threads that lag: each
+// peer's MsgStorageAppend and MsgStorageApply wait in their thread's queue
+// and are done, in order, at random later steps, with
+// MaxCommittedSizePerReady of a byte or a few entries, so that committed
+// entries wait for durability and for the apply bound by turns; with
+// campaigns and leadership transfers among the other inputs. After every
+// input HasReady must agree with a fresh look, and a Ready it announces must
+// hold something.
+func TestHasReadyMemoWithSlowStorageThreads(t *testing.T) {
+	for _, maxApply := range []uint64{1, 60, 0} {
+		for seed := range uint64(25) {
+			t.Run(fmt.Sprintf("maxApply=%d/seed=%d", maxApply, seed), func(t *testing.T) {
+				runSlowStorageThreads(t, maxApply, seed)
+			})
+		}
+	}
+}
+
+// runSlowStorageThreads drives a cluster of 3 with lagging storage threads
+// at random (see TestHasReadyMemoWithSlowStorageThreads).
+func runSlowStorageThreads(t *testing.T, maxApply, seed uint64) {
+	nodes := newTestCluster(t, 3, withAsyncWrites(), withPreVote(), withConfig(func(c *Config) {
+		c.MaxCommittedSizePerReady = maxApply
+		c.MaxSizePerMsg = 100
+	}))
+	rng := rand.New(rand.NewPCG(seed, 13))
+	var queue []pb.Message
+	// appends and applies are each peer's storage threads' queues.
+	appends, applies := map[uint64][]pb.Message{}, map[uint64][]pb.Message{}
+	check := func(step int, what string) {
+		for _, n := range nodes {
+			got, want := n.HasReady(), n.lookForReady()
+			require.Equal(t, want, got, "step %d (%s), peer %d: got HasReady %v, want %v", step, what, n.raft.id, got, want)
+		}
+	}
+	for step := range 3000 {
+		n := nodes[rng.IntN(len(nodes))]
+		id := n.raft.id
+		var what string
+		switch k := rng.IntN(20); {
+		case k < 2:
+			n.Tick()
+			what = "tick"
+		case k < 9 && len(queue) > 0:
+			// NB: mostly the oldest first, so that the network keeps up.
+			i := 0
+			if rng.IntN(4) == 0 {
+				i = rng.IntN(len(queue))
+			}
+			m := queue[i]
+			queue = append(queue[:i], queue[i+1:]...)
+			what = fmt.Sprintf("deliver %v %d->%d", m.Type, m.From, m.To)
+			if m.To >= 1 && m.To <= uint64(len(nodes)) {
+				_ = nodes[m.To-1].Step(m)
+			}
+		case k < 11:
+			_ = n.Propose(make([]byte, rng.IntN(40)))
+			what = "propose"
+		case k == 11:
+			n.ReadIndex([]byte{byte(step), byte(step >> 8)})
+			what = "read"
+		case k == 12 && rng.IntN(8) == 0:
+			n.TransferLeader(uint64(1 + rng.IntN(3)))
+			what = "transfer"
+		case k == 12 && rng.IntN(8) == 0:
+			_ = n.Campaign()
+			what = "campaign"
+		case k < 14 && len(appends[id]) > 0:
+			m := appends[id][0]
+			appends[id] = appends[id][1:]
+			queue = append(queue, n.deliverResponses(n.persistAppend(m))...)
+			what = "append thread"
+		case k < 17 && len(applies[id]) > 0:
+			m := applies[id][0]
+			applies[id] = applies[id][1:]
+			n.apply(m.Entries)
+			queue = append(queue, n.deliverResponses(m.Responses)...)
+			what = "apply thread"
+		default:
+			if !n.HasReady() {
+				continue
+			}
+			rd := n.Ready()
+			require.False(t, readyIsEmpty(rd), "step %d, peer %d: got an empty Ready after HasReady said true", step, id)
+			n.recordReadStates(rd.ReadStates)
+			for _, m := range rd.Messages {
+				switch m.To {
+				case LocalAppendThread:
+					appends[id] = append(appends[id], m)
+				case LocalApplyThread:
+					applies[id] = append(applies[id], m)
+				default:
+					queue = append(queue, m)
+				}
+			}
+			what = "ready"
 		}
 		check(step, what)
 	}
