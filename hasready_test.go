@@ -167,10 +167,16 @@ func readyIsEmpty(rd Ready) bool {
 // every input HasReady must agree with a fresh look, a Ready it announces
 // must hold something, and no input may break an invariant.
 func TestHasReadyMemoWithBoundedApplying(t *testing.T) {
-	for _, maxApply := range []uint64{1, 60, 200} {
+	sweepApplyBounds(t, []uint64{1, 60, 200}, runBoundedApplying)
+}
+
+// sweepApplyBounds runs run as a subtest for each MaxCommittedSizePerReady
+// of bounds and each of 25 seeds.
+func sweepApplyBounds(t *testing.T, bounds []uint64, run func(t *testing.T, maxApply, seed uint64)) {
+	for _, maxApply := range bounds {
 		for seed := range uint64(25) {
 			t.Run(fmt.Sprintf("maxApply=%d/seed=%d", maxApply, seed), func(t *testing.T) {
-				runBoundedApplying(t, maxApply, seed)
+				run(t, maxApply, seed)
 			})
 		}
 	}
@@ -180,22 +186,11 @@ func TestHasReadyMemoWithBoundedApplying(t *testing.T) {
 // maxApply bytes of committed entries at a time, at random (see
 // TestHasReadyMemoWithBoundedApplying).
 func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
-	nodes := newTestCluster(t, 3, withConfig(func(c *Config) {
-		c.MaxCommittedSizePerReady = maxApply
-		c.MaxSizePerMsg = 100
-	}))
-	rng := rand.New(rand.NewPCG(seed, 11))
-	var queue []pb.Message
-	// pending are the Readies taken and not advanced yet, and applied the
-	// prefix of their committed entries confirmed early, per peer.
+	d := newMemoRun(t, seed, maxApply)
+	// pending are the Readies taken and not advanced yet, and early the
+	// number of their committed entries confirmed before Advance, per peer.
 	pending := map[uint64][]Ready{}
 	early := map[uint64]int{}
-	check := func(step int, what string) {
-		for _, n := range nodes {
-			got, want := n.HasReady(), n.lookForReady()
-			require.Equal(t, want, got, "step %d (%s), peer %d: got HasReady %v, want %v", step, what, n.raft.id, got, want)
-		}
-	}
 	committed := func(rds []Ready) []pb.Entry {
 		var ents []pb.Entry
 		for _, rd := range rds {
@@ -203,49 +198,20 @@ func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
 		}
 		return ents
 	}
-	for step := range 3000 {
-		n := nodes[rng.IntN(len(nodes))]
+	d.run(func(n *testNode, k, step int) (string, bool) {
 		id := n.raft.id
-		var what string
-		switch k := rng.IntN(20); {
-		case k < 4:
-			n.Tick()
-			what = "tick"
-		case k < 10 && len(queue) > 0:
-			// NB: mostly the oldest first, so that the network keeps up.
-			i := 0
-			if rng.IntN(4) == 0 {
-				i = rng.IntN(len(queue))
-			}
-			m := queue[i]
-			queue = append(queue[:i], queue[i+1:]...)
-			what = fmt.Sprintf("deliver %v %d->%d", m.Type, m.From, m.To)
-			if m.To >= 1 && m.To <= uint64(len(nodes)) {
-				_ = nodes[m.To-1].Step(m)
-			}
-		case k < 13:
-			_ = n.Propose(make([]byte, rng.IntN(40)))
-			what = "propose"
-		case k == 13 && rng.IntN(4) == 0:
-			n.TransferLeader(uint64(1 + rng.IntN(3)))
-			what = "transfer"
-		case k == 13 && rng.IntN(4) == 0:
-			_ = n.Campaign()
-			what = "campaign"
-		case k == 13:
-			n.ReadIndex([]byte{byte(step), byte(step >> 8)})
-			what = "read"
-		case k == 14 && len(pending[id]) > 0:
+		switch {
+		case k < 15 && len(pending[id]) > 0:
 			// The application confirms part of what it was handed.
 			ents := committed(pending[id])[early[id]:]
 			if len(ents) == 0 {
-				continue
+				return "", false
 			}
-			j := 1 + rng.IntN(len(ents))
+			j := 1 + d.rng.IntN(len(ents))
 			n.apply(ents[:j])
 			early[id] += j
 			require.NoError(t, n.Step(pb.Message{Type: pb.MsgStorageApplyResp, From: LocalApplyThread, To: id, Entries: ents[:j]}))
-			what = fmt.Sprintf("confirm %d applied early", j)
+			return fmt.Sprintf("confirm %d applied early", j), true
 		case k < 17 && len(pending[id]) > 0:
 			for _, rd := range pending[id] {
 				n.persist(rd)
@@ -255,19 +221,104 @@ func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
 			n.Advance(pending[id][len(pending[id])-1])
 			delete(pending, id)
 			delete(early, id)
-			what = "advance"
-		default:
-			if !n.HasReady() || len(pending[id]) > 2 {
+			return "advance", true
+		}
+		if !n.HasReady() || len(pending[id]) > 2 {
+			return "", false
+		}
+		rd := n.Ready()
+		require.False(t, readyIsEmpty(rd), "step %d, peer %d: got an empty Ready after HasReady said true", step, id)
+		pending[id] = append(pending[id], rd)
+		d.queue = append(d.queue, rd.Messages...)
+		return fmt.Sprintf("ready (%d pending)", len(pending[id])), true
+	})
+}
+
+// memoRun is a cluster of 3 driven at random, for the checks of HasReady's
+// memory above: the peers, the messages in flight between them, and the
+// source of the choices.
+type memoRun struct {
+	t     *testing.T
+	nodes []*testNode
+	rng   *rand.Rand
+	queue []pb.Message
+}
+
+// newMemoRun returns a run seeded with seed over a fresh cluster of 3 with
+// opts, whose peers send appends of about 100 bytes and hand out at most
+// maxApply bytes of committed entries at a time.
+func newMemoRun(t *testing.T, seed, maxApply uint64, opts ...testOption) *memoRun {
+	opts = append(opts, withConfig(func(c *Config) {
+		c.MaxCommittedSizePerReady = maxApply
+		c.MaxSizePerMsg = 100
+	}))
+	return &memoRun{t: t, nodes: newTestCluster(t, 3, opts...), rng: rand.New(rand.NewPCG(seed, 11))}
+}
+
+// run makes 3000 random inputs, checking HasReady after each: those of
+// common, and for the rest of the choices own's, which says what it did,
+// or false if it did nothing.
+func (d *memoRun) run(own func(n *testNode, k, step int) (what string, ok bool)) {
+	for step := range 3000 {
+		n := d.nodes[d.rng.IntN(len(d.nodes))]
+		k := d.rng.IntN(20)
+		what, done := d.common(n, k, step)
+		if !done {
+			if what, done = own(n, k, step); !done {
 				continue
 			}
-			rd := n.Ready()
-			require.False(t, readyIsEmpty(rd), "step %d, peer %d: got an empty Ready after HasReady said true", step, id)
-			pending[id] = append(pending[id], rd)
-			queue = append(queue, rd.Messages...)
-			what = fmt.Sprintf("ready (%d pending)", len(pending[id]))
 		}
-		check(step, what)
+		d.check(step, what)
 	}
+}
+
+// check requires every peer's HasReady to agree with a fresh look.
+func (d *memoRun) check(step int, what string) {
+	for _, n := range d.nodes {
+		got, want := n.HasReady(), n.lookForReady()
+		require.Equal(d.t, want, got, "step %d (%s), peer %d: got HasReady %v, want %v", step, what, n.raft.id, got, want)
+	}
+}
+
+// common gives n the input k picks among those every run makes - ticks,
+// deliveries, proposals, reads, transfers, campaigns - and says what it
+// was; done is false when k picks none of them (k >= 13, or a delivery
+// with nothing in flight), which leaves the input to the caller.
+func (d *memoRun) common(n *testNode, k, step int) (what string, done bool) {
+	switch {
+	case k < 2:
+		n.Tick()
+		return "tick", true
+	case k < 9 && len(d.queue) > 0:
+		// NB: mostly the oldest first, so that the network keeps up.
+		i := 0
+		if d.rng.IntN(4) == 0 {
+			i = d.rng.IntN(len(d.queue))
+		}
+		m := d.queue[i]
+		d.queue = append(d.queue[:i], d.queue[i+1:]...)
+		if m.To >= 1 && m.To <= uint64(len(d.nodes)) {
+			_ = d.nodes[m.To-1].Step(m)
+		}
+		return fmt.Sprintf("deliver %v %d->%d", m.Type, m.From, m.To), true
+	case k < 9:
+		return "", false
+	case k < 12:
+		_ = n.Propose(make([]byte, d.rng.IntN(40)))
+		return "propose", true
+	case k == 12:
+		switch d.rng.IntN(8) {
+		case 0:
+			n.TransferLeader(uint64(1 + d.rng.IntN(len(d.nodes))))
+			return "transfer", true
+		case 1:
+			_ = n.Campaign()
+			return "campaign", true
+		}
+		n.ReadIndex([]byte{byte(step), byte(step >> 8)})
+		return "read", true
+	}
+	return "", false
 }
 
 // TestHasReadyMemoWithSlowStorageThreads checks HasReady's memory of a
@@ -280,94 +331,46 @@ func runBoundedApplying(t *testing.T, maxApply, seed uint64) {
 // input HasReady must agree with a fresh look, and a Ready it announces must
 // hold something.
 func TestHasReadyMemoWithSlowStorageThreads(t *testing.T) {
-	for _, maxApply := range []uint64{1, 60, 0} {
-		for seed := range uint64(25) {
-			t.Run(fmt.Sprintf("maxApply=%d/seed=%d", maxApply, seed), func(t *testing.T) {
-				runSlowStorageThreads(t, maxApply, seed)
-			})
-		}
-	}
+	sweepApplyBounds(t, []uint64{1, 60, 0}, runSlowStorageThreads)
 }
 
 // runSlowStorageThreads drives a cluster of 3 with lagging storage threads
 // at random (see TestHasReadyMemoWithSlowStorageThreads).
 func runSlowStorageThreads(t *testing.T, maxApply, seed uint64) {
-	nodes := newTestCluster(t, 3, withAsyncWrites(), withPreVote(), withConfig(func(c *Config) {
-		c.MaxCommittedSizePerReady = maxApply
-		c.MaxSizePerMsg = 100
-	}))
-	rng := rand.New(rand.NewPCG(seed, 13))
-	var queue []pb.Message
+	d := newMemoRun(t, seed, maxApply, withAsyncWrites(), withPreVote())
 	// appends and applies are each peer's storage threads' queues.
 	appends, applies := map[uint64][]pb.Message{}, map[uint64][]pb.Message{}
-	check := func(step int, what string) {
-		for _, n := range nodes {
-			got, want := n.HasReady(), n.lookForReady()
-			require.Equal(t, want, got, "step %d (%s), peer %d: got HasReady %v, want %v", step, what, n.raft.id, got, want)
-		}
-	}
-	for step := range 3000 {
-		n := nodes[rng.IntN(len(nodes))]
+	d.run(func(n *testNode, k, step int) (string, bool) {
 		id := n.raft.id
-		var what string
-		switch k := rng.IntN(20); {
-		case k < 2:
-			n.Tick()
-			what = "tick"
-		case k < 9 && len(queue) > 0:
-			// NB: mostly the oldest first, so that the network keeps up.
-			i := 0
-			if rng.IntN(4) == 0 {
-				i = rng.IntN(len(queue))
-			}
-			m := queue[i]
-			queue = append(queue[:i], queue[i+1:]...)
-			what = fmt.Sprintf("deliver %v %d->%d", m.Type, m.From, m.To)
-			if m.To >= 1 && m.To <= uint64(len(nodes)) {
-				_ = nodes[m.To-1].Step(m)
-			}
-		case k < 11:
-			_ = n.Propose(make([]byte, rng.IntN(40)))
-			what = "propose"
-		case k == 11:
-			n.ReadIndex([]byte{byte(step), byte(step >> 8)})
-			what = "read"
-		case k == 12 && rng.IntN(8) == 0:
-			n.TransferLeader(uint64(1 + rng.IntN(3)))
-			what = "transfer"
-		case k == 12 && rng.IntN(8) == 0:
-			_ = n.Campaign()
-			what = "campaign"
-		case k < 14 && len(appends[id]) > 0:
+		switch {
+		case k < 15 && len(appends[id]) > 0:
 			m := appends[id][0]
 			appends[id] = appends[id][1:]
-			queue = append(queue, n.deliverResponses(n.persistAppend(m))...)
-			what = "append thread"
+			d.queue = append(d.queue, n.deliverResponses(n.persistAppend(m))...)
+			return "append thread", true
 		case k < 17 && len(applies[id]) > 0:
 			m := applies[id][0]
 			applies[id] = applies[id][1:]
 			n.apply(m.Entries)
-			queue = append(queue, n.deliverResponses(m.Responses)...)
-			what = "apply thread"
-		default:
-			if !n.HasReady() {
-				continue
-			}
-			rd := n.Ready()
-			require.False(t, readyIsEmpty(rd), "step %d, peer %d: got an empty Ready after HasReady said true", step, id)
-			n.recordReadStates(rd.ReadStates)
-			for _, m := range rd.Messages {
-				switch m.To {
-				case LocalAppendThread:
-					appends[id] = append(appends[id], m)
-				case LocalApplyThread:
-					applies[id] = append(applies[id], m)
-				default:
-					queue = append(queue, m)
-				}
-			}
-			what = "ready"
+			d.queue = append(d.queue, n.deliverResponses(m.Responses)...)
+			return "apply thread", true
 		}
-		check(step, what)
-	}
+		if !n.HasReady() {
+			return "", false
+		}
+		rd := n.Ready()
+		require.False(t, readyIsEmpty(rd), "step %d, peer %d: got an empty Ready after HasReady said true", step, id)
+		n.recordReadStates(rd.ReadStates)
+		for _, m := range rd.Messages {
+			switch m.To {
+			case LocalAppendThread:
+				appends[id] = append(appends[id], m)
+			case LocalApplyThread:
+				applies[id] = append(applies[id], m)
+			default:
+				d.queue = append(d.queue, m)
+			}
+		}
+		return "ready", true
+	})
 }
