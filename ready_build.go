@@ -50,11 +50,9 @@ func (rn *RawNode) readyToHandOut(rd *Ready) {
 	// next one.
 	r.log.sizeApplying(rn.acks.applied)
 	// NB: first, since holding back an exit may append a leader's marker,
-	// which the flush sends and the Ready carries. Without entries there is
-	// an exit to look at only if one is held, which most Readies are spared
-	// the call for.
-	// NB: asked here first, so that the Readies with no committed entries
-	// (most of them) are spared the call.
+	// which the flush sends and the Ready carries. Asking whether there are
+	// committed entries before reading them, and looking for an exit only
+	// with entries or one held, spares most Readies both calls.
 	if allow, limit := rn.applyUnstableEntries(), r.applyLimit(); r.log.hasNextCommittedEnts(allow, limit) {
 		rd.CommittedEntries = r.log.nextCommittedEnts(allow, limit)
 	}
