@@ -75,7 +75,8 @@ func (a *advanceAcks) setQueued(q []pb.Message) {
 	}
 }
 
-// pending reports whether anything waits for Advance.
+// pending reports whether anything waits for Advance. NB: advance does not
+// ask it (each of its steps has its own check); tests and diagnostics do.
 func (a *advanceAcks) pending() bool {
 	return a.queued != nil || a.own.index != 0 || a.appended.ok || a.applied != nil
 }
