@@ -278,14 +278,12 @@ func (rp *replication) commitIndex(m *membership, floor uint64) uint64 {
 			k++
 		}
 	}
-	switch {
-	case n == 0:
+	if n == 0 {
 		// Joint, or no voter at all.
 		return uint64(m.voters().CommittedIndex(matchIndexer{rp}))
-	case k <= n/2:
-		// Fewer than a quorum above floor.
-		return 0
 	}
+	// NB: with fewer than a quorum above floor, majorityIndex answers 0
+	// before sorting.
 	return majorityIndex(buf[:k], n)
 }
 
