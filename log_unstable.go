@@ -319,16 +319,7 @@ func (u *unstable) appendInPlace(ents []pb.Entry, shared bool) {
 	if cap(u.entries)-len(u.entries) < len(ents) {
 		u.reallocate(len(ents))
 	}
-	if len(ents) == 1 {
-		// NB: a single entry (a proposal of its own) is stored as a value;
-		// append would copy it through typedslicecopy, at about four times
-		// the cost.
-		n := len(u.entries)
-		u.entries = u.entries[:n+1]
-		u.entries[n] = ents[0]
-		return
-	}
-	u.entries = append(u.entries, ents...)
+	u.entries = appendInRoom(u.entries, ents)
 }
 
 // slice returns the unstable entries in [lo, hi), which must lie within the

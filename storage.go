@@ -379,16 +379,7 @@ func (ms *MemoryStorage) Append(entries []pb.Entry) error {
 			copy(grown, ms.ents)
 			ms.ents = grown
 		}
-		if n := len(ms.ents); len(entries) == 1 {
-			// NB: a store rather than a slice copy, which costs some 40
-			// instructions more for the one entry a Ready most often has;
-			// and into the extended slice rather than through append,
-			// which copies the entry to the stack first.
-			ms.ents = ms.ents[:n+1]
-			ms.ents[n] = entries[0]
-		} else {
-			ms.ents = append(ms.ents, entries...)
-		}
+		ms.ents = appendInRoom(ms.ents, entries)
 	case at < uint64(len(ms.ents)):
 		// NB: the entries from `at` on may have been returned by Entries and
 		// still be in use, so they are not overwritten in place: the kept
